@@ -1,0 +1,104 @@
+# qrh — GNU Make build.
+#   make            build ./qrh
+#   make check      build and run every test
+#   make check-asan the same under AddressSanitizer + UBSan
+#   make deps       install build and test dependencies (Debian 12, apt-get)
+#   make fuzz       run the libFuzzer targets (FUZZ_SECONDS=N each)
+#   make install    PREFIX=/usr/local DESTDIR=
+#   V=1             show the commands
+
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+BUILD ?= build
+CC ?= cc
+
+PKGS := ncursesw libcurl libcjson libssh2 sqlite3 libpq libcmark-gfm yaml-0.1 libcrypto
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcmark-gfm-extensions
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+# A strict set in the spirit of git's DEVELOPER=1.
+WARNINGS := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wpointer-arith \
+	-Wstrict-prototypes -Wmissing-prototypes -Wold-style-definition \
+	-Wvla \
+	-Wimplicit-fallthrough -Wundef -Wwrite-strings -Wcast-qual \
+	-Wnull-dereference -Wduplicated-cond -Wlogical-op
+OPT ?= -O2 -g
+SAN ?=
+CPPFLAGS += -I. -D_GNU_SOURCE -DQRH_VERSION='"$(VERSION)"'
+ALL_CFLAGS := -std=c17 $(OPT) $(WARNINGS) $(SAN) $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS)
+ALL_LDFLAGS := $(SAN) $(LDFLAGS)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+LIB_DIRS := util runbooks actions state
+LIB_SRC := $(sort $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)))
+TUI_SRC := $(sort $(wildcard tui/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+TUI_OBJ := $(TUI_SRC:%.c=$(BUILD)/%.o)
+TUI_LIB_OBJ := $(filter-out $(BUILD)/tui/main.o,$(TUI_OBJ))
+LIBQRH := $(BUILD)/libqrh.a
+BIN := $(BUILD)/qrh
+
+TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
+TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TEST_SUPPORT_SRC := $(sort $(wildcard tests/unit/support_*.c))
+TEST_SUPPORT_OBJ := $(TEST_SUPPORT_SRC:%.c=$(BUILD)/%.o)
+
+.PHONY: all check check-asan deps fuzz install clean bench demo
+all: qrh
+
+qrh: $(BIN)
+	$(Q)cp $(BIN) qrh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIBQRH): $(LIB_OBJ) $(TUI_LIB_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BIN): $(BUILD)/tui/main.o $(LIBQRH)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TEST_SUPPORT_OBJ) $(LIBQRH)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
+
+tests: $(TEST_BIN) $(BIN)
+
+check: tests
+	$(Q)QRH_BIN=$(abspath $(BIN)) QRH_BUILD=$(abspath $(BUILD)) tests/run.sh
+
+check-asan:
+	$(Q)$(MAKE) --no-print-directory BUILD=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \
+		SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' check
+
+deps:
+	$(Q)sh tools/deps.sh
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh
+
+bench: qrh
+	$(Q)sh bench/run.sh
+
+install: qrh
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 0755 qrh $(DESTDIR)$(PREFIX)/bin/qrh
+	install -m 0644 man/qrh.1 $(DESTDIR)$(PREFIX)/share/man/man1/qrh.1
+	install -m 0644 man/qrh-runbook.5 $(DESTDIR)$(PREFIX)/share/man/man5/qrh-runbook.5
+
+clean:
+	rm -rf build build-asan build-fuzz qrh
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
