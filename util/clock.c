@@ -26,8 +26,8 @@ void clock_rfc3339_ms(int64_t wall_ms, char out[RFC3339_MS_LEN])
 		secs -= 1;
 	}
 	struct tm tm;
+	char date[32];
 	gmtime_r(&secs, &tm);
-	snprintf(out, RFC3339_MS_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		 tm.tm_min, tm.tm_sec, ms);
+	strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, RFC3339_MS_LEN, "%.19s.%03uZ", date, (unsigned)ms % 1000u);
 }

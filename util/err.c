@@ -26,7 +26,12 @@ int err_errno(struct err *e, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(head, sizeof head, fmt, ap);
 	va_end(ap);
-	snprintf(e->msg, sizeof e->msg, "%s: %s", head, strerror(saved));
+	const char *why = strerror(saved);
+	size_t n = strlen(head);
+	if (n > sizeof e->msg - 3)
+		n = sizeof e->msg - 3;
+	memcpy(e->msg, head, n);
+	snprintf(e->msg + n, sizeof e->msg - n, ": %s", why);
 	return -1;
 }
 
@@ -40,6 +45,11 @@ int err_prefix(struct err *e, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(head, sizeof head, fmt, ap);
 	va_end(ap);
-	snprintf(e->msg, sizeof e->msg, "%s: %s", head, old);
+	size_t n = strlen(head);
+	if (n > sizeof e->msg - 3)
+		n = sizeof e->msg - 3;
+	memcpy(e->msg, head, n);
+	snprintf(e->msg + n, sizeof e->msg - n, ": %.*s",
+		 (int)(sizeof e->msg - n - 3), old);
 	return -1;
 }

@@ -1,0 +1,342 @@
+#include "runbooks/load_tree.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "runbooks/suggest.h"
+#include "util/xalloc.h"
+
+static bool in_list(const char *name, const char *const *skip)
+{
+	for (; skip && *skip; skip++)
+		if (!strcmp(name, *skip))
+			return true;
+	return false;
+}
+
+/* Duplicate members are legal JSON to cJSON; in a runbook they are a typo. */
+static bool seen_before(const cJSON *obj, const cJSON *member)
+{
+	for (const cJSON *c = obj->child; c && c != member; c = c->next)
+		if (!strcmp(c->string, member->string))
+			return true;
+	return false;
+}
+
+void tree_apply_object(struct load_ctx *c, const struct field *table,
+		       void *target, int kind, const cJSON *obj,
+		       const char *const *skip)
+{
+	const cJSON *m;
+	cJSON_ArrayForEach(m, obj)
+	{
+		const struct field *f = field_find(table, m->string);
+		bool repeat = c->text_values && f && (f->flags & FIELD_REPEAT);
+		if (!repeat && seen_before(obj, m)) {
+			field_error_at(c, posmap_key(c->pm, m),
+				       "duplicate %s '%s'", c->what, m->string);
+			continue;
+		}
+		if (in_list(m->string, skip))
+			continue;
+		field_apply(c, table, target, kind, m);
+	}
+}
+
+static bool want_object(struct load_ctx *c, const cJSON *v, const char *what)
+{
+	if (cJSON_IsObject(v))
+		return true;
+	field_error(c, v, "'%s' must be %s", v->string ? v->string : "item",
+		    what);
+	return false;
+}
+
+void tree_unknown_kind(struct load_ctx *c, struct srcpos pos, const char *kind)
+{
+	const char *names[ACTION_KIND_COUNT];
+	for (int k = 0; k < ACTION_KIND_COUNT; k++)
+		names[k] = action_kind_name((enum action_kind)k);
+	const char *near = suggest_closest(kind, names, ACTION_KIND_COUNT);
+	if (near)
+		field_error_at(c, pos, "unknown action kind '%s' (did you mean '%s'?)",
+			       kind, near);
+	else
+		field_error_at(c, pos, "unknown action kind '%s' (known: sh, exec, ssh, http, sql, velero, wait)",
+			       kind);
+}
+
+int tree_load_action(struct load_ctx *c, const cJSON *obj, struct action *a,
+		     const char *const *skip)
+{
+	const cJSON *k = cJSON_GetObjectItemCaseSensitive(obj, "kind");
+	enum action_kind kind;
+	a->pos = posmap_val(c->pm, obj);
+	a->body_pos = a->pos;
+	if (!k) {
+		field_error_at(c, a->pos, "an action needs a 'kind'");
+		return -1;
+	}
+	if (!cJSON_IsString(k)) {
+		field_error(c, k, "'kind' must be a string");
+		return -1;
+	}
+	if (action_kind_parse(k->valuestring, &kind) < 0) {
+		size_t len = ctx_path_push_key(c, "kind");
+		tree_unknown_kind(c, posmap_val(c->pm, k), k->valuestring);
+		ctx_path_pop(c, len);
+		return -1;
+	}
+	action_init(a, kind);
+	a->pos = posmap_val(c->pm, obj);
+	a->body_pos = a->pos;
+	tree_apply_object(c, action_fields, a, kind, obj, skip);
+	return 0;
+}
+
+static const char *const skip_kind[] = { "kind", NULL };
+
+static void load_actions(struct load_ctx *c, const cJSON *arr, struct step *s)
+{
+	if (!cJSON_IsArray(arr)) {
+		field_error(c, arr, "'actions' must be a list");
+		return;
+	}
+	size_t n = (size_t)cJSON_GetArraySize(arr);
+	if (n > QRH_MAX_ACTIONS_PER_STEP) {
+		field_error(c, arr, "%zu actions in one step (the limit is %u)", n,
+			    QRH_MAX_ACTIONS_PER_STEP);
+		return;
+	}
+	size_t base = ctx_path_push_key(c, "actions");
+	s->actions = xcalloc(n, sizeof *s->actions);
+	const cJSON *e;
+	cJSON_ArrayForEach(e, arr)
+	{
+		size_t len = ctx_path_push_index(c, s->n_actions);
+		struct action *a = &s->actions[s->n_actions];
+		action_init(a, ACTION_SH);
+		if (want_object(c, e, "an object") &&
+		    tree_load_action(c, e, a, skip_kind) == 0)
+			s->n_actions++;
+		else
+			action_release(a);
+		ctx_path_pop(c, len);
+	}
+	ctx_path_pop(c, base);
+}
+
+static const char *const skip_actions[] = { "actions", NULL };
+
+static void load_step(struct load_ctx *c, const cJSON *obj, struct step *s)
+{
+	step_init(s);
+	s->pos = posmap_val(c->pm, obj);
+	tree_apply_object(c, step_fields, s, -1, obj, skip_actions);
+	if (!s->title)
+		field_error_at(c, s->pos, "a step needs a 'title'");
+	const cJSON *acts = cJSON_GetObjectItemCaseSensitive(obj, "actions");
+	if (acts)
+		load_actions(c, acts, s);
+}
+
+static void load_steps(struct load_ctx *c, const cJSON *arr, struct runbook *rb)
+{
+	if (!cJSON_IsArray(arr)) {
+		field_error(c, arr, "'steps' must be a list");
+		return;
+	}
+	size_t n = (size_t)cJSON_GetArraySize(arr);
+	if (n > QRH_MAX_STEPS) {
+		field_error(c, arr, "%zu steps (the limit is %u)", n, QRH_MAX_STEPS);
+		return;
+	}
+	size_t base = ctx_path_push_key(c, "steps");
+	rb->steps = xcalloc(n, sizeof *rb->steps);
+	const cJSON *e;
+	cJSON_ArrayForEach(e, arr)
+	{
+		size_t len = ctx_path_push_index(c, rb->n_steps);
+		if (want_object(c, e, "an object"))
+			load_step(c, e, &rb->steps[rb->n_steps++]);
+		ctx_path_pop(c, len);
+	}
+	ctx_path_pop(c, base);
+}
+
+static void load_var(struct load_ctx *c, const cJSON *v, struct var *var)
+{
+	var->name = xstrdup(v->string);
+	var->pos = posmap_key(c->pm, v);
+	if (!field_valid_varname(v->string))
+		field_error_at(c, var->pos, "bad variable name '%s': use letters, digits and '_'",
+			       v->string);
+	if (cJSON_IsObject(v)) {
+		size_t len = ctx_path_push_key(c, v->string);
+		tree_apply_object(c, var_fields, var, -1, v, NULL);
+		ctx_path_pop(c, len);
+	} else if (cJSON_IsArray(v)) {
+		field_error(c, v, "variable '%s' must be a value or an object", v->string);
+	} else {
+		/* NAME: value is short for NAME: {value: value} */
+		field_find(var_fields, "value")->set(c, var, field_find(var_fields, "value"), v);
+	}
+}
+
+/* Reads a "name: {...}" map into an array of named entries. */
+#define LOAD_MAP(c, obj, arr, count, limit, what, load_one)                     \
+	do {                                                                    \
+		size_t n_ = (size_t)cJSON_GetArraySize(obj);                    \
+		if (n_ > (limit)) {                                             \
+			field_error((c), (obj), "%zu %s (the limit is %u)", n_, \
+				    (what), (unsigned)(limit));                  \
+			break;                                                  \
+		}                                                               \
+		(arr) = xcalloc(n_, sizeof *(arr));                             \
+		const cJSON *m_;                                                \
+		cJSON_ArrayForEach(m_, (obj))                                   \
+		{                                                               \
+			if (seen_before((obj), m_)) {                           \
+				field_error_at((c), posmap_key((c)->pm, m_),    \
+					       "duplicate %s '%s'", (what),     \
+					       m_->string);                     \
+				continue;                                       \
+			}                                                       \
+			load_one((c), m_, &(arr)[(count)++]);                   \
+		}                                                               \
+	} while (0)
+
+static void load_vars(struct load_ctx *c, const cJSON *obj, struct runbook *rb)
+{
+	if (!want_object(c, obj, "a map of NAME: value"))
+		return;
+	size_t base = ctx_path_push_key(c, "vars");
+	LOAD_MAP(c, obj, rb->vars, rb->n_vars, QRH_MAX_VARS, "variables", load_var);
+	ctx_path_pop(c, base);
+}
+
+static void load_target(struct load_ctx *c, const cJSON *v, struct target *t)
+{
+	t->name = xstrdup(v->string);
+	t->pos = posmap_key(c->pm, v);
+	if (!field_valid_id(v->string))
+		field_error_at(c, t->pos, "bad target name '%s': use lowercase letters, digits, '-' and '_'",
+			       v->string);
+	if (!want_object(c, v, "an object"))
+		return;
+	size_t len = ctx_path_push_key(c, v->string);
+	tree_apply_object(c, target_fields, t, -1, v, NULL);
+	if (!t->kind)
+		field_error_at(c, t->pos, "target '%s' needs a 'kind' (ssh, postgres, http or kubernetes)",
+			       t->name);
+	ctx_path_pop(c, len);
+}
+
+static void load_targets(struct load_ctx *c, const cJSON *obj,
+			 struct runbook *rb)
+{
+	if (!want_object(c, obj, "a map of name: {kind: ...}"))
+		return;
+	size_t base = ctx_path_push_key(c, "targets");
+	LOAD_MAP(c, obj, rb->targets, rb->n_targets, QRH_MAX_TARGETS, "targets",
+		 load_target);
+	ctx_path_pop(c, base);
+}
+
+static const char *const skip_probe[] = { "kind", "name", "every", NULL };
+
+static void load_probe(struct load_ctx *c, const cJSON *v, struct probe *p)
+{
+	p->pos = posmap_val(c->pm, v);
+	p->every_ms = -1;
+	action_init(&p->action, ACTION_HTTP);
+	if (!want_object(c, v, "an object"))
+		return;
+	const cJSON *m;
+	cJSON_ArrayForEach(m, v)
+	{
+		if (!strcmp(m->string, "name") || !strcmp(m->string, "every"))
+			field_apply(c, probe_fields, p, -1, m);
+	}
+	if (!p->name)
+		field_error_at(c, p->pos, "a probe needs a 'name'");
+	tree_load_action(c, v, &p->action, skip_probe);
+}
+
+static void load_probes(struct load_ctx *c, const cJSON *arr, struct runbook *rb)
+{
+	if (!cJSON_IsArray(arr)) {
+		field_error(c, arr, "'probes' must be a list");
+		return;
+	}
+	size_t n = (size_t)cJSON_GetArraySize(arr);
+	if (n > QRH_MAX_PROBES) {
+		field_error(c, arr, "%zu probes (the limit is %u)", n, QRH_MAX_PROBES);
+		return;
+	}
+	size_t base = ctx_path_push_key(c, "probes");
+	rb->probes = xcalloc(n, sizeof *rb->probes);
+	const cJSON *e;
+	cJSON_ArrayForEach(e, arr)
+	{
+		size_t len = ctx_path_push_index(c, rb->n_probes);
+		load_probe(c, e, &rb->probes[rb->n_probes++]);
+		ctx_path_pop(c, len);
+	}
+	ctx_path_pop(c, base);
+}
+
+static void set_text(struct load_ctx *c, const cJSON *v, char **slot)
+{
+	if (!cJSON_IsString(v)) {
+		field_error(c, v, "'%s' must be a string", v->string);
+		return;
+	}
+	free(*slot);
+	*slot = xstrdup(v->valuestring);
+}
+
+static const char *const top_names[] = { "title",   "description", "vars",
+					 "targets", "probes",	   "objectives",
+					 "steps" };
+
+void tree_load_runbook(struct load_ctx *c, const cJSON *root,
+		       struct runbook *rb, bool allow_steps)
+{
+	const cJSON *m;
+	cJSON_ArrayForEach(m, root)
+	{
+		const char *k = m->string;
+		if (seen_before(root, m))
+			field_error_at(c, posmap_key(c->pm, m), "duplicate key '%s'", k);
+		else if (!strcmp(k, "title"))
+			set_text(c, m, &rb->title);
+		else if (!strcmp(k, "description"))
+			set_text(c, m, &rb->description);
+		else if (!strcmp(k, "vars"))
+			load_vars(c, m, rb);
+		else if (!strcmp(k, "targets"))
+			load_targets(c, m, rb);
+		else if (!strcmp(k, "probes"))
+			load_probes(c, m, rb);
+		else if (!strcmp(k, "objectives")) {
+			if (want_object(c, m, "an object")) {
+				size_t len = ctx_path_push_key(c, "objectives");
+				rb->objectives.pos = posmap_val(c->pm, m);
+				tree_apply_object(c, objective_fields, &rb->objectives, -1, m, NULL);
+				ctx_path_pop(c, len);
+			}
+		} else if (!strcmp(k, "steps") && allow_steps)
+			load_steps(c, m, rb);
+		else if (!strcmp(k, "steps"))
+			field_error_at(c, posmap_key(c->pm, m),
+				       "steps come from the document, not the front matter");
+		else {
+			const char *near = suggest_closest(k, top_names, allow_steps ? 7 : 6);
+			if (near)
+				field_error_at(c, posmap_key(c->pm, m), "unknown key '%s' (did you mean '%s'?)", k, near);
+			else
+				field_error_at(c, posmap_key(c->pm, m), "unknown key '%s'", k);
+		}
+	}
+}

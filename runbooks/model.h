@@ -1,0 +1,187 @@
+/* model: the runbook, as every loader produces it and every consumer reads it.
+ *
+ * A runbook is plain data: no curses, no I/O. Every node remembers where it
+ * came from (`struct srcpos`) so that any later check can point at the line.
+ * All strings are owned by the runbook and freed by runbook_free(); a NULL
+ * string means "not given". Durations are in milliseconds, -1 when not given.
+ * Limits on what a loader accepts are the QRH_MAX_* constants below. */
+#ifndef QRH_RUNBOOKS_MODEL_H
+#define QRH_RUNBOOKS_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define QRH_MAX_FILE_BYTES (4u << 20)
+#define QRH_MAX_LINE_BYTES 65536u
+#define QRH_MAX_STEPS 2000u
+#define QRH_MAX_ACTIONS_PER_STEP 32u
+#define QRH_MAX_VARS 256u
+#define QRH_MAX_TARGETS 128u
+#define QRH_MAX_PROBES 64u
+#define QRH_MAX_RETRIES 100
+#define QRH_MAX_ID_LEN 64u
+
+struct srcpos {
+	unsigned line; /* 1-based; 0 = unknown */
+	unsigned col;  /* 1-based byte column */
+};
+
+enum action_kind {
+	ACTION_SH,
+	ACTION_EXEC,
+	ACTION_SSH,
+	ACTION_HTTP,
+	ACTION_SQL,
+	ACTION_VELERO,
+	ACTION_WAIT,
+	ACTION_KIND_COUNT
+};
+
+enum confirm_mode {
+	CONFIRM_YES,   /* Enter / y (the default) */
+	CONFIRM_NO,    /* runs without asking: read-only checks */
+	CONFIRM_TYPED, /* the operator types confirm_word */
+};
+
+enum on_fail {
+	ON_FAIL_STOP, /* the default: the run stops, the operator decides */
+	ON_FAIL_CONTINUE,
+	ON_FAIL_ASK,
+};
+
+/* A string list (argv, headers, choices). */
+struct strv {
+	char **v;
+	size_t n;
+};
+
+struct action {
+	enum action_kind kind;
+	struct srcpos pos;      /* the fence or the JSON object */
+	struct srcpos body_pos; /* first line of the body */
+	char *lang;             /* Markdown info word as written (sh/bash/…) */
+	char *name;
+	char *body;     /* script, query, request body, velero arguments */
+	struct strv argv; /* exec */
+	char *shell;    /* sh: interpreter, default /bin/sh */
+	char *cwd;
+	char *target;   /* ssh, sql, http: a key of runbook.targets */
+	int64_t timeout_ms;
+	bool background;
+	/* http */
+	char *method;
+	char *url;
+	struct strv headers;
+	char *expect;   /* status spec "200", "2xx", "200,204" */
+	char *contains; /* body must contain */
+	char *until;    /* condition to wait for: a status spec */
+	int64_t every_ms;
+	int64_t within_ms;
+	/* sql */
+	char *expect_rows; /* e.g. "1", ">0" */
+	/* wait */
+	int64_t for_ms;
+	char *probe;
+	/* stop a background action started earlier, by name */
+	char *stop;
+};
+
+struct step {
+	struct srcpos pos;
+	char *id;
+	bool id_explicit; /* given by the author, not derived from the title */
+	char *title;
+	char *doc;        /* Markdown prose: the operator's instructions */
+	enum confirm_mode confirm;
+	char *confirm_word;
+	bool dual_control;
+	int64_t timeout_ms;
+	enum on_fail on_fail;
+	int retries;
+	int64_t backoff_ms;
+	char *capture; /* variable set from the step's output */
+	bool rto_start;
+	bool rto_stop;
+	struct action *actions;
+	size_t n_actions;
+};
+
+struct var {
+	struct srcpos pos;
+	char *name;
+	char *value; /* default; NULL when it must be given or prompted */
+	bool secret;
+	char *prompt;
+	char *description;
+	struct strv choices;
+};
+
+/* A target is a named endpoint: its kind says which fields apply. */
+struct target {
+	struct srcpos pos;
+	char *name;
+	char *kind; /* ssh | postgres | http | kubernetes */
+	char *host;
+	int port;   /* 0 = default */
+	char *user;
+	char *identity;    /* ssh private key path */
+	char *known_hosts; /* ssh known_hosts path */
+	char *dsn;         /* postgres connection string */
+	char *url;         /* http base URL */
+	char *context;     /* kubernetes context */
+	char *namespace_;  /* kubernetes namespace */
+};
+
+struct probe {
+	struct srcpos pos;
+	char *name;
+	int64_t every_ms;
+	struct action action; /* what one sample does */
+};
+
+struct objectives {
+	struct srcpos pos;
+	int64_t rto_ms;
+	int64_t rpo_ms;
+};
+
+struct runbook {
+	char *path;
+	char *source; /* the exact bytes that were loaded */
+	size_t source_len;
+	char *title;
+	char *description;
+	struct var *vars;
+	size_t n_vars;
+	struct target *targets;
+	size_t n_targets;
+	struct probe *probes;
+	size_t n_probes;
+	struct objectives objectives;
+	struct step *steps;
+	size_t n_steps;
+};
+
+const char *action_kind_name(enum action_kind k);
+/* Accepts the kind names and the Markdown aliases (bash, shell → sh). */
+int action_kind_parse(const char *s, enum action_kind *out);
+/* True for kinds that run a process and so can be background=true. */
+bool action_kind_is_process(enum action_kind k);
+
+void action_init(struct action *a, enum action_kind kind);
+void step_init(struct step *s);
+void runbook_init(struct runbook *rb);
+void action_release(struct action *a);
+void runbook_free(struct runbook *rb);
+
+void strv_push(struct strv *sv, const char *s);
+void strv_release(struct strv *sv);
+
+/* Lookups by name; NULL when absent. */
+const struct var *runbook_var(const struct runbook *rb, const char *name);
+const struct target *runbook_target(const struct runbook *rb,
+				    const char *name);
+const struct probe *runbook_probe(const struct runbook *rb, const char *name);
+
+#endif

@@ -1,0 +1,104 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "runbooks/fields.h"
+#include "runbooks/write.h"
+#include "util/xalloc.h"
+
+static cJSON *action_json(const struct action *a)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "kind", action_kind_name(a->kind));
+	field_emit(o, action_fields, a, (int)a->kind, false, 0);
+	return o;
+}
+
+static cJSON *step_json(const struct step *s)
+{
+	cJSON *o = cJSON_CreateObject();
+	field_emit(o, step_fields, s, -1, false, 0);
+	cJSON *acts = cJSON_AddArrayToObject(o, "actions");
+	for (size_t i = 0; i < s->n_actions; i++)
+		cJSON_AddItemToArray(acts, action_json(&s->actions[i]));
+	return o;
+}
+
+static cJSON *var_json(const struct var *v)
+{
+	cJSON *o = cJSON_CreateObject();
+	field_emit(o, var_fields, v, -1, false, 0);
+	const cJSON *only = o->child;
+	if (only && !only->next && !strcmp(only->string, "value")) {
+		cJSON *s = cJSON_CreateString(only->valuestring);
+		cJSON_Delete(o);
+		return s;
+	}
+	return o;
+}
+
+static cJSON *probe_json(const struct probe *p)
+{
+	cJSON *o = cJSON_CreateObject();
+	field_emit(o, probe_fields, p, -1, false, 0);
+	cJSON_AddStringToObject(o, "kind", action_kind_name(p->action.kind));
+	cJSON *fields = cJSON_CreateObject();
+	field_emit(fields, action_fields, &p->action, (int)p->action.kind, false, 0);
+	cJSON_DeleteItemFromObjectCaseSensitive(fields, "name");
+	while (fields->child) {
+		cJSON *c = cJSON_DetachItemViaPointer(fields, fields->child);
+		cJSON_AddItemToObject(o, c->string, c);
+	}
+	cJSON_Delete(fields);
+	return o;
+}
+
+cJSON *runbook_to_cjson(const struct runbook *rb)
+{
+	cJSON *o = cJSON_CreateObject();
+	if (rb->title)
+		cJSON_AddStringToObject(o, "title", rb->title);
+	if (rb->description)
+		cJSON_AddStringToObject(o, "description", rb->description);
+	if (rb->n_vars) {
+		cJSON *vars = cJSON_AddObjectToObject(o, "vars");
+		for (size_t i = 0; i < rb->n_vars; i++)
+			cJSON_AddItemToObject(vars, rb->vars[i].name, var_json(&rb->vars[i]));
+	}
+	if (rb->n_targets) {
+		cJSON *t = cJSON_AddObjectToObject(o, "targets");
+		for (size_t i = 0; i < rb->n_targets; i++) {
+			cJSON *one = cJSON_CreateObject();
+			field_emit(one, target_fields, &rb->targets[i], -1, false, 0);
+			cJSON_AddItemToObject(t, rb->targets[i].name, one);
+		}
+	}
+	if (rb->n_probes) {
+		cJSON *p = cJSON_AddArrayToObject(o, "probes");
+		for (size_t i = 0; i < rb->n_probes; i++)
+			cJSON_AddItemToArray(p, probe_json(&rb->probes[i]));
+	}
+	cJSON *obj = cJSON_CreateObject();
+	field_emit(obj, objective_fields, &rb->objectives, -1, false, 0);
+	if (obj->child)
+		cJSON_AddItemToObject(o, "objectives", obj);
+	else
+		cJSON_Delete(obj);
+	cJSON *steps = cJSON_AddArrayToObject(o, "steps");
+	for (size_t i = 0; i < rb->n_steps; i++)
+		cJSON_AddItemToArray(steps, step_json(&rb->steps[i]));
+	return o;
+}
+
+char *runbook_write_json(const struct runbook *rb)
+{
+	cJSON *o = runbook_to_cjson(rb);
+	char *text = cJSON_Print(o);
+	cJSON_Delete(o);
+	size_t n = strlen(text);
+	char *out = xmalloc(n + 2);
+	memcpy(out, text, n);
+	out[n] = '\n';
+	out[n + 1] = '\0';
+	cJSON_free(text);
+	return out;
+}

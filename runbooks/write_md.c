@@ -1,0 +1,205 @@
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "runbooks/attrs.h"
+#include "runbooks/fields.h"
+#include "runbooks/validate.h"
+#include "runbooks/words.h"
+#include "runbooks/write.h"
+#include "util/buf.h"
+#include "util/xalloc.h"
+
+/* ---- front matter through libyaml's emitter ---- */
+
+static int yaml_write(void *data, unsigned char *p, size_t n)
+{
+	buf_add(data, p, n);
+	return 1;
+}
+
+/* Would the YAML reader take this plain scalar as something else? */
+static int needs_quotes(const char *s)
+{
+	static const char *const special[] = { "", "~", "null", "Null", "NULL",
+					       "true", "True", "TRUE", "false",
+					       "False", "FALSE" };
+	for (size_t i = 0; i < sizeof special / sizeof *special; i++)
+		if (!strcmp(s, special[i]))
+			return 1;
+	const char *p = s + (*s == '-' || *s == '+');
+	if (!*p)
+		return 0;
+	for (; *p; p++)
+		if (*p < '0' || *p > '9')
+			return 0;
+	return 1;
+}
+
+static void emit(yaml_emitter_t *em, yaml_event_t *ev)
+{
+	yaml_emitter_emit(em, ev);
+}
+
+static void emit_scalar(yaml_emitter_t *em, const char *s, int force_quotes)
+{
+	yaml_event_t ev;
+	int plain = !force_quotes;
+	/* libyaml copies the value but takes it as non-const */
+	char *copy = xstrdup(s);
+	yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)copy,
+				     (int)strlen(copy), plain, 1,
+				     YAML_ANY_SCALAR_STYLE);
+	free(copy);
+	emit(em, &ev);
+}
+
+static void emit_node(yaml_emitter_t *em, const cJSON *n)
+{
+	yaml_event_t ev;
+	char num[64];
+	if (cJSON_IsObject(n)) {
+		yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
+		emit(em, &ev);
+		const cJSON *c;
+		cJSON_ArrayForEach(c, n)
+		{
+			emit_scalar(em, c->string, needs_quotes(c->string));
+			emit_node(em, c);
+		}
+		yaml_mapping_end_event_initialize(&ev);
+		emit(em, &ev);
+	} else if (cJSON_IsArray(n)) {
+		yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
+		emit(em, &ev);
+		const cJSON *c;
+		cJSON_ArrayForEach(c, n) emit_node(em, c);
+		yaml_sequence_end_event_initialize(&ev);
+		emit(em, &ev);
+	} else if (cJSON_IsString(n)) {
+		emit_scalar(em, n->valuestring, needs_quotes(n->valuestring));
+	} else if (cJSON_IsBool(n)) {
+		emit_scalar(em, cJSON_IsTrue(n) ? "true" : "false", 0);
+	} else if (cJSON_IsNumber(n)) {
+		snprintf(num, sizeof num, "%lld", (long long)n->valuedouble);
+		emit_scalar(em, num, 0);
+	} else {
+		emit_scalar(em, "null", 0);
+	}
+}
+
+static void front_matter(struct buf *b, const struct runbook *rb)
+{
+	cJSON *all = runbook_to_cjson(rb);
+	cJSON *fm = cJSON_CreateObject();
+	static const char *const keys[] = { "vars", "targets", "probes", "objectives" };
+	for (size_t i = 0; i < 4; i++) {
+		cJSON *c = cJSON_DetachItemFromObjectCaseSensitive(all, keys[i]);
+		if (c)
+			cJSON_AddItemToObject(fm, keys[i], c);
+	}
+	cJSON_Delete(all);
+	if (!fm->child) {
+		cJSON_Delete(fm);
+		return;
+	}
+	yaml_emitter_t em;
+	yaml_event_t ev;
+	yaml_emitter_initialize(&em);
+	yaml_emitter_set_output(&em, yaml_write, b);
+	yaml_emitter_set_unicode(&em, 1);
+	yaml_emitter_set_width(&em, -1);
+	buf_adds(b, "---\n");
+	yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
+	emit(&em, &ev);
+	yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
+	emit(&em, &ev);
+	emit_node(&em, fm);
+	yaml_document_end_event_initialize(&ev, 1);
+	emit(&em, &ev);
+	yaml_stream_end_event_initialize(&ev);
+	emit(&em, &ev);
+	yaml_emitter_delete(&em);
+	buf_adds(b, "---\n\n");
+	cJSON_Delete(fm);
+}
+
+/* ---- body ---- */
+
+static size_t longest_run(const char *s, char c)
+{
+	size_t best = 0, run = 0;
+	for (; s && *s; s++) {
+		run = *s == c ? run + 1 : 0;
+		if (run > best)
+			best = run;
+	}
+	return best;
+}
+
+static void write_fence(struct buf *b, const struct action *a)
+{
+	cJSON *attrs = cJSON_CreateObject();
+	field_emit(attrs, action_fields, a, (int)a->kind, true, 0);
+	size_t fence = longest_run(a->body, '`') + 1;
+	if (fence < 3)
+		fence = 3;
+	for (size_t i = 0; i < fence; i++)
+		buf_addc(b, '`');
+	buf_adds(b, action_kind_name(a->kind));
+	attrs_write(b, attrs);
+	buf_addc(b, '\n');
+	cJSON_Delete(attrs);
+	if (a->body) {
+		buf_adds(b, a->body);
+		buf_addc(b, '\n');
+	}
+	if (a->argv.n) {
+		for (size_t i = 0; i < a->argv.n; i++) {
+			if (i)
+				buf_addc(b, ' ');
+			words_quote(b, a->argv.v[i]);
+		}
+		buf_addc(b, '\n');
+	}
+	for (size_t i = 0; i < fence; i++)
+		buf_addc(b, '`');
+	buf_adds(b, "\n\n");
+}
+
+static void write_step(struct buf *b, const struct step *s)
+{
+	cJSON *attrs = cJSON_CreateObject();
+	field_emit(attrs, step_fields, s, -1, true, 0);
+	char *slug = step_slug(s->title ? s->title : "");
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(attrs, "id");
+	if (id && !strcmp(id->valuestring, slug))
+		cJSON_DeleteItemFromObjectCaseSensitive(attrs, "id");
+	free(slug);
+	buf_addf(b, "## %s", s->title ? s->title : "");
+	attrs_write(b, attrs);
+	buf_adds(b, "\n\n");
+	cJSON_Delete(attrs);
+	if (s->doc) {
+		buf_adds(b, s->doc);
+		buf_adds(b, "\n\n");
+	}
+	for (size_t i = 0; i < s->n_actions; i++)
+		write_fence(b, &s->actions[i]);
+}
+
+char *runbook_write_markdown(const struct runbook *rb)
+{
+	struct buf b;
+	buf_init(&b, BUF_UNLIMITED);
+	front_matter(&b, rb);
+	if (rb->title)
+		buf_addf(&b, "# %s\n\n", rb->title);
+	if (rb->description)
+		buf_addf(&b, "%s\n\n", rb->description);
+	for (size_t i = 0; i < rb->n_steps; i++)
+		write_step(&b, &rb->steps[i]);
+	while (b.len >= 2 && b.data[b.len - 1] == '\n' && b.data[b.len - 2] == '\n')
+		b.data[--b.len] = '\0';
+	return buf_detach(&b, NULL);
+}

@@ -1,0 +1,47 @@
+/* cli: the command table and what every command shares.
+ *
+ * One table lists every command with its synopsis, one-line summary and
+ * help text; `qrh --help`, `qrh help CMD` and the test that keeps man/qrh.1
+ * in step all read it. Commands return an exit code (enum qrh_exit). */
+#ifndef QRH_TUI_CLI_H
+#define QRH_TUI_CLI_H
+
+#include <stdio.h>
+
+#include "runbooks/diag.h"
+
+enum qrh_exit {
+	QRH_EXIT_OK = 0,          /* done; every step ok */
+	QRH_EXIT_FAILED = 1,      /* a step failed and the run stopped */
+	QRH_EXIT_USAGE = 2,       /* bad input or usage */
+	QRH_EXIT_INTERRUPTED = 3, /* interrupted: hangup, signal, quit */
+};
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *synopsis;
+	const char *summary;
+	const char *help;
+};
+
+extern const struct command qrh_commands[];
+const struct command *command_find(const char *name);
+
+int cmd_check(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
+int cmd_help(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+void usage_print(FILE *out);
+/* Prints the help of one command to stdout; returns QRH_EXIT_OK. */
+int help_command(const char *name);
+/* "qrh CMD: message" on stderr, then a hint to `qrh help CMD`. */
+int usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Prints FILE:LINE:COL: severity: message for each diagnostic, text
+ * sanitized, and a count of those that were dropped. */
+void diags_print(FILE *out, const char *file, const struct diags *d);
+
+#endif
