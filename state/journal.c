@@ -1,0 +1,278 @@
+/* journal.c: opening and closing the journal, the default path, and the
+ * small SQL helpers the other journal_*.c files share. */
+#include "state/journal_priv.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/xalloc.h"
+
+#define JOURNAL_BUSY_TIMEOUT_MS 5000
+#define JOURNAL_PATH_MAX 4096
+#define JOURNAL_FLUSH_BYTES_MAX ((size_t)16 * 1024 * 1024)
+
+/* XDG says relative values are invalid and must be ignored. */
+static const char *env_absolute(const char *name)
+{
+	const char *v = getenv(name);
+	return v && v[0] == '/' ? v : NULL;
+}
+
+char *journal_path_default(const char *cli_path, struct err *e)
+{
+	const char *v;
+	struct buf b;
+
+	if (cli_path && *cli_path)
+		return xstrdup(cli_path);
+	v = getenv("QRH_JOURNAL");
+	if (v && *v)
+		return xstrdup(v);
+	buf_init(&b, JOURNAL_PATH_MAX);
+	if ((v = env_absolute("XDG_STATE_HOME")))
+		buf_addf(&b, "%s/qrh/journal.db", v);
+	else if ((v = env_absolute("HOME")))
+		buf_addf(&b, "%s/.local/state/qrh/journal.db", v);
+	else
+		return err_set(e, "cannot find a journal path: set QRH_JOURNAL, "
+			       "XDG_STATE_HOME or HOME"), NULL;
+	return buf_detach(&b, NULL);
+}
+
+/* mkdir -p for the directory part of `path`; new directories get 0700
+ * because the journal holds operational output. Existing ones are left. */
+static int make_parents(const char *path, struct err *e)
+{
+	char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	int rc = 0;
+
+	if (!slash || slash == dir) {
+		free(dir);
+		return 0;
+	}
+	*slash = '\0';
+	for (char *p = dir + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char saved = *p;
+		*p = '\0';
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+			rc = err_errno(e, "cannot create directory '%s'", dir);
+			break;
+		}
+		*p = saved;
+		if (saved == '\0')
+			break;
+	}
+	free(dir);
+	return rc;
+}
+
+int journal_sql_err(struct journal *j, struct err *e, const char *what)
+{
+	return err_set(e, "%s: %s", what, sqlite3_errmsg(j->db));
+}
+
+/* Every public entry point starts here: no use across fork, no writes
+ * through a read-only handle. */
+int journal_check_use(struct journal *j, int write, struct err *e)
+{
+	if (j->pid != getpid())
+		return err_set(e, "journal '%s' used across fork: open it again "
+			       "in this process", j->path);
+	if (write && j->readonly)
+		return err_set(e, "journal '%s' is open read-only", j->path);
+	return 0;
+}
+
+int journal_exec(struct journal *j, const char *sql, struct err *e)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(j->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		err_set(e, "journal '%s': %s", j->path,
+			msg ? msg : sqlite3_errmsg(j->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+int journal_prepare(struct journal *j, const char *sql, sqlite3_stmt **st,
+		    struct err *e)
+{
+	if (sqlite3_prepare_v2(j->db, sql, -1, st, NULL) != SQLITE_OK) {
+		*st = NULL;
+		return journal_sql_err(j, e, "cannot prepare journal query");
+	}
+	return 0;
+}
+
+/* IMMEDIATE: take the write lock up front, so reading the head and
+ * inserting after it cannot race another writer. */
+int journal_tx_begin(struct journal *j, struct err *e)
+{
+	return journal_exec(j, "BEGIN IMMEDIATE", e);
+}
+
+int journal_tx_commit(struct journal *j, struct err *e)
+{
+	if (journal_exec(j, "COMMIT", e) < 0) {
+		journal_tx_rollback(j);
+		return -1;
+	}
+	j->stats.commits++;
+	return 0;
+}
+
+void journal_tx_rollback(struct journal *j)
+{
+	if (!sqlite3_get_autocommit(j->db))
+		sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Text column as a fresh string (NUL-terminated; NULL stays NULL). */
+char *journal_column_dup(sqlite3_stmt *st, int col)
+{
+	const unsigned char *s = sqlite3_column_text(st, col);
+	if (!s)
+		return NULL;
+	return xstrndup((const char *)s, (size_t)sqlite3_column_bytes(st, col));
+}
+
+/* JSON columns are checked here, not by CHECK constraints: with
+ * trusted_schema off SQLite 3.40 refuses json_valid() inside the schema. */
+int journal_json_check(struct journal *j, const char *what, const char *text,
+		       struct err *e)
+{
+	sqlite3_stmt *st;
+	int valid = 0;
+
+	if (journal_prepare(j, "SELECT json_valid(?)", &st, e) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		valid = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (!valid)
+		return err_set(e, "%s is not valid JSON", what);
+	return 0;
+}
+
+static struct journal *journal_new(const char *path, int readonly)
+{
+	struct journal *j = xcalloc(1, sizeof *j);
+	j->path = xstrdup(path);
+	j->pid = getpid();
+	j->readonly = readonly;
+	j->flush_bytes = JOURNAL_FLUSH_BYTES;
+	j->flush_interval_ns = (int64_t)JOURNAL_FLUSH_INTERVAL_MS * 1000000;
+	return j;
+}
+
+static void journal_free(struct journal *j)
+{
+	free(j->streams);
+	free(j->path);
+	free(j);
+}
+
+static int journal_connect(struct journal *j, int flags, struct err *e)
+{
+	int rc = sqlite3_open_v2(j->path, &j->db, flags | SQLITE_OPEN_EXRESCODE,
+				 NULL);
+	if (rc != SQLITE_OK) {
+		err_set(e, "cannot open journal '%s': %s", j->path,
+			j->db ? sqlite3_errmsg(j->db) : sqlite3_errstr(rc));
+		sqlite3_close(j->db);
+		j->db = NULL;
+		return -1;
+	}
+	sqlite3_busy_timeout(j->db, JOURNAL_BUSY_TIMEOUT_MS);
+	return journal_exec(j, "PRAGMA foreign_keys = ON;"
+			    "PRAGMA trusted_schema = OFF;", e);
+}
+
+/* journal_mode=WAL answers with the mode it ended up in; anything else
+ * (a filesystem without shared memory, say) must not pass silently. */
+static int journal_wal_enable(struct journal *j, struct err *e)
+{
+	sqlite3_stmt *st;
+	int ok;
+
+	if (journal_prepare(j, "PRAGMA journal_mode = WAL", &st, e) < 0)
+		return -1;
+	ok = sqlite3_step(st) == SQLITE_ROW &&
+	     !strcmp((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	if (!ok)
+		return err_set(e, "journal '%s': cannot switch to WAL mode: %s",
+			       j->path, sqlite3_errmsg(j->db));
+	return journal_exec(j, "PRAGMA synchronous = FULL", e);
+}
+
+struct journal *journal_open(const char *path, struct err *e)
+{
+	struct journal *j;
+
+	if (make_parents(path, e) < 0)
+		return NULL;
+	j = journal_new(path, 0);
+	if (journal_connect(j, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, e) < 0 ||
+	    journal_wal_enable(j, e) < 0 ||
+	    journal_schema_migrate(j, e) < 0) {
+		journal_close(j);
+		return NULL;
+	}
+	return j;
+}
+
+struct journal *journal_open_ro(const char *path, struct err *e)
+{
+	struct journal *j;
+
+	if (access(path, F_OK) < 0)
+		return err_errno(e, "cannot open journal '%s'", path), NULL;
+	j = journal_new(path, 1);
+	if (journal_connect(j, SQLITE_OPEN_READONLY, e) < 0 ||
+	    journal_exec(j, "PRAGMA query_only = ON", e) < 0 ||
+	    journal_schema_check_ro(j, e) < 0) {
+		journal_close(j);
+		return NULL;
+	}
+	return j;
+}
+
+void journal_close(struct journal *j)
+{
+	if (!j)
+		return;
+	if (j->pid == getpid()) {
+		if (j->db && !j->readonly)
+			journal_flush(j, NULL);
+		sqlite3_close(j->db);
+	}
+	/* else a forked child: leave the parent's connection alone */
+	journal_output_close_all(j);
+	journal_free(j);
+}
+
+void journal_stats_get(const struct journal *j, struct journal_stats *out)
+{
+	*out = j->stats;
+}
+
+void journal_flush_policy_set(struct journal *j, size_t bytes,
+			      int64_t interval_ms)
+{
+	if (bytes < 1)
+		bytes = 1;
+	if (bytes > JOURNAL_FLUSH_BYTES_MAX)
+		bytes = JOURNAL_FLUSH_BYTES_MAX;
+	j->flush_bytes = bytes;
+	j->flush_interval_ns = interval_ms * 1000000;
+}

@@ -1,0 +1,304 @@
+/* journal: the SQLite record of every run — the evidence of a drill or an
+ * incident.
+ *
+ * What it promises
+ *  - One database file, WAL mode, synchronous=FULL, busy_timeout 5000 ms,
+ *    foreign keys on, STRICT tables. The schema carries a version
+ *    (PRAGMA user_version); journal_open applies the missing migrations in
+ *    one transaction and refuses a journal written by a newer qrh.
+ *  - Events are append-only and hash-chained per run (see "Hash encoding"
+ *    below). Appending an event is one committed, fsynced transaction: when
+ *    journal_event_append returns 0 the event survives kill -9 and power
+ *    loss.
+ *  - journal_verify runs PRAGMA integrity_check and recomputes every chain,
+ *    naming the first broken event.
+ *  - Output of a step is stored per (run, step, attempt, stream), capped:
+ *    the first QRH_OUTPUT_HEAD_BYTES and the last QRH_OUTPUT_TAIL_BYTES are
+ *    kept, with total bytes and SHA-256 of the whole stream. Memory per
+ *    journal stays below JOURNAL_FLUSH_BYTES of buffered output, however
+ *    long the stream.
+ *  - The journal never sees secrets: callers redact before calling, and
+ *    nothing here logs or prints a value. Library code never prints.
+ *
+ * Durability, exactly
+ *  - Events, run creation and journal_run_end: durable on return (own
+ *    transaction, synchronous=FULL, so the WAL is fsynced at commit).
+ *  - Output: buffered in memory until journal_flush (explicit, when
+ *    JOURNAL_FLUSH_BYTES are buffered, or when the oldest buffered byte is
+ *    JOURNAL_FLUSH_INTERVAL_MS old and the caller calls journal_flush_due or
+ *    appends again). A flush is one transaction committed with
+ *    synchronous=NORMAL: it survives kill -9 at once, and survives power
+ *    loss as soon as the next event commits (that fsync covers every earlier
+ *    WAL frame). Appending an event flushes buffered output first.
+ *    The tail is kept as rolling rows on disk (old rows deleted as new ones
+ *    arrive), so after kill -9 the journal holds the head and the tail up to
+ *    the last flush. Total bytes and the stream's SHA-256 exist only after
+ *    journal_output_finish; the caller puts them in the step's end event.
+ *
+ * Hash encoding (version 1). For a field value v define
+ *     enc(bytes b) = u64be(len(b)) || b
+ *     enc(int64 i) = enc(i64be(i))          (so: 00 00 00 00 00 00 00 08 + 8 bytes)
+ *     enc(NULL)    = ff ff ff ff ff ff ff ff (no bytes follow; no real length)
+ * An event's hash is the lowercase hex SHA-256 of
+ *     enc("qrh.event.v1") || enc(run_id) || enc(seq) || enc(wall_ms) ||
+ *     enc(mono_ns) || enc(step, or NULL) || enc(type) || enc(actor) ||
+ *     enc(payload) || enc(prev_hash as 64 lowercase hex ASCII bytes)
+ * Every field is length-prefixed and the field list is fixed, so no two
+ * different events encode alike. The chain is per run: seq runs 1, 2, ...
+ * with no gap, and the prev_hash of seq 1 is 64 '0' characters. Per run so
+ * that a run's export is self-contained and verifiable alone. The run row
+ * itself is bound into the chain: event 1 (type "run_start", written by
+ * journal_run_create) carries "run_sha256", the SHA-256 of
+ *     enc("qrh.run.v1") || enc(id) || enc(runbook_path) ||
+ *     enc(runbook_sha256) || enc(runbook_text) || enc(title) ||
+ *     enc(operator) || enc(os_user) || enc(uid) || enc(host) || enc(mode) ||
+ *     enc(started_at) || enc(vars)
+ * A hash chain cannot see a truncated tail or a rewrite from some event on:
+ * the runs row keeps the head (seq, hash), which verify checks, and front
+ * ends should show and export the head so it can be anchored elsewhere.
+ *
+ * Processes
+ *  - Never use a journal across fork(): the connection belongs to the
+ *    process that opened it. Every call made from another pid fails with an
+ *    error, and journal_close in a forked child frees nothing of SQLite's
+ *    (closing could checkpoint or unlink files under the parent's feet).
+ *  - Children do not inherit the database: SQLite's unix VFS opens the
+ *    database, -wal and -shm with O_CLOEXEC (checked by test_journal).
+ *  - One writer at a time per run; any number of journal_open_ro readers.
+ *
+ * Ownership: struct journal is owned by the caller between journal_open
+ * and journal_close. Strings passed in are copied or used only during the
+ * call. Structs filled by the journal own their strings until the matching
+ * _release call. Pointers handed to callbacks live only during the call. */
+#ifndef QRH_JOURNAL_H
+#define QRH_JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/buf.h"
+#include "util/err.h"
+
+#define JOURNAL_SCHEMA_VERSION 1
+#define JOURNAL_HASH_LEN 64
+#define JOURNAL_NO_STEP (-1)
+
+#define QRH_OUTPUT_HEAD_BYTES (2 * 1024 * 1024)
+#define QRH_OUTPUT_TAIL_BYTES (2 * 1024 * 1024)
+#define JOURNAL_FLUSH_BYTES (64 * 1024)
+#define JOURNAL_FLUSH_INTERVAL_MS 250
+
+struct journal;
+
+/* ---- opening ---- */
+
+/* Resolve the journal path: cli_path (--journal) if non-NULL, else
+ * $QRH_JOURNAL, else $XDG_STATE_HOME/qrh/journal.db (absolute only),
+ * else $HOME/.local/state/qrh/journal.db. Caller frees. */
+char *journal_path_default(const char *cli_path, struct err *e);
+
+/* Open for writing, creating parent directories (0700) and the schema. */
+struct journal *journal_open(const char *path, struct err *e);
+/* Open an existing journal read-only (watchers, verify, show, export). */
+struct journal *journal_open_ro(const char *path, struct err *e);
+/* Flushes buffered output (errors dropped: call journal_flush first to see
+ * them) and closes. NULL is a no-op. */
+void journal_close(struct journal *j);
+int journal_schema_version(struct journal *j, struct err *e);
+
+/* ---- runs ---- */
+
+struct journal_run_new {
+	const char *runbook_path;
+	const char *runbook_text;	/* full text; the journal hashes it */
+	size_t runbook_len;
+	const char *title;
+	const char *operator_name;	/* who the operator says they are */
+	const char *os_user;		/* from the OS */
+	int64_t uid;
+	const char *host;
+	const char *mode;		/* "live", "drill" or "dry-run" */
+	const char *vars_json;		/* non-secret objectives/vars; NULL = {} */
+	int64_t started_ms;		/* wall clock */
+	int64_t mono_ns;		/* monotonic clock at start */
+};
+
+struct journal_head {
+	int64_t seq;			/* 0 when a run has no events */
+	char hash[JOURNAL_HASH_LEN + 1];
+};
+
+struct journal_run {
+	int64_t id;
+	char *runbook_path;
+	char runbook_sha256[JOURNAL_HASH_LEN + 1];
+	char *runbook_text;		/* NULL in journal_runs_list */
+	size_t runbook_len;
+	char *title;
+	char *operator_name;
+	char *os_user;
+	int64_t uid;
+	char *host;
+	char *mode;
+	char *vars_json;
+	int64_t started_ms;
+	int64_t ended_ms;		/* 0 while running */
+	char *outcome;			/* NULL while running */
+	struct journal_head head;
+};
+
+/* Insert a run and its first event, seq 1 "run_start" (actor: operator),
+ * in one transaction. The caller must not append its own run_start. */
+int journal_run_create(struct journal *j, const struct journal_run_new *r,
+		       int64_t *run_id, struct journal_head *head,
+		       struct err *e);
+/* Returns 1 and fills *out, 0 if no such run, -1 on error. */
+int journal_run_get(struct journal *j, int64_t run_id, struct journal_run *out,
+		    struct err *e);
+void journal_run_release(struct journal_run *r);
+/* All runs, newest first, without runbook text. */
+int journal_runs_list(struct journal *j, struct journal_run **runs, size_t *n,
+		      struct err *e);
+void journal_runs_free(struct journal_run *runs, size_t n);
+/* The newest run with no outcome: 1 found, 0 none, -1 error. */
+int journal_run_find_unfinished(struct journal *j, int64_t *run_id,
+				struct err *e);
+
+struct journal_event;
+/* Set outcome ("ok", "failed", "aborted", "interrupted") and ended_at, and
+ * append `ev` (normally type "run_end"; may be NULL) in the same
+ * transaction. */
+int journal_run_end(struct journal *j, int64_t run_id, const char *outcome,
+		    int64_t ended_ms, struct journal_event *ev, struct err *e);
+
+/* ---- events ---- */
+
+struct journal_event {
+	int64_t run_id;
+	int64_t seq;			/* set by append */
+	int64_t wall_ms;
+	int64_t mono_ns;
+	int64_t step;			/* JOURNAL_NO_STEP (stored NULL) or >= 0 */
+	const char *type;		/* run_start, step_start, note, ... */
+	const char *actor;
+	const char *payload;		/* JSON text; NULL means "{}" */
+	char prev_hash[JOURNAL_HASH_LEN + 1];	/* set by append */
+	char hash[JOURNAL_HASH_LEN + 1];	/* set by append */
+};
+
+/* Append one event in its own durable transaction. Fills ev->seq,
+ * ev->prev_hash and ev->hash. Buffered output is flushed first. */
+int journal_event_append(struct journal *j, struct journal_event *ev,
+			 struct err *e);
+/* The last event of a run; seq 0 and the zero hash if it has none. */
+int journal_head(struct journal *j, int64_t run_id, struct journal_head *out,
+		 struct err *e);
+
+/* Called for each event in seq order; return non-zero to stop (that value
+ * is returned by journal_events_each). The event is valid during the call. */
+typedef int (*journal_event_fn)(const struct journal_event *ev, void *ctx);
+/* Events of a run with seq > after_seq (0 for all: watchers pass the last
+ * seq they saw). */
+int journal_events_each(struct journal *j, int64_t run_id, int64_t after_seq,
+			journal_event_fn fn, void *ctx, struct err *e);
+
+/* The hash of `ev` (its prev_hash included) as defined above. */
+void journal_event_hash(const struct journal_event *ev,
+			char out[JOURNAL_HASH_LEN + 1]);
+
+/* ---- output ---- */
+
+enum journal_stream {
+	JOURNAL_STDOUT = 1,
+	JOURNAL_STDERR = 2,
+};
+
+struct journal_output_info {
+	int64_t total_bytes;	/* whole stream (stored so far, if unfinished) */
+	int64_t stored_bytes;	/* output bytes kept (head + tail) */
+	int64_t lost_bytes;	/* counted but not stored after a storage error */
+	char sha256[JOURNAL_HASH_LEN + 1];	/* "" until finished */
+	int truncated;		/* something between head and tail dropped */
+	int finished;
+};
+
+/* Buffer output of one stream; flushes when due (see Durability). The
+ * bytes are counted and hashed even if storing them fails. */
+int journal_output_append(struct journal *j, int64_t run_id, int64_t step,
+			  int attempt, enum journal_stream stream,
+			  const void *data, size_t len, struct err *e);
+/* Flush, record total bytes, SHA-256 and the truncated flag, and insert
+ * the truncation marker. Fills *info (may be NULL) for the end event. */
+int journal_output_finish(struct journal *j, int64_t run_id, int64_t step,
+			  int attempt, enum journal_stream stream,
+			  struct journal_output_info *info, struct err *e);
+/* Write all buffered output in one transaction. */
+int journal_flush(struct journal *j, struct err *e);
+/* Flush if the oldest buffered byte is older than the flush interval. */
+int journal_flush_due(struct journal *j, struct err *e);
+/* Milliseconds until a flush is due (0: now), -1 if nothing is buffered:
+ * a poll() timeout for the event loop. */
+int journal_flush_timeout_ms(const struct journal *j);
+/* Read a step's stored output: head, the marker if truncated, tail.
+ * Returns 1 and appends to *out, 0 if there is no such output, -1 error. */
+int journal_output_read(struct journal *j, int64_t run_id, int64_t step,
+			int attempt, enum journal_stream stream,
+			struct buf *out, struct journal_output_info *info,
+			struct err *e);
+
+struct journal_output_ref {
+	int64_t step;
+	int attempt;
+	enum journal_stream stream;
+};
+/* Every stored output of a run (step < 0: all steps), ordered by step,
+ * attempt, stream. Caller frees *refs. */
+int journal_output_list(struct journal *j, int64_t run_id, int64_t step,
+			struct journal_output_ref **refs, size_t *n,
+			struct err *e);
+
+/* ---- verify ---- */
+
+enum journal_verify_problem {
+	JOURNAL_VERIFY_OK = 0,
+	JOURNAL_VERIFY_INTEGRITY,	/* PRAGMA integrity_check failed */
+	JOURNAL_VERIFY_NO_RUN,		/* the run asked for does not exist */
+	JOURNAL_VERIFY_BAD_ROW,		/* a column has the wrong type */
+	JOURNAL_VERIFY_SEQ_GAP,		/* an event is missing (deleted) */
+	JOURNAL_VERIFY_REORDERED,	/* rows not in seq order (swapped) */
+	JOURNAL_VERIFY_PREV_HASH,	/* prev_hash is not the previous hash */
+	JOURNAL_VERIFY_HASH,		/* content does not match its hash */
+	JOURNAL_VERIFY_RUN_HEADER,	/* the run row does not match event 1 */
+	JOURNAL_VERIFY_HEAD,		/* events end before the recorded head */
+	JOURNAL_VERIFY_ORPHAN,		/* events of a run that does not exist */
+};
+
+struct journal_verify_result {
+	enum journal_verify_problem problem;
+	int64_t run_id;			/* where, when problem != OK */
+	int64_t seq;
+	int64_t runs_checked;
+	int64_t events_checked;
+	char detail[256];		/* one lowercase line */
+};
+
+/* Check integrity and the chains of one run (run_id > 0) or all (0).
+ * Returns 0 when the check ran (see res->problem), -1 on error. */
+int journal_verify(struct journal *j, int64_t run_id,
+		   struct journal_verify_result *res, struct err *e);
+const char *journal_verify_problem_name(enum journal_verify_problem p);
+
+/* ---- for tests and tuning ---- */
+
+struct journal_stats {
+	uint64_t commits;		/* transactions committed */
+	uint64_t output_flushes;	/* output flush transactions */
+	uint64_t output_rows;		/* chunk rows inserted */
+	size_t buffered_peak;		/* most output bytes ever buffered */
+};
+void journal_stats_get(const struct journal *j, struct journal_stats *out);
+/* Defaults JOURNAL_FLUSH_BYTES and JOURNAL_FLUSH_INTERVAL_MS. bytes >= 1. */
+void journal_flush_policy_set(struct journal *j, size_t bytes,
+			      int64_t interval_ms);
+
+#endif

@@ -1,0 +1,726 @@
+/* journal_output.c: capped, batched storage of step output.
+ *
+ * Each (run, step, attempt, stream) has one row in `outputs` and chunk rows
+ * in `output_chunks`. Bytes at stream offsets below QRH_OUTPUT_HEAD_BYTES
+ * are head rows, kept for good. Later bytes are tail rows: every flush
+ * inserts the new bytes and deletes tail rows that lie wholly before the
+ * last QRH_OUTPUT_TAIL_BYTES, so the database holds at most one flush more
+ * than the tail, and memory holds only the unflushed bytes (at most the
+ * flush threshold over all streams). Finishing trims the first tail row to
+ * the exact window and inserts the marker between head and tail.
+ *
+ * The stream's SHA-256 and byte count cover every byte appended, stored or
+ * not. The journal owns the in-memory stream states; they are created by
+ * the first append (or finish) and freed by finish or close. */
+#include "state/journal_priv.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/clock.h"
+#include "util/xalloc.h"
+
+enum {
+	PART_HEAD = 0,
+	PART_MARKER = 1,
+	PART_TAIL = 2,
+	PART_LOST = 3,
+};
+
+
+static const char *stream_name(enum journal_stream s)
+{
+	return s == JOURNAL_STDERR ? "stderr" : "stdout";
+}
+
+static int stream_check(int64_t step, int attempt, enum journal_stream stream,
+			struct err *e)
+{
+	if (stream != JOURNAL_STDOUT && stream != JOURNAL_STDERR)
+		return err_set(e, "unknown output stream %d", (int)stream);
+	if (step < 0 || attempt < 0)
+		return err_set(e, "output needs a step and an attempt >= 0");
+	return 0;
+}
+
+static struct journal_ostream *stream_find(struct journal *j, int64_t run_id,
+					   int64_t step, int attempt,
+					   enum journal_stream stream,
+					   size_t *index)
+{
+	for (size_t i = 0; i < j->nstreams; i++) {
+		struct journal_ostream *s = j->streams[i];
+		if (s->run_id == run_id && s->step == step &&
+		    s->attempt == attempt && s->stream == stream) {
+			if (index)
+				*index = i;
+			return s;
+		}
+	}
+	return NULL;
+}
+
+/* An output is written once: a second stream under the same key (after a
+ * crash, say) must use a new attempt number. */
+static int stream_unused(struct journal *j, int64_t run_id, int64_t step,
+			 int attempt, enum journal_stream stream, struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (journal_prepare(j, "SELECT 1 FROM outputs WHERE run_id = ? AND "
+			    "step = ? AND attempt = ? AND stream = ?", &st, e) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, run_id);
+	sqlite3_bind_int64(st, 2, step);
+	sqlite3_bind_int(st, 3, attempt);
+	sqlite3_bind_text(st, 4, stream_name(stream), -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return err_set(e, "output of run %lld step %lld attempt %d %s "
+			       "is already recorded", (long long)run_id,
+			       (long long)step, attempt, stream_name(stream));
+	if (rc != SQLITE_DONE)
+		return journal_sql_err(j, e, "cannot read journal output");
+	return 0;
+}
+
+static struct journal_ostream *stream_get(struct journal *j, int64_t run_id,
+					  int64_t step, int attempt,
+					  enum journal_stream stream,
+					  struct err *e)
+{
+	struct journal_ostream *s;
+
+	if (stream_check(step, attempt, stream, e) < 0)
+		return NULL;
+	s = stream_find(j, run_id, step, attempt, stream, NULL);
+	if (s)
+		return s;
+	if (stream_unused(j, run_id, step, attempt, stream, e) < 0)
+		return NULL;
+	s = xcalloc(1, sizeof *s);
+	s->run_id = run_id;
+	s->step = step;
+	s->attempt = attempt;
+	s->stream = stream;
+	buf_init(&s->pending, BUF_UNLIMITED);
+	s->hash = sha256_new();
+	j->streams = xgrow(j->streams, &j->streams_cap, j->nstreams + 1,
+			   sizeof *j->streams);
+	j->streams[j->nstreams++] = s;
+	return s;
+}
+
+static void stream_free(struct journal_ostream *s)
+{
+	char dummy[SHA256_HEX_LEN + 1];
+
+	if (s->hash)
+		sha256_finish_hex(s->hash, dummy);
+	buf_release(&s->pending);
+	free(s);
+}
+
+static void stream_remove(struct journal *j, size_t index)
+{
+	stream_free(j->streams[index]);
+	j->streams[index] = j->streams[--j->nstreams];
+}
+
+void journal_output_close_all(struct journal *j)
+{
+	while (j->nstreams)
+		stream_remove(j, j->nstreams - 1);
+}
+
+/* ---- writing ---- */
+
+static int step_done(struct journal *j, sqlite3_stmt *st, const char *what,
+		     struct err *e)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return journal_sql_err(j, e, what);
+	return 0;
+}
+
+static int output_row_insert(struct journal *j, struct journal_ostream *s,
+			     struct err *e)
+{
+	sqlite3_stmt *st;
+
+	if (journal_prepare(j, "INSERT INTO outputs (run_id, step, attempt, "
+			    "stream) VALUES (?, ?, ?, ?)", &st, e) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, s->run_id);
+	sqlite3_bind_int64(st, 2, s->step);
+	sqlite3_bind_int(st, 3, s->attempt);
+	sqlite3_bind_text(st, 4, stream_name(s->stream), -1, SQLITE_STATIC);
+	if (step_done(j, st, "cannot record journal output", e) < 0)
+		return -1;
+	s->output_id = sqlite3_last_insert_rowid(j->db);
+	return 0;
+}
+
+static int chunk_insert(struct journal *j, int64_t output_id, int part,
+			int64_t offset, const void *data, size_t len,
+			struct err *e)
+{
+	sqlite3_stmt *st;
+
+	if (journal_prepare(j, "INSERT INTO output_chunks (output_id, part, "
+			    "offset, data) VALUES (?, ?, ?, ?)", &st, e) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, output_id);
+	sqlite3_bind_int(st, 2, part);
+	sqlite3_bind_int64(st, 3, offset);
+	sqlite3_bind_blob(st, 4, data, (int)len, SQLITE_STATIC);
+	if (step_done(j, st, "cannot store journal output", e) < 0)
+		return -1;
+	j->stats.output_rows++;
+	return 0;
+}
+
+/* Drop tail rows that end at or before the start of the tail window. */
+static int tail_prune(struct journal *j, int64_t output_id, int64_t end,
+		      struct err *e)
+{
+	sqlite3_stmt *st;
+
+	if (end <= (int64_t)QRH_OUTPUT_TAIL_BYTES)
+		return 0;
+	if (journal_prepare(j, "DELETE FROM output_chunks WHERE output_id = ? "
+			    "AND part = 2 AND offset + length(data) <= ?",
+			    &st, e) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, output_id);
+	sqlite3_bind_int64(st, 2, end - QRH_OUTPUT_TAIL_BYTES);
+	return step_done(j, st, "cannot prune journal output", e);
+}
+
+static int output_row_progress(struct journal *j, int64_t output_id,
+			       int64_t end, struct err *e)
+{
+	sqlite3_stmt *st;
+
+	if (journal_prepare(j, "UPDATE outputs SET stored_end = ?, "
+			    "total_bytes = ? WHERE id = ?", &st, e) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, end);
+	sqlite3_bind_int64(st, 2, end);
+	sqlite3_bind_int64(st, 3, output_id);
+	return step_done(j, st, "cannot record journal output", e);
+}
+
+/* Write one stream's pending bytes, split at the head boundary. Runs
+ * inside the flush transaction; in-memory state changes only after the
+ * commit (see flush_settle). */
+static int stream_write(struct journal *j, struct journal_ostream *s,
+			struct err *e)
+{
+	const char *p = s->pending.data;
+	size_t len = s->pending.len;
+	int64_t off = s->flushed;
+	int64_t end = off + (int64_t)len;
+
+	if (!s->output_id && output_row_insert(j, s, e) < 0)
+		return -1;
+	if (off < QRH_OUTPUT_HEAD_BYTES && len) {
+		size_t n = (size_t)(QRH_OUTPUT_HEAD_BYTES - off);
+		if (n > len)
+			n = len;
+		if (chunk_insert(j, s->output_id, PART_HEAD, off, p, n, e) < 0)
+			return -1;
+		p += n;
+		len -= n;
+		off += (int64_t)n;
+	}
+	if (len && chunk_insert(j, s->output_id, PART_TAIL, off, p, len, e) < 0)
+		return -1;
+	if (tail_prune(j, s->output_id, end, e) < 0)
+		return -1;
+	return output_row_progress(j, s->output_id, end, e);
+}
+
+/* Output commits need not wait for the disk: the next event's fsync
+ * covers them (see journal.h, Durability). */
+static int output_tx_begin(struct journal *j, struct err *e)
+{
+	if (journal_exec(j, "PRAGMA synchronous = NORMAL", e) < 0)
+		return -1;
+	if (journal_tx_begin(j, e) < 0) {
+		journal_exec(j, "PRAGMA synchronous = FULL", NULL);
+		return -1;
+	}
+	return 0;
+}
+
+static int output_tx_end(struct journal *j, int ok, struct err *e)
+{
+	int rc = ok ? journal_tx_commit(j, e) : -1;
+
+	if (!ok)
+		journal_tx_rollback(j);
+	if (journal_exec(j, "PRAGMA synchronous = FULL", rc < 0 ? NULL : e) < 0)
+		rc = -1;
+	return rc;
+}
+
+/* After a commit: the pending bytes are on disk. After a rollback: row ids
+ * handed out inside the transaction are void. */
+static void flush_settle(struct journal *j, int committed,
+			 const int64_t *ids_before)
+{
+	for (size_t i = 0; i < j->nstreams; i++) {
+		struct journal_ostream *s = j->streams[i];
+		if (!committed) {
+			s->output_id = ids_before[i];
+			continue;
+		}
+		s->flushed += (int64_t)s->pending.len;
+		buf_reset(&s->pending);
+	}
+	if (committed) {
+		j->buffered = 0;
+		j->buffered_since_ns = 0;
+		j->stats.output_flushes++;
+	}
+}
+
+static int flush_all(struct journal *j, struct err *e)
+{
+	int64_t *ids = xcalloc(j->nstreams + 1, sizeof *ids);
+	int ok = 1, rc;
+
+	for (size_t i = 0; i < j->nstreams; i++)
+		ids[i] = j->streams[i]->output_id;
+	if (output_tx_begin(j, e) < 0) {
+		free(ids);
+		return -1;
+	}
+	for (size_t i = 0; ok && i < j->nstreams; i++) {
+		struct journal_ostream *s = j->streams[i];
+		if (s->pending.len && stream_write(j, s, e) < 0)
+			ok = 0;
+	}
+	rc = output_tx_end(j, ok, e);
+	flush_settle(j, rc == 0, ids);
+	free(ids);
+	return rc;
+}
+
+int journal_flush(struct journal *j, struct err *e)
+{
+	if (journal_check_use(j, 0, e) < 0)
+		return -1;
+	if (!j->buffered)
+		return 0;
+	if (journal_check_use(j, 1, e) < 0)
+		return -1;
+	return flush_all(j, e);
+}
+
+static int flush_is_due(const struct journal *j, int64_t now_ns)
+{
+	return j->buffered &&
+	       now_ns - j->buffered_since_ns >= j->flush_interval_ns;
+}
+
+int journal_flush_due(struct journal *j, struct err *e)
+{
+	if (!flush_is_due(j, clock_mono_ns()))
+		return 0;
+	return journal_flush(j, e);
+}
+
+int journal_flush_timeout_ms(const struct journal *j)
+{
+	int64_t left;
+
+	if (!j->buffered)
+		return -1;
+	left = j->buffered_since_ns + j->flush_interval_ns - clock_mono_ns();
+	if (left <= 0)
+		return 0;
+	left = (left + 999999) / 1000000;
+	return left > INT_MAX ? INT_MAX : (int)left;
+}
+
+/* Take up to `len` bytes into the stream's pending buffer, never letting
+ * the journal's buffered total pass the flush threshold. */
+static size_t stream_take(struct journal *j, struct journal_ostream *s,
+			  const char *p, size_t len)
+{
+	size_t room = j->flush_bytes > j->buffered ?
+		j->flush_bytes - j->buffered : 0;
+
+	if (len > room)
+		len = room;
+	if (!len)
+		return 0;
+	buf_add(&s->pending, p, len);
+	if (!j->buffered)
+		j->buffered_since_ns = clock_mono_ns();
+	j->buffered += len;
+	if (j->buffered > j->stats.buffered_peak)
+		j->stats.buffered_peak = j->buffered;
+	return len;
+}
+
+/* Storing failed: from here on the stream is only counted and hashed. */
+static int stream_break(struct journal_ostream *s, size_t left, struct err *e)
+{
+	s->broken = 1;
+	s->lost += (int64_t)left;
+	return err_prefix(e, "output of step %lld %s is no longer stored",
+			  (long long)s->step, stream_name(s->stream));
+}
+
+int journal_output_append(struct journal *j, int64_t run_id, int64_t step,
+			  int attempt, enum journal_stream stream,
+			  const void *data, size_t len, struct err *e)
+{
+	struct journal_ostream *s;
+	const char *p = data;
+
+	if (journal_check_use(j, 1, e) < 0)
+		return -1;
+	s = stream_get(j, run_id, step, attempt, stream, e);
+	if (!s)
+		return -1;
+	sha256_update(s->hash, data, len);
+	s->total += (int64_t)len;
+	if (s->broken) {
+		s->lost += (int64_t)len;
+		return 0;
+	}
+	while (len) {
+		size_t n = stream_take(j, s, p, len);
+		p += n;
+		len -= n;
+		if (len && flush_all(j, e) < 0)
+			return stream_break(s, len, e);
+	}
+	return journal_flush_due(j, e);
+}
+
+/* ---- finishing ---- */
+
+static void marker_format(struct buf *b, int64_t stored_end)
+{
+	buf_addf(b, "\n[qrh: output truncated: %lld bytes omitted; kept the "
+		 "first %d and the last %d of %lld bytes]\n",
+		 (long long)(stored_end - QRH_OUTPUT_HEAD_BYTES -
+			     QRH_OUTPUT_TAIL_BYTES),
+		 QRH_OUTPUT_HEAD_BYTES, QRH_OUTPUT_TAIL_BYTES,
+		 (long long)stored_end);
+}
+
+static void lost_format(struct buf *b, int64_t lost)
+{
+	buf_addf(b, "\n[qrh: the last %lld bytes of output were not stored: "
+		 "journal storage failed]\n", (long long)lost);
+}
+
+static int is_truncated(int64_t stored_end)
+{
+	return stored_end > (int64_t)QRH_OUTPUT_HEAD_BYTES + QRH_OUTPUT_TAIL_BYTES;
+}
+
+/* Cut the first tail row so the tail is exactly the last TAIL bytes. */
+static int tail_trim(struct journal *j, const struct journal_ostream *s,
+		     struct err *e)
+{
+	sqlite3_stmt *st;
+	int64_t start = s->flushed - QRH_OUTPUT_TAIL_BYTES;
+
+	if (!is_truncated(s->flushed))
+		return 0;
+	if (journal_prepare(j, "UPDATE output_chunks SET data = "
+			    "substr(data, ?1 - offset + 1), offset = ?1 "
+			    "WHERE output_id = ?2 AND part = 2 AND offset < ?1",
+			    &st, e) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, start);
+	sqlite3_bind_int64(st, 2, s->output_id);
+	return step_done(j, st, "cannot trim journal output", e);
+}
+
+static int markers_insert(struct journal *j, const struct journal_ostream *s,
+			  struct err *e)
+{
+	struct buf b;
+	int rc = 0;
+
+	buf_init(&b, 1024);
+	if (is_truncated(s->flushed)) {
+		marker_format(&b, s->flushed);
+		rc = chunk_insert(j, s->output_id, PART_MARKER,
+				  QRH_OUTPUT_HEAD_BYTES, b.data, b.len, e);
+	}
+	if (rc == 0 && s->lost) {
+		buf_reset(&b);
+		lost_format(&b, s->lost);
+		rc = chunk_insert(j, s->output_id, PART_LOST, s->flushed,
+				  b.data, b.len, e);
+	}
+	buf_release(&b);
+	return rc;
+}
+
+static int output_row_finish(struct journal *j, const struct journal_ostream *s,
+			     const struct journal_output_info *info,
+			     struct err *e)
+{
+	sqlite3_stmt *st;
+
+	if (journal_prepare(j, "UPDATE outputs SET total_bytes = ?, "
+			    "stored_end = ?, lost_bytes = ?, sha256 = ?, "
+			    "truncated = ?, finished = 1 WHERE id = ?",
+			    &st, e) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, info->total_bytes);
+	sqlite3_bind_int64(st, 2, s->flushed);
+	sqlite3_bind_int64(st, 3, s->lost);
+	sqlite3_bind_text(st, 4, info->sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, info->truncated);
+	sqlite3_bind_int64(st, 6, s->output_id);
+	return step_done(j, st, "cannot finish journal output", e);
+}
+
+static void info_from_stream(const struct journal_ostream *s,
+			     const char *sha, struct journal_output_info *info)
+{
+	int64_t stored = s->flushed;
+
+	if (is_truncated(stored))
+		stored = QRH_OUTPUT_HEAD_BYTES + QRH_OUTPUT_TAIL_BYTES;
+	memset(info, 0, sizeof *info);
+	info->total_bytes = s->total;
+	info->stored_bytes = stored;
+	info->lost_bytes = s->lost;
+	snprintf(info->sha256, sizeof info->sha256, "%s", sha);
+	info->truncated = is_truncated(s->flushed) || s->lost > 0;
+	info->finished = 1;
+}
+
+static int finish_write(struct journal *j, struct journal_ostream *s,
+			const struct journal_output_info *info, struct err *e)
+{
+	int64_t id_before = s->output_id;
+	int ok;
+
+	if (output_tx_begin(j, e) < 0)
+		return -1;
+	ok = (s->output_id || output_row_insert(j, s, e) == 0) &&
+	     tail_trim(j, s, e) == 0 && markers_insert(j, s, e) == 0 &&
+	     output_row_finish(j, s, info, e) == 0;
+	if (output_tx_end(j, ok, e) < 0) {
+		s->output_id = id_before;
+		return -1;
+	}
+	return 0;
+}
+
+int journal_output_finish(struct journal *j, int64_t run_id, int64_t step,
+			  int attempt, enum journal_stream stream,
+			  struct journal_output_info *info, struct err *e)
+{
+	struct journal_output_info mine;
+	struct journal_ostream *s;
+	char sha[SHA256_HEX_LEN + 1];
+	size_t index = 0;
+	int rc;
+
+	if (journal_check_use(j, 1, e) < 0)
+		return -1;
+	s = stream_get(j, run_id, step, attempt, stream, e);
+	if (!s || journal_flush(j, e) < 0)
+		return -1;
+	if (s->pending.len)	/* a broken stream that still cannot flush */
+		return err_set(e, "output of step %lld %s cannot be flushed",
+			       (long long)step, stream_name(stream));
+	sha256_finish_hex(s->hash, sha);
+	s->hash = NULL;
+	info_from_stream(s, sha, &mine);
+	if (info)
+		*info = mine;
+	/* The digest is spent, so the stream goes either way; on failure the
+	 * caller still has the totals for its end event. */
+	rc = finish_write(j, s, &mine, e);
+	stream_find(j, run_id, step, attempt, stream, &index);
+	stream_remove(j, index);
+	return rc;
+}
+
+/* ---- reading ---- */
+
+struct output_row {
+	int64_t id;
+	int64_t total;
+	int64_t stored_end;
+	int64_t lost;
+	int truncated;
+	int finished;
+	char sha[JOURNAL_HASH_LEN + 1];
+};
+
+static int output_row_read(struct journal *j, int64_t run_id, int64_t step,
+			   int attempt, enum journal_stream stream,
+			   struct output_row *row, struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (journal_prepare(j, "SELECT id, total_bytes, stored_end, lost_bytes, "
+			    "truncated, finished, sha256 FROM outputs WHERE "
+			    "run_id = ? AND step = ? AND attempt = ? AND "
+			    "stream = ?", &st, e) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, run_id);
+	sqlite3_bind_int64(st, 2, step);
+	sqlite3_bind_int(st, 3, attempt);
+	sqlite3_bind_text(st, 4, stream_name(stream), -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *sha = sqlite3_column_text(st, 6);
+		row->id = sqlite3_column_int64(st, 0);
+		row->total = sqlite3_column_int64(st, 1);
+		row->stored_end = sqlite3_column_int64(st, 2);
+		row->lost = sqlite3_column_int64(st, 3);
+		row->truncated = sqlite3_column_int(st, 4);
+		row->finished = sqlite3_column_int(st, 5);
+		snprintf(row->sha, sizeof row->sha, "%s",
+			 sha ? (const char *)sha : "");
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return journal_sql_err(j, e, "cannot read journal output");
+}
+
+/* Append one chunk row to `out`; tail rows are cut to the window so an
+ * unfinished (crashed) stream reads back like a finished one. */
+static int chunk_emit(const struct output_row *row, int part, int64_t offset,
+		      const char *data, size_t len, int *marked,
+		      struct buf *out, struct journal_output_info *info)
+{
+	int64_t window = is_truncated(row->stored_end) ?
+		row->stored_end - QRH_OUTPUT_TAIL_BYTES : QRH_OUTPUT_HEAD_BYTES;
+
+	if (part == PART_MARKER)
+		*marked = 1;
+	if (part == PART_TAIL) {
+		if (offset + (int64_t)len <= window)
+			return 0;
+		if (offset < window) {
+			data += window - offset;
+			len -= (size_t)(window - offset);
+		}
+		if (!*marked && is_truncated(row->stored_end)) {
+			marker_format(out, row->stored_end);
+			*marked = 1;
+		}
+	}
+	if (part == PART_HEAD || part == PART_TAIL)
+		info->stored_bytes += (int64_t)len;
+	return buf_add(out, data, len);
+}
+
+static int chunks_read(struct journal *j, const struct output_row *row,
+		       struct buf *out, struct journal_output_info *info,
+		       struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc, marked = 0, full = 0;
+
+	if (journal_prepare(j, "SELECT part, offset, data FROM output_chunks "
+			    "WHERE output_id = ? ORDER BY part, offset",
+			    &st, e) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, row->id);
+	while (!full && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *data = sqlite3_column_blob(st, 2);
+		size_t len = (size_t)sqlite3_column_bytes(st, 2);
+		full = chunk_emit(row, sqlite3_column_int(st, 0),
+				  sqlite3_column_int64(st, 1),
+				  data ? data : "", len, &marked, out, info) < 0;
+	}
+	sqlite3_finalize(st);
+	if (full)
+		return err_set(e, "journal output does not fit the buffer");
+	if (rc != SQLITE_DONE)
+		return journal_sql_err(j, e, "cannot read journal output");
+	return 0;
+}
+
+int journal_output_read(struct journal *j, int64_t run_id, int64_t step,
+			int attempt, enum journal_stream stream,
+			struct buf *out, struct journal_output_info *info,
+			struct err *e)
+{
+	struct journal_output_info mine;
+	struct output_row row;
+	int rc;
+
+	if (!info)
+		info = &mine;
+	memset(info, 0, sizeof *info);
+	if (journal_check_use(j, 0, e) < 0 ||
+	    stream_check(step, attempt, stream, e) < 0)
+		return -1;
+	rc = output_row_read(j, run_id, step, attempt, stream, &row, e);
+	if (rc <= 0)
+		return rc;
+	info->total_bytes = row.finished ? row.total : row.stored_end;
+	info->lost_bytes = row.lost;
+	memcpy(info->sha256, row.sha, sizeof info->sha256);
+	info->truncated = row.finished ? row.truncated :
+		is_truncated(row.stored_end);
+	info->finished = row.finished;
+	if (chunks_read(j, &row, out, info, e) < 0)
+		return -1;
+	return 1;
+}
+
+int journal_output_list(struct journal *j, int64_t run_id, int64_t step,
+			struct journal_output_ref **refs, size_t *n,
+			struct err *e)
+{
+	sqlite3_stmt *st;
+	struct journal_output_ref *v = NULL;
+	size_t count = 0, cap = 0;
+	int rc;
+
+	if (journal_check_use(j, 0, e) < 0 ||
+	    journal_prepare(j, "SELECT step, attempt, stream FROM outputs "
+			    "WHERE run_id = ?1 AND (?2 < 0 OR step = ?2) "
+			    "ORDER BY step, attempt, stream DESC", &st, e) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, run_id);
+	sqlite3_bind_int64(st, 2, step);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		v = xgrow(v, &cap, count + 1, sizeof *v);
+		v[count].step = sqlite3_column_int64(st, 0);
+		v[count].attempt = sqlite3_column_int(st, 1);
+		v[count].stream = strcmp((const char *)sqlite3_column_text(st, 2),
+					 "stderr") ? JOURNAL_STDOUT :
+					JOURNAL_STDERR;
+		count++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return journal_sql_err(j, e, "cannot list journal output");
+	}
+	*refs = v;
+	*n = count;
+	return 0;
+}

@@ -1,0 +1,90 @@
+/* journal_priv: what the journal_*.c files share and nobody else sees.
+ *
+ * struct journal owns its sqlite3 handle, its cached statements and the
+ * in-memory state of open output streams (each owning its pending bytes
+ * and its running SHA-256). */
+#ifndef QRH_JOURNAL_PRIV_H
+#define QRH_JOURNAL_PRIV_H
+
+#include <sqlite3.h>
+#include <sys/types.h>
+
+#include "state/journal.h"
+#include "util/sha256.h"
+
+#define JOURNAL_ZERO_HASH \
+	"0000000000000000000000000000000000000000000000000000000000000000"
+
+struct journal_ostream {
+	int64_t run_id;
+	int64_t step;
+	int attempt;
+	enum journal_stream stream;
+	int64_t output_id;	/* row in outputs; 0 until the first flush */
+	int64_t total;		/* bytes appended (counted and hashed) */
+	int64_t flushed;	/* bytes [0, flushed) committed */
+	int64_t lost;		/* bytes counted but never stored */
+	struct buf pending;	/* bytes [flushed, flushed + pending.len) */
+	struct sha256 *hash;
+	int broken;		/* storage failed: count and hash only */
+};
+
+struct journal {
+	sqlite3 *db;
+	char *path;
+	pid_t pid;
+	int readonly;
+	struct journal_ostream **streams;
+	size_t nstreams;
+	size_t streams_cap;
+	size_t buffered;		/* pending bytes over all streams */
+	int64_t buffered_since_ns;	/* mono time of the oldest; 0: none */
+	size_t flush_bytes;
+	int64_t flush_interval_ns;
+	struct journal_stats stats;
+};
+
+/* journal.c */
+int journal_check_use(struct journal *j, int write, struct err *e);
+int journal_sql_err(struct journal *j, struct err *e, const char *what);
+int journal_exec(struct journal *j, const char *sql, struct err *e);
+int journal_prepare(struct journal *j, const char *sql, sqlite3_stmt **st,
+		    struct err *e);
+int journal_tx_begin(struct journal *j, struct err *e);
+int journal_tx_commit(struct journal *j, struct err *e);
+void journal_tx_rollback(struct journal *j);
+char *journal_column_dup(sqlite3_stmt *st, int col);
+int journal_json_check(struct journal *j, const char *what, const char *text,
+		       struct err *e);
+
+/* journal_schema.c */
+int journal_schema_migrate(struct journal *j, struct err *e);
+int journal_schema_check_ro(struct journal *j, struct err *e);
+
+/* journal_event.c */
+struct journal_enc {
+	struct sha256 *h;
+};
+void journal_enc_begin(struct journal_enc *enc, const char *domain);
+void journal_enc_bytes(struct journal_enc *enc, const void *p, size_t n);
+void journal_enc_int(struct journal_enc *enc, int64_t v);
+void journal_enc_null(struct journal_enc *enc);
+void journal_enc_finish(struct journal_enc *enc, char out[JOURNAL_HASH_LEN + 1]);
+void journal_event_hash_raw(int64_t run_id, int64_t seq, int64_t wall_ms,
+			    int64_t mono_ns, int has_step, int64_t step,
+			    const char *type, size_t type_len,
+			    const char *actor, size_t actor_len,
+			    const char *payload, size_t payload_len,
+			    const char *prev, size_t prev_len,
+			    char out[JOURNAL_HASH_LEN + 1]);
+int journal_event_insert(struct journal *j, struct journal_event *ev,
+			 struct err *e);
+
+/* journal_run.c */
+int journal_run_digest(struct journal *j, int64_t run_id,
+		       char out[JOURNAL_HASH_LEN + 1], struct err *e);
+
+/* journal_output.c */
+void journal_output_close_all(struct journal *j);
+
+#endif

@@ -1,0 +1,167 @@
+/* journal_schema.c: the schema as an ordered list of migrations.
+ *
+ * migrations[i] takes a journal from user_version i to i + 1. Only ever
+ * append to the list; never edit a migration that has shipped. All pending
+ * migrations and the new user_version are one transaction, so a journal is
+ * at one version or the next, never in between. */
+#include "state/journal_priv.h"
+
+#include <stdio.h>
+
+static const char *const migrations[] = {
+	/* 0 -> 1: runs, events (hash-chained, append-only), output. */
+	"CREATE TABLE runs ("
+	"	id INTEGER PRIMARY KEY,"
+	"	runbook_path TEXT NOT NULL,"
+	"	runbook_sha256 TEXT NOT NULL,"
+	"	runbook_text TEXT NOT NULL,"
+	"	title TEXT NOT NULL,"
+	"	operator TEXT NOT NULL,"
+	"	os_user TEXT NOT NULL,"
+	"	uid INTEGER NOT NULL,"
+	"	host TEXT NOT NULL,"
+	"	mode TEXT NOT NULL CHECK (mode IN ('live', 'drill', 'dry-run')),"
+	"	started_at INTEGER NOT NULL,"
+	"	ended_at INTEGER,"
+	"	outcome TEXT CHECK (outcome IN"
+	"		('ok', 'failed', 'aborted', 'interrupted')),"
+	"	vars TEXT NOT NULL DEFAULT '{}',"
+	"	head_seq INTEGER NOT NULL DEFAULT 0,"
+	"	head_hash TEXT NOT NULL DEFAULT '" JOURNAL_ZERO_HASH "'"
+	") STRICT;"
+	"CREATE INDEX runs_outcome ON runs (outcome, id);"
+	"CREATE TABLE events ("
+	"	id INTEGER PRIMARY KEY,"
+	"	run_id INTEGER NOT NULL REFERENCES runs (id),"
+	"	seq INTEGER NOT NULL CHECK (seq >= 1),"
+	"	wall_ms INTEGER NOT NULL,"
+	"	mono_ns INTEGER NOT NULL,"
+	"	step INTEGER,"
+	"	type TEXT NOT NULL,"
+	"	actor TEXT NOT NULL,"
+	"	payload TEXT NOT NULL,"
+	"	prev_hash TEXT NOT NULL,"
+	"	hash TEXT NOT NULL,"
+	"	UNIQUE (run_id, seq)"
+	") STRICT;"
+	"CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN"
+	"	SELECT RAISE(ABORT, 'journal events are append-only');"
+	"END;"
+	"CREATE TRIGGER events_no_delete BEFORE DELETE ON events BEGIN"
+	"	SELECT RAISE(ABORT, 'journal events are append-only');"
+	"END;"
+	"CREATE TABLE outputs ("
+	"	id INTEGER PRIMARY KEY,"
+	"	run_id INTEGER NOT NULL REFERENCES runs (id),"
+	"	step INTEGER NOT NULL,"
+	"	attempt INTEGER NOT NULL,"
+	"	stream TEXT NOT NULL CHECK (stream IN ('stdout', 'stderr')),"
+	"	total_bytes INTEGER NOT NULL DEFAULT 0,"
+	"	stored_end INTEGER NOT NULL DEFAULT 0,"
+	"	lost_bytes INTEGER NOT NULL DEFAULT 0,"
+	"	sha256 TEXT,"
+	"	truncated INTEGER NOT NULL DEFAULT 0,"
+	"	finished INTEGER NOT NULL DEFAULT 0,"
+	"	UNIQUE (run_id, step, attempt, stream)"
+	") STRICT;"
+	/* part: 0 head, 1 truncation marker, 2 tail, 3 storage-error marker */
+	"CREATE TABLE output_chunks ("
+	"	id INTEGER PRIMARY KEY,"
+	"	output_id INTEGER NOT NULL REFERENCES outputs (id),"
+	"	part INTEGER NOT NULL CHECK (part BETWEEN 0 AND 3),"
+	"	offset INTEGER NOT NULL,"
+	"	data BLOB NOT NULL"
+	") STRICT;"
+	"CREATE INDEX output_chunks_by_output"
+	"	ON output_chunks (output_id, part, offset);",
+};
+
+#define MIGRATIONS_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
+
+_Static_assert(MIGRATIONS_COUNT == JOURNAL_SCHEMA_VERSION,
+	       "JOURNAL_SCHEMA_VERSION must equal the number of migrations");
+
+static int read_version(struct journal *j, int *version, struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (journal_prepare(j, "PRAGMA user_version", &st, e) < 0)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return journal_sql_err(j, e, "cannot read journal schema version");
+	return 0;
+}
+
+static int refuse_newer(struct journal *j, int version, struct err *e)
+{
+	return err_set(e, "journal '%s' has schema version %d but this qrh "
+		       "knows only up to %d: use a newer qrh", j->path,
+		       version, JOURNAL_SCHEMA_VERSION);
+}
+
+int journal_schema_version(struct journal *j, struct err *e)
+{
+	int version = 0;
+
+	if (journal_check_use(j, 0, e) < 0 || read_version(j, &version, e) < 0)
+		return -1;
+	return version;
+}
+
+/* Read the version inside the write transaction, so two processes opening
+ * a fresh journal at once cannot both run migration 0. */
+int journal_schema_migrate(struct journal *j, struct err *e)
+{
+	int version;
+	char sql[64];
+
+	if (journal_tx_begin(j, e) < 0)
+		return -1;
+	if (read_version(j, &version, e) < 0)
+		goto fail;
+	if (version > MIGRATIONS_COUNT) {
+		refuse_newer(j, version, e);
+		goto fail;
+	}
+	if (version == MIGRATIONS_COUNT) {
+		journal_tx_rollback(j);
+		return 0;
+	}
+	for (int i = version; i < MIGRATIONS_COUNT; i++) {
+		if (journal_exec(j, migrations[i], e) < 0) {
+			err_prefix(e, "journal migration %d", i + 1);
+			goto fail;
+		}
+	}
+	snprintf(sql, sizeof sql, "PRAGMA user_version = %d", MIGRATIONS_COUNT);
+	if (journal_exec(j, sql, e) < 0)
+		goto fail;
+	return journal_tx_commit(j, e);
+fail:
+	journal_tx_rollback(j);
+	return -1;
+}
+
+/* A read-only handle cannot migrate: it needs exactly our version. */
+int journal_schema_check_ro(struct journal *j, struct err *e)
+{
+	int version;
+
+	if (read_version(j, &version, e) < 0)
+		return -1;
+	if (version > MIGRATIONS_COUNT)
+		return refuse_newer(j, version, e);
+	if (version == 0)
+		return err_set(e, "'%s' is not a qrh journal (no schema)",
+			       j->path);
+	if (version < MIGRATIONS_COUNT)
+		return err_set(e, "journal '%s' has the old schema version %d: "
+			       "open it read-write once to upgrade it",
+			       j->path, version);
+	return 0;
+}
