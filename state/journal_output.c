@@ -63,28 +63,37 @@ static struct journal_ostream *stream_find(struct journal *j, int64_t run_id,
 }
 
 /* An output is written once: a second stream under the same key (after a
- * crash, say) must use a new attempt number. */
+ * crash, say) must use a new attempt number. The run must exist, or every
+ * later flush (one transaction for all streams) would fail on its key. */
 static int stream_unused(struct journal *j, int64_t run_id, int64_t step,
 			 int attempt, enum journal_stream stream, struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc;
+	int rc, run = 0, used = 0;
 
-	if (journal_prepare(j, "SELECT 1 FROM outputs WHERE run_id = ? AND "
-			    "step = ? AND attempt = ? AND stream = ?", &st, e) < 0)
+	if (journal_prepare(j, "SELECT (SELECT count(*) FROM runs WHERE id = ?1),"
+			    " (SELECT count(*) FROM outputs WHERE run_id = ?1 "
+			    "AND step = ?2 AND attempt = ?3 AND stream = ?4)",
+			    &st, e) < 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, run_id);
 	sqlite3_bind_int64(st, 2, step);
 	sqlite3_bind_int(st, 3, attempt);
 	sqlite3_bind_text(st, 4, stream_name(stream), -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		run = sqlite3_column_int(st, 0);
+		used = sqlite3_column_int(st, 1);
+	}
 	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW)
+	if (rc != SQLITE_ROW)
+		return journal_sql_err(j, e, "cannot read journal output");
+	if (!run)
+		return err_set(e, "journal has no run %lld", (long long)run_id);
+	if (used)
 		return err_set(e, "output of run %lld step %lld attempt %d %s "
 			       "is already recorded", (long long)run_id,
 			       (long long)step, attempt, stream_name(stream));
-	if (rc != SQLITE_DONE)
-		return journal_sql_err(j, e, "cannot read journal output");
 	return 0;
 }
 

@@ -10,8 +10,10 @@
 #include "util/xalloc.h"
 
 /* The columns the run digest covers, in digest order. */
-#define RUN_DIGEST_COLS "runbook_path, runbook_sha256, runbook_text, title, " \
-	"operator, os_user, uid, host, mode, started_at, vars"
+#define RUN_DIGEST_COLS "r.runbook_path, r.runbook_sha256, b.text, r.title, " \
+	"r.operator, r.os_user, r.uid, r.host, r.mode, r.started_at, r.vars"
+#define RUN_INSERT_COLS "runbook_path, runbook_sha256, title, operator, " \
+	"os_user, uid, host, mode, started_at, vars"
 
 static int mode_valid(const char *mode)
 {
@@ -41,8 +43,9 @@ int journal_run_digest(struct journal *j, int64_t run_id,
 	struct journal_enc enc;
 	int rc;
 
-	if (journal_prepare(j, "SELECT " RUN_DIGEST_COLS " FROM runs "
-			    "WHERE id = ?", &st, e) < 0)
+	if (journal_prepare(j, "SELECT " RUN_DIGEST_COLS " FROM runs r "
+			    "LEFT JOIN runbooks b ON b.sha256 = r.runbook_sha256 "
+			    "WHERE r.id = ?", &st, e) < 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, run_id);
 	rc = sqlite3_step(st);
@@ -79,6 +82,26 @@ static int run_check(const struct journal_run_new *r, struct err *e)
 	return 0;
 }
 
+/* Runbooks are stored once per distinct text, keyed by its SHA-256. */
+static int runbook_insert(struct journal *j, const struct journal_run_new *r,
+			  const char *sha, struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (journal_prepare(j, "INSERT OR IGNORE INTO runbooks (sha256, text) "
+			    "VALUES (?, ?)", &st, e) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->runbook_text, (int)r->runbook_len,
+			  SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return journal_sql_err(j, e, "cannot store runbook");
+	return 0;
+}
+
 static int run_row_insert(struct journal *j, const struct journal_run_new *r,
 			  int64_t *run_id, struct err *e)
 {
@@ -87,22 +110,21 @@ static int run_row_insert(struct journal *j, const struct journal_run_new *r,
 	int rc;
 
 	sha256_hex(r->runbook_text, r->runbook_len, sha);
-	if (journal_prepare(j, "INSERT INTO runs (" RUN_DIGEST_COLS ") "
-			    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			    &st, e) < 0)
+	if (runbook_insert(j, r, sha, e) < 0)
+		return -1;
+	if (journal_prepare(j, "INSERT INTO runs (" RUN_INSERT_COLS ") "
+			    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st, e) < 0)
 		return -1;
 	sqlite3_bind_text(st, 1, r->runbook_path, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, sha, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, r->runbook_text, (int)r->runbook_len,
-			  SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, r->title, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, r->operator_name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, r->os_user, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 7, r->uid);
-	sqlite3_bind_text(st, 8, r->host, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, r->mode, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 10, r->started_ms);
-	sqlite3_bind_text(st, 11, r->vars_json ? r->vars_json : "{}", -1,
+	sqlite3_bind_text(st, 3, r->title, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, r->operator_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, r->os_user, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, r->uid);
+	sqlite3_bind_text(st, 7, r->host, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, r->mode, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 9, r->started_ms);
+	sqlite3_bind_text(st, 10, r->vars_json ? r->vars_json : "{}", -1,
 			  SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
@@ -164,9 +186,12 @@ int journal_run_create(struct journal *j, const struct journal_run_new *r,
 	return 0;
 }
 
-#define RUN_SELECT "SELECT id, runbook_path, runbook_sha256, title, operator, " \
-	"os_user, uid, host, mode, vars, started_at, ended_at, outcome, " \
-	"head_seq, head_hash, runbook_text FROM runs "
+#define RUN_SELECT "SELECT r.id, r.runbook_path, r.runbook_sha256, r.title, " \
+	"r.operator, r.os_user, r.uid, r.host, r.mode, r.vars, r.started_at, " \
+	"r.ended_at, r.outcome, r.head_seq, r.head_hash"
+#define RUN_FROM " FROM runs r "
+#define RUN_WITH_TEXT ", b.text FROM runs r LEFT JOIN runbooks b " \
+	"ON b.sha256 = r.runbook_sha256 "
 
 static void run_from_row(sqlite3_stmt *st, struct journal_run *r, int text)
 {
@@ -205,7 +230,8 @@ int journal_run_get(struct journal *j, int64_t run_id, struct journal_run *out,
 	int rc;
 
 	if (journal_check_use(j, 0, e) < 0 ||
-	    journal_prepare(j, RUN_SELECT "WHERE id = ?", &st, e) < 0)
+	    journal_prepare(j, RUN_SELECT RUN_WITH_TEXT "WHERE r.id = ?",
+			    &st, e) < 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, run_id);
 	rc = sqlite3_step(st);
@@ -242,7 +268,8 @@ int journal_runs_list(struct journal *j, struct journal_run **runs, size_t *n,
 	int rc;
 
 	if (journal_check_use(j, 0, e) < 0 ||
-	    journal_prepare(j, RUN_SELECT "ORDER BY id DESC", &st, e) < 0)
+	    journal_prepare(j, RUN_SELECT RUN_FROM "ORDER BY r.id DESC",
+			    &st, e) < 0)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		v = xgrow(v, &cap, count + 1, sizeof *v);

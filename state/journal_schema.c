@@ -9,12 +9,18 @@
 #include <stdio.h>
 
 static const char *const migrations[] = {
-	/* 0 -> 1: runs, events (hash-chained, append-only), output. */
+	/* 0 -> 1: runbooks, runs, events (hash-chained, append-only), output.
+	 * Runbook texts live apart from runs so that the per-event update of
+	 * a run's head does not rewrite the text, and so repeated drills of
+	 * one runbook store it once. */
+	"CREATE TABLE runbooks ("
+	"	sha256 TEXT PRIMARY KEY,"
+	"	text TEXT NOT NULL"
+	") STRICT;"
 	"CREATE TABLE runs ("
 	"	id INTEGER PRIMARY KEY,"
 	"	runbook_path TEXT NOT NULL,"
-	"	runbook_sha256 TEXT NOT NULL,"
-	"	runbook_text TEXT NOT NULL,"
+	"	runbook_sha256 TEXT NOT NULL REFERENCES runbooks (sha256),"
 	"	title TEXT NOT NULL,"
 	"	operator TEXT NOT NULL,"
 	"	os_user TEXT NOT NULL,"
