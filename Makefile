@@ -49,7 +49,8 @@ TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_SUPPORT_SRC := $(sort $(wildcard tests/unit/support_*.c))
 TEST_SUPPORT_OBJ := $(TEST_SUPPORT_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all check check-asan deps fuzz install clean bench demo
+.PHONY: all check check-asan deps fuzz install clean bench demo tests
+.SECONDARY:
 all: qrh
 
 qrh: $(BIN)

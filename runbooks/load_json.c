@@ -7,16 +7,57 @@
 #include "runbooks/load_tree.h"
 #include "util/xalloc.h"
 
+/* True when the text stops inside a string or an open object or array:
+ * only brackets are counted, so that the error can say "end of file". */
+static int truncated(const char *text, size_t len)
+{
+	long depth = 0;
+	int in_string = 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = text[i];
+		if (in_string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = 0;
+		} else if (c == '"') {
+			in_string = 1;
+		} else if (c == '{' || c == '[') {
+			depth++;
+		} else if (c == '}' || c == ']') {
+			depth--;
+		}
+	}
+	return in_string || depth > 0;
+}
+
+static int space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* cJSON's error pointer can sit one past the offending token: when it is on
+ * whitespace right after a token, point at the token instead. */
 static void syntax_error(const char *text, size_t len, const char *where,
 			 struct diags *d)
 {
 	size_t off = where && where >= text && where <= text + len
 			     ? (size_t)(where - text) : 0;
-	struct srcpos p = tree_offset_pos(text, len, off);
-	if (off >= len)
-		diag_error(d, p, "JSON syntax error: unexpected end of file");
-	else
-		diag_error(d, p, "JSON syntax error near '%.12s'", text + off);
+	if (truncated(text, len)) {
+		size_t end = len;
+		while (end > 0 && space(text[end - 1]))
+			end--;
+		diag_error(d, tree_offset_pos(text, len, end),
+			   "JSON syntax error: unexpected end of file");
+		return;
+	}
+	if (off > 0 && (off >= len || space(text[off])) && !space(text[off - 1]))
+		off--;
+	size_t n = 0;
+	while (off + n < len && n < 12 && !space(text[off + n]))
+		n++;
+	diag_error(d, tree_offset_pos(text, len, off),
+		   "JSON syntax error near '%.*s'", (int)(n ? n : 1), text + off);
 }
 
 struct runbook *load_json(const char *text, size_t len, struct diags *d)

@@ -148,6 +148,7 @@ struct builder {
 	struct diags *d;
 	unsigned line_offset;
 	int failed;
+	int keep_duplicates; /* indexing JSON: pair members by order */
 };
 
 /* Attaches a finished node to its parent (or makes it the root). */
@@ -177,7 +178,8 @@ static void attach(struct builder *b, cJSON *node, struct srcpos pos)
 		cJSON_Delete(node);
 		return;
 	}
-	if (cJSON_GetObjectItemCaseSensitive(f->node, f->pending_key)) {
+	if (!b->keep_duplicates &&
+	    cJSON_GetObjectItemCaseSensitive(f->node, f->pending_key)) {
 		diag_error(b->d, f->key_pos, "duplicate key '%s'", f->pending_key);
 		b->failed = 1;
 		cJSON_Delete(node);
@@ -309,18 +311,15 @@ static void copy_positions(const cJSON *real, const cJSON *shadow,
 	if (!real || !shadow || depth > QRH_MAX_TREE_DEPTH)
 		return;
 	posmap_put(to, real, posmap_key(from, shadow), posmap_val(from, shadow));
-	if (cJSON_IsObject(real) && cJSON_IsObject(shadow)) {
-		const cJSON *c;
-		cJSON_ArrayForEach(c, real)
-		{
-			copy_positions(c,
-				       cJSON_GetObjectItemCaseSensitive(shadow, c->string),
-				       from, to, depth + 1);
-		}
-	} else if (cJSON_IsArray(real) && cJSON_IsArray(shadow)) {
+	if ((cJSON_IsObject(real) && cJSON_IsObject(shadow)) ||
+	    (cJSON_IsArray(real) && cJSON_IsArray(shadow))) {
+		/* both readings keep members in order, duplicates included */
 		const cJSON *c = real->child, *s = shadow->child;
-		for (; c && s; c = c->next, s = s->next)
+		for (; c && s; c = c->next, s = s->next) {
+			if (c->string && (!s->string || strcmp(c->string, s->string)))
+				return;
 			copy_positions(c, s, from, to, depth + 1);
+		}
 	}
 }
 
@@ -330,7 +329,7 @@ void tree_index_json(const char *text, size_t len, const cJSON *root,
 	struct diags quiet;
 	diags_init(&quiet);
 	struct posmap *shadow_pm = posmap_new();
-	struct builder b = { .pm = shadow_pm, .d = &quiet };
+	struct builder b = { .pm = shadow_pm, .d = &quiet, .keep_duplicates = 1 };
 	int rc = run_parser(&b, text, len, 1);
 	builder_cleanup(&b);
 	if (rc == 0 && !b.failed)

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# qrh check: exit codes, the report format, --strict, several files.
+. "$(dirname "$0")/../lib.sh"
+
+for f in "$QRH_SRC"/runbooks/library/*.md "$QRH_SRC"/tests/runbooks/*; do
+	run "$QRH_BIN" check "$f"
+	assert_rc 0 "$f"
+	assert_contains "$out" "$f: ok,"
+done
+
+printf '## A {retries=x}\n\n```sh {tiemout=1s}\necho\n```\n' >"$T/bad.md"
+printf '## Fine\n\n```sh\necho "$X"\n```\n' >"$T/good.md"
+run "$QRH_BIN" check "$T/bad.md" "$T/good.md"
+assert_rc 2
+assert_contains "$err" "$T/bad.md:1:15: error: 'retries' must be an integer"
+assert_contains "$err" "$T/bad.md:3:8: error: unknown attribute 'tiemout' (did you mean 'timeout'?)"
+assert_contains "$out" "$T/good.md: ok, 1 step"
+[ "$(printf '%s\n' "$err" | wc -l)" -eq 2 ] || fail "expected exactly two lines: $err"
+
+# warnings pass unless --strict
+printf '## A\n\n```sh\nrm -r -- $DIR\n```\n' >"$T/warn.md"
+run "$QRH_BIN" check "$T/warn.md"
+assert_rc 0
+assert_contains "$err" "$T/warn.md:4:10: warning: unquoted \$DIR"
+run "$QRH_BIN" check --strict "$T/warn.md"
+assert_rc 2
+run "$QRH_BIN" check -q "$T/good.md"
+assert_rc 0
+assert_eq "$out" ""
+
+# unreadable, missing, a directory, usage
+run "$QRH_BIN" check "$T/nope.md"
+assert_rc 2
+assert_contains "$err" "$T/nope.md:1:1: error: cannot read the file: No such file or directory"
+run "$QRH_BIN" check "$T"
+assert_rc 2
+assert_contains "$err" "error: not a regular file"
+run "$QRH_BIN" check
+assert_rc 2
+assert_contains "$err" "no runbook given"
+run "$QRH_BIN" check --bogus "$T/good.md"
+assert_rc 2
+
+# hostile text in a message is shown visibly, never raw
+printf '## A {\033]0;pwned\007=1}\n' >"$T/esc.md"
+run "$QRH_BIN" check "$T/esc.md"
+assert_rc 2
+assert_not_contains "$err" $'\033'
+echo "check: ok"

@@ -1,0 +1,260 @@
+/* Malformed runbooks: each must be refused with the exact
+ * FILE:LINE:COL: severity: message that `qrh check` prints. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "runbooks/load.h"
+#include "tui/cli.h"
+#include "util/buf.h"
+
+struct bad_case {
+	const char *file;
+	const char *text;
+	const char *expect; /* one full line of the report */
+};
+
+#define FM(body) "---\n" body "---\n"
+
+static const struct bad_case cases[] = {
+	/* structure */
+	{ "empty.md", "", "empty.md:1:1: error: no steps: write a '## Step' section per step, a list of steps, or \"steps\" in JSON" },
+	{ "prose.md", "# Title\n\nJust words.\n", "prose.md:1:1: error: no steps: write a '## Step' section per step, a list of steps, or \"steps\" in JSON" },
+	{ "unterminated.md", "## A\n\n```sh\necho hi\n", "unterminated.md:3:1: error: unterminated code fence: no closing fence before the end of the document" },
+	{ "unterminated-item.md", "1. A\n\n   ```sh\n   echo hi\n2. B\n", "unterminated-item.md:3:4: error: unterminated code fence: no closing fence before the end of the list item or quote" },
+	{ "dup-ids.md", "## A {id=x}\n\n## B {id=x}\n", "dup-ids.md:3:1: error: duplicate step id 'x' (first at 1:1)" },
+	{ "bad-id.md", "## A {id=Bad!}\n", "bad-id.md:1:10: error: bad step id 'Bad!': use lowercase letters, digits, '-' and '_' (at most 64)" },
+	/* encoding */
+	{ "latin1.md", "## A\ncaf\xe9\n", "latin1.md:2:4: error: the file is not valid UTF-8 (byte 0xe9)" },
+	{ "nul.md", "## A\nx\0y\n", "nul.md:2:2: error: the file contains a NUL byte" },
+	{ "overlong.md", "## \xc0\xaf\n", "overlong.md:1:4: error: the file is not valid UTF-8 (byte 0xc0)" },
+	/* kinds and attributes */
+	{ "kind.md", "## A\n\n```shh {timeout=5s}\necho\n```\n", "kind.md:3:4: error: unknown action kind 'shh' (did you mean 'sh'?)" },
+	{ "kind2.md", "## A\n\n```terraform {x=1}\napply\n```\n", "kind2.md:3:4: error: unknown action kind 'terraform' (known: sh, exec, ssh, http, sql, velero, wait)" },
+	{ "attr.md", "## A\n\n```sh {tiemout=5s}\necho\n```\n", "attr.md:3:8: error: unknown attribute 'tiemout' (did you mean 'timeout'?)" },
+	{ "heading-attr.md", "## A {confrim=no}\n\n```sh\necho\n```\n", "heading-attr.md:1:7: error: unknown attribute 'confrim' (did you mean 'confirm'?)" },
+	{ "not-applicable.md", "## A\n\n```sh {url=http://x}\necho\n```\n", "not-applicable.md:3:8: error: 'url' does not apply to a sh action" },
+	{ "body-attr.md", "## A\n\n```sh {script=ls}\necho\n```\n", "body-attr.md:3:8: error: 'script' is the content of the block, not an attribute" },
+	{ "no-braces.md", "## A\n\n```sh timeout=5s\necho\n```\n", "no-braces.md:3:7: error: attributes after 'sh' must be in braces: {name=value ...}" },
+	{ "no-value.md", "## A\n\n```sh {timeout= name=x}\necho\n```\n", "no-value.md:3:8: error: attribute 'timeout' has no value" },
+	{ "quote.md", "## A\n\n```sh {name=\"abc}\necho\n```\n", "quote.md:3:13: error: unterminated quote in attribute 'name'" },
+	{ "twice.md", "## A\n\n```sh {confirm=no}\necho 1\n```\n\n```sh {confirm=yes}\necho 2\n```\n", "twice.md:7:8: error: 'confirm' is set twice for this step (also at 3:8)" },
+	/* types and values */
+	{ "dur-space.md", "## A\n\n```sh {timeout=\"15 m\"}\necho\n```\n", "dur-space.md:3:16: error: bad duration '15 m' for 'timeout': no space allowed between number and unit" },
+	{ "dur-neg.md", "## A\n\n```sh {timeout=-3s}\necho\n```\n", "dur-neg.md:3:16: error: bad duration '-3s' for 'timeout': a duration has no sign" },
+	{ "dur-unit.md", "## A {timeout=10}\n", "dur-unit.md:1:15: error: bad duration '10' for 'timeout': missing unit (h, m, s or ms)" },
+	{ "dur-frac.md", "## A {backoff=1.5m}\n", "dur-frac.md:1:15: error: bad duration '1.5m' for 'backoff': fractions are not allowed (write 1m30s, not 1.5m)" },
+	{ "int.md", "## A {retries=three}\n", "int.md:1:15: error: 'retries' must be an integer" },
+	{ "bool.md", "## A\n\n```sh {background=maybe}\nsleep 1\n```\n", "bool.md:3:19: error: 'background' must be true or false" },
+	{ "typed.md", "## A {confirm=typed}\n", "typed.md:1:15: error: typed confirmation needs a word without spaces: confirm=typed:WORD" },
+	{ "on-fail.md", "## A {on_fail=explode}\n", "on-fail.md:1:15: error: 'on_fail' must be stop, continue or ask, not 'explode'" },
+	{ "dual.md", "## A {confirm=no dual_control=true}\n", "dual.md:1:1: error: dual_control needs a confirmation: remove confirm=no" },
+	/* variables and targets */
+	{ "var.md", "## A\n\n```exec\ncurl ${URL}\n```\n", "var.md:4:1: error: undefined variable '${URL}'" },
+	{ "var-near.md", FM("vars:\n  BACKUP: b1\n") "## A\n\n```http {url=http://x/${BAKUP}}\n```\n", "var-near.md:7:1: error: undefined variable '${BAKUP}' (did you mean 'BACKUP'?)" },
+	{ "var-sql.md", FM("targets:\n  db:\n    kind: postgres\n") "## A\n\n```sql {target=db}\nselect 1\nwhere x = ${WHO}\n```\n", "var-sql.md:10:11: error: undefined variable '${WHO}'" },
+	{ "var-bad.md", "## A\n\n```http {url=http://x/${}\n```\n", "var-bad.md:3:1: error: malformed variable reference: write ${NAME} (or $$ for a literal $)" },
+	{ "var-name.md", FM("vars:\n  1X: y\n") "## A\n", "var-name.md:3:3: error: bad variable name '1X': use letters, digits and '_'" },
+	{ "target.md", FM("targets:\n  db-primary:\n    kind: postgres\n") "## A\n\n```sql {target=db-primry}\nselect 1\n```\n", "target.md:8:1: error: target 'db-primry' is not defined (did you mean 'db-primary'?)" },
+	{ "target-kind.md", FM("targets:\n  web:\n    kind: http\n    url: http://x\n") "## A\n\n```sql {target=web}\nselect 1\n```\n", "target-kind.md:9:1: error: target 'web' is a http target; a sql action needs a postgres target" },
+	{ "ssh-target.md", "## A\n\n```ssh\nuptime\n```\n", "ssh-target.md:3:1: error: a ssh action needs a target=NAME" },
+	{ "target-nokind.md", FM("targets:\n  db: {host: x}\n") "## A\n", "target-nokind.md:3:3: error: target 'db' needs a 'kind' (ssh, postgres, http or kubernetes)" },
+	{ "target-badkind.md", FM("targets:\n  db: {kind: postgre}\n") "## A\n", "target-badkind.md:3:14: error: unknown target kind 'postgre' (did you mean 'postgres'?) (ssh, postgres, http or kubernetes)" },
+	/* actions */
+	{ "empty-sh.md", "## A\n\n```sh\n```\n", "empty-sh.md:3:1: error: empty sh block: nothing to run" },
+	{ "wait.md", "## A\n\n```wait\n```\n", "wait.md:3:1: error: a wait action needs exactly one of for=DURATION, probe=NAME or stop=NAME" },
+	{ "wait-probe.md", "## A\n\n```wait {probe=lag}\n```\n", "wait-probe.md:3:1: error: probe 'lag' is not defined" },
+	{ "exec-quote.md", "## A\n\n```exec\necho 'unclosed\n```\n", "exec-quote.md:4:1: error: unterminated quote in exec block" },
+	{ "http-url.md", "## A\n\n```http {expect=200}\n```\n", "http-url.md:3:1: error: an http action needs url=... (or a target with a url)" },
+	/* front matter */
+	{ "fm-key.md", FM("varz:\n  A: b\n") "## A\n", "fm-key.md:2:1: error: unknown key 'varz' (did you mean 'vars'?)" },
+	{ "fm-yaml.md", FM("vars: [a, b\n") "## A\n", "fm-yaml.md:3:1: error: YAML syntax error: did not find expected ',' or ']'" },
+	{ "fm-open.md", "---\ntitle: x\n## A\n", "fm-open.md:1:1: error: front matter is not closed: no '---' line after the first" },
+	{ "fm-alias.md", FM("vars:\n  A: &x b\n  B: *x\n") "## A\n", "fm-alias.md:3:6: error: YAML anchors are not supported" },
+	{ "fm-steps.md", FM("steps: []\n") "## A\n", "fm-steps.md:2:1: error: steps come from the document, not the front matter" },
+	{ "fm-dupkey.md", FM("title: a\ntitle: b\n") "## A\n", "fm-dupkey.md:3:1: error: duplicate key 'title'" },
+	{ "fm-type.md", FM("objectives:\n  rto: 15\n") "## A\n", "fm-type.md:3:8: error: 'rto' must be a duration like \"30s\" or \"15m\"" },
+	{ "fm-secret.md", FM("vars:\n  P:\n    secret: yes\n") "## A\n", "fm-secret.md:4:13: error: 'secret' must be true or false" },
+	/* JSON */
+	{ "syntax.json", "{\n  \"title\": \"x\",\n}\n", "syntax.json:3:1: error: JSON syntax error near '}'" },
+	{ "eof.json", "{\"title\": \"x\"", "eof.json:1:14: error: JSON syntax error: unexpected end of file" },
+	{ "array.json", "[]", "array.json:1:1: error: a JSON runbook must be an object" },
+	{ "nosteps.json", "{\"title\": \"x\"}", "nosteps.json:1:1: error: no steps: write a '## Step' section per step, a list of steps, or \"steps\" in JSON" },
+	{ "field.json", "{\"steps\": [\n  {\"title\": \"a\",\n   \"tiemout\": \"5s\"}]}\n", "field.json:3:4: error: steps[0]: unknown field 'tiemout' (did you mean 'timeout'?)" },
+	{ "kind.json", "{\"steps\": [{\"title\": \"a\",\n  \"actions\": [{\"kind\": \"shh\", \"script\": \"ls\"}]}]}\n", "kind.json:2:24: error: steps[0].actions[0].kind: unknown action kind 'shh' (did you mean 'sh'?)" },
+	{ "type.json", "{\"steps\": [{\"title\": \"a\", \"retries\": \"3\"}]}", "type.json:1:38: error: steps[0].retries: 'retries' must be an integer" },
+	{ "dur.json", "{\"steps\": [{\"title\": \"a\",\n \"timeout\": \"15 m\"}]}", "dur.json:2:13: error: steps[0].timeout: bad duration '15 m' for 'timeout': no space allowed between number and unit" },
+	{ "steps.json", "{\"steps\": {}}", "steps.json:1:11: error: steps: 'steps' must be a list" },
+	{ "dup.json", "{\"title\": \"a\", \"title\": \"b\", \"steps\": [{\"title\": \"s\"}]}", "dup.json:1:16: error: duplicate key 'title'" },
+	{ "notitle.json", "{\"steps\": [{\"id\": \"a\"}]}", "notitle.json:1:12: error: steps[0]: a step needs a 'title'" },
+	{ "nokind.json", "{\"steps\": [{\"title\": \"a\", \"actions\": [{\"script\": \"ls\"}]}]}", "nokind.json:1:39: error: steps[0].actions[0]: an action needs a 'kind'" },
+	{ "argv.json", "{\"steps\": [{\"title\": \"a\", \"actions\": [{\"kind\": \"exec\", \"argv\": \"ls -l\"}]}]}", "argv.json:1:64: error: steps[0].actions[0].argv: 'argv' must be a list of strings" },
+	{ "target.json", "{\"steps\": [{\"title\": \"a\", \"actions\": [{\"kind\": \"sql\", \"query\": \"select 1\", \"target\": \"db\"}]}]}", "target.json:1:39: error: target 'db' is not defined" },
+	/* lint */
+	{ "unquoted.md", "## A\n\n```sh\nrm -r -- $DIR\n```\n", "unquoted.md:4:10: warning: unquoted $DIR in sh script: write \"$DIR\" so a value with spaces or * stays one word" },
+	{ "rmrf.md", "## A {confirm=no}\n\n```sh\nrm -rf /tmp/x\n```\n", "rmrf.md:3:1: warning: destructive command 'rm -rf' in a step that runs without confirmation" },
+	{ "drop.md", FM("targets:\n  db: {kind: postgres}\n") "## A\n\n```sql {target=db confirm=no}\ndrop table orders;\n```\n", "drop.md:7:1: warning: destructive command 'DROP' in a step that runs without confirmation" },
+	{ "kubectl.md", "- [ ] Delete the pod {confirm=no}\n  ```sh\n  kubectl -n x delete pod y\n  ```\n", "kubectl.md:2:3: warning: destructive command 'kubectl delete' in a step that runs without confirmation" },
+	{ "velero.md", "## A {confirm=no}\n\n```velero\nrestore create --from-backup b1\n```\n", "velero.md:3:1: warning: destructive command 'velero restore create' in a step that runs without confirmation" },
+	{ "promote.md", FM("targets:\n  db: {kind: postgres}\n") "## A {confirm=no}\n\n```sql {target=db}\nselect pg_promote()\n```\n", "promote.md:7:1: warning: destructive command 'pg_promote' in a step that runs without confirmation" },
+};
+
+/* The whole report for one file, as qrh check prints it. */
+static char *report(const char *file, const char *text, size_t len,
+		    size_t *n_errors)
+{
+	struct diags d;
+	diags_init(&d);
+	struct runbook *rb = runbook_load_buffer(file, text, len, RUNBOOK_AUTO, &d);
+	char *out = NULL;
+	size_t out_len = 0;
+	FILE *f = open_memstream(&out, &out_len);
+	diags_print(f, file, &d);
+	fclose(f);
+	*n_errors = d.n_errors;
+	runbook_free(rb);
+	diags_release(&d);
+	return out;
+}
+
+/* Returns 0 when the report holds the line, else prints both and -1. */
+static int check_line(const char *file, const char *text, size_t len,
+		      const char *want)
+{
+	size_t n_errors;
+	char *out = report(file, text, len, &n_errors);
+	struct buf line;
+	buf_init(&line, BUF_UNLIMITED);
+	buf_addf(&line, "%s\n", want);
+	int ok = strstr(out, line.data) != NULL &&
+		 (!strstr(want, ": error: ") || n_errors > 0);
+	if (!ok)
+		print_error("expected: %s\ngot:\n%s\n", want, out);
+	buf_release(&line);
+	free(out);
+	return ok ? 0 : -1;
+}
+
+static void expect_line(const char *file, const char *text, size_t len,
+			const char *want)
+{
+	assert_int_equal(check_line(file, text, len, want), 0);
+}
+
+static void test_table(void **state)
+{
+	(void)state;
+	int failed = 0;
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		const struct bad_case *c = &cases[i];
+		size_t len = strlen(c->text);
+		if (!strcmp(c->file, "nul.md"))
+			len = 9;
+		failed += check_line(c->file, c->text, len, c->expect) < 0;
+	}
+	assert_int_equal(failed, 0);
+}
+
+static void test_table_size(void **state)
+{
+	(void)state;
+	assert_true(sizeof cases / sizeof *cases >= 40);
+}
+
+static void test_too_many_steps(void **state)
+{
+	(void)state;
+	struct buf b;
+	buf_init(&b, BUF_UNLIMITED);
+	for (unsigned i = 0; i <= QRH_MAX_STEPS; i++)
+		buf_addf(&b, "## Step %u\n\n", i);
+	expect_line("many.md", b.data, b.len, "many.md:4001:1: error: more than 2000 steps");
+	buf_release(&b);
+}
+
+static void test_too_many_actions(void **state)
+{
+	(void)state;
+	struct buf b;
+	buf_init(&b, BUF_UNLIMITED);
+	buf_adds(&b, "## A\n\n");
+	for (unsigned i = 0; i <= QRH_MAX_ACTIONS_PER_STEP; i++)
+		buf_addf(&b, "```sh\necho %u\n```\n\n", i);
+	/* action 33 starts on line 3 + 32 * 4 */
+	expect_line("actions.md", b.data, b.len, "actions.md:131:1: error: more than 32 actions in one step");
+	buf_release(&b);
+}
+
+static void test_file_too_big(void **state)
+{
+	(void)state;
+	size_t n = QRH_MAX_FILE_BYTES + 1;
+	char *big = malloc(n);
+	memset(big, 'a', n);
+	expect_line("big.md", big, n, "big.md:1:1: error: file is 4194305 bytes, over the limit of 4194304");
+	free(big);
+}
+
+static void test_line_too_long(void **state)
+{
+	(void)state;
+	struct buf b;
+	buf_init(&b, BUF_UNLIMITED);
+	buf_adds(&b, "## A\n\n");
+	for (unsigned i = 0; i < QRH_MAX_LINE_BYTES + 10; i++)
+		buf_addc(&b, 'x');
+	buf_addc(&b, '\n');
+	expect_line("long.md", b.data, b.len, "long.md:3:1: error: line longer than 65536 bytes");
+	buf_release(&b);
+}
+
+static void test_unreadable(void **state)
+{
+	(void)state;
+	struct diags d;
+	diags_init(&d);
+	struct runbook *rb = runbook_load_file("/nonexistent/qrh/x.md", &d);
+	assert_null(rb);
+	assert_int_equal(d.n_errors, 1);
+	assert_int_equal(d.v[0].pos.line, 1);
+	assert_string_equal(d.v[0].msg, "cannot read the file: No such file or directory");
+	diags_release(&d);
+}
+
+static void test_all_errors_reported(void **state)
+{
+	(void)state;
+	const char *text = "## A {retries=x}\n\n```sh {tiemout=1s}\necho\n```\n\n## B {on_fail=never}\n";
+	size_t n_errors;
+	char *out = report("many.md", text, strlen(text), &n_errors);
+	assert_int_equal(n_errors, 3);
+	/* sorted by position */
+	const char *a = strstr(out, "many.md:1:");
+	const char *b = strstr(out, "many.md:3:");
+	const char *c = strstr(out, "many.md:7:");
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(c);
+	assert_true(a < b && b < c);
+	free(out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_table_size),
+		cmocka_unit_test(test_too_many_steps),
+		cmocka_unit_test(test_too_many_actions),
+		cmocka_unit_test(test_file_too_big),
+		cmocka_unit_test(test_line_too_long),
+		cmocka_unit_test(test_unreadable),
+		cmocka_unit_test(test_all_errors_reported),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
