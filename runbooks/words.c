@@ -9,8 +9,9 @@ int words_split(const char *s, size_t n, struct strv *out, const char **why,
 	size_t i = 0;
 	buf_init(&w, BUF_UNLIMITED);
 	while (i < n) {
-		while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n'))
-			i++;
+		while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' ||
+				 (s[i] == '\\' && i + 1 < n && s[i + 1] == '\n')))
+			i += s[i] == '\\' ? 2 : 1;
 		if (i >= n)
 			break;
 		buf_reset(&w);
@@ -41,7 +42,6 @@ int words_split(const char *s, size_t n, struct strv *out, const char **why,
 			} else {
 				buf_addc(&w, s[i++]);
 			}
-			(void)start;
 		}
 		strv_push(out, w.data);
 	}
