@@ -3,6 +3,7 @@
 #include "state/journal_priv.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,6 +22,7 @@ static const char *env_absolute(const char *name)
 	return v && v[0] == '/' ? v : NULL;
 }
 
+/* The caller passes --journal first; the environment comes after it. */
 char *journal_path_default(const char *cli_path, struct err *e)
 {
 	const char *v;
@@ -72,6 +74,7 @@ static int make_parents(const char *path, struct err *e)
 	return rc;
 }
 
+/* SQLite's own message is the useful part; say what we were doing. */
 int journal_sql_err(struct journal *j, struct err *e, const char *what)
 {
 	return err_set(e, "%s: %s", what, sqlite3_errmsg(j->db));
@@ -89,6 +92,7 @@ int journal_check_use(struct journal *j, int write, struct err *e)
 	return 0;
 }
 
+/* For statements without parameters or rows (pragmas, BEGIN, DDL). */
 int journal_exec(struct journal *j, const char *sql, struct err *e)
 {
 	char *msg = NULL;
@@ -102,6 +106,7 @@ int journal_exec(struct journal *j, const char *sql, struct err *e)
 	return 0;
 }
 
+/* Every query goes through here so a failure reads the same everywhere. */
 int journal_prepare(struct journal *j, const char *sql, sqlite3_stmt **st,
 		    struct err *e)
 {
@@ -119,6 +124,8 @@ int journal_tx_begin(struct journal *j, struct err *e)
 	return journal_exec(j, "BEGIN IMMEDIATE", e);
 }
 
+/* A failed COMMIT leaves the transaction open; roll back so the next
+ * BEGIN works. Counting commits lets tests prove batching. */
 int journal_tx_commit(struct journal *j, struct err *e)
 {
 	if (journal_exec(j, "COMMIT", e) < 0) {
@@ -129,6 +136,7 @@ int journal_tx_commit(struct journal *j, struct err *e)
 	return 0;
 }
 
+/* Safe to call when no transaction is open. */
 void journal_tx_rollback(struct journal *j)
 {
 	if (!sqlite3_get_autocommit(j->db))
@@ -163,6 +171,7 @@ int journal_json_check(struct journal *j, const char *what, const char *text,
 	return 0;
 }
 
+/* The handle without a connection, with the default flush policy. */
 static struct journal *journal_new(const char *path, int readonly)
 {
 	struct journal *j = xcalloc(1, sizeof *j);
@@ -174,6 +183,7 @@ static struct journal *journal_new(const char *path, int readonly)
 	return j;
 }
 
+/* Memory only; the connection is closed (or left alone) by the caller. */
 static void journal_free(struct journal *j)
 {
 	free(j->streams);
@@ -181,6 +191,8 @@ static void journal_free(struct journal *j)
 	free(j);
 }
 
+/* EXRESCODE for precise errors; trusted_schema off because a journal
+ * file may come from elsewhere (an evidence bundle). */
 static int journal_connect(struct journal *j, int flags, struct err *e)
 {
 	int rc = sqlite3_open_v2(j->path, &j->db, flags | SQLITE_OPEN_EXRESCODE,
@@ -215,11 +227,25 @@ static int journal_wal_enable(struct journal *j, struct err *e)
 	return journal_exec(j, "PRAGMA synchronous = FULL", e);
 }
 
+/* The file is created 0600 before SQLite sees it: SQLite gives the -wal
+ * and -shm files the same mode, and output may be sensitive. An existing
+ * file keeps its mode. */
+static int create_private(const char *path, struct err *e)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return err_errno(e, "cannot open journal '%s'", path);
+	close(fd);
+	return 0;
+}
+
+/* Directories, file, connection, WAL, schema: each step can fail alone. */
 struct journal *journal_open(const char *path, struct err *e)
 {
 	struct journal *j;
 
-	if (make_parents(path, e) < 0)
+	if (make_parents(path, e) < 0 || create_private(path, e) < 0)
 		return NULL;
 	j = journal_new(path, 0);
 	if (journal_connect(j, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, e) < 0 ||
@@ -231,6 +257,7 @@ struct journal *journal_open(const char *path, struct err *e)
 	return j;
 }
 
+/* No create, no migrate: a watcher must never change the file. */
 struct journal *journal_open_ro(const char *path, struct err *e)
 {
 	struct journal *j;
@@ -247,6 +274,7 @@ struct journal *journal_open_ro(const char *path, struct err *e)
 	return j;
 }
 
+/* Flush first so a clean exit loses no output. */
 void journal_close(struct journal *j)
 {
 	if (!j)
@@ -261,11 +289,13 @@ void journal_close(struct journal *j)
 	journal_free(j);
 }
 
+/* Counters for tests and the bench; nothing depends on them. */
 void journal_stats_get(const struct journal *j, struct journal_stats *out)
 {
 	*out = j->stats;
 }
 
+/* Clamped so a bad value can neither disable batching nor let memory grow. */
 void journal_flush_policy_set(struct journal *j, size_t bytes,
 			      int64_t interval_ms)
 {

@@ -14,9 +14,9 @@
  *    naming the first broken event.
  *  - Output of a step is stored per (run, step, attempt, stream), capped:
  *    the first QRH_OUTPUT_HEAD_BYTES and the last QRH_OUTPUT_TAIL_BYTES are
- *    kept, with total bytes and SHA-256 of the whole stream. Memory per
- *    journal stays below JOURNAL_FLUSH_BYTES of buffered output, however
- *    long the stream.
+ *    kept, with total bytes and SHA-256 of the whole stream. A journal
+ *    buffers at most JOURNAL_FLUSH_BYTES of output over all its streams,
+ *    however long they run (about 9 MiB RSS for a 1 GiB stream).
  *  - The journal never sees secrets: callers redact before calling, and
  *    nothing here logs or prints a value. Library code never prints.
  *
@@ -32,7 +32,9 @@
  *    WAL frame). Appending an event flushes buffered output first.
  *    The tail is kept as rolling rows on disk (old rows deleted as new ones
  *    arrive), so after kill -9 the journal holds the head and the tail up to
- *    the last flush. Total bytes and the stream's SHA-256 exist only after
+ *    the last flush; at most the last unflushed batch (JOURNAL_FLUSH_BYTES
+ *    or JOURNAL_FLUSH_INTERVAL_MS of output) is lost, and
+ *    journal_output_read shows such a stream as unfinished. Total bytes and the stream's SHA-256 exist only after
  *    journal_output_finish; the caller puts them in the step's end event.
  *
  * Hash encoding (version 1). For a field value v define
@@ -44,11 +46,14 @@
  *     enc(mono_ns) || enc(step, or NULL) || enc(type) || enc(actor) ||
  *     enc(payload) || enc(prev_hash as 64 lowercase hex ASCII bytes)
  * Every field is length-prefixed and the field list is fixed, so no two
- * different events encode alike. The chain is per run: seq runs 1, 2, ...
+ * different events encode alike. Triggers also refuse UPDATE and DELETE on
+ * events, against accidents; verify is what catches intent. The chain is per run: seq runs 1, 2, ...
  * with no gap, and the prev_hash of seq 1 is 64 '0' characters. Per run so
  * that a run's export is self-contained and verifiable alone. The run row
  * itself is bound into the chain: event 1 (type "run_start", written by
- * journal_run_create) carries "run_sha256", the SHA-256 of
+ * journal_run_create) carries "run_sha256", the SHA-256 of (ints as
+ * above, runbook_text from the runbooks table, where each distinct text is
+ * stored once under its SHA-256)
  *     enc("qrh.run.v1") || enc(id) || enc(runbook_path) ||
  *     enc(runbook_sha256) || enc(runbook_text) || enc(title) ||
  *     enc(operator) || enc(os_user) || enc(uid) || enc(host) || enc(mode) ||
@@ -194,8 +199,9 @@ int journal_event_append(struct journal *j, struct journal_event *ev,
 int journal_head(struct journal *j, int64_t run_id, struct journal_head *out,
 		 struct err *e);
 
-/* Called for each event in seq order; return non-zero to stop (that value
- * is returned by journal_events_each). The event is valid during the call. */
+/* Called for each event in seq order; return a positive value to stop
+ * (journal_events_each then returns it). The event and its strings are
+ * valid only during the call. */
 typedef int (*journal_event_fn)(const struct journal_event *ev, void *ctx);
 /* Events of a run with seq > after_seq (0 for all: watchers pass the last
  * seq they saw). */

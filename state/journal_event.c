@@ -7,12 +7,15 @@
 
 #include "util/xalloc.h"
 
+/* Every hash starts with its domain tag, so an event digest can never
+ * equal a run digest. */
 void journal_enc_begin(struct journal_enc *enc, const char *domain)
 {
 	enc->h = sha256_new();
 	journal_enc_bytes(enc, domain, strlen(domain));
 }
 
+/* Fixed width, fixed byte order: the encoding must not depend on the host. */
 static void put_u64be(struct journal_enc *enc, uint64_t v)
 {
 	unsigned char b[8];
@@ -24,6 +27,7 @@ static void put_u64be(struct journal_enc *enc, uint64_t v)
 	sha256_update(enc->h, b, sizeof b);
 }
 
+/* Length first, so field boundaries are unambiguous. */
 void journal_enc_bytes(struct journal_enc *enc, const void *p, size_t n)
 {
 	put_u64be(enc, (uint64_t)n);
@@ -43,6 +47,7 @@ void journal_enc_null(struct journal_enc *enc)
 	put_u64be(enc, UINT64_MAX);
 }
 
+/* Lowercase hex, as stored and as exported. */
 void journal_enc_finish(struct journal_enc *enc, char out[JOURNAL_HASH_LEN + 1])
 {
 	sha256_finish_hex(enc->h, out);
@@ -76,11 +81,13 @@ void journal_event_hash_raw(int64_t run_id, int64_t seq, int64_t wall_ms,
 	journal_enc_finish(&enc, out);
 }
 
+/* An absent payload is stored, and hashed, as "{}". */
 static const char *event_payload(const struct journal_event *ev)
 {
 	return ev->payload ? ev->payload : "{}";
 }
 
+/* The caller-facing form: NUL-terminated strings. */
 void journal_event_hash(const struct journal_event *ev,
 			char out[JOURNAL_HASH_LEN + 1])
 {
@@ -121,6 +128,7 @@ static int head_read(struct journal *j, int64_t run_id,
 	return 0;
 }
 
+/* Refuse before touching the database, with a message that names the field. */
 static int event_check(const struct journal_event *ev, struct err *e)
 {
 	if (!ev->type || !*ev->type || !ev->actor || !*ev->actor)
@@ -131,6 +139,7 @@ static int event_check(const struct journal_event *ev, struct err *e)
 	return 0;
 }
 
+/* One row, bound parameters only: payloads are never pasted into SQL. */
 static int event_row_insert(struct journal *j, const struct journal_event *ev,
 			    struct err *e)
 {
@@ -163,6 +172,7 @@ static int event_row_insert(struct journal *j, const struct journal_event *ev,
 	return 0;
 }
 
+/* The run row keeps a copy of the head so verify notices a cut-off tail. */
 static int head_store(struct journal *j, const struct journal_event *ev,
 		      struct err *e)
 {
@@ -204,6 +214,7 @@ int journal_event_insert(struct journal *j, struct journal_event *ev,
 	return 0;
 }
 
+/* Output first, so output that precedes an event is as durable as it. */
 int journal_event_append(struct journal *j, struct journal_event *ev,
 			 struct err *e)
 {
@@ -218,6 +229,7 @@ int journal_event_append(struct journal *j, struct journal_event *ev,
 	return journal_tx_commit(j, e);
 }
 
+/* For the header line and export: the value to anchor elsewhere. */
 int journal_head(struct journal *j, int64_t run_id, struct journal_head *out,
 		 struct err *e)
 {
@@ -248,6 +260,8 @@ static void event_from_row(sqlite3_stmt *st, struct journal_event *ev)
 		 hash ? (const char *)hash : "");
 }
 
+/* Streaming, not an array: a long run may have many events, and watchers
+ * ask only for what is new. */
 int journal_events_each(struct journal *j, int64_t run_id, int64_t after_seq,
 			journal_event_fn fn, void *ctx, struct err *e)
 {

@@ -30,11 +30,13 @@ enum {
 };
 
 
+/* The names stored in the outputs table. */
 static const char *stream_name(enum journal_stream s)
 {
 	return s == JOURNAL_STDERR ? "stderr" : "stdout";
 }
 
+/* Keys are checked once, up front, so SQL never sees a bad one. */
 static int stream_check(int64_t step, int attempt, enum journal_stream stream,
 			struct err *e)
 {
@@ -45,6 +47,7 @@ static int stream_check(int64_t step, int attempt, enum journal_stream stream,
 	return 0;
 }
 
+/* Few streams are open at once (stdout and stderr of a step or two). */
 static struct journal_ostream *stream_find(struct journal *j, int64_t run_id,
 					   int64_t step, int attempt,
 					   enum journal_stream stream,
@@ -97,6 +100,7 @@ static int stream_unused(struct journal *j, int64_t run_id, int64_t step,
 	return 0;
 }
 
+/* The in-memory state of a stream, created on first use. */
 static struct journal_ostream *stream_get(struct journal *j, int64_t run_id,
 					  int64_t step, int attempt,
 					  enum journal_stream stream,
@@ -124,6 +128,7 @@ static struct journal_ostream *stream_get(struct journal *j, int64_t run_id,
 	return s;
 }
 
+/* An unfinished digest must still be finished to be freed. */
 static void stream_free(struct journal_ostream *s)
 {
 	char dummy[SHA256_HEX_LEN + 1];
@@ -134,12 +139,14 @@ static void stream_free(struct journal_ostream *s)
 	free(s);
 }
 
+/* Order of streams does not matter; swap-remove. */
 static void stream_remove(struct journal *j, size_t index)
 {
 	stream_free(j->streams[index]);
 	j->streams[index] = j->streams[--j->nstreams];
 }
 
+/* Memory only: never touches the database (safe in a forked child). */
 void journal_output_close_all(struct journal *j)
 {
 	while (j->nstreams)
@@ -158,6 +165,7 @@ static int step_done(struct journal *j, sqlite3_stmt *st, const char *what,
 	return 0;
 }
 
+/* Created at the first flush, so a stream that never flushed left no row. */
 static int output_row_insert(struct journal *j, struct journal_ostream *s,
 			     struct err *e)
 {
@@ -176,6 +184,7 @@ static int output_row_insert(struct journal *j, struct journal_ostream *s,
 	return 0;
 }
 
+/* Bound as a blob: output is bytes, not text. */
 static int chunk_insert(struct journal *j, int64_t output_id, int part,
 			int64_t offset, const void *data, size_t len,
 			struct err *e)
@@ -212,6 +221,7 @@ static int tail_prune(struct journal *j, int64_t output_id, int64_t end,
 	return step_done(j, st, "cannot prune journal output", e);
 }
 
+/* Keep the stored size current so a crashed stream reads back correctly. */
 static int output_row_progress(struct journal *j, int64_t output_id,
 			       int64_t end, struct err *e)
 {
@@ -269,6 +279,7 @@ static int output_tx_begin(struct journal *j, struct err *e)
 	return 0;
 }
 
+/* Whatever happened, later commits (events) go back to FULL. */
 static int output_tx_end(struct journal *j, int ok, struct err *e)
 {
 	int rc = ok ? journal_tx_commit(j, e) : -1;
@@ -301,6 +312,7 @@ static void flush_settle(struct journal *j, int committed,
 	}
 }
 
+/* All streams in one transaction: one commit however many are open. */
 static int flush_all(struct journal *j, struct err *e)
 {
 	int64_t *ids = xcalloc(j->nstreams + 1, sizeof *ids);
@@ -323,6 +335,7 @@ static int flush_all(struct journal *j, struct err *e)
 	return rc;
 }
 
+/* Nothing buffered is not an error, even on a read-only handle. */
 int journal_flush(struct journal *j, struct err *e)
 {
 	if (journal_check_use(j, 0, e) < 0)
@@ -334,12 +347,14 @@ int journal_flush(struct journal *j, struct err *e)
 	return flush_all(j, e);
 }
 
+/* Age of the oldest buffered byte against the interval. */
 static int flush_is_due(const struct journal *j, int64_t now_ns)
 {
 	return j->buffered &&
 	       now_ns - j->buffered_since_ns >= j->flush_interval_ns;
 }
 
+/* For the event loop's timer. */
 int journal_flush_due(struct journal *j, struct err *e)
 {
 	if (!flush_is_due(j, clock_mono_ns()))
@@ -347,6 +362,7 @@ int journal_flush_due(struct journal *j, struct err *e)
 	return journal_flush(j, e);
 }
 
+/* Rounded up, so a poll that times out finds the flush due. */
 int journal_flush_timeout_ms(const struct journal *j)
 {
 	int64_t left;
@@ -390,6 +406,7 @@ static int stream_break(struct journal_ostream *s, size_t left, struct err *e)
 			  (long long)s->step, stream_name(s->stream));
 }
 
+/* Hash and count first: those must cover every byte, stored or not. */
 int journal_output_append(struct journal *j, int64_t run_id, int64_t step,
 			  int attempt, enum journal_stream stream,
 			  const void *data, size_t len, struct err *e)
@@ -430,12 +447,14 @@ static void marker_format(struct buf *b, int64_t stored_end)
 		 (long long)stored_end);
 }
 
+/* Said plainly in the output itself, where a reader will look. */
 static void lost_format(struct buf *b, int64_t lost)
 {
 	buf_addf(b, "\n[qrh: the last %lld bytes of output were not stored: "
 		 "journal storage failed]\n", (long long)lost);
 }
 
+/* Only bytes between head and tail are ever dropped. */
 static int is_truncated(int64_t stored_end)
 {
 	return stored_end > (int64_t)QRH_OUTPUT_HEAD_BYTES + QRH_OUTPUT_TAIL_BYTES;
@@ -460,6 +479,7 @@ static int tail_trim(struct journal *j, const struct journal_ostream *s,
 	return step_done(j, st, "cannot trim journal output", e);
 }
 
+/* The markers are rows too, so show and export need no special case. */
 static int markers_insert(struct journal *j, const struct journal_ostream *s,
 			  struct err *e)
 {
@@ -482,6 +502,7 @@ static int markers_insert(struct journal *j, const struct journal_ostream *s,
 	return rc;
 }
 
+/* The totals the caller also puts in the step's end event. */
 static int output_row_finish(struct journal *j, const struct journal_ostream *s,
 			     const struct journal_output_info *info,
 			     struct err *e)
@@ -502,6 +523,7 @@ static int output_row_finish(struct journal *j, const struct journal_ostream *s,
 	return step_done(j, st, "cannot finish journal output", e);
 }
 
+/* Computed before the write, so a failed write still yields totals. */
 static void info_from_stream(const struct journal_ostream *s,
 			     const char *sha, struct journal_output_info *info)
 {
@@ -518,6 +540,7 @@ static void info_from_stream(const struct journal_ostream *s,
 	info->finished = 1;
 }
 
+/* Trim, markers and totals commit together or not at all. */
 static int finish_write(struct journal *j, struct journal_ostream *s,
 			const struct journal_output_info *info, struct err *e)
 {
@@ -536,6 +559,7 @@ static int finish_write(struct journal *j, struct journal_ostream *s,
 	return 0;
 }
 
+/* Flush first: the tail window depends on every byte being stored. */
 int journal_output_finish(struct journal *j, int64_t run_id, int64_t step,
 			  int attempt, enum journal_stream stream,
 			  struct journal_output_info *info, struct err *e)
@@ -579,6 +603,7 @@ struct output_row {
 	char sha[JOURNAL_HASH_LEN + 1];
 };
 
+/* The stream's summary row; 0 when the stream was never flushed. */
 static int output_row_read(struct journal *j, int64_t run_id, int64_t step,
 			   int attempt, enum journal_stream stream,
 			   struct output_row *row, struct err *e)
@@ -643,6 +668,7 @@ static int chunk_emit(const struct output_row *row, int part, int64_t offset,
 	return buf_add(out, data, len);
 }
 
+/* Rows in (part, offset) order are head, marker, tail, lost-marker. */
 static int chunks_read(struct journal *j, const struct output_row *row,
 		       struct buf *out, struct journal_output_info *info,
 		       struct err *e)
@@ -670,6 +696,7 @@ static int chunks_read(struct journal *j, const struct output_row *row,
 	return 0;
 }
 
+/* Unfinished streams (a crash) read back with the totals stored so far. */
 int journal_output_read(struct journal *j, int64_t run_id, int64_t step,
 			int attempt, enum journal_stream stream,
 			struct buf *out, struct journal_output_info *info,
@@ -699,6 +726,7 @@ int journal_output_read(struct journal *j, int64_t run_id, int64_t step,
 	return 1;
 }
 
+/* For show/export: which streams a step has. */
 int journal_output_list(struct journal *j, int64_t run_id, int64_t step,
 			struct journal_output_ref **refs, size_t *n,
 			struct err *e)

@@ -15,18 +15,21 @@
 #define RUN_INSERT_COLS "runbook_path, runbook_sha256, title, operator, " \
 	"os_user, uid, host, mode, started_at, vars"
 
+/* The schema checks too; checking here gives a readable message. */
 static int mode_valid(const char *mode)
 {
 	return mode && (!strcmp(mode, "live") || !strcmp(mode, "drill") ||
 			!strcmp(mode, "dry-run"));
 }
 
+/* The schema checks too; checking here gives a readable message. */
 static int outcome_valid(const char *o)
 {
 	return o && (!strcmp(o, "ok") || !strcmp(o, "failed") ||
 		     !strcmp(o, "aborted") || !strcmp(o, "interrupted"));
 }
 
+/* Hash the exact stored bytes (a runbook may hold any byte). */
 static void enc_column_text(struct journal_enc *enc, sqlite3_stmt *st, int col)
 {
 	const unsigned char *s = sqlite3_column_text(st, col);
@@ -68,6 +71,7 @@ int journal_run_digest(struct journal *j, int64_t run_id,
 	return 1;
 }
 
+/* Refuse before the transaction, naming what is wrong. */
 static int run_check(const struct journal_run_new *r, struct err *e)
 {
 	if (!r->runbook_path || !r->runbook_text || !r->title ||
@@ -102,6 +106,7 @@ static int runbook_insert(struct journal *j, const struct journal_run_new *r,
 	return 0;
 }
 
+/* The runbook hash is computed here, never trusted from the caller. */
 static int run_row_insert(struct journal *j, const struct journal_run_new *r,
 			  int64_t *run_id, struct err *e)
 {
@@ -163,6 +168,7 @@ static int run_start_append(struct journal *j, const struct journal_run_new *r,
 	return 0;
 }
 
+/* Row and event 1 in one transaction: no run exists without its chain. */
 int journal_run_create(struct journal *j, const struct journal_run_new *r,
 		       int64_t *run_id, struct journal_head *head,
 		       struct err *e)
@@ -193,6 +199,7 @@ int journal_run_create(struct journal *j, const struct journal_run_new *r,
 #define RUN_WITH_TEXT ", b.text FROM runs r LEFT JOIN runbooks b " \
 	"ON b.sha256 = r.runbook_sha256 "
 
+/* Copies everything, so the result outlives the statement. */
 static void run_from_row(sqlite3_stmt *st, struct journal_run *r, int text)
 {
 	const unsigned char *s;
@@ -223,6 +230,7 @@ static void run_from_row(sqlite3_stmt *st, struct journal_run *r, int text)
 	}
 }
 
+/* The one query that also loads the runbook text. */
 int journal_run_get(struct journal *j, int64_t run_id, struct journal_run *out,
 		    struct err *e)
 {
@@ -245,6 +253,7 @@ int journal_run_get(struct journal *j, int64_t run_id, struct journal_run *out,
 	return journal_sql_err(j, e, "cannot read journal run");
 }
 
+/* Leaves *r zeroed, so a second release is harmless. */
 void journal_run_release(struct journal_run *r)
 {
 	free(r->runbook_path);
@@ -259,6 +268,7 @@ void journal_run_release(struct journal_run *r)
 	memset(r, 0, sizeof *r);
 }
 
+/* Without runbook texts: a list must stay cheap however long the history. */
 int journal_runs_list(struct journal *j, struct journal_run **runs, size_t *n,
 		      struct err *e)
 {
@@ -285,6 +295,7 @@ int journal_runs_list(struct journal *j, struct journal_run **runs, size_t *n,
 	return 0;
 }
 
+/* Releases each run, then the array. */
 void journal_runs_free(struct journal_run *runs, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -292,6 +303,7 @@ void journal_runs_free(struct journal_run *runs, size_t n)
 	free(runs);
 }
 
+/* For `qrh resume` with no run given. */
 int journal_run_find_unfinished(struct journal *j, int64_t *run_id,
 				struct err *e)
 {
@@ -313,6 +325,8 @@ int journal_run_find_unfinished(struct journal *j, int64_t *run_id,
 	return journal_sql_err(j, e, "cannot search journal runs");
 }
 
+/* Outcome and end time are a convenience index; the run_end event is
+ * the evidence. */
 static int run_outcome_store(struct journal *j, int64_t run_id,
 			     const char *outcome, int64_t ended_ms,
 			     struct err *e)
@@ -335,6 +349,7 @@ static int run_outcome_store(struct journal *j, int64_t run_id,
 	return 0;
 }
 
+/* Outcome and event together, so resume never sees one without the other. */
 int journal_run_end(struct journal *j, int64_t run_id, const char *outcome,
 		    int64_t ended_ms, struct journal_event *ev, struct err *e)
 {

@@ -87,6 +87,7 @@ static const char *const migrations[] = {
 _Static_assert(MIGRATIONS_COUNT == JOURNAL_SCHEMA_VERSION,
 	       "JOURNAL_SCHEMA_VERSION must equal the number of migrations");
 
+/* PRAGMA user_version is the schema version. */
 static int read_version(struct journal *j, int *version, struct err *e)
 {
 	sqlite3_stmt *st;
@@ -103,6 +104,7 @@ static int read_version(struct journal *j, int *version, struct err *e)
 	return 0;
 }
 
+/* One message for both open paths. */
 static int refuse_newer(struct journal *j, int version, struct err *e)
 {
 	return err_set(e, "journal '%s' has schema version %d but this qrh "
@@ -110,6 +112,7 @@ static int refuse_newer(struct journal *j, int version, struct err *e)
 		       version, JOURNAL_SCHEMA_VERSION);
 }
 
+/* For tests and `qrh verify` output. */
 int journal_schema_version(struct journal *j, struct err *e)
 {
 	int version = 0;
@@ -119,13 +122,20 @@ int journal_schema_version(struct journal *j, struct err *e)
 	return version;
 }
 
-/* Read the version inside the write transaction, so two processes opening
- * a fresh journal at once cannot both run migration 0. */
+/* Read the version again inside the write transaction, so two processes
+ * opening a fresh journal at once cannot both run migration 0. The common
+ * case, an up-to-date journal, takes no write lock at all. */
 int journal_schema_migrate(struct journal *j, struct err *e)
 {
 	int version;
 	char sql[64];
 
+	if (read_version(j, &version, e) < 0)
+		return -1;
+	if (version > MIGRATIONS_COUNT)
+		return refuse_newer(j, version, e);
+	if (version == MIGRATIONS_COUNT)
+		return 0;
 	if (journal_tx_begin(j, e) < 0)
 		return -1;
 	if (read_version(j, &version, e) < 0)

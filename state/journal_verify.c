@@ -28,6 +28,7 @@ static const char *const problem_names[] = {
 	[JOURNAL_VERIFY_ORPHAN] = "events of a missing run",
 };
 
+/* Short names for front ends and test messages. */
 const char *journal_verify_problem_name(enum journal_verify_problem p)
 {
 	if ((unsigned)p >= sizeof problem_names / sizeof problem_names[0])
@@ -86,11 +87,13 @@ struct chain {
 	"prev_hash, hash, CASE WHEN seq = 1 AND json_valid(payload) THEN " \
 	"json_extract(payload, '$.run_sha256') END"
 
+/* STRICT tables guard types on write; check anyway, the file may be forged. */
 static int text_ok(sqlite3_stmt *st, int col)
 {
 	return sqlite3_column_type(st, col) == SQLITE_TEXT;
 }
 
+/* A forged row with NULLs or blobs is broken, not a crash. */
 static int row_wellformed(sqlite3_stmt *st)
 {
 	for (int col = 0; col < 4; col++)
@@ -105,6 +108,7 @@ static int row_wellformed(sqlite3_stmt *st)
 	return 1;
 }
 
+/* Recompute from the stored columns, byte for byte. */
 static void row_hash(const struct chain *c, sqlite3_stmt *st,
 		     char out[JOURNAL_HASH_LEN + 1])
 {
@@ -127,6 +131,7 @@ static void row_hash(const struct chain *c, sqlite3_stmt *st,
 			       payload, payload_len, prev, prev_len, out);
 }
 
+/* Event 1 must bind the run row: otherwise the row could be edited freely. */
 static int check_run_header(struct journal *j, const struct chain *c,
 			    sqlite3_stmt *st, struct journal_verify_result *res,
 			    struct err *e)
@@ -189,6 +194,7 @@ static int check_event(struct journal *j, struct chain *c, sqlite3_stmt *st,
 	return 0;
 }
 
+/* A chain alone cannot see its own tail cut off; the run row's copy can. */
 static int check_head(const struct chain *c, int64_t head_seq,
 		      const char *head_hash, struct journal_verify_result *res)
 {
@@ -209,6 +215,7 @@ static int check_head(const struct chain *c, int64_t head_seq,
 	return 0;
 }
 
+/* The head as recorded with the last append. */
 static int run_head_read(struct journal *j, int64_t run_id, int64_t *seq,
 			 char hash[JOURNAL_HASH_LEN + 1], struct err *e)
 {
@@ -234,6 +241,7 @@ static int run_head_read(struct journal *j, int64_t run_id, int64_t *seq,
 	return journal_sql_err(j, e, "cannot read journal run");
 }
 
+/* Walk one run's events in seq order. */
 static int verify_run(struct journal *j, int64_t run_id,
 		      struct journal_verify_result *res, struct err *e)
 {
@@ -263,6 +271,7 @@ static int verify_run(struct journal *j, int64_t run_id,
 	return check_head(&c, head_seq, head_hash, res);
 }
 
+/* Events moved to a run that does not exist would escape the per-run walk. */
 static int check_orphans(struct journal *j, struct journal_verify_result *res,
 			 struct err *e)
 {
@@ -286,6 +295,7 @@ static int check_orphans(struct journal *j, struct journal_verify_result *res,
 	return bad;
 }
 
+/* Every run in id order, stopping at the first problem. */
 static int verify_all(struct journal *j, struct journal_verify_result *res,
 		      struct err *e)
 {
@@ -307,6 +317,7 @@ static int verify_all(struct journal *j, struct journal_verify_result *res,
 	return 0;
 }
 
+/* One read transaction: a consistent snapshot even with a live writer. */
 int journal_verify(struct journal *j, int64_t run_id,
 		   struct journal_verify_result *res, struct err *e)
 {
