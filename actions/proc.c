@@ -79,6 +79,7 @@ struct proc_reaper *proc_reaper_new(struct loop *l, struct err *e)
 	return r;
 }
 
+/* For shutdown: is anything of ours still alive? */
 size_t proc_reaper_count(const struct proc_reaper *r)
 {
 	size_t n = 0;
@@ -87,6 +88,7 @@ size_t proc_reaper_count(const struct proc_reaper *r)
 	return n;
 }
 
+/* Reaped procs leave the registry; nothing more can happen to them. */
 static void proc_unlink(struct proc *p)
 {
 	for (struct proc **pp = &p->r->procs; *pp; pp = &(*pp)->next) {
@@ -108,11 +110,13 @@ static void proc_pipe_close(struct proc *p, int i)
 	p->fd[i] = -1;
 }
 
+/* Half of "finished": the other half is the collected exit. */
 static bool proc_pipes_open(const struct proc *p)
 {
 	return p->fd[0] >= 0 || p->fd[1] >= 0;
 }
 
+/* Cancel and forget a timer id, so it is never cancelled twice. */
 static void proc_timer_cancel(struct proc *p, uint64_t *id)
 {
 	if (*id)
@@ -120,6 +124,7 @@ static void proc_timer_cancel(struct proc *p, uint64_t *id)
 	*id = 0;
 }
 
+/* A finished or abandoned proc must leave no timer pointing at it. */
 static void proc_timers_cancel(struct proc *p)
 {
 	proc_timer_cancel(p, &p->timeout_timer);
@@ -127,12 +132,20 @@ static void proc_timers_cancel(struct proc *p)
 	proc_timer_cancel(p, &p->linger_timer);
 }
 
+/* Signal the whole group, but only while we still hold the leader (alive
+ * or a zombie): after that the pgid could name a stranger's group. */
+static void proc_group_signal(struct proc *p, int signo)
+{
+	if (!p->gone)
+		kill(-p->pid, signo);
+}
+
 /* Kill whatever is left of the group while the unreaped leader still
  * holds the pgid (so it cannot name someone else's group), then reap. */
 static void proc_reap(struct proc *p)
 {
-	kill(-p->pid, SIGKILL);
 	if (!p->gone) {
+		proc_group_signal(p, SIGKILL);
 		while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
 			;
 		p->gone = true;
@@ -148,7 +161,7 @@ static void proc_abandon(struct proc *p)
 	proc_timers_cancel(p);
 	p->on_output = NULL;
 	p->on_exit = NULL;
-	kill(-p->pid, SIGKILL);
+	proc_group_signal(p, SIGKILL);
 }
 
 /* Last resort at shutdown: nothing may outlive the reaper. Blocking is
@@ -198,12 +211,17 @@ static bool proc_exit_poll(struct proc *p)
 	return true;
 }
 
-/* Give output left in the pipes grace_ms to drain, then close them. */
+/* Give output left in the pipes grace_ms to drain, then close them. While
+ * the owner has output paused the wait starts over: the bytes still in the
+ * pipe are the child's last words, not a straggler's. */
 static void proc_on_linger(struct loop *l, uint64_t id, void *arg)
 {
-	(void)l;
 	(void)id;
 	struct proc *p = arg;
+	if (p->paused) {
+		p->linger_timer = loop_timer_add(l, p->grace_ms, proc_on_linger, p);
+		return;
+	}
 	p->linger_timer = 0;
 	p->res.pipes_held = true;
 	proc_pipe_close(p, 0);
@@ -270,7 +288,7 @@ static void proc_on_kill(struct loop *l, uint64_t id, void *arg)
 	(void)id;
 	struct proc *p = arg;
 	p->kill_timer = 0;
-	kill(-p->pid, SIGKILL);
+	proc_group_signal(p, SIGKILL);
 }
 
 /* Escalation, first half: ask the whole group politely, once. */
@@ -279,10 +297,11 @@ static void proc_terminate(struct proc *p)
 	if (p->term_sent)
 		return;
 	p->term_sent = true;
-	kill(-p->pid, SIGTERM);
+	proc_group_signal(p, SIGTERM);
 	p->kill_timer = loop_timer_add(p->r->loop, p->grace_ms, proc_on_kill, p);
 }
 
+/* timeout_ms passed: escalate exactly as a cancel would, but say why. */
 static void proc_on_timeout(struct loop *l, uint64_t id, void *arg)
 {
 	(void)l;
@@ -293,6 +312,7 @@ static void proc_on_timeout(struct loop *l, uint64_t id, void *arg)
 	proc_terminate(p);
 }
 
+/* The operator aborted the step: same escalation as a timeout. */
 void proc_cancel(struct proc *p)
 {
 	if (p->finished || p->detached)
@@ -313,11 +333,13 @@ void proc_pause_output(struct proc *p, bool pause)
 			loop_fd_set(p->r->loop, p->fd[i], pause ? 0 : POLLIN);
 }
 
+/* For display, journaling and tests; also the pgid and sid. */
 pid_t proc_pid(const struct proc *p)
 {
 	return p->pid;
 }
 
+/* True once on_exit has run (or would have, for a silent finish). */
 bool proc_finished(const struct proc *p)
 {
 	return p->finished;
@@ -340,6 +362,7 @@ static void proc_release(struct proc *p)
 	p->detached = true;
 }
 
+/* From inside on_output the free waits until the callback returns. */
 void proc_free(struct proc *p)
 {
 	if (!p)
@@ -398,6 +421,7 @@ static int proc_fd_lift(int *fd)
 	return 0;
 }
 
+/* A CLOEXEC pipe; the child gets its end by dup2, which clears the flag. */
 static int proc_pipe_open(int fds[2])
 {
 	if (pipe2(fds, O_CLOEXEC) < 0)
@@ -405,6 +429,7 @@ static int proc_pipe_open(int fds[2])
 	return proc_fd_lift(&fds[0]) < 0 || proc_fd_lift(&fds[1]) < 0 ? -1 : 0;
 }
 
+/* Close and mark closed, so cleanup paths can run twice. */
 static void proc_fd_close(int *fd)
 {
 	if (*fd >= 0)
@@ -412,6 +437,7 @@ static void proc_fd_close(int *fd)
 	*fd = -1;
 }
 
+/* Free a NULL-terminated vector of owned strings. */
 static void proc_strv_free(char **v)
 {
 	if (!v)
@@ -421,6 +447,7 @@ static void proc_strv_free(char **v)
 	free(v);
 }
 
+/* Whatever was prepared, release it; safe on a half-prepared launch. */
 static void proc_launch_release(struct proc_launch *c)
 {
 	proc_strv_free(c->argv);
@@ -471,6 +498,7 @@ static char **proc_envp_build(const char *const *extra)
 	return envp;
 }
 
+/* execvpe wants mutable strings; copy rather than cast away const. */
 static char **proc_argv_copy(const char *const *argv)
 {
 	size_t n = 0;
@@ -653,6 +681,7 @@ static int proc_watch(struct proc *p, struct proc_launch *c, struct err *e)
 	return 0;
 }
 
+/* The parent-side record, before the child exists. */
 static struct proc *proc_new(struct proc_reaper *r, const struct proc_spec *spec)
 {
 	struct proc *p = xcalloc(1, sizeof *p);

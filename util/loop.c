@@ -12,6 +12,9 @@
 #include "util/clock.h"
 #include "util/xalloc.h"
 
+/* Longer delays are clamped (about 31 years), so deadlines cannot overflow. */
+#define LOOP_DELAY_MAX_MS 1000000000000LL
+
 /* The one piece of global mutable state: the write end of the self-pipe of
  * the loop that currently routes signals, or -1. A signal handler has no
  * other way to find it. Set before any handler is installed and cleared
@@ -171,6 +174,8 @@ uint64_t loop_timer_add(struct loop *l, int64_t delay_ms, loop_timer_fn *cb,
 {
 	if (delay_ms < 0)
 		delay_ms = 0;
+	if (delay_ms > LOOP_DELAY_MAX_MS)
+		delay_ms = LOOP_DELAY_MAX_MS;
 	struct loop_timer *t = xcalloc(1, sizeof *t);
 	t->id = l->next_timer_id++;
 	t->due_ns = clock_mono_ns() + delay_ms * 1000000;
@@ -212,6 +217,7 @@ static void loop_signal_handler(int signo)
 	errno = saved;
 }
 
+/* The routing entry for signo, or NULL. */
 static struct loop_sig *loop_sig_find(struct loop *l, int signo)
 {
 	for (size_t i = 0; i < l->nsigs; i++)
@@ -413,6 +419,7 @@ int loop_run(struct loop *l)
 	return 0;
 }
 
+/* Only sets a flag: safe from any callback. */
 void loop_stop(struct loop *l)
 {
 	l->stop = true;
