@@ -232,9 +232,21 @@ static void check_step(struct runbook *rb, size_t idx, struct var_scope *scope,
 		var_scope_add(scope, s->capture);
 }
 
+/* A secret written into the runbook is in every copy of the file (and in
+ * the journal, which keeps the runbook's text as evidence). */
+static void lint_secrets(const struct runbook *rb, struct diags *d)
+{
+	for (size_t i = 0; i < rb->n_vars; i++)
+		if (rb->vars[i].secret && rb->vars[i].value && rb->vars[i].value[0])
+			diag_warn(d, rb->vars[i].pos,
+				  "secret '%s' has its value written in the runbook: give it with -v or a prompt instead",
+				  rb->vars[i].name);
+}
+
 void runbook_validate(struct runbook *rb, struct diags *d)
 {
 	runbook_assign_ids(rb);
+	lint_secrets(rb, d);
 	if (rb->n_steps == 0)
 		diag_error(d, (struct srcpos){ 1, 1 },
 			   "no steps: write a '## Step' section per step, a list of steps, or \"steps\" in JSON");

@@ -39,7 +39,7 @@ void var_scope_release(struct var_scope *s)
 	strv_release(&s->captured);
 }
 
-int vars_scan(const char *s, var_ref_fn fn, void *arg, size_t *bad)
+int vars_scan(const char *s, var_ref_fn *fn, void *arg, size_t *bad)
 {
 	char name[QRH_MAX_ID_LEN + 8];
 	for (size_t i = 0; s[i]; i++) {
@@ -158,7 +158,7 @@ void vars_check_target(const struct target *t, const struct var_scope *scope,
 }
 
 struct expand {
-	var_lookup_fn lookup;
+	var_lookup_fn *lookup;
 	void *arg;
 	struct buf *out;
 	const char *s;
@@ -183,7 +183,7 @@ static int expand_ref(void *arg, const char *name, size_t off)
 	return 0;
 }
 
-int vars_expand(const char *s, var_lookup_fn lookup, void *arg,
+int vars_expand(const char *s, var_lookup_fn *lookup, void *arg,
 		struct buf *out, struct err *e)
 {
 	struct expand x = { lookup, arg, out, s, 0, e };

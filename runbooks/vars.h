@@ -33,8 +33,8 @@ void var_scope_release(struct var_scope *s);
 /* Calls fn(arg, name, offset) for each reference in s, in order. Returns 0,
  * or -1 with *bad at the offset of a malformed reference. fn returning
  * non-zero stops the scan and is returned. */
-typedef int (*var_ref_fn)(void *arg, const char *name, size_t off);
-int vars_scan(const char *s, var_ref_fn fn, void *arg, size_t *bad);
+typedef int var_ref_fn(void *arg, const char *name, size_t off);
+int vars_scan(const char *s, var_ref_fn *fn, void *arg, size_t *bad);
 
 /* Errors for undefined or malformed references in every field qrh expands. */
 void vars_check_action(const struct action *a, const struct var_scope *scope,
@@ -43,8 +43,8 @@ void vars_check_target(const struct target *t, const struct var_scope *scope,
 		       struct diags *d);
 
 /* Replaces references using lookup(); a NULL from lookup is an error. */
-typedef const char *(*var_lookup_fn)(void *arg, const char *name);
-int vars_expand(const char *s, var_lookup_fn lookup, void *arg,
+typedef const char *var_lookup_fn(void *arg, const char *name);
+int vars_expand(const char *s, var_lookup_fn *lookup, void *arg,
 		struct buf *out, struct err *e);
 
 /* Warns about $NAME / ${NAME} outside double quotes in a shell script. */

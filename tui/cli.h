@@ -28,6 +28,8 @@ struct command {
 extern const struct command qrh_commands[];
 const struct command *command_find(const char *name);
 
+int cmd_run(int argc, char **argv);
+int cmd_resume(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_help(int argc, char **argv);

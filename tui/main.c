@@ -2,6 +2,7 @@
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tui/cli.h"
 
@@ -20,6 +21,8 @@ int main(int argc, char **argv)
 	if (!strcmp(name, "--version"))
 		return cmd_version(argc - 1, argv + 1);
 	const struct command *c = command_find(name);
+	if (!c && name[0] != '-' && access(name, F_OK) == 0)
+		return cmd_run(argc, argv); /* qrh RUNBOOK is qrh run RUNBOOK */
 	if (!c) {
 		fprintf(stderr, "qrh: unknown command '%s'\n", name);
 		fprintf(stderr, "Try 'qrh --help'.\n");

@@ -1,0 +1,197 @@
+/* The process kinds: `sh` (a script given to a shell) and `exec` (an
+ * argument list run directly, no shell). Both run through proc.c, so the
+ * child is in its own session with stdin from /dev/null and inherits no fd
+ * of qrh's.
+ *
+ * sh: the script is passed as one argument, `/bin/sh -e -c SCRIPT` (errexit:
+ * a failing command fails the step) or, with shell=PATH, `PATH -c SCRIPT`.
+ * qrh never pastes variable values into the script: they arrive in the
+ * environment, so "$NAME" in the script is the shell's own expansion.
+ * exec: each word is expanded on its own (${NAME} -> value) and stays one
+ * argument, whatever the value holds. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "actions/action.h"
+#include "runbooks/words.h"
+#include "util/xalloc.h"
+
+#define SH_DEFAULT "/bin/sh"
+
+struct action_run {
+	struct proc *proc;
+	struct action_ctx ctx_copy;
+	char **argv;
+	size_t argc;
+};
+
+static void free_argv(char **argv, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(argv[i]);
+	free(argv);
+}
+
+/* The argv that runs the action, values from `lookup`. */
+static int build_argv(const struct action *a, var_lookup_fn *lookup,
+		      void *arg, char ***out, size_t *n, struct err *e)
+{
+	struct buf b;
+	buf_init(&b, BUF_UNLIMITED);
+	if (a->kind == ACTION_SH) {
+		*n = a->shell ? 3 : 4;
+		char **v = xcalloc(*n + 1, sizeof *v);
+		size_t i = 0;
+		v[i++] = xstrdup(a->shell ? a->shell : SH_DEFAULT);
+		if (!a->shell)
+			v[i++] = xstrdup("-e");
+		v[i++] = xstrdup("-c");
+		v[i++] = xstrdup(a->body ? a->body : "");
+		*out = v;
+		return 0;
+	}
+	char **v = xcalloc(a->argv.n + 1, sizeof *v);
+	for (size_t i = 0; i < a->argv.n; i++) {
+		buf_reset(&b);
+		if (vars_expand(a->argv.v[i], lookup, arg, &b, e) < 0) {
+			free_argv(v, i);
+			buf_release(&b);
+			return -1;
+		}
+		v[i] = xstrdup(b.data);
+	}
+	buf_release(&b);
+	*out = v;
+	*n = a->argv.n;
+	return 0;
+}
+
+static int exec_describe(const struct action *a, var_lookup_fn *lookup,
+			 void *arg, struct buf *out, struct err *e)
+{
+	if (a->kind == ACTION_SH) {
+		/* the script as written: values reach it through the
+		 * environment, never pasted into it */
+		if (a->shell)
+			buf_addf(out, "(%s) ", a->shell);
+		buf_adds(out, a->body ? a->body : "");
+		return 0;
+	}
+	char **argv;
+	size_t n;
+	if (build_argv(a, lookup, arg, &argv, &n, e) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_addc(out, ' ');
+		words_quote(out, argv[i]);
+	}
+	free_argv(argv, n);
+	return 0;
+}
+
+static void on_proc_output(struct proc *p, enum proc_stream stream,
+			   const char *data, size_t len, void *arg)
+{
+	struct action_run *r = arg;
+	(void)p;
+	r->ctx_copy.on_output(r->ctx_copy.arg, stream, data, len);
+}
+
+static void on_proc_exit(struct proc *p, const struct proc_result *pr,
+			 void *arg)
+{
+	struct action_run *r = arg;
+	struct action_result res = { .exit_code = pr->exit_code,
+				     .signo = pr->signo,
+				     .duration_ns = pr->duration_ns };
+	(void)p;
+	if (pr->cancelled) {
+		res.status = ACTION_CANCELLED;
+		action_summary(&res, "cancelled");
+	} else if (pr->timed_out) {
+		res.status = ACTION_TIMEOUT;
+		action_summary(&res, "timed out, %s", pr->signo == 9 ? "killed" : "terminated");
+	} else if (pr->signo) {
+		res.status = ACTION_FAILED;
+		action_summary(&res, "killed by signal %d", pr->signo);
+	} else if (pr->exit_code != 0) {
+		res.status = ACTION_FAILED;
+		action_summary(&res, "exit %d", pr->exit_code);
+	} else {
+		res.status = ACTION_OK;
+		action_summary(&res, "exit 0");
+	}
+	if (pr->pipes_held)
+		action_summary(&res, "%s; a leftover process held the output open and was killed",
+			       res.status == ACTION_OK ? "exit 0" : "failed");
+	r->ctx_copy.on_done(r->ctx_copy.arg, &res);
+}
+
+static struct action_run *exec_start(const struct action *a,
+				     const struct action_ctx *ctx,
+				     struct err *e)
+{
+	struct action_run *r = xcalloc(1, sizeof *r);
+	r->ctx_copy = *ctx;
+	if (build_argv(a, ctx->lookup, ctx->lookup_arg, &r->argv, &r->argc, e) < 0) {
+		free(r);
+		return NULL;
+	}
+	struct buf cwd;
+	buf_init(&cwd, 4096);
+	if (a->cwd && vars_expand(a->cwd, ctx->lookup, ctx->lookup_arg, &cwd, e) < 0) {
+		free_argv(r->argv, r->argc);
+		free(r);
+		buf_release(&cwd);
+		return NULL;
+	}
+	struct proc_spec spec = {
+		.argv = (const char *const *)r->argv,
+		.env = ctx->env,
+		.cwd = a->cwd ? cwd.data : NULL,
+		.timeout_ms = a->timeout_ms > 0 ? a->timeout_ms : 0,
+		.grace_ms = ctx->grace_ms,
+		.on_output = on_proc_output,
+		.on_exit = on_proc_exit,
+		.arg = r,
+	};
+	r->proc = proc_spawn(ctx->reaper, &spec, e);
+	buf_release(&cwd);
+	if (!r->proc) {
+		free_argv(r->argv, r->argc);
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+static void exec_cancel(struct action_run *r)
+{
+	proc_cancel(r->proc);
+}
+
+static void exec_free(struct action_run *r)
+{
+	if (!r)
+		return;
+	proc_free(r->proc);
+	free_argv(r->argv, r->argc);
+	free(r);
+}
+
+const struct action_entry action_sh = {
+	.kind = ACTION_SH,
+	.describe = exec_describe,
+	.start = exec_start,
+	.cancel = exec_cancel,
+	.free = exec_free,
+};
+
+const struct action_entry action_exec = {
+	.kind = ACTION_EXEC,
+	.describe = exec_describe,
+	.start = exec_start,
+	.cancel = exec_cancel,
+	.free = exec_free,
+};

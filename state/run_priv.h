@@ -1,0 +1,78 @@
+/* The inside of struct run, shared by run.c (lifecycle and operator
+ * actions), run_step.c (executing steps) and run_replay.c (resume). */
+#ifndef QRH_STATE_RUN_PRIV_H
+#define QRH_STATE_RUN_PRIV_H
+
+#include <cjson/cJSON.h>
+
+#include "actions/action.h"
+#include "state/redact.h"
+#include "state/run.h"
+#include "state/values.h"
+
+/* The step being run in the foreground. */
+struct active {
+	size_t step;
+	int attempt;
+	size_t action;
+	const struct action_entry *entry;
+	struct action_run *ar;
+	int64_t step_start_ns;
+	uint64_t step_timer; /* the step's own timeout */
+	uint64_t retry_timer;
+	bool timed_out;
+	bool cancelled;
+	bool stopping_background; /* waiting for a wait{stop} to complete */
+	struct action_result last;
+	struct redactor red[3]; /* indexed by enum proc_stream */
+	struct buf capture;
+	char **env;
+};
+
+struct background {
+	char *name;
+	size_t step;
+	const struct action_entry *entry;
+	struct action_run *ar;
+	struct redactor red[3];
+	int64_t bytes;
+	bool alive;
+	struct run *run;
+};
+
+struct run {
+	const struct runbook *rb;
+	struct run_opts opts;
+	char *actor;
+	struct values values;
+	struct step_state *steps;
+	struct journal *j;
+	struct loop *loop;
+	struct proc_reaper *reaper;
+	struct run_listener lis;
+	int64_t id;
+	char id_text[24];
+	int64_t start_ns;
+	bool journal_broken;
+	struct active *act;
+	struct background *bg;
+	size_t n_bg, cap_bg;
+};
+
+/* Journals an event (payload consumed, may be NULL) and tells the
+ * listener. step < 0: not about a step. actor NULL: "qrh". */
+int run_emit(struct run *r, long step, const char *type, const char *actor,
+	     cJSON *payload, struct err *e);
+/* A payload with "step_id" (and "attempt" when > 0) filled in. */
+cJSON *run_step_payload(const struct run *r, size_t step, int attempt);
+/* Looks up a value for running (secrets in clear). */
+const char *run_lookup(void *arg, const char *name);
+/* The same with secrets shown as REDACT_MASK, for what is shown/stored. */
+const char *run_lookup_masked(void *arg, const char *name);
+/* Starts attempt `attempt` of step i (journals step_start). */
+int run_step_attempt(struct run *r, size_t i, int attempt, struct err *e);
+void run_background_free_all(struct run *r);
+/* Rebuilds step states and captured values from the journal. */
+int run_reopen_replay(struct run *r, struct err *e);
+
+#endif

@@ -1,0 +1,377 @@
+/* qrh run and qrh resume: load the runbook, gather variable values, open
+ * the journal, set up the loop, and hand over to a front end. */
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runbooks/duration.h"
+#include "runbooks/load.h"
+#include "state/journal.h"
+#include "state/run.h"
+#include "tui/cli.h"
+#include "tui/plain.h"
+#include "tui/sanitize.h"
+#include "util/sha256.h"
+#include "util/xalloc.h"
+
+struct run_args {
+	const char *cmd;
+	bool plain, yes, dry_run, drill, quiet_output;
+	bool rerun_interrupted, skip_interrupted, changed_ok;
+	const char *operator_name;
+	const char *journal;
+	int64_t grace_ms;
+	struct strv given; /* NAME=value */
+	struct strv typed; /* ID=WORD */
+	const char *target; /* RUNBOOK for run, RUN for resume */
+};
+
+enum {
+	OPT_YES = 'y', OPT_VAR = 'v', OPT_PLAIN = 256, OPT_DRY, OPT_DRILL,
+	OPT_OPERATOR, OPT_JOURNAL, OPT_TYPED, OPT_GRACE, OPT_RERUN, OPT_SKIP,
+	OPT_CHANGED, OPT_QUIET_OUTPUT, OPT_HELP,
+};
+
+static const struct option run_options[] = {
+	{ "plain", no_argument, 0, OPT_PLAIN },
+	{ "yes", no_argument, 0, OPT_YES },
+	{ "dry-run", no_argument, 0, OPT_DRY },
+	{ "drill", no_argument, 0, OPT_DRILL },
+	{ "operator", required_argument, 0, OPT_OPERATOR },
+	{ "journal", required_argument, 0, OPT_JOURNAL },
+	{ "typed", required_argument, 0, OPT_TYPED },
+	{ "grace", required_argument, 0, OPT_GRACE },
+	{ "var", required_argument, 0, OPT_VAR },
+	{ "rerun-interrupted", no_argument, 0, OPT_RERUN },
+	{ "skip-interrupted", no_argument, 0, OPT_SKIP },
+	{ "runbook-changed-ok", no_argument, 0, OPT_CHANGED },
+	{ "quiet-output", no_argument, 0, OPT_QUIET_OUTPUT },
+	{ "help", no_argument, 0, OPT_HELP },
+	{ 0, 0, 0, 0 },
+};
+
+static int parse_one(struct run_args *a, int c)
+{
+	const char *why;
+	switch (c) {
+	case OPT_PLAIN: a->plain = true; break;
+	case OPT_YES: a->yes = true; break;
+	case OPT_DRY: a->dry_run = true; break;
+	case OPT_DRILL: a->drill = true; break;
+	case OPT_OPERATOR: a->operator_name = optarg; break;
+	case OPT_JOURNAL: a->journal = optarg; break;
+	case OPT_RERUN: a->rerun_interrupted = true; break;
+	case OPT_SKIP: a->skip_interrupted = true; break;
+	case OPT_CHANGED: a->changed_ok = true; break;
+	case OPT_QUIET_OUTPUT: a->quiet_output = true; break;
+	case OPT_VAR:
+	case OPT_TYPED:
+		if (!strchr(optarg, '=') || optarg[0] == '=')
+			return usage_error(a->cmd, "%s takes NAME=VALUE, not '%s'",
+					   c == OPT_VAR ? "-v" : "--typed", optarg);
+		strv_push(c == OPT_VAR ? &a->given : &a->typed, optarg);
+		break;
+	case OPT_GRACE:
+		if (duration_parse(optarg, &a->grace_ms, &why) < 0 || a->grace_ms == 0)
+			return usage_error(a->cmd, "bad --grace '%s': %s", optarg,
+					   a->grace_ms == 0 ? "must be more than 0" : why);
+		break;
+	default:
+		return usage_error(a->cmd, "unknown option");
+	}
+	return 0;
+}
+
+static int parse_args(struct run_args *a, int argc, char **argv)
+{
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "yv:", run_options, NULL)) != -1) {
+		if (c == OPT_HELP)
+			return help_command(a->cmd) == 0 ? -1 : -1;
+		if (parse_one(a, c))
+			return QRH_EXIT_USAGE;
+	}
+	if (a->rerun_interrupted && a->skip_interrupted)
+		return usage_error(a->cmd, "--rerun-interrupted and --skip-interrupted exclude each other");
+	if (optind < argc)
+		a->target = argv[optind++];
+	if (optind < argc)
+		return usage_error(a->cmd, "unexpected argument '%s'", argv[optind]);
+	return 0;
+}
+
+/* Gives every variable a value: -v first, then a prompt on a terminal. */
+static int fill_values(struct run *r, const struct run_args *a)
+{
+	struct err e;
+	for (size_t i = 0; i < a->given.n; i++) {
+		char *name = xstrdup(a->given.v[i]);
+		char *eq = strchr(name, '=');
+		*eq = '\0';
+		int rc = run_set_value(r, name, eq + 1, &e);
+		free(name);
+		if (rc < 0) {
+			fprintf(stderr, "qrh %s: %s\n", a->cmd, e.msg);
+			return -1;
+		}
+	}
+	const struct var *missing[QRH_MAX_VARS];
+	size_t n = run_missing_values(r, missing, QRH_MAX_VARS);
+	for (size_t i = 0; i < n; i++) {
+		const struct var *v = missing[i];
+		if (a->dry_run) {
+			char placeholder[QRH_MAX_ID_LEN + 3];
+			snprintf(placeholder, sizeof placeholder, "<%s>", v->name);
+			run_set_value(r, v->name, placeholder, &e);
+			continue;
+		}
+		char prompt[512];
+		char *text = v->prompt ? sanitize_string(v->prompt, strlen(v->prompt)) : NULL;
+		snprintf(prompt, sizeof prompt, "%s%s%s: ", v->name, text ? " - " : "", text ? text : "");
+		free(text);
+		char *answer = a->yes && !isatty(STDIN_FILENO) ? NULL : plain_ask(prompt, v->secret);
+		if (!answer) {
+			fprintf(stderr, "qrh %s: variable '%s' has no value: give -v %s=VALUE\n",
+				a->cmd, v->name, v->name);
+			return -1;
+		}
+		run_set_value(r, v->name, answer, &e);
+		explicit_bzero(answer, strlen(answer));
+		free(answer);
+	}
+	return 0;
+}
+
+static void identity(struct run_opts *o, const struct run_args *a,
+		     char *host, size_t host_len)
+{
+	struct passwd *pw = getpwuid(getuid());
+	o->os_user = pw ? pw->pw_name : "unknown";
+	o->uid = (int64_t)getuid();
+	if (gethostname(host, host_len) < 0)
+		snprintf(host, host_len, "unknown");
+	host[host_len - 1] = '\0';
+	o->host = host;
+	o->operator_name = a->operator_name;
+	o->grace_ms = a->grace_ms;
+	o->mode = a->dry_run ? RUN_DRY : a->drill ? RUN_DRILL : RUN_LIVE;
+}
+
+static struct runbook *load(const char *path, const char *text, size_t len)
+{
+	struct diags d;
+	diags_init(&d);
+	struct runbook *rb = text ? runbook_load_buffer(path, text, len, RUNBOOK_AUTO, &d)
+				  : runbook_load_file(path, &d);
+	diags_print(stderr, path, &d);
+	if (rb && d.n_errors) {
+		runbook_free(rb);
+		rb = NULL;
+	}
+	diags_release(&d);
+	return rb;
+}
+
+struct session {
+	struct journal *j;
+	struct loop *loop;
+	struct proc_reaper *reaper;
+	struct run *run;
+	struct runbook *rb;
+};
+
+static void session_close(struct session *s)
+{
+	run_free(s->run);
+	proc_reaper_free(s->reaper);
+	loop_free(s->loop);
+	journal_close(s->j);
+	runbook_free(s->rb);
+}
+
+static int session_open(struct session *s, const struct run_args *a)
+{
+	struct err e;
+	char *path = journal_path_default(a->journal, &e);
+	if (path)
+		s->j = journal_open(path, &e);
+	if (!s->j) {
+		fprintf(stderr, "qrh %s: cannot open the journal%s%s: %s\n"
+				"qrh refuses to run without a journal: give --journal PATH\n",
+			a->cmd, path ? " " : "", path ? path : "", e.msg);
+		free(path);
+		return -1;
+	}
+	free(path);
+	s->loop = loop_new(&e);
+	s->reaper = s->loop ? proc_reaper_new(s->loop, &e) : NULL;
+	if (!s->reaper) {
+		fprintf(stderr, "qrh %s: %s\n", a->cmd, e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int drive(struct session *s, const struct run_args *a)
+{
+	struct plain_opts po = {
+		.yes = a->yes,
+		.dry_run = a->dry_run,
+		.quiet_output = a->quiet_output,
+		.typed = a->typed,
+		.interrupted = a->rerun_interrupted ? INTERRUPTED_RERUN
+			       : a->skip_interrupted ? INTERRUPTED_SKIP
+						     : INTERRUPTED_ASK,
+	};
+	if (!a->plain && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
+		fprintf(stderr, "qrh: the console is not in this version; running in plain mode\n");
+	return plain_drive(s->run, s->loop, &po);
+}
+
+void plain_print_setup(const struct runbook *rb, bool quiet_output);
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_args a = { .cmd = "run" };
+	int rc = parse_args(&a, argc, argv);
+	if (rc)
+		return rc < 0 ? QRH_EXIT_OK : rc;
+	if (!a.target)
+		return usage_error("run", "no runbook given");
+	struct session s = { 0 };
+	struct run_opts o;
+	char host[256];
+	struct run_listener lis;
+	struct err e;
+	rc = QRH_EXIT_USAGE;
+	s.rb = load(a.target, NULL, 0);
+	if (!s.rb)
+		goto out;
+	identity(&o, &a, host, sizeof host);
+	s.run = run_new(s.rb, &o);
+	if (fill_values(s.run, &a) < 0 || session_open(&s, &a) < 0)
+		goto out;
+	plain_listener(&lis);
+	plain_print_setup(s.rb, a.quiet_output);
+	if (run_open(s.run, s.j, s.loop, s.reaper, &lis, &e) < 0) {
+		fprintf(stderr, "qrh run: %s\n", e.msg);
+		goto out;
+	}
+	rc = drive(&s, &a);
+out:
+	session_close(&s);
+	strv_release(&a.given);
+	strv_release(&a.typed);
+	return rc;
+}
+
+/* Which run to resume: the one named, or the newest unfinished. */
+static int pick_run(struct session *s, const struct run_args *a, int64_t *id)
+{
+	struct err e;
+	if (a->target) {
+		char *end;
+		*id = strtoll(a->target, &end, 10);
+		if (*end || *id <= 0)
+			return usage_error("resume", "RUN is a run number, not '%s'", a->target), -1;
+		return 0;
+	}
+	int found = journal_run_find_unfinished(s->j, id, &e);
+	if (found <= 0) {
+		fprintf(stderr, "qrh resume: %s\n", found < 0 ? e.msg : "no unfinished run in the journal");
+		return -1;
+	}
+	return 0;
+}
+
+/* Loads the runbook of the run: the file as it is now when it is
+ * unchanged (or the change is accepted), else refuses. */
+static int load_for_resume(struct session *s, const struct run_args *a,
+			   const struct journal_run *jr, bool *changed)
+{
+	struct runbook *now = load(jr->runbook_path, NULL, 0);
+	char sha[SHA256_HEX_LEN + 1] = "";
+	if (now)
+		sha256_hex(now->source, now->source_len, sha);
+	*changed = !now || strcmp(sha, jr->runbook_sha256) != 0;
+	if (*changed && !a->changed_ok) {
+		char *p = sanitize_string(jr->runbook_path, strlen(jr->runbook_path));
+		fprintf(stderr, "qrh resume: the runbook %s has changed since run %lld started "
+				"(or cannot be read); give --runbook-changed-ok to resume with it as it is now\n",
+			p, (long long)jr->id);
+		free(p);
+		runbook_free(now);
+		return -1;
+	}
+	if (!now) /* accepted and unreadable: the journal keeps the text it ran */
+		now = load(jr->runbook_path, jr->runbook_text, jr->runbook_len);
+	s->rb = now;
+	return now ? 0 : -1;
+}
+
+/* The non-secret values the run started with (secrets are never in the
+ * journal: they must be given again). */
+static void restore_values(struct run *r, const struct journal_run *jr)
+{
+	struct err e;
+	cJSON *o = cJSON_Parse(jr->vars_json ? jr->vars_json : "{}");
+	const cJSON *vars = cJSON_GetObjectItemCaseSensitive(o, "vars");
+	const cJSON *v;
+	cJSON_ArrayForEach(v, vars)
+	{
+		const struct var *decl = runbook_var(run_runbook(r), v->string);
+		if (cJSON_IsString(v) && decl && !decl->secret)
+			run_set_value(r, v->string, v->valuestring, &e);
+	}
+	cJSON_Delete(o);
+}
+
+int cmd_resume(int argc, char **argv)
+{
+	struct run_args a = { .cmd = "resume" };
+	int rc = parse_args(&a, argc, argv);
+	if (rc)
+		return rc < 0 ? QRH_EXIT_OK : rc;
+	struct session s = { 0 };
+	struct journal_run jr = { 0 };
+	struct run_opts o;
+	struct run_listener lis;
+	struct err e;
+	char host[256];
+	int64_t id;
+	bool changed = false;
+	rc = QRH_EXIT_USAGE;
+	if (session_open(&s, &a) < 0 || pick_run(&s, &a, &id) < 0)
+		goto out;
+	int got = journal_run_get(s.j, id, &jr, &e);
+	if (got <= 0) {
+		fprintf(stderr, "qrh resume: %s\n", got < 0 ? e.msg : "no such run");
+		goto out;
+	}
+	if (load_for_resume(&s, &a, &jr, &changed) < 0)
+		goto out;
+	identity(&o, &a, host, sizeof host);
+	s.run = run_new(s.rb, &o);
+	restore_values(s.run, &jr);
+	if (fill_values(s.run, &a) < 0)
+		goto out;
+	plain_listener(&lis);
+	plain_print_setup(s.rb, a.quiet_output);
+	if (run_reopen(s.run, s.j, s.loop, s.reaper, &lis, id, changed, &e) < 0) {
+		fprintf(stderr, "qrh resume: %s\n", e.msg);
+		goto out;
+	}
+	rc = drive(&s, &a);
+out:
+	journal_run_release(&jr);
+	session_close(&s);
+	strv_release(&a.given);
+	strv_release(&a.typed);
+	return rc;
+}
