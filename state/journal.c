@@ -180,6 +180,7 @@ static struct journal *journal_new(const char *path, int readonly)
 	j->readonly = readonly;
 	j->flush_bytes = JOURNAL_FLUSH_BYTES;
 	j->flush_interval_ns = (int64_t)JOURNAL_FLUSH_INTERVAL_MS * 1000000;
+	j->tail_interval_ns = (int64_t)JOURNAL_TAIL_INTERVAL_MS * 1000000;
 	return j;
 }
 
@@ -305,4 +306,10 @@ void journal_flush_policy_set(struct journal *j, size_t bytes,
 		bytes = JOURNAL_FLUSH_BYTES_MAX;
 	j->flush_bytes = bytes;
 	j->flush_interval_ns = interval_ms * 1000000;
+}
+
+/* Negative means 0: a snapshot on every append (tests). */
+void journal_tail_interval_set(struct journal *j, int64_t interval_ms)
+{
+	j->tail_interval_ns = interval_ms < 0 ? 0 : interval_ms * 1000000;
 }

@@ -14,28 +14,40 @@
  *    naming the first broken event.
  *  - Output of a step is stored per (run, step, attempt, stream), capped:
  *    the first QRH_OUTPUT_HEAD_BYTES and the last QRH_OUTPUT_TAIL_BYTES are
- *    kept, with total bytes and SHA-256 of the whole stream. A journal
- *    buffers at most JOURNAL_FLUSH_BYTES of output over all its streams,
- *    however long they run (about 9 MiB RSS for a 1 GiB stream).
+ *    kept, with total bytes and SHA-256 of the whole stream. Memory is
+ *    bounded however long a stream runs: at most JOURNAL_FLUSH_BYTES of
+ *    unwritten head bytes over all streams, plus one tail ring of
+ *    QRH_OUTPUT_TAIL_BYTES per open stream that has passed its head.
+ *    Appending costs SHA-256 and a memcpy; SQLite sees each head byte once
+ *    and the tail about once a second.
  *  - The journal never sees secrets: callers redact before calling, and
  *    nothing here logs or prints a value. Library code never prints.
  *
  * Durability, exactly
  *  - Events, run creation and journal_run_end: durable on return (own
  *    transaction, synchronous=FULL, so the WAL is fsynced at commit).
- *  - Output: buffered in memory until journal_flush (explicit, when
- *    JOURNAL_FLUSH_BYTES are buffered, or when the oldest buffered byte is
- *    JOURNAL_FLUSH_INTERVAL_MS old and the caller calls journal_flush_due or
- *    appends again). A flush is one transaction committed with
- *    synchronous=NORMAL: it survives kill -9 at once, and survives power
- *    loss as soon as the next event commits (that fsync covers every earlier
- *    WAL frame). Appending an event flushes buffered output first.
- *    The tail is kept as rolling rows on disk (old rows deleted as new ones
- *    arrive), so after kill -9 the journal holds the head and the tail up to
- *    the last flush; at most the last unflushed batch (JOURNAL_FLUSH_BYTES
- *    or JOURNAL_FLUSH_INTERVAL_MS of output) is lost, and
- *    journal_output_read shows such a stream as unfinished. Total bytes and the stream's SHA-256 exist only after
- *    journal_output_finish; the caller puts them in the step's end event.
+ *  - Output, head (the first QRH_OUTPUT_HEAD_BYTES of a stream): buffered
+ *    in memory and written once, as rows, by a flush: when
+ *    JOURNAL_FLUSH_BYTES are buffered, when the oldest buffered byte is
+ *    JOURNAL_FLUSH_INTERVAL_MS old and the caller calls journal_flush_due
+ *    or appends again, on journal_flush, and before every event.
+ *  - Output, tail: kept in a ring in memory; a snapshot of the ring
+ *    replaces the previous one on disk when the oldest byte not yet in a
+ *    snapshot is JOURNAL_TAIL_INTERVAL_MS old (checked by every append and
+ *    by journal_flush_due: the event loop should poll with
+ *    journal_flush_timeout_ms), on journal_flush, journal_run_end and
+ *    journal_output_finish. Events do not force a snapshot.
+ *  - Output writes are transactions committed with synchronous=NORMAL:
+ *    they survive kill -9 at once, and power loss as soon as the next
+ *    event commits (that fsync covers every earlier WAL frame).
+ *  - So after kill -9 an unfinished stream reads back as its head and its
+ *    last snapshot: what is lost is at most the head bytes of the last
+ *    JOURNAL_FLUSH_INTERVAL_MS and the tail bytes of the last
+ *    JOURNAL_TAIL_INTERVAL_MS (plus the time until the caller's next
+ *    append or timer). journal_output_read shows such a stream as
+ *    unfinished, with the bytes stored so far as its total. Total bytes
+ *    and the stream's SHA-256 exist only after journal_output_finish; the
+ *    caller puts them in the step's end event.
  *
  * Hash encoding (version 1). For a field value v define
  *     enc(bytes b) = u64be(len(b)) || b
@@ -92,6 +104,7 @@
 #define QRH_OUTPUT_TAIL_BYTES (2 * 1024 * 1024)
 #define JOURNAL_FLUSH_BYTES (64 * 1024)
 #define JOURNAL_FLUSH_INTERVAL_MS 250
+#define JOURNAL_TAIL_INTERVAL_MS 1000
 
 struct journal;
 
@@ -228,22 +241,28 @@ struct journal_output_info {
 	int finished;
 };
 
-/* Buffer output of one stream; flushes when due (see Durability). The
- * bytes are counted and hashed even if storing them fails. */
+/* Buffer output of one stream; writes what is due (see Durability). The
+ * bytes are counted and hashed even if storing them fails. A failed head
+ * write stops storing the stream (the rest is counted as lost); a failed
+ * tail snapshot returns -1 and is tried again an interval later. */
 int journal_output_append(struct journal *j, int64_t run_id, int64_t step,
 			  int attempt, enum journal_stream stream,
 			  const void *data, size_t len, struct err *e);
-/* Flush, record total bytes, SHA-256 and the truncated flag, and insert
- * the truncation marker. Fills *info (may be NULL) for the end event. */
+/* Write the pending head and the final tail snapshot, record total bytes,
+ * SHA-256 and the truncated flag, and insert the truncation marker. Fills
+ * *info (may be NULL) for the end event, even when it returns -1; the
+ * stream is closed either way. */
 int journal_output_finish(struct journal *j, int64_t run_id, int64_t step,
 			  int attempt, enum journal_stream stream,
 			  struct journal_output_info *info, struct err *e);
-/* Write all buffered output in one transaction. */
+/* Write all buffered head bytes and a snapshot of every changed tail, in
+ * one transaction. */
 int journal_flush(struct journal *j, struct err *e);
-/* Flush if the oldest buffered byte is older than the flush interval. */
+/* Write what is due: head bytes older than the flush interval (then all
+ * of them) and tail snapshots older than the tail interval. */
 int journal_flush_due(struct journal *j, struct err *e);
-/* Milliseconds until a flush is due (0: now), -1 if nothing is buffered:
- * a poll() timeout for the event loop. */
+/* Milliseconds until a flush or snapshot is due (0: now), -1 if nothing
+ * waits: a poll() timeout for the event loop. */
 int journal_flush_timeout_ms(const struct journal *j);
 /* Read a step's stored output: head, the marker if truncated, tail.
  * Returns 1 and appends to *out, 0 if there is no such output, -1 error. */
@@ -300,11 +319,14 @@ struct journal_stats {
 	uint64_t commits;		/* transactions committed */
 	uint64_t output_flushes;	/* output flush transactions */
 	uint64_t output_rows;		/* chunk rows inserted */
-	size_t buffered_peak;		/* most output bytes ever buffered */
+	uint64_t tail_snapshots;	/* tail snapshots committed */
+	size_t buffered_peak;		/* most head bytes ever buffered */
 };
 void journal_stats_get(const struct journal *j, struct journal_stats *out);
 /* Defaults JOURNAL_FLUSH_BYTES and JOURNAL_FLUSH_INTERVAL_MS. bytes >= 1. */
 void journal_flush_policy_set(struct journal *j, size_t bytes,
 			      int64_t interval_ms);
+/* Default JOURNAL_TAIL_INTERVAL_MS; 0 snapshots on every append. */
+void journal_tail_interval_set(struct journal *j, int64_t interval_ms);
 
 #endif

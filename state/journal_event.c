@@ -214,11 +214,14 @@ int journal_event_insert(struct journal *j, struct journal_event *ev,
 	return 0;
 }
 
-/* Output first, so output that precedes an event is as durable as it. */
+/* Pending head bytes first, so the head of output that precedes an event
+ * is as durable as it. Tails are saved on their own clock (journal.h,
+ * Durability): rewriting every changed tail for every event would make a
+ * run with a chatty background process pay a snapshot per event. */
 int journal_event_append(struct journal *j, struct journal_event *ev,
 			 struct err *e)
 {
-	if (journal_check_use(j, 1, e) < 0 || journal_flush(j, e) < 0)
+	if (journal_check_use(j, 1, e) < 0 || journal_output_flush(j, 0, e) < 0)
 		return -1;
 	if (journal_tx_begin(j, e) < 0)
 		return -1;

@@ -1,13 +1,21 @@
-/* journal_output.c: capped, batched storage of step output.
+/* journal_output.c: capped storage of step output — the head written once
+ * as rows, the tail kept in memory and saved as periodic snapshots.
  *
  * Each (run, step, attempt, stream) has one row in `outputs` and chunk rows
  * in `output_chunks`. Bytes at stream offsets below QRH_OUTPUT_HEAD_BYTES
- * are head rows, kept for good. Later bytes are tail rows: every flush
- * inserts the new bytes and deletes tail rows that lie wholly before the
- * last QRH_OUTPUT_TAIL_BYTES, so the database holds at most one flush more
- * than the tail, and memory holds only the unflushed bytes (at most the
- * flush threshold over all streams). Finishing trims the first tail row to
- * the exact window and inserts the marker between head and tail.
+ * are the head: buffered (at most flush_bytes over all streams) and
+ * written as head rows, once. Later bytes go into the stream's ring, which
+ * holds the last QRH_OUTPUT_TAIL_BYTES. The ring is written out as a
+ * snapshot (its one or two contiguous pieces as tail rows, replacing the
+ * previous snapshot) when the oldest byte not yet saved is tail_interval
+ * old, on journal_flush, and at finish. A long stream so costs SQLite a
+ * couple of MiB a second rather than every byte, and the hot path is
+ * SHA-256 plus one memcpy.
+ *
+ * The outputs row records how far the stream is stored (stored_end), so a
+ * crashed stream reads back as its head and its last snapshot. Finishing
+ * writes the final snapshot, the marker between head and tail and the
+ * totals.
  *
  * The stream's SHA-256 and byte count cover every byte appended, stored or
  * not. The journal owns the in-memory stream states; they are created by
@@ -29,6 +37,7 @@ enum {
 	PART_LOST = 3,
 };
 
+#define TAIL_CAP ((size_t)QRH_OUTPUT_TAIL_BYTES)
 
 /* The names stored in the outputs table. */
 static const char *stream_name(enum journal_stream s)
@@ -100,7 +109,8 @@ static int stream_unused(struct journal *j, int64_t run_id, int64_t step,
 	return 0;
 }
 
-/* The in-memory state of a stream, created on first use. */
+/* The in-memory state of a stream, created on first use. The ring comes
+ * later, with the first byte past the head. */
 static struct journal_ostream *stream_get(struct journal *j, int64_t run_id,
 					  int64_t step, int attempt,
 					  enum journal_stream stream,
@@ -136,6 +146,7 @@ static void stream_free(struct journal_ostream *s)
 	if (s->hash)
 		sha256_finish_hex(s->hash, dummy);
 	buf_release(&s->pending);
+	free(s->ring);
 	free(s);
 }
 
@@ -153,6 +164,13 @@ void journal_output_close_all(struct journal *j)
 		stream_remove(j, j->nstreams - 1);
 }
 
+/* Where the stored bytes end once the pending head bytes are written: a
+ * broken stream stores nothing after its head bytes. */
+static int64_t stream_stored_end(const struct journal_ostream *s)
+{
+	return s->broken ? s->flushed + (int64_t)s->pending.len : s->total;
+}
+
 /* ---- writing ---- */
 
 static int step_done(struct journal *j, sqlite3_stmt *st, const char *what,
@@ -165,7 +183,7 @@ static int step_done(struct journal *j, sqlite3_stmt *st, const char *what,
 	return 0;
 }
 
-/* Created at the first flush, so a stream that never flushed left no row. */
+/* Created at the first write, so a stream that never flushed left no row. */
 static int output_row_insert(struct journal *j, struct journal_ostream *s,
 			     struct err *e)
 {
@@ -184,7 +202,8 @@ static int output_row_insert(struct journal *j, struct journal_ostream *s,
 	return 0;
 }
 
-/* Bound as a blob: output is bytes, not text. */
+/* Bound as a blob, in place: output is bytes, not text, and a 2 MiB piece
+ * of the ring should not be copied to be stored. */
 static int chunk_insert(struct journal *j, int64_t output_id, int part,
 			int64_t offset, const void *data, size_t len,
 			struct err *e)
@@ -204,21 +223,40 @@ static int chunk_insert(struct journal *j, int64_t output_id, int part,
 	return 0;
 }
 
-/* Drop tail rows that end at or before the start of the tail window. */
-static int tail_prune(struct journal *j, int64_t output_id, int64_t end,
-		      struct err *e)
+/* A snapshot replaces the previous one whole. */
+static int tail_rows_delete(struct journal *j, int64_t output_id,
+			    struct err *e)
 {
 	sqlite3_stmt *st;
 
-	if (end <= (int64_t)QRH_OUTPUT_TAIL_BYTES)
-		return 0;
 	if (journal_prepare(j, "DELETE FROM output_chunks WHERE output_id = ? "
-			    "AND part = 2 AND offset + length(data) <= ?",
-			    &st, e) < 0)
+			    "AND part = 2", &st, e) < 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, output_id);
-	sqlite3_bind_int64(st, 2, end - QRH_OUTPUT_TAIL_BYTES);
-	return step_done(j, st, "cannot prune journal output", e);
+	return step_done(j, st, "cannot replace journal output", e);
+}
+
+/* The ring, oldest byte first: one row while it has not wrapped, else
+ * [ring_pos, cap) then [0, ring_pos). */
+static int tail_snapshot_write(struct journal *j,
+			       const struct journal_ostream *s, struct err *e)
+{
+	int64_t off = s->total - (int64_t)s->ring_len;
+	size_t first = s->ring_len < TAIL_CAP ? s->ring_len :
+		TAIL_CAP - s->ring_pos;
+	const char *start = s->ring_len < TAIL_CAP ? s->ring :
+		s->ring + s->ring_pos;
+
+	if (tail_rows_delete(j, s->output_id, e) < 0)
+		return -1;
+	if (first && chunk_insert(j, s->output_id, PART_TAIL, off, start,
+				  first, e) < 0)
+		return -1;
+	if (first < s->ring_len &&
+	    chunk_insert(j, s->output_id, PART_TAIL, off + (int64_t)first,
+			 s->ring, s->ring_len - first, e) < 0)
+		return -1;
+	return 0;
 }
 
 /* Keep the stored size current so a crashed stream reads back correctly. */
@@ -236,33 +274,42 @@ static int output_row_progress(struct journal *j, int64_t output_id,
 	return step_done(j, st, "cannot record journal output", e);
 }
 
-/* Write one stream's pending bytes, split at the head boundary. Runs
- * inside the flush transaction; in-memory state changes only after the
- * commit (see flush_settle). */
-static int stream_write(struct journal *j, struct journal_ostream *s,
-			struct err *e)
+/* A snapshot is due when its oldest unsaved byte is tail_interval old. */
+static int tail_due(const struct journal *j, const struct journal_ostream *s,
+		    int64_t now_ns)
 {
-	const char *p = s->pending.data;
-	size_t len = s->pending.len;
-	int64_t off = s->flushed;
-	int64_t end = off + (int64_t)len;
+	return s->tail_dirty_ns &&
+	       now_ns - s->tail_dirty_ns >= j->tail_interval_ns;
+}
 
+static int tail_wanted(const struct journal *j, const struct journal_ostream *s,
+		       int force, int64_t now_ns)
+{
+	return s->tail_dirty_ns && (force || tail_due(j, s, now_ns));
+}
+
+/* Write one stream's pending head bytes and, if `snap`, its tail snapshot.
+ * Runs inside the flush transaction; in-memory state changes only after
+ * the commit (see flush_settle). */
+static int stream_write(struct journal *j, struct journal_ostream *s,
+			int snap, struct err *e)
+{
+	int64_t end = s->flushed + (int64_t)s->pending.len;
+
+	if (!s->pending.len && !snap)
+		return 0;
 	if (!s->output_id && output_row_insert(j, s, e) < 0)
 		return -1;
-	if (off < QRH_OUTPUT_HEAD_BYTES && len) {
-		size_t n = (size_t)(QRH_OUTPUT_HEAD_BYTES - off);
-		if (n > len)
-			n = len;
-		if (chunk_insert(j, s->output_id, PART_HEAD, off, p, n, e) < 0)
+	if (s->pending.len &&
+	    chunk_insert(j, s->output_id, PART_HEAD, s->flushed,
+			 s->pending.data, s->pending.len, e) < 0)
+		return -1;
+	if (snap) {
+		if (tail_snapshot_write(j, s, e) < 0)
 			return -1;
-		p += n;
-		len -= n;
-		off += (int64_t)n;
+		s->snapping = 1;
+		end = s->total;
 	}
-	if (len && chunk_insert(j, s->output_id, PART_TAIL, off, p, len, e) < 0)
-		return -1;
-	if (tail_prune(j, s->output_id, end, e) < 0)
-		return -1;
 	return output_row_progress(j, s->output_id, end, e);
 }
 
@@ -291,19 +338,28 @@ static int output_tx_end(struct journal *j, int ok, struct err *e)
 	return rc;
 }
 
-/* After a commit: the pending bytes are on disk. After a rollback: row ids
- * handed out inside the transaction are void. */
+/* After a commit: the pending bytes and the snapshots are on disk. After a
+ * rollback: row ids handed out inside the transaction are void, and a
+ * failed snapshot is tried again an interval later, not on every append. */
 static void flush_settle(struct journal *j, int committed,
-			 const int64_t *ids_before)
+			 const int64_t *ids_before, int64_t now_ns)
 {
 	for (size_t i = 0; i < j->nstreams; i++) {
 		struct journal_ostream *s = j->streams[i];
 		if (!committed) {
 			s->output_id = ids_before[i];
+			if (s->snapping)
+				s->tail_dirty_ns = now_ns;
+			s->snapping = 0;
 			continue;
 		}
 		s->flushed += (int64_t)s->pending.len;
 		buf_reset(&s->pending);
+		if (s->snapping) {
+			s->tail_dirty_ns = 0;
+			j->stats.tail_snapshots++;
+		}
+		s->snapping = 0;
 	}
 	if (committed) {
 		j->buffered = 0;
@@ -312,72 +368,112 @@ static void flush_settle(struct journal *j, int committed,
 	}
 }
 
-/* All streams in one transaction: one commit however many are open. */
-static int flush_all(struct journal *j, struct err *e)
+/* Anything for a flush to write: pending head bytes or a wanted tail. */
+static int flush_wanted(const struct journal *j, int force, int64_t now_ns)
 {
-	int64_t *ids = xcalloc(j->nstreams + 1, sizeof *ids);
+	if (j->buffered)
+		return 1;
+	for (size_t i = 0; i < j->nstreams; i++)
+		if (tail_wanted(j, j->streams[i], force, now_ns))
+			return 1;
+	return 0;
+}
+
+/* All streams in one transaction: one commit however many are open. */
+static int flush_all(struct journal *j, int force, struct err *e)
+{
+	int64_t now = clock_mono_ns();
+	int64_t *ids;
 	int ok = 1, rc;
 
+	if (!flush_wanted(j, force, now))
+		return 0;
+	if (output_tx_begin(j, e) < 0)
+		return -1;
+	ids = xcalloc(j->nstreams + 1, sizeof *ids);
 	for (size_t i = 0; i < j->nstreams; i++)
 		ids[i] = j->streams[i]->output_id;
-	if (output_tx_begin(j, e) < 0) {
-		free(ids);
-		return -1;
-	}
 	for (size_t i = 0; ok && i < j->nstreams; i++) {
 		struct journal_ostream *s = j->streams[i];
-		if (s->pending.len && stream_write(j, s, e) < 0)
+		if (stream_write(j, s, tail_wanted(j, s, force, now), e) < 0)
 			ok = 0;
 	}
 	rc = output_tx_end(j, ok, e);
-	flush_settle(j, rc == 0, ids);
+	flush_settle(j, rc == 0, ids, now);
 	free(ids);
 	return rc;
 }
 
-/* Nothing buffered is not an error, even on a read-only handle. */
-int journal_flush(struct journal *j, struct err *e)
+/* Nothing to write is not an error, even on a read-only handle. */
+int journal_output_flush(struct journal *j, int force_tails, struct err *e)
 {
 	if (journal_check_use(j, 0, e) < 0)
 		return -1;
-	if (!j->buffered)
+	if (!flush_wanted(j, force_tails, clock_mono_ns()))
 		return 0;
 	if (journal_check_use(j, 1, e) < 0)
 		return -1;
-	return flush_all(j, e);
+	return flush_all(j, force_tails, e);
 }
 
-/* Age of the oldest buffered byte against the interval. */
+/* Everything: pending head bytes and a snapshot of every changed tail. */
+int journal_flush(struct journal *j, struct err *e)
+{
+	return journal_output_flush(j, 1, e);
+}
+
+/* Head bytes waiting too long, or a tail snapshot due. */
 static int flush_is_due(const struct journal *j, int64_t now_ns)
 {
-	return j->buffered &&
-	       now_ns - j->buffered_since_ns >= j->flush_interval_ns;
+	if (j->buffered &&
+	    now_ns - j->buffered_since_ns >= j->flush_interval_ns)
+		return 1;
+	for (size_t i = 0; i < j->nstreams; i++)
+		if (tail_due(j, j->streams[i], now_ns))
+			return 1;
+	return 0;
 }
 
-/* For the event loop's timer. */
+/* For the event loop's timer (and every append). */
 int journal_flush_due(struct journal *j, struct err *e)
 {
 	if (!flush_is_due(j, clock_mono_ns()))
 		return 0;
-	return journal_flush(j, e);
+	return journal_output_flush(j, 0, e);
+}
+
+/* The earliest deadline of the head buffer and the tail snapshots. */
+static int64_t flush_deadline_ns(const struct journal *j)
+{
+	int64_t due = INT64_MAX;
+
+	if (j->buffered)
+		due = j->buffered_since_ns + j->flush_interval_ns;
+	for (size_t i = 0; i < j->nstreams; i++) {
+		const struct journal_ostream *s = j->streams[i];
+		if (s->tail_dirty_ns &&
+		    s->tail_dirty_ns + j->tail_interval_ns < due)
+			due = s->tail_dirty_ns + j->tail_interval_ns;
+	}
+	return due;
 }
 
 /* Rounded up, so a poll that times out finds the flush due. */
 int journal_flush_timeout_ms(const struct journal *j)
 {
-	int64_t left;
+	int64_t due = flush_deadline_ns(j), left;
 
-	if (!j->buffered)
+	if (due == INT64_MAX)
 		return -1;
-	left = j->buffered_since_ns + j->flush_interval_ns - clock_mono_ns();
+	left = due - clock_mono_ns();
 	if (left <= 0)
 		return 0;
 	left = (left + 999999) / 1000000;
 	return left > INT_MAX ? INT_MAX : (int)left;
 }
 
-/* Take up to `len` bytes into the stream's pending buffer, never letting
- * the journal's buffered total pass the flush threshold. */
+/* Take up to `len` head bytes into the stream's pending buffer, never
+ * letting the journal's buffered total pass the flush threshold. */
 static size_t stream_take(struct journal *j, struct journal_ostream *s,
 			  const char *p, size_t len)
 {
@@ -397,22 +493,69 @@ static size_t stream_take(struct journal *j, struct journal_ostream *s,
 	return len;
 }
 
-/* Storing failed: from here on the stream is only counted and hashed. */
+/* Head bytes, flushing whenever the buffer is full. Returns the bytes
+ * taken: fewer than `len` only when a flush failed. */
+static size_t head_put(struct journal *j, struct journal_ostream *s,
+		       const char *p, size_t len, struct err *e)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		done += stream_take(j, s, p + done, len - done);
+		if (done < len && flush_all(j, 0, e) < 0)
+			break;
+	}
+	return done;
+}
+
+/* Bytes past the head: only the last TAIL_CAP of them matter. */
+static void ring_put(struct journal_ostream *s, const char *p, size_t len,
+		     int64_t now_ns)
+{
+	size_t n;
+
+	if (!len)
+		return;
+	if (!s->ring)
+		s->ring = xmalloc(TAIL_CAP);
+	s->total += (int64_t)len;
+	if (!s->tail_dirty_ns)
+		s->tail_dirty_ns = now_ns;
+	if (len >= TAIL_CAP) {
+		memcpy(s->ring, p + len - TAIL_CAP, TAIL_CAP);
+		s->ring_pos = 0;
+		s->ring_len = TAIL_CAP;
+		return;
+	}
+	n = TAIL_CAP - s->ring_pos;
+	if (n > len)
+		n = len;
+	memcpy(s->ring + s->ring_pos, p, n);
+	memcpy(s->ring, p + n, len - n);
+	s->ring_pos = (s->ring_pos + len) % TAIL_CAP;
+	s->ring_len = s->ring_len + len > TAIL_CAP ? TAIL_CAP :
+		s->ring_len + len;
+}
+
+/* Storing the head failed: from here on the stream is only counted and
+ * hashed. */
 static int stream_break(struct journal_ostream *s, size_t left, struct err *e)
 {
 	s->broken = 1;
+	s->total += (int64_t)left;
 	s->lost += (int64_t)left;
 	return err_prefix(e, "output of step %lld %s is no longer stored",
 			  (long long)s->step, stream_name(s->stream));
 }
 
-/* Hash and count first: those must cover every byte, stored or not. */
+/* Hash first: the digest must cover every byte, stored or not. */
 int journal_output_append(struct journal *j, int64_t run_id, int64_t step,
 			  int attempt, enum journal_stream stream,
 			  const void *data, size_t len, struct err *e)
 {
 	struct journal_ostream *s;
 	const char *p = data;
+	size_t head = 0;
 
 	if (journal_check_use(j, 1, e) < 0)
 		return -1;
@@ -420,18 +563,22 @@ int journal_output_append(struct journal *j, int64_t run_id, int64_t step,
 	if (!s)
 		return -1;
 	sha256_update(s->hash, data, len);
-	s->total += (int64_t)len;
 	if (s->broken) {
+		s->total += (int64_t)len;
 		s->lost += (int64_t)len;
 		return 0;
 	}
-	while (len) {
-		size_t n = stream_take(j, s, p, len);
-		p += n;
-		len -= n;
-		if (len && flush_all(j, e) < 0)
-			return stream_break(s, len, e);
+	if (s->total < QRH_OUTPUT_HEAD_BYTES) {
+		size_t took;
+		head = (size_t)(QRH_OUTPUT_HEAD_BYTES - s->total);
+		if (head > len)
+			head = len;
+		took = head_put(j, s, p, head, e);
+		s->total += (int64_t)took;
+		if (took < head)
+			return stream_break(s, len - took, e);
 	}
+	ring_put(s, p + head, len - head, clock_mono_ns());
 	return journal_flush_due(j, e);
 }
 
@@ -460,42 +607,24 @@ static int is_truncated(int64_t stored_end)
 	return stored_end > (int64_t)QRH_OUTPUT_HEAD_BYTES + QRH_OUTPUT_TAIL_BYTES;
 }
 
-/* Cut the first tail row so the tail is exactly the last TAIL bytes. */
-static int tail_trim(struct journal *j, const struct journal_ostream *s,
-		     struct err *e)
-{
-	sqlite3_stmt *st;
-	int64_t start = s->flushed - QRH_OUTPUT_TAIL_BYTES;
-
-	if (!is_truncated(s->flushed))
-		return 0;
-	if (journal_prepare(j, "UPDATE output_chunks SET data = "
-			    "substr(data, ?1 - offset + 1), offset = ?1 "
-			    "WHERE output_id = ?2 AND part = 2 AND offset < ?1",
-			    &st, e) < 0)
-		return -1;
-	sqlite3_bind_int64(st, 1, start);
-	sqlite3_bind_int64(st, 2, s->output_id);
-	return step_done(j, st, "cannot trim journal output", e);
-}
-
 /* The markers are rows too, so show and export need no special case. */
 static int markers_insert(struct journal *j, const struct journal_ostream *s,
 			  struct err *e)
 {
+	int64_t end = stream_stored_end(s);
 	struct buf b;
 	int rc = 0;
 
 	buf_init(&b, 1024);
-	if (is_truncated(s->flushed)) {
-		marker_format(&b, s->flushed);
+	if (is_truncated(end)) {
+		marker_format(&b, end);
 		rc = chunk_insert(j, s->output_id, PART_MARKER,
 				  QRH_OUTPUT_HEAD_BYTES, b.data, b.len, e);
 	}
 	if (rc == 0 && s->lost) {
 		buf_reset(&b);
 		lost_format(&b, s->lost);
-		rc = chunk_insert(j, s->output_id, PART_LOST, s->flushed,
+		rc = chunk_insert(j, s->output_id, PART_LOST, end,
 				  b.data, b.len, e);
 	}
 	buf_release(&b);
@@ -515,7 +644,7 @@ static int output_row_finish(struct journal *j, const struct journal_ostream *s,
 			    &st, e) < 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, info->total_bytes);
-	sqlite3_bind_int64(st, 2, s->flushed);
+	sqlite3_bind_int64(st, 2, stream_stored_end(s));
 	sqlite3_bind_int64(st, 3, s->lost);
 	sqlite3_bind_text(st, 4, info->sha256, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 5, info->truncated);
@@ -523,24 +652,23 @@ static int output_row_finish(struct journal *j, const struct journal_ostream *s,
 	return step_done(j, st, "cannot finish journal output", e);
 }
 
-/* Computed before the write, so a failed write still yields totals. */
+/* Computed before the write, so a failed write still yields totals. Head
+ * bytes still pending (their flush failed) count as lost. */
 static void info_from_stream(const struct journal_ostream *s,
 			     const char *sha, struct journal_output_info *info)
 {
-	int64_t stored = s->flushed;
+	int64_t stored = s->flushed + (int64_t)s->ring_len;
 
-	if (is_truncated(stored))
-		stored = QRH_OUTPUT_HEAD_BYTES + QRH_OUTPUT_TAIL_BYTES;
 	memset(info, 0, sizeof *info);
 	info->total_bytes = s->total;
 	info->stored_bytes = stored;
-	info->lost_bytes = s->lost;
+	info->lost_bytes = s->lost + (int64_t)s->pending.len;
 	snprintf(info->sha256, sizeof info->sha256, "%s", sha);
-	info->truncated = is_truncated(s->flushed) || s->lost > 0;
+	info->truncated = s->total > stored;
 	info->finished = 1;
 }
 
-/* Trim, markers and totals commit together or not at all. */
+/* Snapshot, markers and totals commit together or not at all. */
 static int finish_write(struct journal *j, struct journal_ostream *s,
 			const struct journal_output_info *info, struct err *e)
 {
@@ -550,16 +678,19 @@ static int finish_write(struct journal *j, struct journal_ostream *s,
 	if (output_tx_begin(j, e) < 0)
 		return -1;
 	ok = (s->output_id || output_row_insert(j, s, e) == 0) &&
-	     tail_trim(j, s, e) == 0 && markers_insert(j, s, e) == 0 &&
+	     (!s->tail_dirty_ns || tail_snapshot_write(j, s, e) == 0) &&
+	     markers_insert(j, s, e) == 0 &&
 	     output_row_finish(j, s, info, e) == 0;
 	if (output_tx_end(j, ok, e) < 0) {
 		s->output_id = id_before;
 		return -1;
 	}
+	j->stats.tail_snapshots += s->tail_dirty_ns != 0;
 	return 0;
 }
 
-/* Flush first: the tail window depends on every byte being stored. */
+/* Pending head bytes first (all streams, one transaction), then this
+ * stream's last snapshot and totals. */
 int journal_output_finish(struct journal *j, int64_t run_id, int64_t step,
 			  int attempt, enum journal_stream stream,
 			  struct journal_output_info *info, struct err *e)
@@ -573,11 +704,9 @@ int journal_output_finish(struct journal *j, int64_t run_id, int64_t step,
 	if (journal_check_use(j, 1, e) < 0)
 		return -1;
 	s = stream_get(j, run_id, step, attempt, stream, e);
-	if (!s || journal_flush(j, e) < 0)
+	if (!s)
 		return -1;
-	if (s->pending.len)	/* a broken stream that still cannot flush */
-		return err_set(e, "output of step %lld %s cannot be flushed",
-			       (long long)step, stream_name(stream));
+	rc = journal_output_flush(j, 0, e);
 	sha256_finish_hex(s->hash, sha);
 	s->hash = NULL;
 	info_from_stream(s, sha, &mine);
@@ -585,8 +714,12 @@ int journal_output_finish(struct journal *j, int64_t run_id, int64_t step,
 		*info = mine;
 	/* The digest is spent, so the stream goes either way; on failure the
 	 * caller still has the totals for its end event. */
-	rc = finish_write(j, s, &mine, e);
+	if (rc == 0)
+		rc = finish_write(j, s, &mine, e);
 	stream_find(j, run_id, step, attempt, stream, &index);
+	j->buffered -= s->pending.len;	/* only if the flush failed */
+	if (!j->buffered)
+		j->buffered_since_ns = 0;
 	stream_remove(j, index);
 	return rc;
 }

@@ -1,8 +1,8 @@
 /* journal_priv: what the journal_*.c files share and nobody else sees.
  *
- * struct journal owns its sqlite3 handle, its cached statements and the
- * in-memory state of open output streams (each owning its pending bytes
- * and its running SHA-256). */
+ * struct journal owns its sqlite3 handle and the in-memory state of open
+ * output streams (each owning its pending head bytes, its tail ring and
+ * its running SHA-256). */
 #ifndef QRH_JOURNAL_PRIV_H
 #define QRH_JOURNAL_PRIV_H
 
@@ -20,13 +20,19 @@ struct journal_ostream {
 	int64_t step;
 	int attempt;
 	enum journal_stream stream;
-	int64_t output_id;	/* row in outputs; 0 until the first flush */
+	int64_t output_id;	/* row in outputs; 0 until the first write */
 	int64_t total;		/* bytes appended (counted and hashed) */
-	int64_t flushed;	/* bytes [0, flushed) committed */
+	int64_t flushed;	/* head bytes [0, flushed) committed */
 	int64_t lost;		/* bytes counted but never stored */
-	struct buf pending;	/* bytes [flushed, flushed + pending.len) */
+	struct buf pending;	/* head bytes [flushed, flushed + pending.len) */
+	char *ring;		/* the last tail bytes; NULL until past the head */
+	size_t ring_len;	/* bytes [total - ring_len, total) are in ring */
+	size_t ring_pos;	/* where the next byte goes */
+	int64_t tail_dirty_ns;	/* mono time of the oldest byte not in a
+				 * committed snapshot; 0: the snapshot is current */
+	int snapping;		/* a snapshot is in the open transaction */
 	struct sha256 *hash;
-	int broken;		/* storage failed: count and hash only */
+	int broken;		/* storing the head failed: count and hash only */
 };
 
 struct journal {
@@ -41,6 +47,7 @@ struct journal {
 	int64_t buffered_since_ns;	/* mono time of the oldest; 0: none */
 	size_t flush_bytes;
 	int64_t flush_interval_ns;
+	int64_t tail_interval_ns;	/* how often a tail snapshot is due */
 	struct journal_stats stats;
 };
 
@@ -86,5 +93,8 @@ int journal_run_digest(struct journal *j, int64_t run_id,
 
 /* journal_output.c */
 void journal_output_close_all(struct journal *j);
+/* Write pending head bytes, and the tail snapshots that are due (all of
+ * them when force_tails): what an event append needs before it commits. */
+int journal_output_flush(struct journal *j, int force_tails, struct err *e);
 
 #endif

@@ -747,6 +747,162 @@ static void test_output_batching(void **state)
 	journal_close(j);
 }
 
+/* The tail is saved by snapshots on its own clock: a reader sees the head
+ * at once, the tail when a snapshot is due or forced, never a torn one. */
+static void test_output_tail_snapshots(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = { "" };
+	struct journal *j = open_ok(f->path);
+	int64_t run = run_make(j, "snapshots");
+	struct journal *r = journal_open_ro(f->path, &e);
+	struct journal_stats before, after;
+	char sha[SHA256_HEX_LEN + 1];
+	const uint64_t total = 6 * 1000 * 1000, wraps = 4500 * 1000;
+
+	assert_non_null(r);
+	journal_tail_interval_set(j, 3600LL * 1000);	/* never due */
+	journal_stats_get(j, &before);
+	stream_feed(j, run, 1, 1, JOURNAL_STDOUT, total, sha);
+	event_add(j, run, 1);	/* events do not force a snapshot */
+	journal_stats_get(j, &after);
+	assert_int_equal(after.tail_snapshots, before.tail_snapshots);
+	assert_true(after.buffered_peak <= JOURNAL_FLUSH_BYTES);
+	expect_stream(r, run, 1, 1, QRH_OUTPUT_HEAD_BYTES, 0);
+	assert_true(journal_flush_timeout_ms(j) > 1000);
+
+	/* due now: the timer's flush writes it */
+	journal_tail_interval_set(j, 0);
+	assert_int_equal(journal_flush_timeout_ms(j), 0);
+	assert_int_equal(journal_flush_due(j, &e), 0);
+	journal_stats_get(j, &after);
+	assert_int_equal(after.tail_snapshots, before.tail_snapshots + 1);
+	assert_int_equal(journal_flush_timeout_ms(j), -1);
+	expect_stream(r, run, 1, 1, total, 0);
+
+	/* a snapshot on every append: the wrapped ring reads back in order */
+	stream_feed(j, run, 2, 1, JOURNAL_STDOUT, wraps, sha);
+	journal_stats_get(j, &before);
+	assert_true(before.tail_snapshots > after.tail_snapshots + 10);
+	expect_stream(r, run, 2, 1, wraps, 0);
+
+	/* journal_flush forces one however far off it is */
+	journal_tail_interval_set(j, 3600LL * 1000);
+	assert_int_equal(journal_output_append(j, run, 2, 1, JOURNAL_STDOUT,
+					       "zz", 2, &e), 0);
+	assert_int_equal(journal_flush(j, &e), 0);
+	journal_stats_get(j, &after);
+	assert_int_equal(after.tail_snapshots, before.tail_snapshots + 1);
+	struct journal_output_info info;
+	assert_int_equal(journal_output_finish(j, run, 1, 1, JOURNAL_STDOUT,
+					       &info, &e), 0);
+	assert_int_equal(info.total_bytes, total);
+	expect_stream(r, run, 1, 1, total, 1);
+	journal_close(r);
+	journal_close(j);
+}
+
+/* A failed snapshot keeps the tail in memory and is tried again; a failed
+ * head write stops storing the stream and says so in the output. */
+static void test_output_storage_failures(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = { "" };
+	struct journal *j = open_ok(f->path);
+	int64_t run = run_make(j, "failing disk");
+	struct journal_output_info info;
+	char sha[SHA256_HEX_LEN + 1];
+	const uint64_t total = 5 * 1000 * 1000;
+	unsigned char chunk[1000];
+
+	journal_tail_interval_set(j, 0);
+	stream_feed(j, run, 1, 1, JOURNAL_STDOUT, QRH_OUTPUT_HEAD_BYTES + 10,
+		    sha);
+	raw_sql(f->path, "CREATE TRIGGER no_tail BEFORE INSERT ON "
+		"output_chunks WHEN NEW.part = 2 BEGIN "
+		"SELECT RAISE(ABORT, 'disk full'); END");
+	gen_fill(chunk, QRH_OUTPUT_HEAD_BYTES + 10, sizeof chunk);
+	assert_int_equal(journal_output_append(j, run, 1, 1, JOURNAL_STDOUT,
+					       chunk, sizeof chunk, &e), -1);
+	assert_non_null(strstr(e.msg, "disk full"));
+	raw_sql(f->path, "DROP TRIGGER no_tail");
+	journal_close(j);	/* the stream dies unfinished */
+
+	j = open_ok(f->path);
+	journal_tail_interval_set(j, 3600LL * 1000);
+	stream_feed(j, run, 2, 1, JOURNAL_STDOUT, total / 2, sha);
+	raw_sql(f->path, "CREATE TRIGGER no_tail BEFORE INSERT ON "
+		"output_chunks WHEN NEW.part = 2 BEGIN "
+		"SELECT RAISE(ABORT, 'disk full'); END");
+	assert_int_equal(journal_flush(j, &e), -1);
+	raw_sql(f->path, "DROP TRIGGER no_tail");
+	assert_int_equal(journal_output_finish(j, run, 2, 1, JOURNAL_STDOUT,
+					       &info, &e), 0);
+	assert_string_equal(info.sha256, sha);
+	expect_stream(j, run, 2, 1, total / 2, 1);
+
+	/* the head cannot be written: counted and hashed, marked as lost */
+	raw_sql(f->path, "CREATE TRIGGER no_head BEFORE INSERT ON "
+		"output_chunks WHEN NEW.part = 0 BEGIN "
+		"SELECT RAISE(ABORT, 'disk full'); END");
+	journal_flush_policy_set(j, 1000, 3600LL * 1000);
+	gen_fill(chunk, 0, sizeof chunk);
+	assert_int_equal(journal_output_append(j, run, 3, 1, JOURNAL_STDOUT,
+					       chunk, sizeof chunk, &e), 0);
+	assert_int_equal(journal_output_append(j, run, 3, 1, JOURNAL_STDOUT,
+					       chunk, sizeof chunk, &e), -1);
+	assert_non_null(strstr(e.msg, "no longer stored"));
+	assert_int_equal(journal_output_append(j, run, 3, 1, JOURNAL_STDOUT,
+					       chunk, sizeof chunk, &e), 0);
+	assert_int_equal(journal_output_finish(j, run, 3, 1, JOURNAL_STDOUT,
+					       &info, &e), -1);
+	assert_int_equal(info.total_bytes, 3 * sizeof chunk);
+	assert_int_equal(info.truncated, 1);
+	assert_int_equal(info.lost_bytes, 3 * sizeof chunk);
+	raw_sql(f->path, "DROP TRIGGER no_head");
+
+	/* bytes held before the failure are written later; the rest is lost */
+	journal_flush_policy_set(j, JOURNAL_FLUSH_BYTES, 0);
+	assert_int_equal(journal_output_append(j, run, 4, 1, JOURNAL_STDOUT,
+					       chunk, sizeof chunk, &e), 0);
+	raw_sql(f->path, "CREATE TRIGGER no_head BEFORE INSERT ON "
+		"output_chunks WHEN NEW.part = 0 BEGIN "
+		"SELECT RAISE(ABORT, 'disk full'); END");
+	journal_flush_policy_set(j, 500, 3600LL * 1000);
+	assert_int_equal(journal_output_append(j, run, 4, 1, JOURNAL_STDOUT,
+					       chunk, sizeof chunk, &e), -1);
+	raw_sql(f->path, "DROP TRIGGER no_head");
+	assert_int_equal(journal_output_append(j, run, 4, 1, JOURNAL_STDOUT,
+					       chunk, sizeof chunk, &e), 0);
+	assert_int_equal(journal_output_finish(j, run, 4, 1, JOURNAL_STDOUT,
+					       &info, &e), 0);
+	assert_int_equal(info.total_bytes, 3 * sizeof chunk);
+	assert_int_equal(info.stored_bytes, 1500);
+	assert_int_equal(info.lost_bytes, 1500);
+	struct buf out;
+	buf_init(&out, BUF_UNLIMITED);
+	assert_int_equal(journal_output_read(j, run, 4, 1, JOURNAL_STDOUT, &out,
+					     &info, &e), 1);
+	assert_int_equal(info.stored_bytes, 1500);
+	assert_memory_equal(out.data, chunk, sizeof chunk);
+	assert_memory_equal(out.data + sizeof chunk, chunk, 500);
+	assert_non_null(strstr(out.data + 1500, "the last 1500 bytes "
+			       "of output were not stored"));
+	buf_release(&out);
+	journal_close(j);
+
+	/* the first stream read back as its head and a consistent tail */
+	j = open_ok(f->path);
+	buf_init(&out, BUF_UNLIMITED);
+	assert_int_equal(journal_output_read(j, run, 1, 1, JOURNAL_STDOUT, &out,
+					     &info, &e), 1);
+	assert_int_equal(info.finished, 0);
+	assert_int_equal(out.len, info.stored_bytes);
+	assert_int_equal(info.total_bytes, info.stored_bytes);
+	buf_release(&out);
+	journal_close(j);
+}
+
 /* ---- runs ---- */
 
 static void test_runs_queries(void **state)
@@ -1009,6 +1165,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_output_truncation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_output_boundaries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_output_batching, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_output_tail_snapshots, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_output_storage_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_runs_queries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fork_guard, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fds_cloexec, setup, teardown),
