@@ -195,6 +195,19 @@ static void session_close(struct session *s)
 	runbook_free(s->rb);
 }
 
+/* Until plain mode routes them through the loop, the signals that end a
+ * run wait: a hangup during start-up must not kill qrh half-way. Children
+ * start with an empty mask (proc.c), so they are not affected. */
+static void hold_signals(bool hold)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(hold ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
+
 static int session_open(struct session *s, const struct run_args *a)
 {
 	struct err e;
@@ -231,6 +244,7 @@ static int drive(struct session *s, const struct run_args *a)
 	};
 	if (!a->plain && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
 		fprintf(stderr, "qrh: the console is not in this version; running in plain mode\n");
+	po.on_signals_ready = hold_signals;
 	return plain_drive(s->run, s->loop, &po);
 }
 
@@ -259,6 +273,7 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	plain_listener(&lis);
 	plain_print_setup(s.rb, a.quiet_output);
+	hold_signals(true);
 	if (run_open(s.run, s.j, s.loop, s.reaper, &lis, &e) < 0) {
 		fprintf(stderr, "qrh run: %s\n", e.msg);
 		goto out;
@@ -363,6 +378,7 @@ int cmd_resume(int argc, char **argv)
 		goto out;
 	plain_listener(&lis);
 	plain_print_setup(s.rb, a.quiet_output);
+	hold_signals(true);
 	if (run_reopen(s.run, s.j, s.loop, s.reaper, &lis, id, changed, &e) < 0) {
 		fprintf(stderr, "qrh resume: %s\n", e.msg);
 		goto out;

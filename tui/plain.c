@@ -252,6 +252,8 @@ int plain_drive(struct run *r, struct loop *l, const struct plain_opts *o)
 	for (size_t k = 0; k < 3; k++)
 		if (loop_signal(l, sigs[k], on_signal, &d, &e) < 0)
 			fprintf(stderr, "qrh: %s\n", e.msg);
+	if (o->on_signals_ready)
+		o->on_signals_ready(false);
 	const struct runbook *rb = run_runbook(r);
 	if (o->dry_run) {
 		for (size_t i = 0; i < rb->n_steps; i++)

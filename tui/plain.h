@@ -19,6 +19,8 @@ struct plain_opts {
 	bool quiet_output;
 	struct strv typed; /* ID=WORD */
 	enum interrupted_choice interrupted;
+	/* Called with false once the loop handles SIGINT, SIGTERM, SIGHUP. */
+	void (*on_signals_ready)(bool hold);
 };
 
 /* Drives an opened (or reopened) run to its end; returns the exit code. */

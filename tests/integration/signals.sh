@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# SIGINT cancels the running step and exits 3; SIGHUP lets it finish and
+# exits 3; both leave the run open for qrh resume, which refuses a changed
+# runbook and an interrupted step unless told what to do.
+. "$(dirname "$0")/../lib.sh"
+db=$T/j.db
+export QRH_TEST_DIR=$T
+
+last_run() { sqlite3 "$db" "select coalesce(max(id),0) from runs" 2>/dev/null || echo 0; }
+
+wait_for_event() { # TYPE AFTER_RUN: the event in a run newer than AFTER_RUN
+	local n
+	for _ in $(seq 1 200); do
+		n=$(sqlite3 "$db" "select count(*) from events where type='$1' and run_id>$2" 2>/dev/null)
+		[ "${n:-0}" -gt 0 ] && return 0
+		sleep 0.05
+	done
+	fail "no $1 event"
+}
+
+cat >"$T/long.md" <<'RB'
+## Long {confirm=no}
+```sh
+if [ ! -e "$QRH_TEST_DIR/quick" ]; then sleep 30; fi
+echo long-done
+```
+## After {confirm=no}
+```sh
+echo after-done
+```
+RB
+"$QRH_BIN" run --plain --journal "$db" "$T/long.md" >"$T/int.log" 2>&1 &
+pid=$!
+wait_for_event action_start 0
+kill -INT $pid
+wait $pid
+rc=$?
+[ $rc -eq 3 ] || fail "SIGINT: expected exit 3, got $rc"
+assert_eq "$(sqlite3 "$db" "select json_extract(payload,'\$.status') from events where type='step_end'")" "cancelled"
+assert_eq "$(sqlite3 "$db" "select json_extract(payload,'\$.signal') from events where type='signal'")" "SIGINT"
+assert_eq "$(sqlite3 "$db" "select coalesce(outcome,'open') from runs where id=1")" "open"
+
+# resume it: the cancelled step runs again once confirmed
+touch "$T/quick"
+run "$QRH_BIN" resume --plain --yes --journal "$db"
+assert_rc 0
+assert_contains "$out" "run 1 resumed by"
+assert_contains "$out" "[1] | long-done"
+assert_contains "$out" "[2] | after-done"
+assert_eq "$(sqlite3 "$db" "select outcome from runs where id=1")" "ok"
+run "$QRH_BIN" resume --plain --yes --journal "$db" 1
+assert_rc 2
+assert_contains "$err" "already ended"
+
+# SIGHUP: the running step finishes, nothing new starts
+rm -f "$T/quick"
+before=$(last_run)
+cat >"$T/hup.md" <<'RB'
+## Slow {confirm=no}
+```sh
+sleep 1
+echo slow-done
+```
+## Next {confirm=no}
+```sh
+echo next-done
+```
+RB
+"$QRH_BIN" run --plain --journal "$db" "$T/hup.md" >"$T/hup.log" 2>&1 &
+pid=$!
+wait_for_event action_start "$before"
+kill -HUP $pid
+wait $pid
+rc=$?
+[ $rc -eq 3 ] || fail "SIGHUP: expected exit 3, got $rc"
+grep -q "\[1\] | slow-done" "$T/hup.log" || fail "the running step did not finish: $(cat "$T/hup.log")"
+grep -q "next-done" "$T/hup.log" && fail "a new step started after the hangup"
+hid=$(sqlite3 "$db" "select max(id) from runs")
+assert_eq "$(sqlite3 "$db" "select count(*) from events where run_id=$hid and type='hangup'")" "1"
+assert_eq "$(sqlite3 "$db" "select json_extract(payload,'\$.status') from events where run_id=$hid and type='step_end'")" "ok"
+
+# the runbook changed: refused, unless accepted (and journaled)
+printf '\n## Extra {confirm=no}\n```sh\necho extra-done\n```\n' >>"$T/hup.md"
+run "$QRH_BIN" resume --plain --yes --journal "$db" "$hid"
+assert_rc 2
+assert_contains "$err" "has changed since run $hid started"
+run "$QRH_BIN" resume --plain --yes --runbook-changed-ok --journal "$db" "$hid"
+assert_rc 0
+assert_not_contains "$out" "slow-done"
+assert_contains "$out" "[2] | next-done"
+assert_contains "$out" "[3] | extra-done"
+assert_eq "$(sqlite3 "$db" "select json_extract(payload,'\$.runbook_changed') from events where run_id=$hid and type='run_resume'")" "1"
+
+# kill -9 mid-step: interrupted, outcome unknown; never re-run silently
+before=$(last_run)
+"$QRH_BIN" run --plain --journal "$db" "$T/long.md" >/dev/null 2>&1 &
+pid=$!
+wait_for_event action_start "$before"
+kill -9 $pid
+wait $pid 2>/dev/null
+kid=$(sqlite3 "$db" "select max(id) from runs")
+run "$QRH_BIN" resume --plain --yes --journal "$db"
+assert_rc 2
+assert_contains "$err" "step 1 'long' was running when qrh stopped"
+assert_not_contains "$out" "long-done"
+assert_eq "$(sqlite3 "$db" "select count(*) from events where run_id=$kid and type='step_interrupted'")" "1"
+touch "$T/quick"
+run "$QRH_BIN" resume --plain --yes --skip-interrupted --journal "$db"
+assert_rc 0
+assert_not_contains "$out" "long-done"
+assert_contains "$out" "[2] | after-done"
+assert_eq "$(sqlite3 "$db" "select count(*) from events where run_id=$kid and type='step_interrupted'")" "1"
+assert_eq "$(sqlite3 "$db" "select json_extract(payload,'\$.reason') from events where run_id=$kid and type='step_skip'")" "interrupted step skipped on resume"
+pkill -f "sleep 30" 2>/dev/null
+echo "signals: ok"
