@@ -1,0 +1,132 @@
+/* report: what a run did, derived from its journal alone — for qrh show,
+ * qrh export and anything else that reads a finished (or live) run.
+ *
+ * The events are the truth (state/events.h); the run row adds the header.
+ * Step titles and ids come from the runbook text stored with the run. If
+ * that text no longer loads (a newer loader refuses it, say), the steps
+ * are rebuilt from the events' "step_id" members and have no title.
+ * Events are matched to steps by step_id first and by index second, as
+ * resume does, so a run resumed on an edited runbook still adds up.
+ *
+ * Per step, in event order:
+ *   step_confirm      confirmed_by (the event's actor) and how
+ *   step_start        running; attempts; the first one sets started_ms;
+ *                     resets the last attempt's end, exit code, duration
+ *                     and output totals
+ *   step_end          the payload's status (ok, failed, timeout,
+ *                     cancelled), exit code, duration (monotonic), output
+ *                     totals of the attempt
+ *   step_retry        nothing more: it stays failed until the next start
+ *   step_skip         skipped (detail: the reason)
+ *   step_done_by_hand done_by_hand (detail: the note)
+ *   step_interrupted  interrupted
+ * A step still running after the last event is "running" while the run
+ * has no outcome and "interrupted" once it has one (qrh died, the run was
+ * ended anyway). The head is the last event read, so a report of a live
+ * run is one consistent prefix of it.
+ *
+ * Absent numbers are REPORT_NONE; absent strings are NULL (or "" for the
+ * fixed-size hashes). Everything in a struct run_report is owned by it
+ * and freed by report_release. Library code: nothing here prints. */
+#ifndef QRH_STATE_REPORT_H
+#define QRH_STATE_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "state/journal.h"
+#include "util/buf.h"
+#include "util/err.h"
+
+#define REPORT_NONE INT64_MIN
+
+enum report_status {
+	REPORT_PENDING,
+	REPORT_RUNNING,
+	REPORT_OK,
+	REPORT_FAILED,
+	REPORT_SKIPPED,
+	REPORT_DONE_BY_HAND,
+	REPORT_INTERRUPTED,
+	REPORT_CANCELLED,
+	REPORT_TIMEOUT,
+};
+
+/* One output stream of the step's last attempt, from its step_end. */
+struct report_stream {
+	int64_t bytes;				/* REPORT_NONE: unknown */
+	char sha256[JOURNAL_HASH_LEN + 1];	/* "": unknown */
+	int truncated;				/* -1: unknown */
+};
+
+struct report_step {
+	int64_t index;			/* the journal's step number, from 0 */
+	char *id;
+	char *title;			/* NULL: not in the stored runbook */
+	enum report_status status;
+	int64_t started_ms;		/* wall, first attempt */
+	int64_t ended_ms;		/* wall, last end/skip/done by hand */
+	int64_t duration_ms;		/* monotonic, last attempt */
+	int attempts;
+	int64_t exit_code;
+	char *confirmed_by;		/* actor of the last step_confirm */
+	char *confirmed_how;		/* enter, typed, yes-flag, auto, ... */
+	char *summary;			/* step_end's one line */
+	char *detail;			/* skip reason or done-by-hand note */
+	struct report_stream out;
+	struct report_stream err;
+};
+
+struct report_note {
+	int64_t seq;
+	int64_t wall_ms;
+	int64_t step;			/* JOURNAL_NO_STEP for the run */
+	char *actor;
+	char *text;
+};
+
+struct run_report {
+	struct journal_run run;		/* the run row, runbook text included */
+	int runbook_loaded;		/* 0: steps rebuilt from events */
+	struct report_step *steps;
+	size_t n_steps;
+	struct report_note *notes;
+	size_t n_notes;
+	int64_t n_events;
+	struct journal_head head;	/* the last event read */
+};
+
+/* Derive the report of run `run_id`: 1 and *out filled, 0 no such run,
+ * -1 on error. */
+int report_load(struct journal *j, int64_t run_id, struct run_report *out,
+		struct err *e);
+/* Leaves *r zeroed. */
+void report_release(struct run_report *r);
+
+/* "pending", "running", "ok", "failed", "skipped", "done_by_hand",
+ * "interrupted", "cancelled", "timeout". */
+const char *report_status_name(enum report_status s);
+/* Finished for good: ok, skipped or done by hand. */
+int report_status_done(enum report_status s);
+
+/* The evidence document, appended to *out as pretty-printed JSON:
+ *   {"run": {"id", "runbook", "runbook_sha256", "title", "operator",
+ *            "host", "mode", "started_at", "ended_at", "outcome"},
+ *    "steps": [{"index", "id", "title", "status", "started_at",
+ *               "ended_at", "duration_ms", "attempts", "exit_code",
+ *               "confirmed_by": {"actor", "how"}, "output_bytes",
+ *               "output_sha256", "output_truncated", "stderr_bytes",
+ *               "stderr_sha256"}],
+ *    "events": [{"seq", "time", "mono_ns", "step", "type", "actor",
+ *                "payload", "prev_hash", "hash"}],
+ *    "head": {"seq", "hash"}}
+ * Times are RFC 3339 UTC with milliseconds, durations milliseconds from
+ * the monotonic clock, absent values null. output_* is the stdout of the
+ * last attempt. "payload" is the event's payload as a JSON object; the
+ * hash covers its stored text, which a re-serialization need not match
+ * byte for byte. The events are re-read from `j` up to r->head, so the
+ * document matches the report even while the run goes on. */
+int report_export_json(struct journal *j, const struct run_report *r,
+		       struct buf *out, struct err *e);
+
+#endif
