@@ -77,11 +77,11 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TEST_SUPPORT_OBJ) $(LIBQRH)
 tests: $(TEST_BIN) $(BIN)
 
 check: tests
-	$(Q)QRH_BIN=$(abspath $(BIN)) QRH_BUILD=$(abspath $(BUILD)) tests/run.sh
+	$(Q)QRH_BIN=$(abspath $(BIN)) QRH_BUILD=$(abspath $(BUILD)) QRH_SANITIZE=$(QRH_SANITIZE) tests/run.sh
 
 check-asan:
 	$(Q)$(MAKE) --no-print-directory BUILD=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \
-		SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' check
+		SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' QRH_SANITIZE=1 check
 
 deps:
 	$(Q)sh tools/deps.sh

@@ -738,6 +738,21 @@ static void test_proc_child_isolation(void **state)
 	const char *argv[] = { "sleep", "30", NULL };
 	pt_spawn(&run, (struct proc_spec){ .argv = argv });
 	pid_t pid = proc_pid(run.p);
+	/* EOF on the status pipe comes from inside execve, a moment before the
+	 * new image's signal state is final: wait until it is sleep */
+	for (int tries = 0; tries < 500; tries++) {
+		char comm[64] = "", path[64];
+		snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+		FILE *f = fopen(path, "r");
+		if (f) {
+			if (!fgets(comm, sizeof comm, f))
+				comm[0] = '\0';
+			fclose(f);
+		}
+		if (!strcmp(comm, "sleep\n"))
+			break;
+		usleep(10000);
+	}
 
 	int fds[16];
 	size_t n = pt_fds_of(pid, fds, 16);
