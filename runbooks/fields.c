@@ -564,7 +564,7 @@ int field_apply(struct load_ctx *c, const struct field *table, void *obj,
 	const struct field *f = find_for_kind(table, v->string, kind, &other);
 	if (!f && other) {
 		field_error_at(c, posmap_key(c->pm, v),
-			       "'%s' does not apply to a %s action", v->string,
+			       "'%s' does not apply to %s actions", v->string,
 			       action_kind_name((enum action_kind)kind));
 		return -1;
 	}

@@ -157,6 +157,21 @@ static cJSON *title_attrs(struct md *m, char *title, struct srcpos title_pos)
 	return attrs ? attrs : cJSON_CreateObject();
 }
 
+static int is_setext_underline(struct line l)
+{
+	size_t i = 0, n = l.n;
+	while (i < n && l.p[i] == ' ')
+		i++;
+	while (n > i && (l.p[n - 1] == ' ' || l.p[n - 1] == '\t'))
+		n--;
+	if (i >= n || (l.p[i] != '-' && l.p[i] != '='))
+		return 0;
+	for (size_t k = i; k < n; k++)
+		if (l.p[k] != l.p[i])
+			return 0;
+	return 1;
+}
+
 /* The text of an ATX or setext heading as written, and its column. */
 static char *heading_text(const struct md *m, cmark_node *h, unsigned *col)
 {
@@ -189,8 +204,10 @@ static char *heading_text(const struct md *m, cmark_node *h, unsigned *col)
 	/* setext: the text lines above the underline */
 	struct buf b;
 	buf_init(&b, QRH_MAX_LINE_BYTES);
-	for (unsigned ln = first; ln < last; ln++) {
+	for (unsigned ln = first; ln <= last; ln++) {
 		struct line t = body_line(m, ln);
+		if (ln > first && is_setext_underline(t))
+			break;
 		size_t s = 0, e = t.n;
 		while (s < e && (t.p[s] == ' ' || t.p[s] == '\t'))
 			s++;
@@ -225,6 +242,25 @@ static int is_action_fence(cmark_node *n, enum action_kind *kind, char **lang,
 	if (action_kind_parse(*lang, kind) == 0)
 		return 1;
 	return **rest == '{' ? -1 : 0;
+}
+
+/* The info string as written on the fence line: cmark hands it over with
+ * backslash escapes already removed, which would break quoted values. */
+static char *raw_info(const struct md *m, cmark_node *n)
+{
+	struct line l = body_line(m, (unsigned)cmark_node_get_start_line(n));
+	size_t i = (size_t)cmark_node_get_start_column(n) - 1;
+	while (i < l.n && l.p[i] == ' ')
+		i++;
+	char fc = i < l.n ? l.p[i] : '`';
+	while (i < l.n && l.p[i] == fc)
+		i++;
+	while (i < l.n && (l.p[i] == ' ' || l.p[i] == '\t'))
+		i++;
+	size_t e = l.n;
+	while (e > i && (l.p[e - 1] == ' ' || l.p[e - 1] == '\t'))
+		e--;
+	return xstrndup(l.p + i, e > i ? e - i : 0);
 }
 
 /* Column (1-based) of the info string's byte `off` on the fence line. */
@@ -338,6 +374,9 @@ static void fence_body(struct md *m, cmark_node *n, struct action *a)
 			field_error_at(&m->ctx, p, "%s in %s block", why,
 				       action_kind_name(a->kind));
 		}
+	} else if (len && a->kind == ACTION_WAIT) {
+		field_error_at(&m->ctx, a->body_pos,
+			       "a wait block takes no content: use attributes such as {for=30s}");
 	} else if (len) {
 		a->body = xstrndup(lit, len);
 	}
@@ -373,14 +412,17 @@ static void load_fence(struct md *m, cmark_node *n, struct step *s,
 	action_init(a, kind);
 	a->pos = pos;
 	a->lang = lang;
+	char *raw = raw_info(m, n);
+	size_t skip = strlen(lang);
+	while (raw[skip] == ' ' || raw[skip] == '\t')
+		skip++;
+	rest = raw + skip;
 	if (*rest && *rest != '{') {
-		field_error_at(&m->ctx, info_pos(m, n, (size_t)(rest - cmark_node_get_fence_info(n))),
+		field_error_at(&m->ctx, info_pos(m, n, skip),
 			       "attributes after '%s' must be in braces: {name=value ...}", lang);
 	} else if (*rest) {
 		size_t rn = strlen(rest);
-		while (rn && (rest[rn - 1] == ' ' || rest[rn - 1] == '\t'))
-			rn--;
-		struct srcpos ap = info_pos(m, n, (size_t)(rest - cmark_node_get_fence_info(n)));
+		struct srcpos ap = info_pos(m, n, skip);
 		if (rest[rn - 1] != '}') {
 			field_error_at(&m->ctx, ap, "attributes are not closed with '}'");
 		} else {
@@ -390,6 +432,7 @@ static void load_fence(struct md *m, cmark_node *n, struct step *s,
 			cJSON_Delete(attrs);
 		}
 	}
+	free(raw);
 	fence_body(m, n, a);
 }
 
@@ -499,14 +542,39 @@ static int has_h2(cmark_node *doc)
 	return 0;
 }
 
-static void start_title(struct md *m, cmark_node *h)
+/* Takes the first level-1 heading as the title, unless the front matter
+ * gave one: then the heading is part of the description. */
+static bool take_title(struct md *m, cmark_node *h, bool *taken)
 {
+	if (*taken || m->rb->title ||
+	    cmark_node_get_type(h) != CMARK_NODE_HEADING ||
+	    cmark_node_get_heading_level(h) != 1)
+		return false;
 	unsigned col;
-	char *t = heading_text(m, h, &col);
-	if (!m->rb->title)
-		m->rb->title = t;
-	else
-		free(t);
+	m->rb->title = heading_text(m, h, &col);
+	*taken = true;
+	return true;
+}
+
+/* Action fences outside every step would never run: refuse them. */
+static void refuse_loose_actions(struct md *m, cmark_node *root,
+				 const char *where)
+{
+	struct proto p = { 0 };
+	collect_fences(root, &p);
+	for (size_t i = 0; i < p.n_fences; i++) {
+		enum action_kind k;
+		char *lang = NULL;
+		const char *rest;
+		if (is_action_fence(p.fences[i], &k, &lang, &rest) == 1)
+			field_error_at(&m->ctx,
+				       file_pos(m, (unsigned)cmark_node_get_start_line(p.fences[i]),
+						(unsigned)cmark_node_get_start_column(p.fences[i])),
+				       "this %s block is %s, so it would never run: move it into a step",
+				       lang, where);
+		free(lang);
+	}
+	free(p.fences);
 }
 
 static void set_description(struct md *m, unsigned first, unsigned last)
@@ -522,6 +590,7 @@ static void section_steps(struct md *m, cmark_node *doc, struct proto **v,
 {
 	struct proto *cur = NULL;
 	unsigned desc_first = 0, desc_last = 0;
+	bool titled = false;
 	for (cmark_node *c = cmark_node_first_child(doc); c; c = cmark_node_next(c)) {
 		unsigned sl = (unsigned)cmark_node_get_start_line(c);
 		unsigned el = (unsigned)cmark_node_get_end_line(c);
@@ -540,10 +609,10 @@ static void section_steps(struct md *m, cmark_node *doc, struct proto **v,
 		}
 		if (cur) {
 			collect_fences(c, cur);
-		} else if (cmark_node_get_type(c) == CMARK_NODE_HEADING &&
-			   cmark_node_get_heading_level(c) == 1 && !desc_first) {
-			start_title(m, c);
+		} else if (!desc_first && take_title(m, c, &titled)) {
+			continue;
 		} else {
+			refuse_loose_actions(m, c, "before the first step");
 			if (!desc_first)
 				desc_first = sl;
 			desc_last = el;
@@ -587,6 +656,7 @@ static void list_steps(struct md *m, cmark_node *doc, struct proto **v,
 {
 	unsigned desc_first = 0, desc_last = 0;
 	int seen_list = 0;
+	bool titled = false;
 	for (cmark_node *c = cmark_node_first_child(doc); c; c = cmark_node_next(c)) {
 		if (cmark_node_get_type(c) == CMARK_NODE_LIST) {
 			seen_list = 1;
@@ -604,13 +674,18 @@ static void list_steps(struct md *m, cmark_node *doc, struct proto **v,
 				p->dedent = child ? (unsigned)cmark_node_get_start_column(child) - 1 : 0;
 				collect_fences(it, p);
 			}
-		} else if (!seen_list && cmark_node_get_type(c) == CMARK_NODE_HEADING &&
-			   cmark_node_get_heading_level(c) == 1 && !desc_first) {
-			start_title(m, c);
+		} else if (!seen_list && !desc_first && take_title(m, c, &titled)) {
+			continue;
 		} else if (!seen_list) {
+			refuse_loose_actions(m, c, "before the first step");
 			if (!desc_first)
 				desc_first = (unsigned)cmark_node_get_start_line(c);
 			desc_last = (unsigned)cmark_node_get_end_line(c);
+		} else {
+			refuse_loose_actions(m, c, "outside the list of steps");
+			diag_warn(m->ctx.d, file_pos(m, (unsigned)cmark_node_get_start_line(c),
+						  (unsigned)cmark_node_get_start_column(c)),
+				  "text outside the list of steps is not part of any step and is not shown during a run");
 		}
 	}
 	set_description(m, desc_first, desc_last);

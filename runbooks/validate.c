@@ -12,6 +12,38 @@
 
 #define SLUG_MAX 48
 
+bool doc_action_fence(const char *doc, size_t *line)
+{
+	size_t ln = 1;
+	for (const char *p = doc; p && *p; ln++) {
+		const char *q = p;
+		while (*q == ' ')
+			q++;
+		if (q - p < 4 && (!strncmp(q, "```", 3) || !strncmp(q, "~~~", 3))) {
+			char fc = *q;
+			while (*q == fc)
+				q++;
+			while (*q == ' ')
+				q++;
+			char word[16];
+			size_t n = 0;
+			while (q[n] && q[n] != ' ' && q[n] != '{' && q[n] != '\n' && n < sizeof word - 1)
+				n++;
+			memcpy(word, q, n);
+			word[n] = '\0';
+			enum action_kind k;
+			if (n && action_kind_parse(word, &k) == 0) {
+				*line = ln;
+				return true;
+			}
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return false;
+}
+
 char *step_slug(const char *title)
 {
 	char out[SLUG_MAX + 1];
@@ -91,7 +123,7 @@ static void check_target(const struct runbook *rb, const struct action *a,
 {
 	if (!a->target) {
 		if (a->kind == ACTION_SSH || a->kind == ACTION_SQL)
-			diag_error(d, a->pos, "a %s action needs a target=NAME",
+			diag_error(d, a->pos, "%s actions need a target=NAME",
 				   action_kind_name(a->kind));
 		return;
 	}
@@ -108,8 +140,38 @@ static void check_target(const struct runbook *rb, const struct action *a,
 	}
 	const char *want = target_kind_for[a->kind];
 	if (want && t->kind && strcmp(t->kind, want))
-		diag_error(d, a->pos, "target '%s' is a %s target; a %s action needs a %s target",
+		diag_error(d, a->pos, "target '%s' is a %s target; %s actions need a %s target",
 			   t->name, t->kind, action_kind_name(a->kind), want);
+}
+
+/* "200", "2xx", "200,204,3xx": the statuses an http action accepts. */
+static bool status_spec_ok(const char *s)
+{
+	for (;;) {
+		if (!(s[0] >= '1' && s[0] <= '5'))
+			return false;
+		bool xx = s[1] == 'x' && s[2] == 'x';
+		bool digits = s[1] >= '0' && s[1] <= '9' && s[2] >= '0' && s[2] <= '9';
+		if (!xx && !digits)
+			return false;
+		s += 3;
+		if (!*s)
+			return true;
+		if (*s++ != ',')
+			return false;
+	}
+}
+
+static void check_http(const struct action *a, struct diags *d)
+{
+	const char *specs[] = { a->expect, a->until };
+	const char *names[] = { "expect", "until" };
+	for (int i = 0; i < 2; i++)
+		if (specs[i] && !strstr(specs[i], "${") && !status_spec_ok(specs[i]))
+			diag_error(d, a->pos, "bad %s '%s': write HTTP statuses like 200, 2xx or 200,204",
+				   names[i], specs[i]);
+	if ((a->every_ms >= 0 || a->within_ms >= 0) && !a->until)
+		diag_error(d, a->pos, "every= and within= need until=STATUS: what is being waited for");
 }
 
 static void check_action(const struct runbook *rb, const struct action *a,
@@ -130,14 +192,15 @@ static void check_action(const struct runbook *rb, const struct action *a,
 		break;
 	case ACTION_HTTP: {
 		const struct target *t = a->target ? runbook_target(rb, a->target) : NULL;
+		check_http(a, d);
 		if (!a->url && !(t && t->url))
-			diag_error(d, a->pos, "an http action needs url=... (or a target with a url)");
+			diag_error(d, a->pos, "http actions need url=... (or a target with a url)");
 		break;
 	}
 	case ACTION_WAIT: {
 		int n = (a->for_ms >= 0) + (a->probe != NULL) + (a->stop != NULL);
 		if (n != 1)
-			diag_error(d, a->pos, "a wait action needs exactly one of for=DURATION, probe=NAME or stop=NAME");
+			diag_error(d, a->pos, "wait actions need exactly one of for=DURATION, probe=NAME or stop=NAME");
 		if (a->probe && !runbook_probe(rb, a->probe))
 			diag_error(d, a->pos, "probe '%s' is not defined", a->probe);
 		break;
@@ -217,10 +280,47 @@ static void lint_destructive(const struct step *s, regex_t *res, int ok,
 	}
 }
 
+/* Action names must be unique (wait {stop=NAME} and the journal refer to
+ * them), and a stop must name a background action started earlier. */
+static void check_names(const struct runbook *rb, size_t idx, struct diags *d)
+{
+	const struct step *s = &rb->steps[idx];
+	for (size_t k = 0; k < s->n_actions; k++) {
+		const struct action *a = &s->actions[k];
+		bool seen_stop_target = false;
+		for (size_t i = 0; i <= idx; i++) {
+			const struct step *o = &rb->steps[i];
+			for (size_t j = 0; j < o->n_actions && (i < idx || j < k); j++) {
+				const struct action *b = &o->actions[j];
+				if (a->name && b->name && !strcmp(a->name, b->name))
+					diag_error(d, a->pos, "duplicate action name '%s' (first at %u:%u)",
+						   a->name, b->pos.line, b->pos.col);
+				if (a->stop && b->name && b->background && !strcmp(a->stop, b->name))
+					seen_stop_target = true;
+			}
+		}
+		if (a->stop && !seen_stop_target)
+			diag_error(d, a->pos, "stop=%s names no background action started before it", a->stop);
+	}
+	size_t bg = 0;
+	for (size_t k = 0; k < s->n_actions; k++)
+		bg += s->actions[k].background;
+	if (bg > 1)
+		diag_error(d, s->pos, "at most one background action per step (this one has %zu)", bg);
+}
+
 static void check_step(struct runbook *rb, size_t idx, struct var_scope *scope,
 		       regex_t *res, int res_ok, struct diags *d)
 {
 	struct step *s = &rb->steps[idx];
+	check_names(rb, idx, d);
+	if (!s->title || !*s->title)
+		diag_error(d, s->pos, "a step needs a title");
+	size_t line;
+	if (s->doc && doc_action_fence(s->doc, &line))
+		diag_warn(d, s->pos, "the instructions of step '%s' hold a code block in an action language "
+				     "(line %zu of its doc): it is shown, not run",
+			  s->id, line);
 	for (size_t i = 0; i < s->n_actions; i++) {
 		check_action(rb, &s->actions[i], d);
 		vars_check_action(&s->actions[i], scope, d);
@@ -236,6 +336,9 @@ static void check_step(struct runbook *rb, size_t idx, struct var_scope *scope,
  * the journal, which keeps the runbook's text as evidence). */
 static void lint_secrets(const struct runbook *rb, struct diags *d)
 {
+	for (size_t i = 0; i < rb->n_vars; i++)
+		if (!strncmp(rb->vars[i].name, "QRH_", 4))
+			diag_error(d, rb->vars[i].pos, "variable names starting with QRH_ are qrh's own");
 	for (size_t i = 0; i < rb->n_vars; i++)
 		if (rb->vars[i].secret && rb->vars[i].value && rb->vars[i].value[0])
 			diag_warn(d, rb->vars[i].pos,

@@ -12,9 +12,13 @@
 #include <cjson/cJSON.h>
 
 #include "runbooks/model.h"
+#include "util/err.h"
 
 cJSON *runbook_to_cjson(const struct runbook *rb);
 char *runbook_write_json(const struct runbook *rb);
+/* Writing is only safe when no prose holds a fence in an action language,
+ * which the Markdown reader would turn into a command: check first. */
+int runbook_markdown_safe(const struct runbook *rb, struct err *e);
 char *runbook_write_markdown(const struct runbook *rb);
 
 #endif

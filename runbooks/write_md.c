@@ -177,6 +177,9 @@ static void write_step(struct buf *b, const struct step *s)
 		cJSON_DeleteItemFromObjectCaseSensitive(attrs, "id");
 	free(slug);
 	buf_addf(b, "## %s", s->title ? s->title : "");
+	size_t tl = s->title ? strlen(s->title) : 0;
+	if (!attrs->child && tl && s->title[tl - 1] == '}')
+		buf_adds(b, " {}"); /* so the title's own braces stay title */
 	attrs_write(b, attrs);
 	buf_adds(b, "\n\n");
 	cJSON_Delete(attrs);
@@ -186,6 +189,20 @@ static void write_step(struct buf *b, const struct step *s)
 	}
 	for (size_t i = 0; i < s->n_actions; i++)
 		write_fence(b, &s->actions[i]);
+}
+
+int runbook_markdown_safe(const struct runbook *rb, struct err *e)
+{
+	size_t line;
+	for (size_t i = 0; i < rb->n_steps; i++)
+		if (rb->steps[i].doc && doc_action_fence(rb->steps[i].doc, &line))
+			return err_set(e, "step '%s': line %zu of its instructions is a code block in an action language; "
+					  "in Markdown it would become a command that runs",
+				       rb->steps[i].id, line);
+	if (rb->description && doc_action_fence(rb->description, &line))
+		return err_set(e, "line %zu of the description is a code block in an action language; "
+				  "in Markdown it would be refused", line);
+	return 0;
 }
 
 char *runbook_write_markdown(const struct runbook *rb)

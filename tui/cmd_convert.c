@@ -36,10 +36,20 @@ int cmd_convert(int argc, char **argv)
 	struct runbook *rb = runbook_load_file(path, &d);
 	diags_print(stderr, path, &d);
 	int rc = QRH_EXIT_USAGE;
+	struct err e;
+	int want_json = 0;
 	if (rb && d.n_errors == 0) {
-		int want_json = to ? !strcmp(to, "json")
-				   : runbook_guess_format(path, rb->source, rb->source_len) ==
-					     RUNBOOK_MARKDOWN;
+		want_json = to ? !strcmp(to, "json")
+			       : runbook_guess_format(path, rb->source, rb->source_len) ==
+					 RUNBOOK_MARKDOWN;
+		if (!want_json && runbook_markdown_safe(rb, &e) < 0) {
+			fprintf(stderr, "qrh convert: cannot write Markdown: %s\n", e.msg);
+			runbook_free(rb);
+			diags_release(&d);
+			return QRH_EXIT_USAGE;
+		}
+	}
+	if (rb && d.n_errors == 0) {
 		char *text = want_json ? runbook_write_json(rb) : runbook_write_markdown(rb);
 		fputs(text, stdout);
 		if (!want_json)

@@ -28,4 +28,10 @@ printf '## A {retries=x}\n' >"$T/bad.md"
 run "$QRH_BIN" convert "$T/bad.md"
 assert_rc 2
 assert_eq "$out" ""
+# prose that Markdown would run is never written as Markdown
+printf '{"steps": [{"title": "a", "doc": "Example:\\n```sh\\nrm -rf /\\n```"}]}' >"$T/doc.json"
+run "$QRH_BIN" convert --to md "$T/doc.json"
+assert_rc 2
+assert_contains "$err" "in Markdown it would become a command that runs"
+assert_eq "$out" ""
 echo "roundtrip: $n runbooks ok"
