@@ -6,9 +6,13 @@
 #ifndef QRH_TUI_CLI_H
 #define QRH_TUI_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "runbooks/diag.h"
+
+struct err;
+struct journal;
 
 enum qrh_exit {
 	QRH_EXIT_OK = 0,          /* done; every step ok */
@@ -34,6 +38,22 @@ int cmd_check(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+
+/* The journal commands (tui/cmd_journal.c). Open the journal named by
+ * --journal (cli_path, may be NULL), $QRH_JOURNAL or the default,
+ * read-only; on failure print why and return NULL. */
+struct journal *journal_cli_open(const char *cmd, const char *cli_path);
+/* RUN as given (NULL: the newest run) into *id; returns a qrh_exit code,
+ * having printed why when it is not QRH_EXIT_OK. */
+int journal_cli_run(const char *cmd, struct journal *j, const char *arg,
+		    int64_t *id);
+void journal_cli_no_run(const char *cmd, int64_t id);
+/* "qrh CMD: message" on stderr, sanitized. */
+void journal_cli_error(const char *cmd, const struct err *e);
 
 void usage_print(FILE *out);
 /* Prints the help of one command to stdout; returns QRH_EXIT_OK. */

@@ -62,6 +62,70 @@ const struct command qrh_commands[] = {
 	  "  --to json|md   the output format (default: the other one)\n"
 	  "\n"
 	  "Exit status: 0 on success, 2 when the runbook is not valid.\n" },
+	{ "list", cmd_list, "qrh list [--journal DB]",
+	  "list the runs in the journal, newest first",
+	  "Prints one line per run, newest first: its id, when it started (UTC),\n"
+	  "the mode (live, drill, dry-run), the outcome (ok, failed, aborted,\n"
+	  "interrupted, or unfinished while it has none), the steps finished for\n"
+	  "good out of all steps, and the title.\n"
+	  "\n"
+	  "  --journal DB   the journal (default $QRH_JOURNAL, then\n"
+	  "                 $XDG_STATE_HOME/qrh/journal.db)\n"
+	  "\n"
+	  "Exit status: 0 on success, 1 when the journal cannot be read, 2 when it\n"
+	  "cannot be opened or on a usage error.\n" },
+	{ "show", cmd_show, "qrh show [--output] [--journal DB] [RUN]",
+	  "show a run: its steps, who confirmed them, notes, output",
+	  "Shows run RUN (an id, as qrh list prints it), or the newest run: the\n"
+	  "header (runbook and its SHA-256, mode, operator, times, outcome, the\n"
+	  "journal head RUN:SEQ:HASH), then each step with its state, duration,\n"
+	  "exit code and who confirmed it and how, then the notes. A step that was\n"
+	  "running when qrh stopped and never ended is shown as interrupted.\n"
+	  "\n"
+	  "  --output       also print the stored output of each step (the first\n"
+	  "                 and last 2 MiB of each stream); stdout lines start\n"
+	  "                 with '|', stderr lines with '!'\n"
+	  "  --journal DB   the journal (default as for qrh list)\n"
+	  "\n"
+	  "Text from the journal is shown with control characters and escape\n"
+	  "sequences made visible.\n"
+	  "\n"
+	  "Exit status: 0 on success, 1 when the journal cannot be read, 2 when it\n"
+	  "cannot be opened, RUN does not exist, or on a usage error.\n" },
+	{ "verify", cmd_verify, "qrh verify [--journal DB] [RUN]",
+	  "check the journal's hash chains; name the first broken event",
+	  "Runs SQLite's integrity check and recomputes the hash chain of run RUN,\n"
+	  "or of every run, from the stored bytes. When all is intact it prints\n"
+	  "\"journal ok: N runs, M events, head RUN:SEQ:HASH\" (the head of RUN, or\n"
+	  "of the newest run: anchor it elsewhere to detect a rewrite). Otherwise\n"
+	  "it prints the first broken event as \"run R event S: PROBLEM: DETAIL\"\n"
+	  "(a changed event, a missing one, two swapped, a cut-off tail, an edited\n"
+	  "run record).\n"
+	  "\n"
+	  "  --journal DB   the journal (default as for qrh list)\n"
+	  "\n"
+	  "Exit status: 0 when the journal is intact, 1 when it is not (or cannot\n"
+	  "be read), 2 when it cannot be opened, RUN does not exist, or on a usage\n"
+	  "error.\n" },
+	{ "export", cmd_export, "qrh export [-f json] [-o FILE] [--journal DB] [RUN]",
+	  "write a run's evidence document (JSON)",
+	  "Writes the evidence of run RUN, or of the newest run, as one JSON\n"
+	  "document: the run, a summary of each step (status, times, duration,\n"
+	  "attempts, exit code, who confirmed it, output bytes and SHA-256),\n"
+	  "every event with its hash chain, and the head (seq and hash).\n"
+	  "Times are RFC 3339 UTC with milliseconds; durations come from the\n"
+	  "monotonic clock.\n"
+	  "\n"
+	  "  -f, --format json   the format; json is the only one in this release\n"
+	  "  -o, --output FILE   write to FILE instead of standard output\n"
+	  "  --journal DB        the journal (default as for qrh list)\n"
+	  "\n"
+	  "On a terminal the document is shown sanitized; to a pipe or a file it\n"
+	  "is written as is.\n"
+	  "\n"
+	  "Exit status: 0 on success, 1 when the journal cannot be read or the\n"
+	  "document cannot be written, 2 when the journal cannot be opened, RUN\n"
+	  "does not exist, the format is not available, or on a usage error.\n" },
 	{ "help", cmd_help, "qrh help [COMMAND]", "show help for qrh or a command",
 	  "Shows the list of commands, or the help of one command.\n" },
 	{ "version", cmd_version, "qrh version", "print the version",

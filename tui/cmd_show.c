@@ -1,0 +1,334 @@
+/* qrh show: one run from the journal — its header, each step with its
+ * glyph, status, duration and who confirmed it, the notes, and with
+ * --output what each step printed. Every string read from the journal
+ * goes through the sanitizer before it is printed. */
+#include <getopt.h>
+#include <langinfo.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "state/journal.h"
+#include "state/report.h"
+#include "tui/cli.h"
+#include "tui/sanitize.h"
+#include "util/clock.h"
+
+#define SHOW_INDENT "        "
+
+struct glyph {
+	const char *utf8;
+	const char *ascii;
+};
+
+static const struct glyph glyphs[] = {
+	[REPORT_PENDING] = { "\u00b7", "." },
+	[REPORT_RUNNING] = { "\u25b6", ">" },
+	[REPORT_OK] = { "\u2713", "+" },
+	[REPORT_FAILED] = { "\u2717", "x" },
+	[REPORT_SKIPPED] = { "\u21b7", "-" },
+	[REPORT_DONE_BY_HAND] = { "\u270e", "h" },
+	[REPORT_INTERRUPTED] = { "?", "?" },
+	[REPORT_CANCELLED] = { "\u2298", "c" },
+	[REPORT_TIMEOUT] = { "\u29d7", "t" },
+};
+
+/* Outside a UTF-8 locale the glyphs would print as mojibake. */
+static const char *glyph(enum report_status s)
+{
+	static int utf8 = -1;
+
+	if (utf8 < 0)
+		utf8 = !strcmp(nl_langinfo(CODESET), "UTF-8");
+	if ((unsigned)s >= sizeof glyphs / sizeof glyphs[0])
+		return "?";
+	return utf8 ? glyphs[s].utf8 : glyphs[s].ascii;
+}
+
+/* Text read from the journal, sanitized to one line, between two pieces
+ * of qrh's own. */
+static void print_clean(const char *before, const char *s, const char *after)
+{
+	char *clean = sanitize_string(s ? s : "", s ? strlen(s) : 0);
+
+	printf("%s%s%s", before, clean, after);
+	free(clean);
+}
+
+/* 120 ms, 2.5 s, 3m 05s, 1h 02m: as precise as a reader needs. */
+static void duration_format(int64_t ms, char *out, size_t n)
+{
+	if (ms < 1000)
+		snprintf(out, n, "%lld ms", (long long)ms);
+	else if (ms < 60000)
+		snprintf(out, n, "%.1f s", (double)ms / 1000);
+	else if (ms < 3600000)
+		snprintf(out, n, "%lldm %02llds", (long long)(ms / 60000),
+			 (long long)(ms / 1000 % 60));
+	else
+		snprintf(out, n, "%lldh %02lldm", (long long)(ms / 3600000),
+			 (long long)(ms / 60000 % 60));
+}
+
+static void time_print(const char *label, int64_t wall_ms)
+{
+	char t[RFC3339_MS_LEN];
+
+	clock_rfc3339_ms(wall_ms, t);
+	printf("%s%s", label, t);
+}
+
+static void header_print(const struct run_report *r)
+{
+	const struct journal_run *run = &r->run;
+
+	printf("run %lld: ", (long long)run->id);
+	print_clean("", run->title, "\n");
+	print_clean("  runbook   ", run->runbook_path, "\n");
+	print_clean("  sha256    ", run->runbook_sha256, "\n");
+	print_clean("  mode      ", run->mode, "\n");
+	print_clean("  operator  ", run->operator_name, "");
+	print_clean(" (os user ", run->os_user, "");
+	printf(", uid %lld)", (long long)run->uid);
+	print_clean(" on ", run->host, "\n");
+	time_print("  started   ", run->started_ms);
+	printf("\n");
+	if (run->outcome) {
+		time_print("  ended     ", run->ended_ms);
+		print_clean(", outcome ", run->outcome, "\n");
+	} else {
+		printf("  ended     not yet: the run has no outcome\n");
+	}
+	printf("  head      %lld:%lld:%.12s\n", (long long)run->id,
+	       (long long)r->head.seq, r->head.hash);
+}
+
+/* "ok in 120 ms, exit 0", "skipped: reason", ... */
+static void step_status_print(const struct report_step *s)
+{
+	char dur[32];
+
+	printf(SHOW_INDENT "%s", report_status_name(s->status));
+	switch (s->status) {
+	case REPORT_OK:
+	case REPORT_FAILED:
+	case REPORT_TIMEOUT:
+	case REPORT_CANCELLED:
+		if (s->duration_ms != REPORT_NONE) {
+			duration_format(s->duration_ms, dur, sizeof dur);
+			printf(" in %s", dur);
+		}
+		if (s->exit_code != REPORT_NONE)
+			printf(", exit %lld", (long long)s->exit_code);
+		if (s->status != REPORT_OK && s->summary)
+			print_clean(" (", s->summary, ")");
+		break;
+	case REPORT_RUNNING:
+		time_print(" since ", s->started_ms);
+		break;
+	case REPORT_INTERRUPTED:
+		printf(": outcome unknown");
+		break;
+	case REPORT_SKIPPED:
+	case REPORT_DONE_BY_HAND:
+		if (s->detail)
+			print_clean(": ", s->detail, "");
+		break;
+	case REPORT_PENDING:
+		break;
+	}
+	if (s->attempts > 1)
+		printf(", %d attempts", s->attempts);
+	if (s->confirmed_by) {
+		print_clean("; confirmed by ", s->confirmed_by, "");
+		print_clean(" (", s->confirmed_how ? s->confirmed_how : "?", ")");
+	}
+	printf("\n");
+}
+
+static void step_print(const struct report_step *s)
+{
+	printf("  %s %3lld  ", glyph(s->status), (long long)s->index + 1);
+	print_clean("", s->title ? s->title : s->id ? s->id : "(no title)", "");
+	if (s->title && s->id)
+		print_clean(" [", s->id, "]");
+	printf("\n");
+	step_status_print(s);
+}
+
+static void notes_print(const struct run_report *r)
+{
+	if (!r->n_notes)
+		return;
+	printf("\nnotes\n");
+	for (size_t i = 0; i < r->n_notes; i++) {
+		const struct report_note *n = &r->notes[i];
+		time_print("  ", n->wall_ms);
+		print_clean("  ", n->actor, "");
+		if (n->step >= 0)
+			printf(" (step %lld)", (long long)n->step + 1);
+		print_clean(": ", n->text, "\n");
+	}
+}
+
+/* ---- --output ---- */
+
+static void stream_header(const struct journal_output_ref *ref,
+			  const struct journal_output_info *info)
+{
+	printf(SHOW_INDENT "%s", ref->stream == JOURNAL_STDERR ? "stderr" :
+	       "stdout");
+	if (ref->attempt == 0)
+		printf(" of background processes");
+	else
+		printf(", attempt %d", ref->attempt);
+	if (!info->finished)
+		printf(": unfinished, %lld bytes stored\n",
+		       (long long)info->stored_bytes);
+	else if (info->truncated)
+		printf(": %lld bytes, %lld kept\n", (long long)info->total_bytes,
+		       (long long)info->stored_bytes);
+	else
+		printf(": %lld bytes\n", (long long)info->total_bytes);
+}
+
+/* Sanitized as a stream, then printed line by line under a margin. */
+static void stream_body(const struct buf *raw, char margin)
+{
+	struct sanitizer san;
+	struct buf clean;
+	const char *p, *end;
+
+	sanitize_init(&san, 0);
+	buf_init(&clean, BUF_UNLIMITED);
+	sanitize_feed(&san, raw->data, raw->len, &clean);
+	sanitize_flush(&san, &clean);
+	p = clean.data;
+	end = clean.data + clean.len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		printf(SHOW_INDENT "%c %.*s\n", margin, (int)n, p);
+		p += n + 1;
+	}
+	buf_release(&clean);
+}
+
+static int stream_print(struct journal *j, int64_t run_id,
+			const struct journal_output_ref *ref)
+{
+	struct journal_output_info info;
+	struct err e = { "" };
+	struct buf raw;
+	int rc;
+
+	buf_init(&raw, BUF_UNLIMITED);
+	rc = journal_output_read(j, run_id, ref->step, ref->attempt,
+				 ref->stream, &raw, &info, &e);
+	if (rc < 0)
+		journal_cli_error("show", &e);
+	if (rc == 1 && (info.total_bytes || !info.finished)) {
+		stream_header(ref, &info);
+		stream_body(&raw, ref->stream == JOURNAL_STDERR ? '!' : '|');
+	}
+	buf_release(&raw);
+	return rc < 0 ? -1 : 0;
+}
+
+static int outputs_print(struct journal *j, int64_t run_id,
+			 const struct report_step *s,
+			 const struct journal_output_ref *refs, size_t n)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (refs[i].step == s->index &&
+		    stream_print(j, run_id, &refs[i]) < 0)
+			rc = -1;
+	return rc;
+}
+
+static int steps_print(struct journal *j, const struct run_report *r,
+		       bool output)
+{
+	struct journal_output_ref *refs = NULL;
+	struct err e = { "" };
+	size_t n = 0, done = 0;
+	int rc = 0;
+
+	if (output && journal_output_list(j, r->run.id, -1, &refs, &n, &e) < 0) {
+		journal_cli_error("show", &e);
+		return -1;
+	}
+	for (size_t i = 0; i < r->n_steps; i++)
+		done += report_status_done(r->steps[i].status);
+	printf("\nsteps: %zu of %zu done\n", done, r->n_steps);
+	for (size_t i = 0; i < r->n_steps; i++) {
+		step_print(&r->steps[i]);
+		if (output && outputs_print(j, r->run.id, &r->steps[i], refs,
+					    n) < 0)
+			rc = -1;
+	}
+	free(refs);
+	return rc;
+}
+
+static int show_run(struct journal *j, int64_t id, bool output)
+{
+	struct run_report r;
+	struct err e = { "" };
+	int rc = report_load(j, id, &r, &e);
+
+	if (rc < 0) {
+		journal_cli_error("show", &e);
+		return QRH_EXIT_FAILED;
+	}
+	if (rc == 0) {
+		journal_cli_no_run("show", id);
+		return QRH_EXIT_USAGE;
+	}
+	header_print(&r);
+	rc = steps_print(j, &r, output);
+	notes_print(&r);
+	report_release(&r);
+	return rc < 0 ? QRH_EXIT_FAILED : QRH_EXIT_OK;
+}
+
+int cmd_show(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "journal", required_argument, 0, 'j' },
+		{ "output", no_argument, 0, 'o' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	const char *journal = NULL;
+	bool output = false;
+	struct journal *j;
+	int64_t id = 0;
+	int c, rc;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'j')
+			journal = optarg;
+		else if (c == 'o')
+			output = true;
+		else if (c == 'h')
+			return help_command("show");
+		else
+			return usage_error("show", "unknown option");
+	}
+	if (argc - optind > 1)
+		return usage_error("show", "give at most one run");
+	j = journal_cli_open("show", journal);
+	if (!j)
+		return QRH_EXIT_USAGE;
+	rc = journal_cli_run("show", j, optind < argc ? argv[optind] : NULL,
+			     &id);
+	if (rc == QRH_EXIT_OK)
+		rc = show_run(j, id, output);
+	journal_close(j);
+	return rc;
+}
