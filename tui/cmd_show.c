@@ -104,6 +104,17 @@ static void header_print(const struct run_report *r)
 	       (long long)r->head.seq, r->head.hash);
 }
 
+/* The engine's summary is often just "exit N", already shown. */
+static bool summary_says_more(const struct report_step *s)
+{
+	char plain[32];
+
+	if (!s->summary || !*s->summary)
+		return false;
+	snprintf(plain, sizeof plain, "exit %lld", (long long)s->exit_code);
+	return strcmp(s->summary, plain) != 0;
+}
+
 /* "ok in 120 ms, exit 0", "skipped: reason", ... */
 static void step_status_print(const struct report_step *s)
 {
@@ -121,7 +132,7 @@ static void step_status_print(const struct report_step *s)
 		}
 		if (s->exit_code != REPORT_NONE)
 			printf(", exit %lld", (long long)s->exit_code);
-		if (s->status != REPORT_OK && s->summary)
+		if (s->status != REPORT_OK && summary_says_more(s))
 			print_clean(" (", s->summary, ")");
 		break;
 	case REPORT_RUNNING:

@@ -631,7 +631,7 @@ static void test_output_truncation(void **state)
 	assert_non_null(strstr(e.msg, "no run"));
 	journal_close(j);
 
-	/* the tail is kept as rolling rows: the file stays near head+tail */
+	/* head rows and one tail snapshot: the file stays near head+tail */
 	struct stat sb;
 	assert_int_equal(stat(f->path, &sb), 0);
 	assert_true(sb.st_size < 3 * (QRH_OUTPUT_HEAD_BYTES +
