@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "state/events.h"
 #include "tui/plain.h"
@@ -18,6 +19,8 @@
 struct line_state {
 	struct sanitizer san;
 	struct buf line;
+	char prefix[32]; /* "[N] | " */
+	size_t prefix_len;
 	bool used;
 };
 
@@ -34,30 +37,45 @@ void plain_print_flush(void);
 
 void plain_print_setup(const struct runbook *rb, bool quiet_output)
 {
+	static char outbuf[1 << 16];
+	if (!isatty(STDOUT_FILENO)) /* logs and pipes: fewer, larger writes */
+		setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
 	out_state.rb = rb;
 	out_state.n = rb->n_steps * 2;
 	out_state.lines = xcalloc(out_state.n ? out_state.n : 1, sizeof *out_state.lines);
 	out_state.quiet_output = quiet_output;
 }
 
+/* The hot path for big outputs: no printf per line. */
 static void print_line(size_t step, enum proc_stream stream, const char *s,
 		       size_t n, const char *cont)
 {
-	printf("[%zu] %c %s%.*s\n", step + 1, stream == PROC_STDOUT ? '|' : '!',
-	       cont, (int)n, s);
+	char prefix[32];
+	int p = snprintf(prefix, sizeof prefix, "[%zu] %c ", step + 1,
+			 stream == PROC_STDOUT ? '|' : '!');
+	fwrite(prefix, 1, (size_t)p, stdout);
+	fputs(cont, stdout);
+	fwrite(s, 1, n, stdout);
+	putchar('\n');
 }
 
+/* Prints every complete line held, prefixed, with one write. */
 static void emit_lines(size_t step, enum proc_stream stream,
 		       struct line_state *ls)
 {
 	char *p = ls->line.data;
 	size_t left = ls->line.len;
 	char *nl;
+	struct buf batch;
+	buf_init(&batch, BUF_UNLIMITED);
 	while ((nl = memchr(p, '\n', left))) {
-		print_line(step, stream, p, (size_t)(nl - p), "");
+		buf_add(&batch, ls->prefix, ls->prefix_len);
+		buf_add(&batch, p, (size_t)(nl - p) + 1);
 		left -= (size_t)(nl - p) + 1;
 		p = nl + 1;
 	}
+	fwrite(batch.data, 1, batch.len, stdout);
+	buf_release(&batch);
 	while (left > PLAIN_LINE_MAX) {
 		size_t bytes;
 		sanitize_clip(p, left, PLAIN_LINE_MAX / 4, &bytes);
@@ -84,6 +102,8 @@ static void on_output(void *arg, size_t step, enum proc_stream stream,
 	if (!ls->used) {
 		sanitize_init(&ls->san, 0);
 		buf_init(&ls->line, BUF_UNLIMITED);
+		ls->prefix_len = (size_t)snprintf(ls->prefix, sizeof ls->prefix, "[%zu] %c ",
+						  step + 1, stream == PROC_STDOUT ? '|' : '!');
 		ls->used = true;
 	}
 	sanitize_feed(&ls->san, data, len, &ls->line);

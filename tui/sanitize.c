@@ -498,6 +498,18 @@ static size_t sanitize_ascii_run(struct sanitizer *s, const unsigned char *p,
 
 	if (s->state != SANITIZE_GROUND || s->need || s->cr)
 		return 0;
+	/* eight bytes at a time: any byte below 0x20, or at or above 0x7f,
+	 * ends the run (the classic "has less / has more" bit tricks) */
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	while (i + 8 <= n) {
+		uint64_t x;
+		memcpy(&x, p + i, 8);
+		uint64_t below = (x - ones * 0x20) & ~x & highs;
+		uint64_t above = ((x + ones) | x) & highs;
+		if (below | above)
+			break;
+		i += 8;
+	}
 	while (i < n && p[i] >= 0x20 && p[i] < 0x7f)
 		i++;
 	out_add(s, out, p, i);
