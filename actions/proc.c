@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -542,14 +543,28 @@ static void proc_child_fail(int status_fd, enum proc_stage stage)
 }
 
 /* Child only: the parent's handlers and mask mean nothing in the child. */
+/* The kernel's sigaction, for the two signals glibc keeps for itself (32
+ * and 33), which its wrapper refuses to touch: a child must not inherit
+ * them ignored from whoever started qrh. */
+struct proc_kernel_sigaction {
+	void (*handler)(int);
+	unsigned long flags;
+	void (*restorer)(void);
+	uint64_t mask;
+};
+
 static void proc_child_signals_reset(void)
 {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = SIG_DFL;
 	sigemptyset(&sa.sa_mask);
-	for (int s = 1; s < NSIG; s++)
-		sigaction(s, &sa, NULL); /* fails for KILL, STOP, reserved: fine */
+	for (int s = 1; s < NSIG; s++) {
+		if (sigaction(s, &sa, NULL) == 0 || s == SIGKILL || s == SIGSTOP)
+			continue;
+		struct proc_kernel_sigaction ka = { .handler = SIG_DFL };
+		syscall(SYS_rt_sigaction, s, &ka, NULL, sizeof ka.mask);
+	}
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);

@@ -204,6 +204,11 @@ struct journal_event {
 	char hash[JOURNAL_HASH_LEN + 1];	/* set by append */
 };
 
+/* Append several events of one run in one durable transaction: all or
+ * none survive a crash. For events that happen at the same instant (a
+ * confirmation and the start it causes), so one fsync records them. */
+int journal_events_append(struct journal *j, struct journal_event *evs,
+			  size_t n, struct err *e);
 /* Append one event in its own durable transaction. Fills ev->seq,
  * ev->prev_hash and ev->hash. Buffered output is flushed first. */
 int journal_event_append(struct journal *j, struct journal_event *ev,

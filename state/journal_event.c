@@ -218,18 +218,26 @@ int journal_event_insert(struct journal *j, struct journal_event *ev,
  * is as durable as it. Tails are saved on their own clock (journal.h,
  * Durability): rewriting every changed tail for every event would make a
  * run with a chatty background process pay a snapshot per event. */
-int journal_event_append(struct journal *j, struct journal_event *ev,
-			 struct err *e)
+int journal_events_append(struct journal *j, struct journal_event *evs,
+			  size_t n, struct err *e)
 {
 	if (journal_check_use(j, 1, e) < 0 || journal_output_flush(j, 0, e) < 0)
 		return -1;
 	if (journal_tx_begin(j, e) < 0)
 		return -1;
-	if (journal_event_insert(j, ev, e) < 0) {
-		journal_tx_rollback(j);
-		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (journal_event_insert(j, &evs[i], e) < 0) {
+			journal_tx_rollback(j);
+			return -1;
+		}
 	}
 	return journal_tx_commit(j, e);
+}
+
+int journal_event_append(struct journal *j, struct journal_event *ev,
+			 struct err *e)
+{
+	return journal_events_append(j, ev, 1, e);
 }
 
 /* For the header line and export: the value to anchor elsewhere. */

@@ -11,10 +11,10 @@
 
 static const char *const status_names[] = {
 	[STEP_PENDING] = "pending",	    [STEP_RUNNING] = "running",
-	[STEP_RETRY_WAIT] = "retry-wait",   [STEP_OK] = "ok",
+	[STEP_RETRY_WAIT] = "retry_wait",   [STEP_OK] = "ok",
 	[STEP_FAILED] = "failed",	    [STEP_TIMEOUT] = "timeout",
 	[STEP_CANCELLED] = "cancelled",	    [STEP_SKIPPED] = "skipped",
-	[STEP_DONE_BY_HAND] = "done-by-hand", [STEP_INTERRUPTED] = "interrupted",
+	[STEP_DONE_BY_HAND] = "done_by_hand", [STEP_INTERRUPTED] = "interrupted",
 };
 
 const char *step_status_name(enum step_status s)
@@ -48,8 +48,11 @@ struct run *run_new(const struct runbook *rb, const struct run_opts *o)
 
 void run_free(struct run *r)
 {
+	struct err e;
 	if (!r)
 		return;
+	if (r->j)
+		run_flush_events(r, &e);
 	if (r->act) {
 		if (r->act->entry && r->act->ar)
 			r->act->entry->free(r->act->ar);
@@ -60,8 +63,8 @@ void run_free(struct run *r)
 		for (int s = 1; s <= 2; s++)
 			redactor_release(&r->act->red[s]);
 		buf_release(&r->act->capture);
-		for (char **e = r->act->env; e && *e; e++)
-			free(*e);
+		for (char **v = r->act->env; v && *v; v++)
+			free(*v);
 		free(r->act->env);
 		free(r->act);
 	}
@@ -183,12 +186,40 @@ cJSON *run_step_payload(const struct run *r, size_t step, int attempt)
 	return p;
 }
 
+int run_flush_events(struct run *r, struct err *e)
+{
+	struct pending *p = &r->pending;
+	int rc = 0;
+	r->defer = false;
+	if (!p->n)
+		return 0;
+	rc = journal_events_append(r->j, p->ev, p->n, e);
+	if (rc < 0) {
+		r->journal_broken = true;
+		if (r->lis.journal_failed)
+			r->lis.journal_failed(r->lis.arg, e->msg);
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		if (rc == 0 && r->lis.event)
+			r->lis.event(r->lis.arg, &p->ev[i]);
+		cJSON_free(p->payload[i]);
+	}
+	p->n = 0;
+	return rc;
+}
+
 int run_emit(struct run *r, long step, const char *type, const char *actor,
 	     cJSON *payload, struct err *e)
 {
+	struct pending *p = &r->pending;
 	char *text = payload ? cJSON_PrintUnformatted(payload) : NULL;
 	cJSON_Delete(payload);
-	struct journal_event ev = {
+	if (p->n == RUN_PENDING_MAX && run_flush_events(r, e) < 0) {
+		cJSON_free(text);
+		return -1;
+	}
+	bool defer = r->defer;
+	p->ev[p->n] = (struct journal_event){
 		.run_id = r->id,
 		.wall_ms = clock_wall_ms(),
 		.mono_ns = clock_mono_ns(),
@@ -197,16 +228,9 @@ int run_emit(struct run *r, long step, const char *type, const char *actor,
 		.actor = actor ? actor : "qrh",
 		.payload = text,
 	};
-	int rc = journal_event_append(r->j, &ev, e);
-	if (rc < 0) {
-		r->journal_broken = true;
-		if (r->lis.journal_failed)
-			r->lis.journal_failed(r->lis.arg, e->msg);
-	} else if (r->lis.event) {
-		r->lis.event(r->lis.arg, &ev);
-	}
-	cJSON_free(text);
-	return rc;
+	p->payload[p->n++] = text;
+	r->defer = defer;
+	return defer ? 0 : run_flush_events(r, e);
 }
 
 static void add_actor(const struct run *r, cJSON *p)
@@ -367,9 +391,13 @@ int run_step_begin(struct run *r, size_t i, const char *how, struct err *e)
 	cJSON *p = run_step_payload(r, i, 0);
 	cJSON_AddStringToObject(p, "how", how);
 	add_actor(r, p);
+	r->defer = true;
 	if (run_emit(r, (long)i, EV_STEP_CONFIRM, r->actor, p, e) < 0)
 		return -1;
-	return run_step_attempt(r, i, r->steps[i].attempt + 1, e);
+	int rc = run_step_attempt(r, i, r->steps[i].attempt + 1, e);
+	if (run_flush_events(r, e) < 0)
+		return -1;
+	return rc;
 }
 
 static int operator_close(struct run *r, size_t i, const char *type,
@@ -444,6 +472,8 @@ int run_mark(struct run *r, const char *type, const char *detail,
 
 int run_end(struct run *r, const char *outcome, struct err *e)
 {
+	if (run_flush_events(r, e) < 0)
+		return -1;
 	cJSON *p = cJSON_CreateObject();
 	cJSON_AddStringToObject(p, "outcome", outcome);
 	cJSON_AddNumberToObject(p, "duration_ms",

@@ -40,8 +40,22 @@ struct background {
 	struct run *run;
 };
 
+/* Events that happen at one instant (a confirmation, the start it causes,
+ * the first action's start) are committed together: one fsync, not three.
+ * Nothing starts running before the events that announce it are durable:
+ * run_flush_events comes first. */
+#define RUN_PENDING_MAX 8
+
+struct pending {
+	struct journal_event ev[RUN_PENDING_MAX];
+	char *payload[RUN_PENDING_MAX];
+	size_t n;
+};
+
 struct run {
 	const struct runbook *rb;
+	bool defer; /* queue events until run_flush_events */
+	struct pending pending;
 	struct run_opts opts;
 	char *actor;
 	struct values values;
@@ -63,6 +77,8 @@ struct run {
  * listener. step < 0: not about a step. actor NULL: "qrh". */
 int run_emit(struct run *r, long step, const char *type, const char *actor,
 	     cJSON *payload, struct err *e);
+/* Commits queued events (if any) and stops deferring. */
+int run_flush_events(struct run *r, struct err *e);
 /* A payload with "step_id" (and "attempt" when > 0) filled in. */
 cJSON *run_step_payload(const struct run *r, size_t step, int attempt);
 /* Looks up a value for running (secrets in clear). */

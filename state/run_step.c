@@ -114,6 +114,9 @@ static void on_done(void *arg, const struct action_result *res)
 	struct run *r = arg;
 	struct active *a = r->act;
 	struct err e;
+	/* recorded with what follows (the next action's start or the step's
+	 * end), one commit for both */
+	r->defer = true;
 	a->last = *res;
 	if (a->timed_out && res->status == ACTION_CANCELLED)
 		a->last.status = ACTION_TIMEOUT;
@@ -286,6 +289,9 @@ static void action_start_current(struct run *r)
 			  a->background ? EV_BACKGROUND_START : EV_ACTION_START,
 			  NULL, p, &e);
 	buf_release(&clean);
+	/* nothing runs before the journal says it does */
+	if (rc == 0)
+		rc = run_flush_events(r, &e);
 	if (rc < 0) {
 		fail_action(r, e.msg);
 		return;
@@ -456,11 +462,13 @@ static void step_finish(struct run *r)
 		run_emit(r, (long)a->step, EV_STEP_RETRY, NULL, rp, &e);
 		st->status = STEP_RETRY_WAIT;
 		a->retry_timer = loop_timer_add(r->loop, wait, on_retry, r);
+		run_flush_events(r, &e);
 		return;
 	}
 	size_t i = a->step;
 	free(a);
 	r->act = NULL;
+	run_flush_events(r, &e);
 	if (r->lis.step_done)
 		r->lis.step_done(r->lis.arg, i);
 }
@@ -478,6 +486,7 @@ int run_step_attempt(struct run *r, size_t i, int attempt, struct err *e)
 		redactor_init(&a->red[s], &r->values.secrets);
 	buf_init(&a->capture, RUN_CAPTURE_MAX);
 	r->act = a;
+	r->defer = true;
 	if (run_emit(r, (long)i, EV_STEP_START, NULL, run_step_payload(r, i, attempt), e) < 0) {
 		free_active(r);
 		free(a);

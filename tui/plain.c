@@ -160,6 +160,7 @@ static void wait_idle(struct driver *d, bool step_only)
 		if (loop_run_once(d->loop, t < 0 ? 1000 : t) < 0 && errno != EINTR)
 			break;
 		run_tick(d->run);
+		fflush(stdout); /* a log shows output as it comes, once per pass */
 	}
 }
 

@@ -8,7 +8,7 @@ rounds=${QRH_KILL_ROUNDS:-50}
 rb=$T/thirty.md
 {
 	for i in $(seq 1 30); do
-		printf '## Step %d\n\n```sh\necho %d >>"$QRH_TEST_OUT"\n```\n\n' "$i" "$i"
+		printf '## Step %d\n\n```sh\necho %d >>"$QRH_TEST_OUT"\nsleep 0.01\n```\n\n' "$i" "$i"
 	done
 } >"$rb"
 db=$T/j.db
@@ -31,7 +31,7 @@ for round in $(seq 1 "$rounds"); do
 	: >"$QRH_TEST_OUT"
 	"$QRH_BIN" run --plain --yes --journal "$db" "$rb" >"$T/run.log" 2>&1 &
 	pid=$!
-	sleep "$(printf '0.%03d' $((RANDOM % 250)))"
+	sleep "$(printf '0.%03d' $((RANDOM % 600)))"
 	kill -9 $pid 2>/dev/null
 	wait $pid 2>/dev/null
 	check_journal "$round"
