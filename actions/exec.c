@@ -4,7 +4,9 @@
  * of qrh's.
  *
  * sh: the script is passed as one argument, `/bin/sh -e -c SCRIPT` (errexit:
- * a failing command fails the step) or, with shell=PATH, `PATH -c SCRIPT`.
+ * a failing command fails the step); with shell=NAME, `NAME -e -c SCRIPT`
+ * for a POSIX-style shell (sh, bash, dash, ksh, zsh, ash; a ```bash block
+ * is shell=bash) and `NAME -c SCRIPT` for any other interpreter.
  * qrh never pastes variable values into the script: they arrive in the
  * environment, so "$NAME" in the script is the shell's own expansion.
  * exec: each word is expanded on its own (${NAME} -> value) and stays one
@@ -32,6 +34,19 @@ static void free_argv(char **argv, size_t n)
 	free(argv);
 }
 
+/* Shells that take -e: a failing command fails the step. Any other
+ * interpreter (python3, ...) gets only -c. */
+static bool errexit_shell(const char *shell)
+{
+	static const char *const names[] = { "sh", "bash", "dash", "ksh", "zsh", "ash" };
+	const char *base = strrchr(shell, '/');
+	base = base ? base + 1 : shell;
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+		if (!strcmp(base, names[i]))
+			return true;
+	return false;
+}
+
 /* The argv that runs the action, values from `lookup`. */
 static int build_argv(const struct action *a, var_lookup_fn *lookup,
 		      void *arg, char ***out, size_t *n, struct err *e)
@@ -39,11 +54,13 @@ static int build_argv(const struct action *a, var_lookup_fn *lookup,
 	struct buf b;
 	buf_init(&b, BUF_UNLIMITED);
 	if (a->kind == ACTION_SH) {
-		*n = a->shell ? 3 : 4;
+		const char *shell = a->shell ? a->shell : SH_DEFAULT;
+		bool e_flag = errexit_shell(shell);
+		*n = e_flag ? 4 : 3;
 		char **v = xcalloc(*n + 1, sizeof *v);
 		size_t i = 0;
-		v[i++] = xstrdup(a->shell ? a->shell : SH_DEFAULT);
-		if (!a->shell)
+		v[i++] = xstrdup(shell);
+		if (e_flag)
 			v[i++] = xstrdup("-e");
 		v[i++] = xstrdup("-c");
 		v[i++] = xstrdup(a->body ? a->body : "");

@@ -11,6 +11,7 @@
 struct action_run {
 	struct action_ctx ctx;
 	uint64_t timer;
+	bool timeout; /* the timer is the action's timeout, not its end */
 	int64_t started_ns;
 	int done;
 };
@@ -49,7 +50,10 @@ static void on_timer(struct loop *l, uint64_t id, void *arg)
 	(void)l;
 	(void)id;
 	r->timer = 0;
-	finish(r, ACTION_OK, "waited");
+	if (r->timeout)
+		finish(r, ACTION_TIMEOUT, "timed out");
+	else
+		finish(r, ACTION_OK, "waited");
 }
 
 static struct action_run *wait_start(const struct action *a,
@@ -63,7 +67,9 @@ static struct action_run *wait_start(const struct action *a,
 	struct action_run *r = xcalloc(1, sizeof *r);
 	r->ctx = *ctx;
 	r->started_ns = clock_mono_ns();
-	r->timer = loop_timer_add(ctx->loop, a->for_ms, on_timer, r);
+	r->timeout = a->timeout_ms > 0 && a->timeout_ms < a->for_ms;
+	r->timer = loop_timer_add(ctx->loop, r->timeout ? a->timeout_ms : a->for_ms,
+				  on_timer, r);
 	return r;
 }
 

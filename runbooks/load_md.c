@@ -412,6 +412,8 @@ static void load_fence(struct md *m, cmark_node *n, struct step *s,
 	action_init(a, kind);
 	a->pos = pos;
 	a->lang = lang;
+	if (!strcmp(lang, "bash")) /* a bash block is run by bash */
+		a->shell = xstrdup("bash");
 	char *raw = raw_info(m, n);
 	size_t skip = strlen(lang);
 	while (raw[skip] == ' ' || raw[skip] == '\t')

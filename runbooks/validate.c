@@ -316,6 +316,8 @@ static void check_step(struct runbook *rb, size_t idx, struct var_scope *scope,
 	check_names(rb, idx, d);
 	if (!s->title || !*s->title)
 		diag_error(d, s->pos, "a step needs a title");
+	if (s->capture && !strncmp(s->capture, "QRH_", 4))
+		diag_error(d, s->pos, "capture=%s: variable names starting with QRH_ are qrh's own", s->capture);
 	size_t line;
 	if (s->doc && doc_action_fence(s->doc, &line))
 		diag_warn(d, s->pos, "the instructions of step '%s' hold a code block in an action language "
@@ -350,6 +352,11 @@ void runbook_validate(struct runbook *rb, struct diags *d)
 {
 	runbook_assign_ids(rb);
 	lint_secrets(rb, d);
+	size_t line;
+	if (rb->description && doc_action_fence(rb->description, &line))
+		diag_warn(d, (struct srcpos){ 1, 1 },
+			  "the description holds a code block in an action language (line %zu): it is shown, not run",
+			  line);
 	if (rb->n_steps == 0)
 		diag_error(d, (struct srcpos){ 1, 1 },
 			   "no steps: write a '## Step' section per step, a list of steps, or \"steps\" in JSON");

@@ -191,9 +191,48 @@ static void write_step(struct buf *b, const struct step *s)
 		write_fence(b, &s->actions[i]);
 }
 
+/* A newline would end a title line or an attribute list early. */
+static int one_line(const cJSON *attrs, const char **bad)
+{
+	const cJSON *m;
+	cJSON_ArrayForEach(m, attrs)
+	{
+		const cJSON *v = cJSON_IsArray(m) ? m->child : m;
+		for (; v; v = cJSON_IsArray(m) ? v->next : NULL)
+			if (cJSON_IsString(v) && strchr(v->valuestring, '\n'))
+				return *bad = m->string, 0;
+	}
+	return 1;
+}
+
+static int steps_one_line(const struct runbook *rb, struct err *e)
+{
+	for (size_t i = 0; i < rb->n_steps; i++) {
+		const struct step *s = &rb->steps[i];
+		const char *bad = "title";
+		cJSON *attrs = cJSON_CreateObject();
+		field_emit(attrs, step_fields, s, -1, true, 0);
+		int ok = (!s->title || !strchr(s->title, '\n')) && one_line(attrs, &bad);
+		cJSON_Delete(attrs);
+		for (size_t k = 0; ok && k < s->n_actions; k++) {
+			attrs = cJSON_CreateObject();
+			field_emit(attrs, action_fields, &s->actions[k], (int)s->actions[k].kind, true, 0);
+			ok = one_line(attrs, &bad);
+			cJSON_Delete(attrs);
+		}
+		if (!ok)
+			return err_set(e, "step '%s': its %s holds a line break, which Markdown cannot write", s->id, bad);
+	}
+	if (rb->title && strchr(rb->title, '\n'))
+		return err_set(e, "the title holds a line break, which Markdown cannot write");
+	return 0;
+}
+
 int runbook_markdown_safe(const struct runbook *rb, struct err *e)
 {
 	size_t line;
+	if (steps_one_line(rb, e) < 0)
+		return -1;
 	for (size_t i = 0; i < rb->n_steps; i++)
 		if (rb->steps[i].doc && doc_action_fence(rb->steps[i].doc, &line))
 			return err_set(e, "step '%s': line %zu of its instructions is a code block in an action language; "

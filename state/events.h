@@ -29,7 +29,8 @@
  *   capture          {"step_id", "name", "value"} (no value when secret)
  *   background_start {"step_id", "name", "command"}
  *   background_end   {"step_id", "name", "exit_code", "signal",
- *                     "duration_ms", "bytes"}
+ *                     "duration_ms", "stdout_bytes", "stdout_sha256",
+ *                     "stdout_truncated", "stderr_..." likewise}
  *   dry_run          {"step_id", "commands": [...]}
  *   note             {"text"}
  *   hangup           {} SIGHUP: the operator's terminal went away
@@ -38,7 +39,8 @@
  *
  * Durations are milliseconds from the monotonic clock; "attempt" counts
  * from 1. Output is stored per (step, attempt, stream); a background
- * process's output is stored under its step with attempt 0. */
+ * process's output is stored under its step with attempt 0 (a retry of the
+ * step does not start it again). */
 #ifndef QRH_STATE_EVENTS_H
 #define QRH_STATE_EVENTS_H
 

@@ -33,6 +33,7 @@ struct run *run_new(const struct runbook *rb, const struct run_opts *o)
 	struct run *r = xcalloc(1, sizeof *r);
 	r->rb = rb;
 	r->opts = *o;
+	r->describing = -1;
 	r->actor = xstrdup(o->operator_name && *o->operator_name
 				   ? o->operator_name
 				   : (o->os_user ? o->os_user : "unknown"));
@@ -85,13 +86,22 @@ int run_set_value(struct run *r, const char *name, const char *text,
 	return 0;
 }
 
+/* A variable a step captures gets its value from the run itself. */
+static bool captured(const struct runbook *rb, const char *name)
+{
+	for (size_t i = 0; i < rb->n_steps; i++)
+		if (rb->steps[i].capture && !strcmp(rb->steps[i].capture, name))
+			return true;
+	return false;
+}
+
 size_t run_missing_values(const struct run *r, const struct var **out,
 			  size_t max)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < r->rb->n_vars && n < max; i++) {
 		const struct value *v = values_find(&r->values, r->rb->vars[i].name);
-		if (!v || !v->text)
+		if ((!v || !v->text) && !captured(r->rb, r->rb->vars[i].name))
 			out[n++] = &r->rb->vars[i];
 	}
 	return n;
@@ -152,6 +162,8 @@ static const char *builtin(const struct run *r, const char *name)
 		return r->rb->path ? r->rb->path : "";
 	if (!strcmp(name, "QRH_STEP_ID") && r->act)
 		return r->rb->steps[r->act->step].id;
+	if (!strcmp(name, "QRH_STEP_ID") && r->describing >= 0)
+		return r->rb->steps[r->describing].id;
 	return NULL;
 }
 
@@ -346,8 +358,23 @@ int run_reopen(struct run *r, struct journal *j, struct loop *l,
 
 /* ---- what the operator does ---- */
 
+static int describe_actions(const struct run *r, size_t i, struct buf *out,
+			    struct err *e);
+
 int run_describe_step(const struct run *r, size_t i, struct buf *out,
 		      struct err *e)
+{
+	/* the step shown is the step ${QRH_STEP_ID} names */
+	struct run *w = (struct run *)(uintptr_t)r;
+	long was = w->describing;
+	w->describing = (long)i;
+	int rc = describe_actions(r, i, out, e);
+	w->describing = was;
+	return rc;
+}
+
+static int describe_actions(const struct run *r, size_t i, struct buf *out,
+			    struct err *e)
 {
 	const struct step *s = &r->rb->steps[i];
 	for (size_t k = 0; k < s->n_actions; k++) {

@@ -55,6 +55,7 @@ struct pending {
 struct run {
 	const struct runbook *rb;
 	bool defer; /* queue events until run_flush_events */
+	long describing; /* the step run_describe_step shows, or -1 */
 	struct pending pending;
 	struct run_opts opts;
 	char *actor;

@@ -74,9 +74,14 @@ static void deliver(struct run *r, size_t step, int attempt,
 	if (!len)
 		return;
 	struct active *a = r->act;
+	const char *cap = r->rb->steps[step].capture;
 	if (a && a->step == step && a->attempt == attempt &&
-	    stream == PROC_STDOUT && r->rb->steps[step].capture)
+	    stream == PROC_STDOUT && cap) {
 		buf_add(&a->capture, data, len);
+		const struct var *v = runbook_var(r->rb, cap);
+		if (v && v->secret)
+			return; /* it is the secret: neither stored nor shown */
+	}
 	if (journal_output_append(r->j, r->id, (int64_t)step, attempt,
 				  stream == PROC_STDOUT ? JOURNAL_STDOUT : JOURNAL_STDERR,
 				  data, len, &e) < 0)
@@ -142,6 +147,14 @@ static struct background *find_bg(struct run *r, const char *name)
 		if (r->bg[i].alive && r->bg[i].name && !strcmp(r->bg[i].name, name))
 			return &r->bg[i];
 	return NULL;
+}
+
+static bool bg_of_step(const struct run *r, size_t step)
+{
+	for (size_t i = 0; i < r->n_bg; i++)
+		if (r->bg[i].step == step)
+			return true;
+	return false;
 }
 
 static void bg_output(void *arg, enum proc_stream stream, const char *data,
@@ -319,6 +332,14 @@ static void action_start_current(struct run *r)
 		.on_done = on_done,
 		.arg = r,
 	};
+	if (a->background && bg_of_step(r, act->step)) {
+		/* a retry: its background process was started by an earlier
+		 * attempt (it has one output stream per step) */
+		struct action_result ok = { .status = ACTION_OK, .exit_code = -1 };
+		action_summary(&ok, "already started by an earlier attempt");
+		on_done(r, &ok);
+		return;
+	}
 	if (a->background) {
 		if (start_background(r, a, &ctx, &e) < 0) {
 			fail_action(r, e.msg);
@@ -355,6 +376,17 @@ static void action_next(struct run *r)
 	action_start_current(r);
 }
 
+/* A wait {stop=NAME} is cut short: the background process still gets
+ * SIGKILL after its grace period, but the step does not wait for it. */
+static void give_up_stopping(struct run *r, enum action_status st)
+{
+	struct action_result res = { .status = st, .exit_code = -1 };
+	action_summary(&res, "%s while stopping a background process",
+		       st == ACTION_TIMEOUT ? "timed out" : "cancelled");
+	r->act->stopping_background = false;
+	on_done(r, &res);
+}
+
 static void on_step_timeout(struct loop *l, uint64_t id, void *arg)
 {
 	struct run *r = arg;
@@ -366,6 +398,8 @@ static void on_step_timeout(struct loop *l, uint64_t id, void *arg)
 	r->act->timed_out = true;
 	if (r->act->ar)
 		r->act->entry->cancel(r->act->ar);
+	else if (r->act->stopping_background)
+		give_up_stopping(r, ACTION_TIMEOUT);
 }
 
 static void on_retry(struct loop *l, uint64_t id, void *arg)
@@ -528,4 +562,6 @@ void run_cancel_step(struct run *r)
 	}
 	if (a->ar)
 		a->entry->cancel(a->ar);
+	else if (a->stopping_background)
+		give_up_stopping(r, ACTION_CANCELLED);
 }
