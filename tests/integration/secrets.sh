@@ -49,4 +49,10 @@ half=${secret:0:12}
 for f in "$T"/j.db*; do
 	LC_ALL=C grep -aqF "$half" "$f" && fail "part of the secret is in $f"
 done
+# nor the evidence export
+"$QRH_BIN" export 1 -f json --journal "$T/j.db" >"$T/export.json" || fail "export failed"
+LC_ALL=C grep -aqF "$secret" "$T/export.json" && fail "the secret is in the export"
+grep -q '"output_bytes"' "$T/export.json" || fail "the export has no output_bytes"
+"$QRH_BIN" show 1 --output --journal "$T/j.db" >"$T/show.txt" 2>&1 || fail "show failed"
+LC_ALL=C grep -aqF "$secret" "$T/show.txt" && fail "the secret is in qrh show"
 echo "secrets: ok"
