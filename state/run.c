@@ -52,7 +52,7 @@ void run_free(struct run *r)
 	struct err e;
 	if (!r)
 		return;
-	if (r->j)
+	if (r->j && !r->observing)
 		run_flush_events(r, &e);
 	if (r->act) {
 		if (r->act->entry && r->act->ar)
@@ -105,6 +105,16 @@ size_t run_missing_values(const struct run *r, const struct var **out,
 			out[n++] = &r->rb->vars[i];
 	}
 	return n;
+}
+
+bool run_observing(const struct run *r)
+{
+	return r->observing;
+}
+
+struct journal *run_journal(const struct run *r)
+{
+	return r->j;
 }
 
 int64_t run_id(const struct run *r)
@@ -399,6 +409,8 @@ static int describe_actions(const struct run *r, size_t i, struct buf *out,
 
 static int refuse_busy(const struct run *r, size_t i, struct err *e)
 {
+	if (r->observing)
+		return err_set(e, "read-only: this run belongs to another qrh");
 	if (r->journal_broken)
 		return err_set(e, "the journal cannot be written: no step may start");
 	if (i >= r->rb->n_steps)
@@ -479,6 +491,8 @@ int run_dry_step(struct run *r, size_t i, struct err *e)
 
 int run_note(struct run *r, const char *text, struct err *e)
 {
+	if (r->observing)
+		return err_set(e, "read-only: this run belongs to another qrh");
 	cJSON *p = cJSON_CreateObject();
 	struct buf clean;
 	buf_init(&clean, BUF_UNLIMITED);

@@ -103,6 +103,15 @@ int run_reopen(struct run *r, struct journal *j, struct loop *l,
 	       struct proc_reaper *reaper, const struct run_listener *lis,
 	       int64_t id, bool runbook_changed, struct err *e);
 
+/* Follows run `id` written by another process (qrh watch): nothing is
+ * ever written; run_observe_poll applies the events journaled since the
+ * last poll and reports each to the listener. */
+int run_observe(struct run *r, struct journal *j, int64_t id,
+		const struct run_listener *lis);
+int run_observe_poll(struct run *r, bool *ended, struct err *e);
+bool run_observing(const struct run *r);
+struct journal *run_journal(const struct run *r);
+
 int64_t run_id(const struct run *r);
 const struct runbook *run_runbook(const struct run *r);
 const struct step_state *run_step(const struct run *r, size_t i);

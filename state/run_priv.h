@@ -56,6 +56,9 @@ struct run {
 	const struct runbook *rb;
 	bool defer; /* queue events until run_flush_events */
 	long describing; /* the step run_describe_step shows, or -1 */
+	bool observing;  /* qrh watch: state from someone else's journal */
+	int64_t observed_seq;
+	bool observed_end;
 	struct pending pending;
 	struct run_opts opts;
 	char *actor;

@@ -10,6 +10,8 @@
 struct replay {
 	struct run *r;
 	bool ended;
+	bool notify; /* observing: tell the listener about each event */
+	int64_t last_seq;
 };
 
 static long step_by_id(const struct run *r, const cJSON *p)
@@ -80,17 +82,42 @@ static void apply_step_event(struct run *r, struct step_state *st,
 static int replay_one(const struct journal_event *ev, void *ctx)
 {
 	struct replay *rp = ctx;
-	if (!strcmp(ev->type, EV_RUN_END)) {
+	rp->last_seq = ev->seq;
+	if (!strcmp(ev->type, EV_RUN_END))
 		rp->ended = true;
-		return 0;
+	if (ev->step >= 0) {
+		cJSON *p = cJSON_Parse(ev->payload ? ev->payload : "{}");
+		long i = step_by_id(rp->r, p);
+		if (i >= 0)
+			apply_step_event(rp->r, &rp->r->steps[i], ev, p);
+		cJSON_Delete(p);
 	}
-	if (ev->step < 0)
-		return 0;
-	cJSON *p = cJSON_Parse(ev->payload ? ev->payload : "{}");
-	long i = step_by_id(rp->r, p);
-	if (i >= 0)
-		apply_step_event(rp->r, &rp->r->steps[i], ev, p);
-	cJSON_Delete(p);
+	if (rp->notify && rp->r->lis.event)
+		rp->r->lis.event(rp->r->lis.arg, ev);
+	return 0;
+}
+
+int run_observe(struct run *r, struct journal *j, int64_t id,
+		const struct run_listener *lis)
+{
+	r->j = j;
+	r->id = id;
+	r->observing = true;
+	r->observed_seq = 0;
+	if (lis)
+		r->lis = *lis;
+	snprintf(r->id_text, sizeof r->id_text, "%lld", (long long)id);
+	return 0;
+}
+
+int run_observe_poll(struct run *r, bool *ended, struct err *e)
+{
+	struct replay rp = { .r = r, .notify = true, .last_seq = r->observed_seq };
+	if (journal_events_each(r->j, r->id, r->observed_seq, replay_one, &rp, e) < 0)
+		return -1;
+	r->observed_seq = rp.last_seq;
+	r->observed_end = r->observed_end || rp.ended;
+	*ended = r->observed_end;
 	return 0;
 }
 

@@ -34,6 +34,7 @@ const struct command *command_find(const char *name);
 
 int cmd_run(int argc, char **argv);
 int cmd_resume(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_help(int argc, char **argv);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "tui/cli.h"
+#include "tui/console_ui.h"
 
 void usage_print(FILE *out)
 {
@@ -40,6 +41,10 @@ int cmd_help(int argc, char **argv)
 {
 	if (argc < 2) {
 		usage_print(stdout);
+		return QRH_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "keys")) {
+		console_keys_print(stdout);
 		return QRH_EXIT_OK;
 	}
 	if (!command_find(argv[1])) {

@@ -14,6 +14,7 @@
 #include "state/journal.h"
 #include "state/run.h"
 #include "tui/cli.h"
+#include "tui/console.h"
 #include "tui/plain.h"
 #include "tui/sanitize.h"
 #include "util/sha256.h"
@@ -231,8 +232,27 @@ static int session_open(struct session *s, const struct run_args *a)
 	return 0;
 }
 
+/* The console when there is a terminal to draw on, else plain mode. */
+static bool use_console(const struct run_args *a)
+{
+	return !a->plain && !a->dry_run && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+}
+
+static void listener_for(const struct run_args *a, struct run_listener *lis)
+{
+	if (use_console(a))
+		console_listener(lis);
+	else
+		plain_listener(lis);
+}
+
 static int drive(struct session *s, const struct run_args *a)
 {
+	if (use_console(a)) {
+		struct console_opts co = { .resumed = !strcmp(a->cmd, "resume"),
+					   .on_signals_ready = hold_signals };
+		return console_drive(s->run, s->loop, &co);
+	}
 	struct plain_opts po = {
 		.yes = a->yes,
 		.dry_run = a->dry_run,
@@ -242,8 +262,6 @@ static int drive(struct session *s, const struct run_args *a)
 			       : a->skip_interrupted ? INTERRUPTED_SKIP
 						     : INTERRUPTED_ASK,
 	};
-	if (!a->plain && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
-		fprintf(stderr, "qrh: the console is not in this version; running in plain mode\n");
 	po.on_signals_ready = hold_signals;
 	return plain_drive(s->run, s->loop, &po);
 }
@@ -271,7 +289,7 @@ int cmd_run(int argc, char **argv)
 	s.run = run_new(s.rb, &o);
 	if (fill_values(s.run, &a) < 0 || session_open(&s, &a) < 0)
 		goto out;
-	plain_listener(&lis);
+	listener_for(&a, &lis);
 	plain_print_setup(s.rb, a.quiet_output);
 	hold_signals(true);
 	if (run_open(s.run, s.j, s.loop, s.reaper, &lis, &e) < 0) {
@@ -376,7 +394,7 @@ int cmd_resume(int argc, char **argv)
 	restore_values(s.run, &jr);
 	if (fill_values(s.run, &a) < 0)
 		goto out;
-	plain_listener(&lis);
+	listener_for(&a, &lis);
 	plain_print_setup(s.rb, a.quiet_output);
 	hold_signals(true);
 	if (run_reopen(s.run, s.j, s.loop, s.reaper, &lis, id, changed, &e) < 0) {

@@ -43,6 +43,14 @@ const struct command qrh_commands[] = {
 	  "Options as for qrh run.\n"
 	  "\n"
 	  "Exit status as for qrh run.\n" },
+	{ "watch", cmd_watch, "qrh watch [--journal DB] [RUN]",
+	  "follow a run from another terminal, read-only",
+	  "Opens a read-only console on run RUN (default: the newest unfinished\n"
+	  "run, else the newest) and follows it as another qrh runs it: steps,\n"
+	  "their states and output as journaled, notes, clocks. Nothing can be\n"
+	  "confirmed or changed from here. Needs a terminal; q leaves.\n"
+	  "\n"
+	  "Exit status: 0, or 2 when the journal or the run cannot be read.\n" },
 	{ "check", cmd_check, "qrh check [--strict] [-q] RUNBOOK...",
 	  "validate runbooks; errors as FILE:LINE:COL",
 	  "Loads each runbook (Markdown or JSON) and reports every problem, one per\n"

@@ -1,0 +1,108 @@
+/* qrh watch: a read-only console that follows a run from another
+ * terminal by reading the journal, for a second responder or a trainer. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runbooks/load.h"
+#include "state/journal.h"
+#include "state/run.h"
+#include "tui/cli.h"
+#include "tui/console.h"
+
+/* The run to follow: the one named, the newest unfinished, or the newest. */
+static int pick(struct journal *j, const char *arg, int64_t *id)
+{
+	struct err e;
+	if (arg) {
+		char *end;
+		*id = strtoll(arg, &end, 10);
+		return *end || *id <= 0 ? usage_error("watch", "RUN is a run number, not '%s'", arg), -1 : 0;
+	}
+	int found = journal_run_find_unfinished(j, id, &e);
+	if (found > 0)
+		return 0;
+	struct journal_run *runs = NULL;
+	size_t n = 0;
+	if (journal_runs_list(j, &runs, &n, &e) < 0 || !n) {
+		fprintf(stderr, "qrh watch: %s\n", n ? e.msg : "the journal has no runs");
+		journal_runs_free(runs, n);
+		return -1;
+	}
+	*id = runs[0].id;
+	journal_runs_free(runs, n);
+	return 0;
+}
+
+static struct runbook *runbook_of(const struct journal_run *jr)
+{
+	struct diags d;
+	diags_init(&d);
+	struct runbook *rb = runbook_load_buffer(jr->runbook_path, jr->runbook_text,
+						 jr->runbook_len, RUNBOOK_AUTO, &d);
+	diags_release(&d);
+	return rb;
+}
+
+int cmd_watch(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "journal", required_argument, 0, 'J' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	const char *journal = NULL;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'J')
+			journal = optarg;
+		else if (c == 'h')
+			return help_command("watch");
+		else
+			return usage_error("watch", "unknown option");
+	}
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+		fprintf(stderr, "qrh watch: needs a terminal (for a log, use qrh show)\n");
+		return QRH_EXIT_USAGE;
+	}
+	struct err e;
+	int rc = QRH_EXIT_USAGE;
+	int64_t id;
+	struct journal_run jr = { 0 };
+	struct runbook *rb = NULL;
+	struct run *r = NULL;
+	struct loop *l = NULL;
+	char *path = journal_path_default(journal, &e);
+	struct journal *j = path ? journal_open_ro(path, &e) : NULL;
+	free(path);
+	if (!j) {
+		fprintf(stderr, "qrh watch: cannot open the journal: %s\n", e.msg);
+		return QRH_EXIT_USAGE;
+	}
+	if (pick(j, optind < argc ? argv[optind] : NULL, &id) < 0)
+		goto out;
+	if (journal_run_get(j, id, &jr, &e) <= 0 || !(rb = runbook_of(&jr))) {
+		fprintf(stderr, "qrh watch: run %lld cannot be shown\n", (long long)id);
+		goto out;
+	}
+	l = loop_new(&e);
+	if (!l)
+		goto out;
+	struct run_opts o = { .mode = RUN_LIVE };
+	struct run_listener lis;
+	r = run_new(rb, &o);
+	console_listener(&lis);
+	run_observe(r, j, id, &lis);
+	struct console_opts co = { .read_only = true };
+	rc = console_drive(r, l, &co);
+out:
+	run_free(r);
+	loop_free(l);
+	runbook_free(rb);
+	journal_run_release(&jr);
+	journal_close(j);
+	return rc;
+}

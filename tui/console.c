@@ -1,0 +1,575 @@
+/* The console's loop: curses set up and torn down, keys read when the
+ * terminal is readable (and after every pass, for KEY_RESIZE), the
+ * engine's events turned into state, a frame drawn at most CONSOLE_FPS
+ * times a second when something changed. */
+#include <curses.h>
+#include <errno.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "state/events.h"
+#include "tui/cli.h"
+#include "tui/console.h"
+#include "tui/console_ui.h"
+#include "util/clock.h"
+#include "util/xalloc.h"
+
+/* curses is global; so is the one console that draws with it. */
+static struct console the_console;
+static bool curses_up;
+
+static void curses_restore(void)
+{
+	if (curses_up) {
+		curs_set(1);
+		endwin();
+		curses_up = false;
+	}
+}
+
+void console_mark_dirty(struct console *c)
+{
+	c->dirty = true;
+}
+
+void console_set_status(struct console *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->status, sizeof c->status, fmt, ap);
+	va_end(ap);
+	c->dirty = true;
+}
+
+/* ---- the engine's events ---- */
+
+static void on_event(void *arg, const struct journal_event *ev)
+{
+	struct console *c = &the_console;
+	(void)arg;
+	c->head_seq = ev->seq;
+	snprintf(c->head_hash, sizeof c->head_hash, "%.8s", ev->hash);
+	if (!strcmp(ev->type, EV_NOTE))
+		c->n_notes++;
+	if (!strcmp(ev->type, EV_STEP_START) && ev->step >= 0 &&
+	    (size_t)ev->step < c->rb->n_steps) {
+		/* a new attempt shows its own output */
+		struct step_view *v = &c->sv[ev->step];
+		scrollback_free(v->sb);
+		v->sb = scrollback_new();
+		v->scroll = 0;
+	}
+	c->dirty = true;
+}
+
+static void on_output(void *arg, size_t step, enum proc_stream stream,
+		      const char *data, size_t len)
+{
+	struct console *c = &the_console;
+	(void)arg;
+	if (step >= c->rb->n_steps)
+		return;
+	struct step_view *v = &c->sv[step];
+	if (!v->sb)
+		v->sb = scrollback_new();
+	scrollback_feed(v->sb, stream == PROC_STDOUT ? SB_STDOUT : SB_STDERR,
+			data, len);
+	if (step == c->sel)
+		c->dirty = true;
+}
+
+static void offer_failure(struct console *c, size_t i);
+
+static void on_step_done(void *arg, size_t i)
+{
+	struct console *c = &the_console;
+	(void)arg;
+	const struct step_state *st = run_step(c->run, i);
+	if (c->sv[i].sb)
+		scrollback_finish(c->sv[i].sb);
+	c->dirty = true;
+	if (step_status_final(st->status)) {
+		console_follow_next(c);
+		return;
+	}
+	if (st->status == STEP_FAILED || st->status == STEP_TIMEOUT ||
+	    st->status == STEP_CANCELLED) {
+		if (c->rb->steps[i].on_fail == ON_FAIL_CONTINUE &&
+		    st->status != STEP_CANCELLED)
+			console_follow_next(c);
+		else
+			offer_failure(c, i);
+	}
+}
+
+static void on_journal_failed(void *arg, const char *msg)
+{
+	(void)arg;
+	console_set_status(&the_console, "the journal cannot be written: %s", msg);
+}
+
+void console_listener(struct run_listener *lis)
+{
+	memset(lis, 0, sizeof *lis);
+	lis->event = on_event;
+	lis->output = on_output;
+	lis->step_done = on_step_done;
+	lis->journal_failed = on_journal_failed;
+}
+
+/* ---- steps: confirming, running, failing ---- */
+
+void console_start_step(struct console *c, size_t i, const char *how)
+{
+	struct err e;
+	if (run_step_begin(c->run, i, how, &e) < 0) {
+		console_set_status(c, "%s", e.msg);
+		return;
+	}
+	c->sel = i;
+	c->view = VIEW_OUTPUT;
+	c->dirty = true;
+}
+
+static void failure_chosen(struct console *c, int key, const char *text)
+{
+	struct err e = { "" };
+	size_t i = c->dlg.step;
+	(void)text;
+	switch (key) {
+	case 'r':
+		console_start_step(c, i, "enter");
+		return;
+	case 's':
+		if (run_step_skip(c->run, i, "skipped after it failed", &e) < 0)
+			console_set_status(c, "%s", e.msg);
+		return;
+	case 'd':
+		if (run_step_done_by_hand(c->run, i, "done by hand after it failed", &e) < 0)
+			console_set_status(c, "%s", e.msg);
+		return;
+	case 'a':
+		c->quit = true;
+		c->exit_code = QRH_EXIT_FAILED;
+		return;
+	default:
+		console_set_status(c, "step %zu failed: select it and press Enter to decide", i + 1);
+	}
+}
+
+static void offer_failure(struct console *c, size_t i)
+{
+	const struct step_state *st = run_step(c->run, i);
+	char title[160];
+	snprintf(title, sizeof title, "Step %zu %s: %.100s", i + 1,
+		 step_status_name(st->status), st->summary);
+	c->sel = i;
+	dialog_open(c, DLG_MENU, title, failure_chosen);
+	snprintf(c->dlg.choices, sizeof c->dlg.choices, "rsda");
+	c->dlg.step = i;
+	styled_add_str(&c->dlg.body, "[r] retry   [s] skip   [d] done by hand   [a] abort the run   [Esc] later", 0);
+}
+
+static void interrupted_chosen(struct console *c, int key, const char *text)
+{
+	struct err e;
+	size_t i = c->dlg.step;
+	(void)text;
+	if (key == 'r')
+		console_start_step(c, i, "rerun-interrupted");
+	else if (key == 's' && run_step_skip(c->run, i, "interrupted step skipped on resume", &e) < 0)
+		console_set_status(c, "%s", e.msg);
+}
+
+static void offer_interrupted(struct console *c, size_t i)
+{
+	char title[160];
+	snprintf(title, sizeof title, "Step %zu was running when qrh stopped: its outcome is unknown", i + 1);
+	c->sel = i;
+	dialog_open(c, DLG_MENU, title, interrupted_chosen);
+	snprintf(c->dlg.choices, sizeof c->dlg.choices, "rs");
+	c->dlg.step = i;
+	styled_add_str(&c->dlg.body, "Check what it did before you decide.", 0);
+	styled_add_str(&c->dlg.body, "[r] run it again   [s] skip it   [Esc] later", 0);
+}
+
+static void confirmed(struct console *c, int key, const char *text)
+{
+	size_t i = c->dlg.step;
+	const struct step *s = &c->rb->steps[i];
+	if (s->confirm == CONFIRM_TYPED) {
+		if (text && !strcmp(text, s->confirm_word))
+			console_start_step(c, i, "typed");
+		else
+			console_set_status(c, "not confirmed: the word did not match; nothing ran");
+		return;
+	}
+	if (key == 'y')
+		console_start_step(c, i, "enter");
+	else
+		console_set_status(c, "not confirmed; nothing ran");
+}
+
+void console_ask_step(struct console *c, size_t i)
+{
+	const struct step *s = &c->rb->steps[i];
+	const struct step_state *st = run_step(c->run, i);
+	if (run_step_active(c->run)) {
+		console_set_status(c, "a step is running; wait for it, or x to cancel it");
+		return;
+	}
+	if (step_status_final(st->status)) {
+		console_set_status(c, "step %zu is already %s", i + 1, step_status_name(st->status));
+		return;
+	}
+	if (st->status == STEP_INTERRUPTED) {
+		offer_interrupted(c, i);
+		return;
+	}
+	if (s->dual_control) {
+		console_set_status(c, "step %zu needs dual control, which this version cannot give", i + 1);
+		return;
+	}
+	char title[160];
+	snprintf(title, sizeof title, "Run step %zu?", i + 1);
+	dialog_open(c, s->confirm == CONFIRM_TYPED ? DLG_TYPED : DLG_YESNO, title, confirmed);
+	c->dlg.step = i;
+	struct buf d;
+	struct err e;
+	buf_init(&d, BUF_UNLIMITED);
+	if (run_describe_step(c->run, i, &d, &e) < 0)
+		buf_adds(&d, e.msg);
+	long first = run_next_step(c->run);
+	if (first >= 0 && (size_t)first < i) {
+		char warn[128];
+		snprintf(warn, sizeof warn, "Out of order: step %ld is not done yet.", first + 1);
+		styled_add_plain(&c->dlg.body, warn, strlen(warn), STYLE_BOLD);
+	}
+	for (const char *p = d.data; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		styled_add_plain(&c->dlg.body, p, n, STYLE_CODE);
+		p += n + (nl ? 1 : 0);
+	}
+	buf_release(&d);
+	if (s->confirm == CONFIRM_TYPED)
+		snprintf(c->dlg.word, sizeof c->dlg.word, "%s", s->confirm_word);
+	snprintf(c->dlg.done_label, sizeof c->dlg.done_label, "%s",
+		 s->n_actions ? "[y] yes, run it   [n] no" : "[y] yes, it is done   [n] no");
+}
+
+/* Runs confirm=no steps when they come up in order, like a checklist
+ * whose read-only checks need no signature. */
+static void auto_advance(struct console *c)
+{
+	if (c->read_only)
+		return;
+	long i = run_next_step(c->run);
+	if (i < 0 || run_step_active(c->run) || c->dlg.kind != DLG_NONE || c->hangup ||
+	    c->interrupt || c->quit)
+		return;
+	const struct step_state *st = run_step(c->run, (size_t)i);
+	if (c->rb->steps[i].confirm == CONFIRM_NO && st->status == STEP_PENDING &&
+	    !c->rb->steps[i].dual_control)
+		console_start_step(c, (size_t)i, "auto");
+}
+
+void console_follow_next(struct console *c)
+{
+	long i = run_next_step(c->run);
+	if (i >= 0 && !c->user_moved) {
+		c->sel = (size_t)i;
+		c->view = run_step(c->run, (size_t)i)->status == STEP_PENDING ? VIEW_INSTRUCTIONS : VIEW_OUTPUT;
+		c->instr_scroll = 0;
+	}
+	c->user_moved = false;
+	c->dirty = true;
+}
+
+/* ---- qrh watch ---- */
+
+/* The stored output of step i's latest attempt, when it grew. */
+static void watch_output(struct console *c, size_t i)
+{
+	const struct step_state *st = run_step(c->run, i);
+	struct step_view *v = &c->sv[i];
+	struct journal *j = run_journal(c->run);
+	struct journal_output_info info[2];
+	struct buf text[2];
+	struct err e;
+	int64_t total = 0;
+	if (!st->attempt)
+		return;
+	for (int k = 0; k < 2; k++) {
+		buf_init(&text[k], BUF_UNLIMITED);
+		memset(&info[k], 0, sizeof info[k]);
+		journal_output_read(j, run_id(c->run), (int64_t)i, st->attempt,
+				    k ? JOURNAL_STDERR : JOURNAL_STDOUT, &text[k], &info[k], &e);
+		total += info[k].total_bytes;
+	}
+	if (total != v->seen_bytes || st->attempt != v->seen_attempt) {
+		scrollback_free(v->sb);
+		v->sb = scrollback_new();
+		scrollback_feed(v->sb, SB_STDOUT, text[0].data, text[0].len);
+		scrollback_feed(v->sb, SB_STDERR, text[1].data, text[1].len);
+		scrollback_finish(v->sb);
+		v->seen_bytes = total;
+		v->seen_attempt = st->attempt;
+		c->dirty = true;
+	}
+	buf_release(&text[0]);
+	buf_release(&text[1]);
+}
+
+static void on_watch_poll(struct loop *l, uint64_t id, void *arg)
+{
+	struct console *c = arg;
+	struct err e;
+	bool ended = false;
+	(void)id;
+	if (run_observe_poll(c->run, &ended, &e) < 0)
+		console_set_status(c, "%s", e.msg);
+	if (ended && !c->finished) {
+		c->finished = true;
+		console_set_status(c, "the run has ended; q leaves");
+	}
+	watch_output(c, c->sel);
+	c->poll_timer = loop_timer_add(l, 250, on_watch_poll, c);
+}
+
+/* ---- the loop ---- */
+
+static void on_tick(struct loop *l, uint64_t id, void *arg);
+
+static void on_tick(struct loop *l, uint64_t id, void *arg)
+{
+	struct console *c = arg;
+	(void)id;
+	c->spin++;
+	c->dirty = true;
+	c->tick_timer = loop_timer_add(l, 250, on_tick, c);
+}
+
+static void on_draw(struct loop *l, uint64_t id, void *arg)
+{
+	struct console *c = arg;
+	(void)l;
+	(void)id;
+	c->draw_timer = 0;
+	if (c->dirty && !c->hangup) {
+		console_draw(c);
+		c->dirty = false;
+	}
+}
+
+static void read_keys(struct console *c)
+{
+	int ch;
+	while (!c->hangup && (ch = getch()) != ERR) {
+		if (ch == KEY_RESIZE) {
+			getmaxyx(stdscr, c->lines, c->cols);
+			c->dirty = true;
+			continue;
+		}
+		console_key(c, ch);
+	}
+}
+
+static void on_stdin(struct loop *l, int fd, short revents, void *arg)
+{
+	struct console *c = arg;
+	(void)l;
+	(void)fd;
+	if (revents & (POLLHUP | POLLERR | POLLNVAL)) {
+		loop_fd_remove(c->loop, STDIN_FILENO);
+		return;
+	}
+	read_keys(c);
+}
+
+static void on_signal(struct loop *l, int signo, void *arg)
+{
+	struct console *c = arg;
+	struct err e;
+	(void)l;
+	if (signo == SIGHUP) {
+		/* nobody is watching: stop drawing, let the step finish */
+		if (!c->hangup)
+			run_mark(c->run, EV_HANGUP, NULL, &e);
+		c->hangup = true;
+		loop_fd_remove(c->loop, STDIN_FILENO);
+		curses_restore();
+		return;
+	}
+	if (!c->interrupt)
+		run_mark(c->run, EV_SIGNAL, signo == SIGINT ? "SIGINT" : "SIGTERM", &e);
+	c->interrupt = signo;
+	run_cancel_step(c->run);
+}
+
+static bool utf8_locale(void)
+{
+	const char *cs = nl_langinfo(CODESET);
+	return cs && !strcmp(cs, "UTF-8");
+}
+
+static void curses_start(struct console *c)
+{
+	initscr();
+	curses_up = true;
+	atexit(curses_restore);
+	raw();
+	noecho();
+	keypad(stdscr, TRUE);
+	nodelay(stdscr, TRUE);
+	curs_set(0);
+	const char *nc = getenv("NO_COLOR");
+	c->color = has_colors() && !(nc && *nc);
+	if (c->color) {
+		start_color();
+		use_default_colors();
+		init_pair(1, COLOR_GREEN, -1);
+		init_pair(2, COLOR_RED, -1);
+		init_pair(3, COLOR_YELLOW, -1);
+		init_pair(4, COLOR_CYAN, -1);
+	}
+	c->ascii = !utf8_locale() || getenv("QRH_ASCII");
+	getmaxyx(stdscr, c->lines, c->cols);
+}
+
+static bool everything_final(const struct console *c)
+{
+	return run_next_step(c->run) < 0;
+}
+
+static bool any_failed(const struct console *c)
+{
+	for (size_t i = 0; i < c->rb->n_steps; i++) {
+		enum step_status s = run_step(c->run, i)->status;
+		if (s == STEP_FAILED || s == STEP_TIMEOUT)
+			return true;
+	}
+	return false;
+}
+
+/* The end of the run: every step final, and the journal says so. */
+static void finish_run(struct console *c)
+{
+	struct err e;
+	if (c->read_only || c->finished || !everything_final(c) || run_step_active(c->run))
+		return;
+	c->finished = true;
+	const char *outcome = any_failed(c) ? "failed" : "ok";
+	if (run_end(c->run, outcome, &e) < 0)
+		console_set_status(c, "%s", e.msg);
+	else
+		console_set_status(c, "run finished: %s. Press q to leave.", outcome);
+	c->exit_code = any_failed(c) ? QRH_EXIT_FAILED : QRH_EXIT_OK;
+}
+
+static void first_offer(struct console *c)
+{
+	for (size_t i = 0; i < c->rb->n_steps; i++) {
+		if (run_step(c->run, i)->status == STEP_INTERRUPTED) {
+			offer_interrupted(c, i);
+			return;
+		}
+	}
+}
+
+static void console_setup(struct console *c, struct run *r, struct loop *l)
+{
+	memset(c, 0, sizeof *c);
+	c->run = r;
+	c->loop = l;
+	c->rb = run_runbook(r);
+	c->sv = xcalloc(c->rb->n_steps ? c->rb->n_steps : 1, sizeof *c->sv);
+	c->start_ns = clock_mono_ns();
+	c->match = -1;
+	c->exit_code = QRH_EXIT_INTERRUPTED;
+	long next = run_next_step(r);
+	c->sel = next >= 0 ? (size_t)next : 0;
+}
+
+static void console_teardown(struct console *c)
+{
+	curses_restore();
+	for (size_t i = 0; i < c->rb->n_steps; i++)
+		scrollback_free(c->sv[i].sb);
+	free(c->sv);
+	dialog_close(c);
+}
+
+/* How long to sleep: until the next journal flush or one frame. */
+static int wait_ms(struct console *c)
+{
+	int t = run_poll_timeout_ms(c->run);
+	return t < 0 || t > 1000 ? 1000 : t;
+}
+
+static void schedule_draw(struct console *c)
+{
+	if (c->dirty && !c->draw_timer)
+		c->draw_timer = loop_timer_add(c->loop, 1000 / CONSOLE_FPS, on_draw, c);
+}
+
+int console_drive(struct run *r, struct loop *l, const struct console_opts *o)
+{
+	struct console *c = &the_console;
+	struct err e;
+	console_setup(c, r, l);
+	c->resumed = o->resumed;
+	c->read_only = o->read_only;
+	int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	for (size_t k = 0; k < 3; k++)
+		loop_signal(l, sigs[k], on_signal, c, &e);
+	if (o->on_signals_ready)
+		o->on_signals_ready(false);
+	curses_start(c);
+	loop_fd_add(l, STDIN_FILENO, POLLIN, on_stdin, c, &e);
+	c->tick_timer = loop_timer_add(l, 250, on_tick, c);
+	if (c->read_only)
+		on_watch_poll(l, 0, c);
+	console_draw(c);
+	if (!c->read_only)
+		first_offer(c);
+	c->dirty = true;
+	while (!c->quit) {
+		auto_advance(c);
+		finish_run(c);
+		schedule_draw(c);
+		if (loop_run_once(l, wait_ms(c)) < 0 && errno != EINTR)
+			break;
+		run_tick(r);
+		if (!c->hangup)
+			read_keys(c);
+		if ((c->hangup || c->interrupt) && !run_step_active(r))
+			break;
+	}
+	loop_fd_remove(l, STDIN_FILENO);
+	loop_timer_cancel(l, c->tick_timer);
+	loop_timer_cancel(l, c->draw_timer);
+	loop_timer_cancel(l, c->poll_timer);
+	curses_restore();
+	if (c->read_only) {
+		console_teardown(c);
+		return QRH_EXIT_OK;
+	}
+	run_cancel_step(r);
+	run_stop_background(r);
+	while (run_busy(r) && loop_run_once(l, wait_ms(c)) >= 0)
+		run_tick(r);
+	finish_run(c);
+	int code = c->finished ? c->exit_code
+		 : c->exit_code == QRH_EXIT_FAILED ? QRH_EXIT_FAILED : QRH_EXIT_INTERRUPTED;
+	if (code == QRH_EXIT_FAILED && !c->finished && run_end(r, "aborted", &e) < 0)
+		fprintf(stderr, "qrh: %s\n", e.msg);
+	console_teardown(c);
+	return code;
+}

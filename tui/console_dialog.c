@@ -1,0 +1,103 @@
+/* Modal questions: yes/no, a typed word, a line of text, a menu, help.
+ * While one is open every key goes to it; Esc closes it without doing
+ * anything, which is always the safe answer. */
+#include <curses.h>
+#include <string.h>
+
+#include "tui/console_ui.h"
+
+void dialog_open(struct console *c, enum dialog_kind kind, const char *title,
+		 dialog_done_fn *done)
+{
+	dialog_close(c);
+	c->dlg.kind = kind;
+	snprintf(c->dlg.title, sizeof c->dlg.title, "%s", title);
+	styled_init(&c->dlg.body);
+	buf_init(&c->dlg.input, CONSOLE_INPUT_MAX);
+	c->dlg.done = done;
+	c->dlg.choices[0] = '\0';
+	c->dlg.word[0] = '\0';
+	c->dlg.done_label[0] = '\0';
+	c->dlg.scroll = 0;
+	console_mark_dirty(c);
+}
+
+void dialog_close(struct console *c)
+{
+	if (c->dlg.kind == DLG_NONE)
+		return;
+	styled_release(&c->dlg.body);
+	buf_release(&c->dlg.input);
+	c->dlg.kind = DLG_NONE;
+	console_mark_dirty(c);
+}
+
+/* Calls the dialog's callback after closing it, so the callback may open
+ * the next dialog. */
+static void finish(struct console *c, int key, bool with_text)
+{
+	dialog_done_fn *done = c->dlg.done;
+	char text[CONSOLE_INPUT_MAX + 1];
+	snprintf(text, sizeof text, "%s", c->dlg.input.data);
+	size_t step = c->dlg.step;
+	dialog_close(c);
+	c->dlg.step = step;
+	if (done)
+		done(c, key, with_text ? text : NULL);
+}
+
+static void edit(struct console *c, int key)
+{
+	struct buf *in = &c->dlg.input;
+	if (key == KEY_BACKSPACE || key == 127 || key == 8) {
+		/* drop a whole UTF-8 character */
+		while (in->len && (in->data[in->len - 1] & 0xc0) == 0x80)
+			in->len--;
+		if (in->len)
+			in->len--;
+		in->data[in->len] = '\0';
+	} else if (key == ('u' & 0x1f)) {
+		buf_reset(in);
+	} else if (key >= 0x20 && key < 0x100 && key != 0x7f) {
+		/* raw() hands over bytes: UTF-8 typed in arrives byte by byte */
+		buf_addc(in, (char)key);
+	}
+}
+
+void dialog_key(struct console *c, int key)
+{
+	struct dialog *d = &c->dlg;
+	if (key == 27) {
+		finish(c, 27, false);
+		return;
+	}
+	switch (d->kind) {
+	case DLG_YESNO:
+		if (key == 'y' || key == 'Y')
+			finish(c, 'y', false);
+		else if (key == 'n' || key == 'N' || key == 'q')
+			finish(c, 'n', false);
+		break;
+	case DLG_MENU:
+		if (key > 0 && key < 0x80 && strchr(d->choices, key))
+			finish(c, key, false);
+		break;
+	case DLG_TYPED:
+	case DLG_TEXT:
+		if (key == '\n' || key == '\r' || key == KEY_ENTER)
+			finish(c, '\n', true);
+		else
+			edit(c, key);
+		break;
+	case DLG_HELP:
+		if (key == KEY_DOWN || key == 'j')
+			d->scroll++;
+		else if (key == KEY_UP || key == 'k')
+			d->scroll = d->scroll ? d->scroll - 1 : 0;
+		else
+			finish(c, key, false);
+		break;
+	default:
+		break;
+	}
+}

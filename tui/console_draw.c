@@ -1,0 +1,409 @@
+/* Drawing the console: one full frame from the state, clipped by display
+ * width. Every string that came from outside qrh is sanitized before it
+ * reaches curses; nothing here changes the run. */
+#include <curses.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tui/console_ui.h"
+#include "tui/mdrender.h"
+#include "tui/sanitize.h"
+#include "util/clock.h"
+
+static const char *const glyphs_utf8[] = {
+	[STEP_PENDING] = " ",	     [STEP_RUNNING] = "▶",
+	[STEP_RETRY_WAIT] = "↻",     [STEP_OK] = "✓",
+	[STEP_FAILED] = "✗",	     [STEP_TIMEOUT] = "⌛",
+	[STEP_CANCELLED] = "⊘",	     [STEP_SKIPPED] = "»",
+	[STEP_DONE_BY_HAND] = "✎",   [STEP_INTERRUPTED] = "?",
+};
+
+static const char *const glyphs_ascii[] = {
+	[STEP_PENDING] = " ",	     [STEP_RUNNING] = ">",
+	[STEP_RETRY_WAIT] = "r",     [STEP_OK] = "+",
+	[STEP_FAILED] = "x",	     [STEP_TIMEOUT] = "T",
+	[STEP_CANCELLED] = "-",	     [STEP_SKIPPED] = "s",
+	[STEP_DONE_BY_HAND] = "h",   [STEP_INTERRUPTED] = "?",
+};
+
+const char *console_glyph(const struct console *c, enum step_status s)
+{
+	return (c->ascii ? glyphs_ascii : glyphs_utf8)[s];
+}
+
+static attr_t status_attr(const struct console *c, enum step_status s)
+{
+	int pair = s == STEP_OK ? 1 : (s == STEP_FAILED || s == STEP_TIMEOUT) ? 2
+		 : (s == STEP_RUNNING || s == STEP_RETRY_WAIT || s == STEP_INTERRUPTED) ? 3 : 0;
+	if (!c->color || !pair)
+		return (s == STEP_FAILED || s == STEP_TIMEOUT || s == STEP_INTERRUPTED) ? A_BOLD : A_NORMAL;
+	return COLOR_PAIR(pair) | ((s == STEP_FAILED || s == STEP_TIMEOUT) ? A_BOLD : 0);
+}
+
+/* Writes sanitized UTF-8 at (y, x), at most `cols` columns; returns the
+ * columns used. */
+static int put(int y, int x, const char *s, size_t n, int cols)
+{
+	size_t bytes;
+	if (cols <= 0)
+		return 0;
+	int used = sanitize_clip(s, n, cols, &bytes);
+	mvaddnstr(y, x, s, (int)bytes);
+	return used;
+}
+
+/* The same for text from outside: sanitized first. */
+static int put_untrusted(int y, int x, const char *s, int cols)
+{
+	char *clean = sanitize_string(s, strlen(s));
+	int used = put(y, x, clean, strlen(clean), cols);
+	free(clean);
+	return used;
+}
+
+static void fill(int y, int x, int cols)
+{
+	for (int i = 0; i < cols; i++)
+		mvaddch(y, x + i, ' ');
+}
+
+static void format_duration(int64_t ms, char *out, size_t n)
+{
+	if (ms < 0)
+		snprintf(out, n, "-");
+	else if (ms < 10000)
+		snprintf(out, n, "%lld.%llds", (long long)ms / 1000, (long long)(ms % 1000) / 100);
+	else if (ms < 3600000)
+		snprintf(out, n, "%lldm%02llds", (long long)ms / 60000, (long long)(ms / 1000) % 60);
+	else
+		snprintf(out, n, "%lldh%02lldm", (long long)ms / 3600000, (long long)(ms / 60000) % 60);
+}
+
+static void draw_header(struct console *c)
+{
+	const struct rect *r = &c->lay.header;
+	char buf[256], t[32];
+	int64_t el = (clock_mono_ns() - c->start_ns) / 1000000000;
+	attron(A_REVERSE);
+	fill(r->y, 0, r->w);
+	int x = put(r->y, 1, "qrh", 3, r->w - 1) + 1;
+	x += put(r->y, x, " | ", 3, r->w - x);
+	x += put_untrusted(r->y, x, c->rb->title ? c->rb->title : "(untitled)", r->w - x - 40);
+	snprintf(buf, sizeof buf, " | run %lld | T+%02lld:%02lld:%02lld | head %lld:%s ",
+		 (long long)run_id(c->run), (long long)el / 3600, (long long)(el / 60) % 60,
+		 (long long)el % 60, (long long)c->head_seq, c->head_hash);
+	int w = (int)strlen(buf);
+	put(r->y, r->w - w > x ? r->w - w : x, buf, strlen(buf), r->w - x);
+	attroff(A_REVERSE);
+	fill(r->y + 1, 0, r->w);
+	const struct objectives *o = &c->rb->objectives;
+	x = 1;
+	if (o->rto_ms >= 0) {
+		format_duration(o->rto_ms, t, sizeof t);
+		snprintf(buf, sizeof buf, "RTO %s: clock not running (probes arrive later)   ", t);
+		x += put(r->y + 1, x, buf, strlen(buf), r->w - x);
+	}
+	if (o->rpo_ms >= 0) {
+		format_duration(o->rpo_ms, t, sizeof t);
+		snprintf(buf, sizeof buf, "RPO %s: not measured yet   ", t);
+		x += put(r->y + 1, x, buf, strlen(buf), r->w - x);
+	}
+	if (o->rto_ms < 0 && o->rpo_ms < 0)
+		x += put(r->y + 1, x, "no RTO/RPO objectives", 21, r->w - x);
+	snprintf(buf, sizeof buf, "notes %zu", c->n_notes);
+	if (r->w - (int)strlen(buf) - 1 > x)
+		put(r->y + 1, r->w - (int)strlen(buf) - 1, buf, strlen(buf), (int)strlen(buf));
+}
+
+static int64_t step_elapsed(const struct console *c, size_t i)
+{
+	const struct step_state *st = run_step(c->run, i);
+	if (st->status == STEP_RUNNING)
+		return clock_wall_ms() - st->started_wall_ms;
+	return st->attempt ? st->duration_ms : -1;
+}
+
+static void draw_step_row(struct console *c, size_t i, int y, const struct rect *r)
+{
+	const struct step_state *st = run_step(c->run, i);
+	char num[24], dur[32];
+	bool sel = i == c->sel;
+	if (sel)
+		attron(c->focus == PANE_STEPS ? A_REVERSE : A_BOLD);
+	fill(y, r->x, r->w);
+	const char *g = console_glyph(c, st->status);
+	if (st->status == STEP_RUNNING) {
+		static const char *const spin_utf8[] = { "◐", "◓", "◑", "◒" };
+		static const char *const spin_ascii[] = { "|", "/", "-", "\\" };
+		g = (c->ascii ? spin_ascii : spin_utf8)[c->spin % 4];
+	}
+	attr_t a = sel ? 0 : status_attr(c, st->status);
+	attron(a);
+	put(y, r->x + 1, g, strlen(g), 1);
+	attroff(a);
+	snprintf(num, sizeof num, "%2zu ", i + 1);
+	put(y, r->x + 3, num, strlen(num), 3);
+	format_duration(step_elapsed(c, i), dur, sizeof dur);
+	if (step_elapsed(c, i) < 0)
+		dur[0] = '\0';
+	int dw = (int)strlen(dur);
+	put_untrusted(y, r->x + 6, c->rb->steps[i].title, r->w - 7 - dw - 1);
+	put(y, r->x + r->w - dw - 1, dur, (size_t)dw, dw);
+	if (sel)
+		attroff(c->focus == PANE_STEPS ? A_REVERSE : A_BOLD);
+}
+
+static void pane_title(const struct console *c, const struct rect *r, const char *t,
+		       bool focused)
+{
+	attron(focused ? A_BOLD | A_UNDERLINE : A_UNDERLINE);
+	fill(r->y, r->x, r->w);
+	put(r->y, r->x + 1, t, strlen(t), r->w - 2);
+	attroff(focused ? A_BOLD | A_UNDERLINE : A_UNDERLINE);
+	(void)c;
+}
+
+static void draw_steps(struct console *c)
+{
+	const struct rect *r = &c->lay.steps;
+	char t[64];
+	size_t done = 0;
+	for (size_t i = 0; i < c->rb->n_steps; i++)
+		done += step_status_final(run_step(c->run, i)->status);
+	snprintf(t, sizeof t, "Steps %zu/%zu done", done, c->rb->n_steps);
+	pane_title(c, r, t, c->focus == PANE_STEPS);
+	int rows = r->h - 1;
+	if ((int)c->sel < c->steps_top)
+		c->steps_top = (int)c->sel;
+	if ((int)c->sel >= c->steps_top + rows)
+		c->steps_top = (int)c->sel - rows + 1;
+	for (int k = 0; k < rows; k++) {
+		size_t i = (size_t)(c->steps_top + k);
+		if (i < c->rb->n_steps)
+			draw_step_row(c, i, r->y + 1 + k, r);
+		else
+			fill(r->y + 1 + k, r->x, r->w);
+	}
+}
+
+static void draw_probes(struct console *c)
+{
+	const struct rect *r = &c->lay.probes;
+	pane_title(c, r, "Probes", false);
+	for (int k = 1; k < r->h; k++)
+		fill(r->y + k, r->x, r->w);
+	if (!c->rb->n_probes) {
+		put(r->y + 1, r->x + 1, "no probes", 9, r->w - 2);
+		return;
+	}
+	for (int k = 1; k < r->h && (size_t)(k - 1) < c->rb->n_probes; k++) {
+		const struct probe *p = &c->rb->probes[k - 1];
+		int x = r->x + 1 + put_untrusted(r->y + k, r->x + 1, p->name ? p->name : "?", r->w - 16);
+		put(r->y + k, x, "  not polled yet", 16, r->x + r->w - x);
+	}
+}
+
+static void draw_styled_line(const struct styled_line *l, int y, int x, int cols,
+			     const struct console *c)
+{
+	if (!l->n_spans) {
+		put(y, x, l->text, l->len, cols);
+		return;
+	}
+	int used = 0;
+	for (size_t k = 0; k < l->n_spans && used < cols; k++) {
+		const struct span *sp = &l->spans[k];
+		attr_t a = 0;
+		if (sp->style & (STYLE_BOLD | STYLE_HEADING))
+			a |= A_BOLD;
+		if (sp->style & (STYLE_ITALIC | STYLE_LINK))
+			a |= A_UNDERLINE;
+		if (sp->style & STYLE_DIM)
+			a |= A_DIM;
+		if (sp->style & STYLE_MATCH)
+			a |= A_REVERSE;
+		if (sp->style & STYLE_CODE)
+			a |= c->color ? COLOR_PAIR(4) : A_BOLD;
+		if (sp->style & STYLE_ERROR)
+			a |= c->color ? COLOR_PAIR(2) : A_BOLD;
+		attron(a);
+		used += put(y, x + used, l->text + sp->off, sp->len, cols - used);
+		attroff(a);
+	}
+}
+
+static void draw_instructions(struct console *c, const struct rect *r)
+{
+	const struct step *s = &c->rb->steps[c->sel];
+	struct styled_text t;
+	styled_init(&t);
+	if (s->doc)
+		md_render(s->doc, strlen(s->doc), r->w - 2, c->ascii, &t);
+	else
+		styled_add_str(&t, "(no instructions)", STYLE_DIM);
+	styled_add_str(&t, "", 0);
+	styled_add_str(&t, s->n_actions ? "Runs, once confirmed:" : "A manual step: confirm it when it is done.",
+		       STYLE_BOLD);
+	struct buf d;
+	struct err e;
+	buf_init(&d, BUF_UNLIMITED);
+	if (s->n_actions && run_describe_step(c->run, c->sel, &d, &e) == 0) {
+		for (const char *p = d.data; *p;) {
+			const char *nl = strchr(p, '\n');
+			size_t n = nl ? (size_t)(nl - p) : strlen(p);
+			styled_add_plain(&t, p, n, STYLE_CODE);
+			p += n + (nl ? 1 : 0);
+		}
+	}
+	buf_release(&d);
+	int rows = r->h - 1;
+	if (c->instr_scroll > (int)t.n - 1)
+		c->instr_scroll = t.n ? (int)t.n - 1 : 0;
+	for (int k = 0; k < rows; k++) {
+		fill(r->y + 1 + k, r->x, r->w);
+		size_t i = (size_t)(c->instr_scroll + k);
+		if (i < t.n)
+			draw_styled_line(&t.lines[i], r->y + 1 + k, r->x + 1, r->w - 2, c);
+	}
+	styled_release(&t);
+}
+
+static void draw_output_line(struct console *c, const struct sb_line *l, long idx,
+			     int y, const struct rect *r)
+{
+	bool err = l->stream == SB_STDERR;
+	bool match = c->search[0] && idx == c->match;
+	attr_t a = (err ? (c->color ? COLOR_PAIR(2) : A_BOLD) : 0) | (match ? A_REVERSE : 0);
+	/* a gutter mark: stderr is told apart without colour */
+	put(y, r->x, err ? "!" : (l->continued ? "+" : " "), 1, 1);
+	attron(a);
+	put(y, r->x + 1, l->text, l->len, r->w - 1);
+	attroff(a);
+}
+
+static void draw_output(struct console *c, const struct rect *r)
+{
+	struct step_view *v = &c->sv[c->sel];
+	int rows = r->h - 1;
+	size_t n = v->sb ? scrollback_count(v->sb) : 0;
+	if (v->scroll > (int)n)
+		v->scroll = (int)n;
+	long first = (long)n - rows - v->scroll;
+	if (first < 0)
+		first = 0;
+	for (int k = 0; k < rows; k++) {
+		fill(r->y + 1 + k, r->x, r->w);
+		long i = first + k;
+		if (i < (long)n)
+			draw_output_line(c, scrollback_line(v->sb, (size_t)i), i, r->y + 1 + k, r);
+	}
+	if (!n)
+		put(r->y + 1, r->x + 1, "(no output yet)", 15, r->w - 2);
+}
+
+static void draw_detail(struct console *c)
+{
+	const struct rect *r = &c->lay.detail;
+	char t[256];
+	const struct step_state *st = run_step(c->run, c->sel);
+	struct step_view *v = &c->sv[c->sel];
+	char *title = sanitize_string(c->rb->steps[c->sel].title, strlen(c->rb->steps[c->sel].title));
+	snprintf(t, sizeof t, "%zu. %s  [%s]  %s%s", c->sel + 1, title,
+		 c->view == VIEW_OUTPUT ? "Output" : "Instructions",
+		 step_status_name(st->status),
+		 c->view == VIEW_OUTPUT && v->scroll ? "  (scrolled: G follows)" : "");
+	free(title);
+	pane_title(c, r, t, c->focus == PANE_DETAIL);
+	if (c->view == VIEW_OUTPUT)
+		draw_output(c, r);
+	else
+		draw_instructions(c, r);
+	for (int y = r->y; y < r->y + r->h; y++)
+		mvaddch(y, r->x - 1, ACS_VLINE);
+}
+
+static void draw_keybar(struct console *c)
+{
+	const struct rect *r = &c->lay.keybar;
+	attron(A_REVERSE);
+	fill(r->y, 0, r->w);
+	const char *keys = c->status[0] ? c->status
+		: "Enter run  s skip  d done  a note  x cancel  o output  / search  ? help  q quit";
+	put_untrusted(r->y, 1, keys, r->w - 2);
+	attroff(A_REVERSE);
+}
+
+static void draw_dialog(struct console *c)
+{
+	struct dialog *d = &c->dlg;
+	int w = c->cols - 8 > 100 ? 100 : c->cols - 8;
+	int body = (int)d->body.n;
+	int h = body + 5 > c->lines - 4 ? c->lines - 4 : body + 5;
+	int y = (c->lines - h) / 2, x = (c->cols - w) / 2;
+	for (int k = 0; k < h; k++)
+		fill(y + k, x, w);
+	attron(A_BOLD);
+	mvaddch(y, x, ACS_ULCORNER);
+	mvhline(y, x + 1, ACS_HLINE, w - 2);
+	mvaddch(y, x + w - 1, ACS_URCORNER);
+	mvaddch(y + h - 1, x, ACS_LLCORNER);
+	mvhline(y + h - 1, x + 1, ACS_HLINE, w - 2);
+	mvaddch(y + h - 1, x + w - 1, ACS_LRCORNER);
+	mvvline(y + 1, x, ACS_VLINE, h - 2);
+	mvvline(y + 1, x + w - 1, ACS_VLINE, h - 2);
+	put_untrusted(y, x + 2, d->title, w - 4);
+	attroff(A_BOLD);
+	int rows = h - 4;
+	for (int k = 0; k < rows && d->scroll + k < body; k++)
+		draw_styled_line(&d->body.lines[d->scroll + k], y + 1 + k, x + 2, w - 4, c);
+	char prompt[256];
+	switch (d->kind) {
+	case DLG_YESNO:
+		snprintf(prompt, sizeof prompt, "%s", d->done_label[0] ? d->done_label : "[y] yes   [n] no");
+		break;
+	case DLG_TYPED:
+		snprintf(prompt, sizeof prompt, "Type %s and Enter to run (Esc cancels): %s", d->word, d->input.data);
+		break;
+	case DLG_TEXT:
+		snprintf(prompt, sizeof prompt, "> %s", d->input.data);
+		break;
+	case DLG_HELP:
+		snprintf(prompt, sizeof prompt, "any key closes");
+		break;
+	default:
+		snprintf(prompt, sizeof prompt, "choose: %s", d->choices);
+	}
+	attron(A_BOLD);
+	put_untrusted(y + h - 2, x + 2, prompt, w - 4);
+	attroff(A_BOLD);
+}
+
+static void draw_too_small(struct console *c)
+{
+	char msg[128];
+	erase();
+	snprintf(msg, sizeof msg, "terminal too small: %dx%d, qrh needs %dx%d", c->cols, c->lines,
+		 LAYOUT_MIN_COLS, LAYOUT_MIN_LINES);
+	put(c->lines / 2, 0, msg, strlen(msg), c->cols);
+	put(c->lines / 2 + 1, 0, "the run goes on; q quits", 24, c->cols);
+}
+
+void console_draw(struct console *c)
+{
+	layout_compute(c->lines, c->cols, (int)c->rb->n_probes, &c->lay);
+	if (c->lay.too_small) {
+		draw_too_small(c);
+		refresh();
+		return;
+	}
+	if (c->rb->n_steps) {
+		draw_header(c);
+		draw_steps(c);
+		draw_probes(c);
+		draw_detail(c);
+	}
+	draw_keybar(c);
+	if (c->dlg.kind != DLG_NONE)
+		draw_dialog(c);
+	refresh();
+}
