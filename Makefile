@@ -54,7 +54,7 @@ TEST_SUPPORT_OBJ := $(TEST_SUPPORT_SRC:%.c=$(BUILD)/%.o)
 all: qrh
 
 qrh: $(BIN)
-	$(Q)cp $(BIN) qrh
+	$(Q)cp $(BIN) qrh.tmp && mv -f qrh.tmp qrh
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -92,6 +92,14 @@ fuzz:
 
 bench: qrh
 	$(Q)sh bench/run.sh
+
+# The practice drill in the console, journaled apart from real runs. The
+# sandbox with Postgres, HTTP gateways and a Velero simulator comes with
+# the executors that need it.
+DEMO_DIR ?= $${TMPDIR:-/tmp}/qrh-demo
+demo: qrh
+	@mkdir -p $(DEMO_DIR)
+	./qrh run --drill --journal $(DEMO_DIR)/journal.db runbooks/library/practice-drill.md
 
 install: qrh
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5

@@ -10,11 +10,16 @@
 
 enum qstate { Q_NONE, Q_SINGLE, Q_DOUBLE };
 
+#define LINT_NEST_MAX 16
+
 struct scan {
 	const char *s;
 	size_t i;
 	struct srcpos pos;
 	enum qstate q;
+	/* $( ... ) starts a new quoting context, even inside "..." */
+	enum qstate outer[LINT_NEST_MAX];
+	int depth;
 	int word_start;    /* at the start of a shell word */
 	int in_assignment; /* the word so far is NAME= */
 	char heredoc[64];  /* pending here-document delimiter */
@@ -108,6 +113,11 @@ void vars_lint_shell(const struct action *a, struct diags *d)
 				advance(&sc);
 			else if (c == '"')
 				sc.q = Q_NONE;
+			else if (c == '$' && sc.s[sc.i + 1] == '(' && sc.depth < LINT_NEST_MAX) {
+				sc.outer[sc.depth++] = Q_DOUBLE;
+				sc.q = Q_NONE;
+				advance(&sc);
+			}
 		} else if (c == '\\' && sc.s[sc.i + 1]) {
 			advance(&sc);
 		} else if (c == '\'') {
@@ -119,6 +129,11 @@ void vars_lint_shell(const struct action *a, struct diags *d)
 				advance(&sc);
 		} else if (c == '<' && sc.s[sc.i + 1] == '<' && sc.s[sc.i + 2] != '<') {
 			note_heredoc(&sc);
+		} else if (c == '$' && sc.s[sc.i + 1] == '(' && sc.depth < LINT_NEST_MAX) {
+			sc.outer[sc.depth++] = Q_NONE;
+			advance(&sc);
+		} else if (c == ')' && sc.depth > 0) {
+			sc.q = sc.outer[--sc.depth];
 		} else if (c == '$') {
 			check_dollar(&sc, a, d);
 		} else if (c == '=' && !sc.in_assignment) {

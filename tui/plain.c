@@ -135,8 +135,12 @@ static int confirm(struct driver *d, size_t i, const char **how)
 		return 1;
 	}
 	if (d->hangup || !isatty(STDIN_FILENO)) {
-		fprintf(stderr, "qrh: step '%s' needs a confirmation: %s\n", s->id,
-			s->confirm == CONFIRM_TYPED ? "give --typed ID=WORD" : "give --yes or run on a terminal");
+		if (s->confirm == CONFIRM_TYPED)
+			fprintf(stderr, "qrh: step '%s' needs a confirmation: give --typed %s=%s\n",
+				s->id, s->id, s->confirm_word);
+		else
+			fprintf(stderr, "qrh: step '%s' needs a confirmation: give --yes or run on a terminal\n",
+				s->id);
 		return -1;
 	}
 	show_step(d->run, i);

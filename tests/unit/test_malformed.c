@@ -110,6 +110,7 @@ static const struct bad_case cases[] = {
 	{ "target.json", "{\"steps\": [{\"title\": \"a\", \"actions\": [{\"kind\": \"sql\", \"query\": \"select 1\", \"target\": \"db\"}]}]}", "target.json:1:39: error: target 'db' is not defined" },
 	/* lint */
 	{ "unquoted.md", "## A\n\n```sh\nrm -r -- $DIR\n```\n", "unquoted.md:4:10: warning: unquoted $DIR in sh script: write \"$DIR\" so a value with spaces or * stays one word" },
+	{ "subst.md", "## A\n\n```sh\necho \"$(wc -l <\"$F\")\" \"$(ls $X)\"\n```\n", "subst.md:4:29: warning: unquoted $X in sh script: write \"$X\" so a value with spaces or * stays one word" },
 	{ "rmrf.md", "## A {confirm=no}\n\n```sh\nrm -rf /tmp/x\n```\n", "rmrf.md:3:1: warning: destructive command 'rm -rf' in a step that runs without confirmation" },
 	{ "drop.md", FM("targets:\n  db: {kind: postgres}\n") "## A\n\n```sql {target=db confirm=no}\ndrop table orders;\n```\n", "drop.md:7:1: warning: destructive command 'DROP' in a step that runs without confirmation" },
 	{ "kubectl.md", "- [ ] Delete the pod {confirm=no}\n  ```sh\n  kubectl -n x delete pod y\n  ```\n", "kubectl.md:2:3: warning: destructive command 'kubectl delete' in a step that runs without confirmation" },
@@ -171,6 +172,17 @@ static void test_table(void **state)
 		failed += check_line(c->file, c->text, len, c->expect) < 0;
 	}
 	assert_int_equal(failed, 0);
+}
+
+/* Quoted uses inside $( ) in "..." are quoted: no warning. */
+static void test_no_false_warning(void **state)
+{
+	(void)state;
+	const char *text = "## A\n\n```sh\necho \"n: $(wc -l <\"$F\")\" x=$Y \"${Z}\"\n```\n";
+	size_t n_errors;
+	char *out = report("q.md", text, strlen(text), &n_errors);
+	assert_string_equal(out, "");
+	free(out);
 }
 
 static void test_table_size(void **state)
@@ -262,6 +274,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_table_size),
+		cmocka_unit_test(test_no_false_warning),
 		cmocka_unit_test(test_too_many_steps),
 		cmocka_unit_test(test_too_many_actions),
 		cmocka_unit_test(test_file_too_big),
