@@ -137,10 +137,18 @@ const char *run_actor(const struct run *r)
 	return r->actor;
 }
 
+bool run_step_settled(const struct run *r, size_t i)
+{
+	enum step_status s = r->steps[i].status;
+	return step_status_final(s) ||
+	       (r->rb->steps[i].on_fail == ON_FAIL_CONTINUE &&
+		(s == STEP_FAILED || s == STEP_TIMEOUT));
+}
+
 long run_next_step(const struct run *r)
 {
 	for (size_t i = 0; i < r->rb->n_steps; i++)
-		if (!step_status_final(r->steps[i].status))
+		if (!run_step_settled(r, i))
 			return (long)i;
 	return -1;
 }

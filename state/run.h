@@ -118,7 +118,10 @@ const struct step_state *run_step(const struct run *r, size_t i);
 const char *step_status_name(enum step_status s);
 /* Finished for good: ok, skipped or done by hand. */
 bool step_status_final(enum step_status s);
-/* The first step that is not final, or -1 when every step is. */
+/* Final, or failed in a step whose on_fail=continue lets the run go on:
+ * either way the run does not come back to it on its own. */
+bool run_step_settled(const struct run *r, size_t i);
+/* The first step that is not settled, or -1 when every step is. */
 long run_next_step(const struct run *r);
 /* A step is running or waiting to retry, or a background process lives. */
 bool run_busy(const struct run *r);

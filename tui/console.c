@@ -94,17 +94,13 @@ static void on_step_done(void *arg, size_t i)
 	if (c->sv[i].sb)
 		scrollback_finish(c->sv[i].sb);
 	c->dirty = true;
-	if (step_status_final(st->status)) {
+	if (run_step_settled(c->run, i)) {
 		console_follow_next(c);
 		return;
 	}
 	if (st->status == STEP_FAILED || st->status == STEP_TIMEOUT ||
 	    st->status == STEP_CANCELLED) {
-		if (c->rb->steps[i].on_fail == ON_FAIL_CONTINUE &&
-		    st->status != STEP_CANCELLED)
-			console_follow_next(c);
-		else
-			offer_failure(c, i);
+		offer_failure(c, i);
 	}
 }
 

@@ -267,8 +267,11 @@ int plain_drive(struct run *r, struct loop *l, const struct plain_opts *o)
 		return finish(&d, "ok", QRH_EXIT_OK);
 	}
 	for (size_t i = 0; i < rb->n_steps; i++) {
-		if (step_status_final(run_step(r, i)->status))
+		if (run_step_settled(r, i)) {
+			/* settled by failing on_fail=continue before a resume */
+			d.failed = d.failed || !step_status_final(run_step(r, i)->status);
 			continue;
+		}
 		if (d.interrupt || d.hangup)
 			break;
 		int rc = drive_step(&d, i);
