@@ -52,6 +52,37 @@ static bool want_object(struct load_ctx *c, const cJSON *v, const char *what)
 	return false;
 }
 
+/* Reads a JSON list of at most `limit` items of `size` bytes each; `one`
+ * loads an item and says whether it is kept. */
+typedef bool load_item_fn(struct load_ctx *c, const cJSON *e, void *item);
+
+static void *load_list(struct load_ctx *c, const cJSON *arr, const char *key,
+		       unsigned limit, size_t size, size_t *count,
+		       load_item_fn *one)
+{
+	if (!cJSON_IsArray(arr)) {
+		field_error(c, arr, "'%s' must be a list", key);
+		return NULL;
+	}
+	size_t n = (size_t)cJSON_GetArraySize(arr);
+	if (n > limit) {
+		field_error(c, arr, "%zu %s (the limit is %u)", n, key, limit);
+		return NULL;
+	}
+	size_t base = ctx_path_push_key(c, key);
+	char *v = xcalloc(n, size);
+	const cJSON *e;
+	cJSON_ArrayForEach(e, arr)
+	{
+		size_t len = ctx_path_push_index(c, *count);
+		if (one(c, e, v + *count * size))
+			(*count)++;
+		ctx_path_pop(c, len);
+	}
+	ctx_path_pop(c, base);
+	return v;
+}
+
 void tree_unknown_kind(struct load_ctx *c, struct srcpos pos, const char *kind)
 {
 	const char *names[ACTION_KIND_COUNT];
@@ -96,34 +127,14 @@ int tree_load_action(struct load_ctx *c, const cJSON *obj, struct action *a,
 
 static const char *const skip_kind[] = { "kind", NULL };
 
-static void load_actions(struct load_ctx *c, const cJSON *arr, struct step *s)
+static bool load_action_item(struct load_ctx *c, const cJSON *e, void *item)
 {
-	if (!cJSON_IsArray(arr)) {
-		field_error(c, arr, "'actions' must be a list");
-		return;
-	}
-	size_t n = (size_t)cJSON_GetArraySize(arr);
-	if (n > QRH_MAX_ACTIONS_PER_STEP) {
-		field_error(c, arr, "%zu actions in one step (the limit is %u)", n,
-			    QRH_MAX_ACTIONS_PER_STEP);
-		return;
-	}
-	size_t base = ctx_path_push_key(c, "actions");
-	s->actions = xcalloc(n, sizeof *s->actions);
-	const cJSON *e;
-	cJSON_ArrayForEach(e, arr)
-	{
-		size_t len = ctx_path_push_index(c, s->n_actions);
-		struct action *a = &s->actions[s->n_actions];
-		action_init(a, ACTION_SH);
-		if (want_object(c, e, "an object") &&
-		    tree_load_action(c, e, a, skip_kind) == 0)
-			s->n_actions++;
-		else
-			action_release(a);
-		ctx_path_pop(c, len);
-	}
-	ctx_path_pop(c, base);
+	struct action *a = item;
+	action_init(a, ACTION_SH);
+	if (want_object(c, e, "an object") && tree_load_action(c, e, a, skip_kind) == 0)
+		return true;
+	action_release(a);
+	return false;
 }
 
 static const char *const skip_actions[] = { "actions", NULL };
@@ -137,31 +148,16 @@ static void load_step(struct load_ctx *c, const cJSON *obj, struct step *s)
 		field_error_at(c, s->pos, "a step needs a 'title'");
 	const cJSON *acts = cJSON_GetObjectItemCaseSensitive(obj, "actions");
 	if (acts)
-		load_actions(c, acts, s);
+		s->actions = load_list(c, acts, "actions", QRH_MAX_ACTIONS_PER_STEP,
+				       sizeof *s->actions, &s->n_actions, load_action_item);
 }
 
-static void load_steps(struct load_ctx *c, const cJSON *arr, struct runbook *rb)
+static bool load_step_item(struct load_ctx *c, const cJSON *e, void *item)
 {
-	if (!cJSON_IsArray(arr)) {
-		field_error(c, arr, "'steps' must be a list");
-		return;
-	}
-	size_t n = (size_t)cJSON_GetArraySize(arr);
-	if (n > QRH_MAX_STEPS) {
-		field_error(c, arr, "%zu steps (the limit is %u)", n, QRH_MAX_STEPS);
-		return;
-	}
-	size_t base = ctx_path_push_key(c, "steps");
-	rb->steps = xcalloc(n, sizeof *rb->steps);
-	const cJSON *e;
-	cJSON_ArrayForEach(e, arr)
-	{
-		size_t len = ctx_path_push_index(c, rb->n_steps);
-		if (want_object(c, e, "an object"))
-			load_step(c, e, &rb->steps[rb->n_steps++]);
-		ctx_path_pop(c, len);
-	}
-	ctx_path_pop(c, base);
+	if (!want_object(c, e, "an object"))
+		return false;
+	load_step(c, e, item);
+	return true;
 }
 
 static void load_var(struct load_ctx *c, const cJSON *v, struct var *var)
@@ -263,27 +259,10 @@ static void load_probe(struct load_ctx *c, const cJSON *v, struct probe *p)
 	tree_load_action(c, v, &p->action, skip_probe);
 }
 
-static void load_probes(struct load_ctx *c, const cJSON *arr, struct runbook *rb)
+static bool load_probe_item(struct load_ctx *c, const cJSON *e, void *item)
 {
-	if (!cJSON_IsArray(arr)) {
-		field_error(c, arr, "'probes' must be a list");
-		return;
-	}
-	size_t n = (size_t)cJSON_GetArraySize(arr);
-	if (n > QRH_MAX_PROBES) {
-		field_error(c, arr, "%zu probes (the limit is %u)", n, QRH_MAX_PROBES);
-		return;
-	}
-	size_t base = ctx_path_push_key(c, "probes");
-	rb->probes = xcalloc(n, sizeof *rb->probes);
-	const cJSON *e;
-	cJSON_ArrayForEach(e, arr)
-	{
-		size_t len = ctx_path_push_index(c, rb->n_probes);
-		load_probe(c, e, &rb->probes[rb->n_probes++]);
-		ctx_path_pop(c, len);
-	}
-	ctx_path_pop(c, base);
+	load_probe(c, e, item);
+	return true;
 }
 
 static void set_text(struct load_ctx *c, const cJSON *v, char **slot)
@@ -318,7 +297,8 @@ void tree_load_runbook(struct load_ctx *c, const cJSON *root,
 		else if (!strcmp(k, "targets"))
 			load_targets(c, m, rb);
 		else if (!strcmp(k, "probes"))
-			load_probes(c, m, rb);
+			rb->probes = load_list(c, m, "probes", QRH_MAX_PROBES, sizeof *rb->probes,
+					       &rb->n_probes, load_probe_item);
 		else if (!strcmp(k, "objectives")) {
 			if (want_object(c, m, "an object")) {
 				size_t len = ctx_path_push_key(c, "objectives");
@@ -327,7 +307,8 @@ void tree_load_runbook(struct load_ctx *c, const cJSON *root,
 				ctx_path_pop(c, len);
 			}
 		} else if (!strcmp(k, "steps") && allow_steps)
-			load_steps(c, m, rb);
+			rb->steps = load_list(c, m, "steps", QRH_MAX_STEPS, sizeof *rb->steps,
+					      &rb->n_steps, load_step_item);
 		else if (!strcmp(k, "steps"))
 			field_error_at(c, posmap_key(c->pm, m),
 				       "steps come from the document, not the front matter");
