@@ -419,6 +419,9 @@ static void curses_start(struct console *c)
 {
 	initscr();
 	curses_up = true;
+	/* a lone Esc closes a dialog: do not wait a second for the rest of
+	 * an escape sequence that is not coming (htop does the same) */
+	set_escdelay(25);
 	atexit(curses_restore);
 	raw();
 	noecho();
