@@ -324,12 +324,29 @@ static void draw_detail(struct console *c)
 
 static void draw_keybar(struct console *c)
 {
+	static const char *const run_keys[] = {
+		"Enter run", "s skip", "d done", "a note", "x cancel", "o view",
+		"/ search", NULL,
+	};
+	static const char *const watch_keys[] = {
+		"read-only", "o view", "/ search", "n/N next", NULL,
+	};
+	static const char tail[] = "? help  q quit";
 	const struct rect *r = &c->lay.keybar;
 	attron(A_REVERSE);
 	fill(r->y, 0, r->w);
-	const char *keys = c->status[0] ? c->status
-		: "Enter run  s skip  d done  a note  x cancel  o output  / search  ? help  q quit";
-	put_untrusted(r->y, 1, keys, r->w - 2);
+	if (c->status[0]) {
+		put_untrusted(r->y, 1, c->status, r->w - 2);
+	} else {
+		/* as many keys as fit, always ending with help and quit */
+		char keys[256] = "";
+		size_t len = 0, room = r->w - 2 > 0 ? (size_t)r->w - 2 : 0;
+		for (const char *const *k = c->read_only ? watch_keys : run_keys; *k; k++)
+			if (len + strlen(*k) + 2 + sizeof tail - 1 <= room)
+				len += (size_t)snprintf(keys + len, sizeof keys - len, "%s  ", *k);
+		snprintf(keys + len, sizeof keys - len, "%s", tail);
+		put(r->y, 1, keys, strlen(keys), r->w - 2);
+	}
 	attroff(A_REVERSE);
 }
 
