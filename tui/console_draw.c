@@ -350,6 +350,27 @@ static void draw_keybar(struct console *c)
 	attroff(A_REVERSE);
 }
 
+/* What a dialog asks for, on its last line. */
+static void dialog_prompt(const struct dialog *d, char *out, size_t n)
+{
+	switch (d->kind) {
+	case DLG_YESNO:
+		snprintf(out, n, "%s", d->done_label[0] ? d->done_label : "[y] yes   [n] no");
+		break;
+	case DLG_TYPED:
+		snprintf(out, n, "Type %s and Enter to run (Esc cancels): %s", d->word, d->input.data);
+		break;
+	case DLG_TEXT:
+		snprintf(out, n, "> %s", d->input.data);
+		break;
+	case DLG_HELP:
+		snprintf(out, n, "any key closes");
+		break;
+	default:
+		snprintf(out, n, "choose: %s", d->choices);
+	}
+}
+
 static void draw_dialog(struct console *c)
 {
 	struct dialog *d = &c->dlg;
@@ -374,35 +395,44 @@ static void draw_dialog(struct console *c)
 	for (int k = 0; k < rows && d->scroll + k < body; k++)
 		draw_styled_line(&d->body.lines[d->scroll + k], y + 1 + k, x + 2, w - 4, c);
 	char prompt[256];
-	switch (d->kind) {
-	case DLG_YESNO:
-		snprintf(prompt, sizeof prompt, "%s", d->done_label[0] ? d->done_label : "[y] yes   [n] no");
-		break;
-	case DLG_TYPED:
-		snprintf(prompt, sizeof prompt, "Type %s and Enter to run (Esc cancels): %s", d->word, d->input.data);
-		break;
-	case DLG_TEXT:
-		snprintf(prompt, sizeof prompt, "> %s", d->input.data);
-		break;
-	case DLG_HELP:
-		snprintf(prompt, sizeof prompt, "any key closes");
-		break;
-	default:
-		snprintf(prompt, sizeof prompt, "choose: %s", d->choices);
-	}
+	dialog_prompt(d, prompt, sizeof prompt);
 	attron(A_BOLD);
 	put_untrusted(y + h - 2, x + 2, prompt, w - 4);
 	attroff(A_BOLD);
 }
 
+/* Centred on its own row, clipped to the width. */
+static void put_centred(int y, const char *s, int cols)
+{
+	int w = (int)sanitize_width(s, strlen(s));
+	put(y, w < cols ? (cols - w) / 2 : 0, s, strlen(s), cols);
+}
+
+/* Each line on a row of its own, so that it fits however narrow the
+ * terminal; an open dialog still shows what it asks. */
 static void draw_too_small(struct console *c)
 {
-	char msg[128];
+	char size[96], prompt[256];
+	const char *lines[4] = { "terminal too small", size, NULL, NULL };
 	erase();
-	snprintf(msg, sizeof msg, "terminal too small: %dx%d, qrh needs %dx%d", c->cols, c->lines,
+	snprintf(size, sizeof size, "%dx%d; qrh needs %dx%d", c->cols, c->lines,
 		 LAYOUT_MIN_COLS, LAYOUT_MIN_LINES);
-	put(c->lines / 2, 0, msg, strlen(msg), c->cols);
-	put(c->lines / 2 + 1, 0, "the run goes on; q quits", 24, c->cols);
+	if (c->dlg.kind != DLG_NONE) {
+		dialog_prompt(&c->dlg, prompt, sizeof prompt);
+		lines[2] = c->dlg.title;
+		lines[3] = prompt;
+	} else {
+		lines[2] = "the run goes on; q quits";
+	}
+	int n = lines[3] ? 4 : 3, y = c->lines > n ? (c->lines - n) / 2 : 0;
+	for (int k = 0; k < n && y + k < c->lines; k++) {
+		char *clean = sanitize_string(lines[k], strlen(lines[k]));
+		if (k == 0)
+			attron(A_BOLD);
+		put_centred(y + k, clean, c->cols);
+		attroff(A_BOLD);
+		free(clean);
+	}
 }
 
 void console_draw(struct console *c)
