@@ -5,8 +5,9 @@
  * scratch buffer stays small however much one feed brings. Sanitized bytes
  * collect in the stream's partial line, a fixed array; a newline or a full
  * array moves it into the ring as a line of its own allocation. The ring
- * is allocated whole at SCROLLBACK_MAX_LINES entries: append and index are
- * O(1), and once full each append frees the oldest line. */
+ * grows by doubling up to SCROLLBACK_MAX_LINES entries: append and index
+ * are O(1) (amortised), and once full, in lines or in SCROLLBACK_MAX_BYTES
+ * of text, each append frees the oldest lines. */
 #include "tui/scrollback.h"
 
 #include <stdlib.h>
@@ -27,9 +28,11 @@ struct sb_stream_state {
 };
 
 struct scrollback {
-	struct sb_line *ring; /* SCROLLBACK_MAX_LINES entries */
+	struct sb_line *ring; /* cap entries, growing to SCROLLBACK_MAX_LINES */
+	size_t cap;
 	size_t head;	       /* index of the oldest line */
 	size_t n;
+	size_t text_bytes;     /* held in the ring, at most SCROLLBACK_MAX_BYTES */
 	uint64_t dropped;
 	uint64_t bytes;
 	struct sb_stream_state out, err;
@@ -41,7 +44,8 @@ struct scrollback *scrollback_new(void)
 {
 	struct scrollback *sb = xcalloc(1, sizeof(*sb));
 
-	sb->ring = xcalloc(SCROLLBACK_MAX_LINES, sizeof(*sb->ring));
+	sb->cap = 64;
+	sb->ring = xcalloc(sb->cap, sizeof(*sb->ring));
 	sanitize_init(&sb->out.san, 0);
 	sanitize_init(&sb->err.san, 0);
 	buf_init(&sb->scratch, BUF_UNLIMITED);
@@ -54,7 +58,7 @@ void scrollback_free(struct scrollback *sb)
 	if (!sb)
 		return;
 	for (size_t i = 0; i < sb->n; i++)
-		free(sb->ring[(sb->head + i) % SCROLLBACK_MAX_LINES].text);
+		free(sb->ring[(sb->head + i) % sb->cap].text);
 	free(sb->ring);
 	buf_release(&sb->scratch);
 	free(sb);
@@ -67,19 +71,46 @@ static struct sb_stream_state *sb_stream(struct scrollback *sb,
 	return stream == SB_STDERR ? &sb->err : &sb->out;
 }
 
-/* Append a complete line; when the ring is full the oldest goes. */
+/* Drop the oldest line. */
+static void sb_ring_drop(struct scrollback *sb)
+{
+	sb->text_bytes -= sb->ring[sb->head].len;
+	free(sb->ring[sb->head].text);
+	sb->ring[sb->head].text = NULL;
+	sb->head = (sb->head + 1) % sb->cap;
+	sb->n--;
+	sb->dropped++;
+}
+
+/* Grow the ring, oldest line first: small outputs (most steps) cost
+ * little, and only a flood reaches SCROLLBACK_MAX_LINES. */
+static void sb_ring_grow(struct scrollback *sb)
+{
+	size_t cap = sb->cap * 2 > SCROLLBACK_MAX_LINES ? SCROLLBACK_MAX_LINES : sb->cap * 2;
+	struct sb_line *ring = xcalloc(cap, sizeof(*ring));
+	for (size_t i = 0; i < sb->n; i++)
+		ring[i] = sb->ring[(sb->head + i) % sb->cap];
+	free(sb->ring);
+	sb->ring = ring;
+	sb->cap = cap;
+	sb->head = 0;
+}
+
+/* Append a complete line; when the ring is full (in lines or in bytes)
+ * the oldest lines go. */
 static void sb_ring_push(struct scrollback *sb, enum sb_stream stream,
 			 const char *text, size_t len, bool continued)
 {
 	struct sb_line *line;
 
-	if (sb->n == SCROLLBACK_MAX_LINES) {
-		free(sb->ring[sb->head].text);
-		sb->head = (sb->head + 1) % SCROLLBACK_MAX_LINES;
-		sb->n--;
-		sb->dropped++;
-	}
-	line = &sb->ring[(sb->head + sb->n++) % SCROLLBACK_MAX_LINES];
+	if (sb->n == sb->cap && sb->cap < SCROLLBACK_MAX_LINES)
+		sb_ring_grow(sb);
+	if (sb->n == sb->cap)
+		sb_ring_drop(sb);
+	while (sb->n && sb->text_bytes + len > SCROLLBACK_MAX_BYTES)
+		sb_ring_drop(sb);
+	sb->text_bytes += len;
+	line = &sb->ring[(sb->head + sb->n++) % sb->cap];
 	line->text = xmalloc(len + 1);
 	memcpy(line->text, text, len);
 	line->text[len] = '\0';
@@ -226,7 +257,7 @@ size_t scrollback_count(const struct scrollback *sb)
 const struct sb_line *scrollback_line(const struct scrollback *sb, size_t i)
 {
 	if (i < sb->n)
-		return &sb->ring[(sb->head + i) % SCROLLBACK_MAX_LINES];
+		return &sb->ring[(sb->head + i) % sb->cap];
 	i -= sb->n;
 	if (sb->out.len > 0 && i-- == 0)
 		return &sb->out.view;

@@ -4,7 +4,8 @@
  * Each stream has its own sanitizer state and partial line; complete
  * lines enter the ring tagged with their stream, so stderr can be drawn
  * differently. The ring keeps the newest SCROLLBACK_MAX_LINES lines and
- * counts the ones it dropped; a line longer than SCROLLBACK_MAX_LINE_BYTES
+ * counts the ones it dropped, and at most SCROLLBACK_MAX_BYTES of text; a
+ * line longer than SCROLLBACK_MAX_LINE_BYTES
  * is split (the continuation flagged), so a 10 MB line without a newline
  * costs bounded memory and is still shown. The partial (unterminated)
  * last line of each stream is visible too, as the ring's last entries.
@@ -21,6 +22,7 @@
 
 #define SCROLLBACK_MAX_LINES 20000
 #define SCROLLBACK_MAX_LINE_BYTES 4096
+#define SCROLLBACK_MAX_BYTES (2u << 20) /* text kept; the journal has the rest */
 
 enum sb_stream { SB_STDOUT = 1, SB_STDERR = 2 };
 
