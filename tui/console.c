@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -68,6 +69,33 @@ static void on_event(void *arg, const struct journal_event *ev)
 	c->dirty = true;
 }
 
+/* A step whose process is writing now. */
+static bool step_writing(const struct console *c, size_t i)
+{
+	return run_step(c->run, i)->status == STEP_RUNNING;
+}
+
+/* Frees the least recently used scrollback beyond the kept number,
+ * never the selected step's nor one being fed. */
+static void evict(struct console *c, size_t keep)
+{
+	size_t live = 0, victim = SIZE_MAX;
+	for (size_t i = 0; i < c->rb->n_steps; i++) {
+		struct step_view *v = &c->sv[i];
+		if (!v->sb)
+			continue;
+		live++;
+		if (i != c->sel && i != keep && !step_writing(c, i) &&
+		    (victim == SIZE_MAX || v->used < c->sv[victim].used))
+			victim = i;
+	}
+	if (live > CONSOLE_SCROLLBACKS_KEPT && victim != SIZE_MAX) {
+		scrollback_free(c->sv[victim].sb);
+		c->sv[victim].sb = NULL;
+		c->sv[victim].evicted = true;
+	}
+}
+
 static void on_output(void *arg, size_t step, enum proc_stream stream,
 		      const char *data, size_t len)
 {
@@ -76,8 +104,11 @@ static void on_output(void *arg, size_t step, enum proc_stream stream,
 	if (step >= c->rb->n_steps)
 		return;
 	struct step_view *v = &c->sv[step];
-	if (!v->sb)
+	v->used = ++c->clock;
+	if (!v->sb) {
 		v->sb = scrollback_new();
+		evict(c, step);
+	}
 	scrollback_feed(v->sb, stream == PROC_STDOUT ? SB_STDOUT : SB_STDERR,
 			data, len);
 	if (step == c->sel)
@@ -288,10 +319,10 @@ void console_follow_next(struct console *c)
 	c->dirty = true;
 }
 
-/* ---- qrh watch ---- */
+/* ---- output from the journal: qrh watch, and evicted scrollbacks ---- */
 
 /* The stored output of step i's latest attempt, when it grew. */
-static void watch_output(struct console *c, size_t i)
+static void journal_output(struct console *c, size_t i)
 {
 	const struct step_state *st = run_step(c->run, i);
 	struct step_view *v = &c->sv[i];
@@ -335,8 +366,20 @@ static void on_watch_poll(struct loop *l, uint64_t id, void *arg)
 		c->finished = true;
 		console_set_status(c, "the run has ended; q leaves");
 	}
-	watch_output(c, c->sel);
+	journal_output(c, c->sel);
 	c->poll_timer = loop_timer_add(l, 250, on_watch_poll, c);
+}
+
+void console_show_output(struct console *c, size_t i)
+{
+	struct step_view *v = &c->sv[i];
+	v->used = ++c->clock;
+	if (v->evicted && !v->sb) {
+		v->seen_bytes = -1;
+		journal_output(c, i);
+		v->evicted = false;
+		evict(c, i);
+	}
 }
 
 /* ---- the loop ---- */

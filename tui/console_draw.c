@@ -283,6 +283,7 @@ static void draw_output_line(struct console *c, const struct sb_line *l, long id
 
 static void draw_output(struct console *c, const struct rect *r)
 {
+	console_show_output(c, c->sel);
 	struct step_view *v = &c->sv[c->sel];
 	int rows = r->h - 1;
 	size_t n = v->sb ? scrollback_count(v->sb) : 0;

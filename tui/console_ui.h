@@ -54,7 +54,13 @@ struct step_view {
 	int scroll; /* lines up from the bottom; 0 follows new output */
 	int64_t seen_bytes; /* watch: output already shown */
 	int seen_attempt;
+	uint64_t used;      /* when it was last fed or shown, for eviction */
+	bool evicted;       /* freed for memory: reload from the journal */
 };
+
+/* Scrollbacks kept in memory at once; the others are reloaded from the
+ * journal (head and tail) when their step is shown again. */
+#define CONSOLE_SCROLLBACKS_KEPT 16
 
 struct console {
 	struct run *run;
@@ -86,6 +92,7 @@ struct console {
 	int exit_code;
 	bool finished;
 	unsigned spin;
+	uint64_t clock; /* counts feeds and selections, for eviction */
 	char status[256];
 	size_t n_notes;
 };
@@ -121,6 +128,8 @@ void console_set_status(struct console *c, const char *fmt, ...)
 void console_start_step(struct console *c, size_t i, const char *how);
 /* Asks for step i: the confirmation dialog fitting its confirm mode. */
 void console_ask_step(struct console *c, size_t i);
+/* The selected step's output is in memory (reloaded if it was evicted). */
+void console_show_output(struct console *c, size_t i);
 /* Moves the cursor to the next step that is not final. */
 void console_follow_next(struct console *c);
 
