@@ -19,6 +19,7 @@ void dialog_open(struct console *c, enum dialog_kind kind, const char *title,
 	c->dlg.word[0] = '\0';
 	c->dlg.done_label[0] = '\0';
 	c->dlg.scroll = 0;
+	c->dlg.page = 1;
 	console_mark_dirty(c);
 }
 
@@ -64,6 +65,29 @@ static void edit(struct console *c, int key)
 	}
 }
 
+/* Keys that scroll a body taller than the dialog, in every kind: the
+ * arrows and pages; j/k too where they cannot be an answer or text. */
+static bool scroll_key(struct dialog *d, int key)
+{
+	bool letters = d->kind == DLG_HELP || d->kind == DLG_YESNO ||
+		       (d->kind == DLG_MENU && !strchr(d->choices, 'j') &&
+			!strchr(d->choices, 'k'));
+	int page = d->page > 0 ? d->page : 1;
+	if (key == KEY_DOWN || (letters && key == 'j'))
+		d->scroll++;
+	else if (key == KEY_UP || (letters && key == 'k'))
+		d->scroll--;
+	else if (key == KEY_NPAGE)
+		d->scroll += page;
+	else if (key == KEY_PPAGE)
+		d->scroll -= page;
+	else
+		return false;
+	if (d->scroll < 0) /* the bottom is clamped when drawn */
+		d->scroll = 0;
+	return true;
+}
+
 void dialog_key(struct console *c, int key)
 {
 	struct dialog *d = &c->dlg;
@@ -71,6 +95,8 @@ void dialog_key(struct console *c, int key)
 		finish(c, 27, false);
 		return;
 	}
+	if (scroll_key(d, key))
+		return;
 	switch (d->kind) {
 	case DLG_YESNO:
 		if (key == 'y' || key == 'Y')
@@ -90,12 +116,7 @@ void dialog_key(struct console *c, int key)
 			edit(c, key);
 		break;
 	case DLG_HELP:
-		if (key == KEY_DOWN || key == 'j')
-			d->scroll++;
-		else if (key == KEY_UP || key == 'k')
-			d->scroll = d->scroll ? d->scroll - 1 : 0;
-		else
-			finish(c, key, false);
+		finish(c, key, false);
 		break;
 	default:
 		break;

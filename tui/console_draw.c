@@ -9,6 +9,7 @@
 #include "tui/mdrender.h"
 #include "tui/sanitize.h"
 #include "util/clock.h"
+#include "util/xalloc.h"
 
 static const char *const glyphs_utf8[] = {
 	[STEP_PENDING] = " ",	     [STEP_RUNNING] = "▶",
@@ -203,33 +204,50 @@ static void draw_probes(struct console *c)
 	}
 }
 
-static void draw_styled_line(const struct styled_line *l, int y, int x, int cols,
-			     const struct console *c)
+static attr_t style_attr(unsigned style, const struct console *c)
+{
+	attr_t a = 0;
+	if (style & (STYLE_BOLD | STYLE_HEADING))
+		a |= A_BOLD;
+	if (style & (STYLE_ITALIC | STYLE_LINK))
+		a |= A_UNDERLINE;
+	if (style & STYLE_DIM)
+		a |= A_DIM;
+	if (style & STYLE_MATCH)
+		a |= A_REVERSE;
+	if (style & STYLE_CODE)
+		a |= c->color ? COLOR_PAIR(4) : A_BOLD;
+	if (style & STYLE_ERROR)
+		a |= c->color ? COLOR_PAIR(2) : A_BOLD;
+	return a;
+}
+
+/* Bytes [off, off + len) of a styled line, each span in its style. */
+static void draw_styled_slice(const struct styled_line *l, size_t off, size_t len,
+			      int y, int x, int cols, const struct console *c)
 {
 	if (!l->n_spans) {
-		put(y, x, l->text, l->len, cols);
+		put(y, x, l->text + off, len, cols);
 		return;
 	}
 	int used = 0;
 	for (size_t k = 0; k < l->n_spans && used < cols; k++) {
 		const struct span *sp = &l->spans[k];
-		attr_t a = 0;
-		if (sp->style & (STYLE_BOLD | STYLE_HEADING))
-			a |= A_BOLD;
-		if (sp->style & (STYLE_ITALIC | STYLE_LINK))
-			a |= A_UNDERLINE;
-		if (sp->style & STYLE_DIM)
-			a |= A_DIM;
-		if (sp->style & STYLE_MATCH)
-			a |= A_REVERSE;
-		if (sp->style & STYLE_CODE)
-			a |= c->color ? COLOR_PAIR(4) : A_BOLD;
-		if (sp->style & STYLE_ERROR)
-			a |= c->color ? COLOR_PAIR(2) : A_BOLD;
+		size_t from = sp->off > off ? sp->off : off;
+		size_t to = sp->off + sp->len < off + len ? sp->off + sp->len : off + len;
+		if (from >= to)
+			continue;
+		attr_t a = style_attr(sp->style, c);
 		attron(a);
-		used += put(y, x + used, l->text + sp->off, sp->len, cols - used);
+		used += put(y, x + used, l->text + from, to - from, cols - used);
 		attroff(a);
 	}
+}
+
+static void draw_styled_line(const struct styled_line *l, int y, int x, int cols,
+			     const struct console *c)
+{
+	draw_styled_slice(l, 0, l->len, y, x, cols, c);
 }
 
 static void draw_instructions(struct console *c, const struct rect *r)
@@ -372,13 +390,56 @@ static void dialog_prompt(const struct dialog *d, char *out, size_t n)
 	}
 }
 
+/* One row of a dialog's body: a slice of one of its lines. */
+struct body_row {
+	size_t line, off, len;
+};
+
+/* Cuts each line of the body into rows of at most cols columns, the
+ * continuations 2 columns narrower (they carry a mark); returns the
+ * number of rows and fills in at most max of them. */
+static size_t wrap_body(const struct styled_text *t, int cols, struct body_row *rows,
+			size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		const struct styled_line *l = &t->lines[i];
+		size_t off = 0;
+		do {
+			size_t bytes;
+			sanitize_clip(l->text + off, l->len - off, off ? cols - 2 : cols, &bytes);
+			if (!bytes) /* not one character fits: show what can be */
+				bytes = l->len - off;
+			if (n < max)
+				rows[n] = (struct body_row){ i, off, bytes };
+			n++;
+			off += bytes;
+		} while (off < l->len);
+	}
+	return n;
+}
+
+/* A dialog shows all of its body: long lines wrap (a command is never
+ * cut short on the right) and a body taller than the screen scrolls,
+ * with a mark on the frame saying which rows are shown. */
 static void draw_dialog(struct console *c)
 {
 	struct dialog *d = &c->dlg;
-	int w = c->cols - 8 > 100 ? 100 : c->cols - 8;
-	int body = (int)d->body.n;
-	int h = body + 5 > c->lines - 4 ? c->lines - 4 : body + 5;
+	int w = c->cols - 4 > 100 ? 100 : c->cols - 4;
+	int inner = w - 4;
+	size_t total = wrap_body(&d->body, inner, NULL, 0);
+	struct body_row *br = xcalloc(total ? total : 1, sizeof *br);
+	wrap_body(&d->body, inner, br, total);
+	int max_h = d->kind == DLG_HELP ? c->lines : c->lines - 2;
+	int h = (int)total + 4 > max_h ? max_h : (int)total + 4;
+	int rows = h - 4;
 	int y = (c->lines - h) / 2, x = (c->cols - w) / 2;
+	int last = (int)total - rows;
+	if (d->scroll > last)
+		d->scroll = last;
+	if (d->scroll < 0)
+		d->scroll = 0;
+	d->page = rows > 1 ? rows - 1 : 1;
 	for (int k = 0; k < h; k++)
 		fill(y + k, x, w);
 	attron(A_BOLD);
@@ -391,10 +452,28 @@ static void draw_dialog(struct console *c)
 	mvvline(y + 1, x, ACS_VLINE, h - 2);
 	mvvline(y + 1, x + w - 1, ACS_VLINE, h - 2);
 	put_untrusted(y, x + 2, d->title, w - 4);
+	if (rows < (int)total) {
+		char more[96];
+		snprintf(more, sizeof more, " rows %d-%d of %zu: Up/Down, PgUp/PgDn ",
+			 d->scroll + 1, d->scroll + rows, total);
+		int mw = (int)strlen(more);
+		put(y + h - 1, mw < w - 4 ? x + w - 2 - mw : x + 2, more, strlen(more), w - 4);
+	}
 	attroff(A_BOLD);
-	int rows = h - 4;
-	for (int k = 0; k < rows && d->scroll + k < body; k++)
-		draw_styled_line(&d->body.lines[d->scroll + k], y + 1 + k, x + 2, w - 4, c);
+	for (int k = 0; k < rows && d->scroll + k < (int)total; k++) {
+		const struct body_row *row = &br[d->scroll + k];
+		const struct styled_line *l = &d->body.lines[row->line];
+		if (row->off) {
+			const char *mark = c->ascii ? "+" : "↪";
+			attron(A_DIM);
+			put(y + 1 + k, x + 2, mark, strlen(mark), 1);
+			attroff(A_DIM);
+			draw_styled_slice(l, row->off, row->len, y + 1 + k, x + 4, inner - 2, c);
+		} else {
+			draw_styled_slice(l, 0, row->len, y + 1 + k, x + 2, inner, c);
+		}
+	}
+	free(br);
 	char prompt[256];
 	dialog_prompt(d, prompt, sizeof prompt);
 	attron(A_BOLD);

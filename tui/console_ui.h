@@ -46,7 +46,8 @@ struct dialog {
 	struct buf input;
 	dialog_done_fn *done;
 	size_t step;
-	int scroll;
+	int scroll; /* first body row shown */
+	int page;   /* body rows a page scrolls, set when drawn */
 };
 
 struct step_view {
