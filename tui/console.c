@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "state/events.h"
+#include "state/journal.h"
 #include "tui/cli.h"
 #include "tui/console.h"
 #include "tui/console_ui.h"
@@ -319,6 +320,31 @@ void console_follow_next(struct console *c)
 	c->dirty = true;
 }
 
+/* T+ counts from when the run started, not from when this console did
+ * (a resumed run, a watcher), and stops when the run ends; the header
+ * shows the journal's head from the start. */
+static void run_clock_and_head(struct console *c)
+{
+	struct journal *j = run_journal(c->run);
+	struct journal_run jr = { 0 };
+	struct journal_head h;
+	struct err e;
+	int64_t now_ns = clock_mono_ns(), now_ms = clock_wall_ms();
+	c->start_ns = now_ns;
+	c->end_ns = 0;
+	if (j && journal_run_get(j, run_id(c->run), &jr, &e) > 0) {
+		if (jr.started_ms > 0 && jr.started_ms <= now_ms)
+			c->start_ns = now_ns - (now_ms - jr.started_ms) * 1000000;
+		if (jr.ended_ms > 0 && jr.ended_ms >= jr.started_ms)
+			c->end_ns = c->start_ns + (jr.ended_ms - jr.started_ms) * 1000000;
+		journal_run_release(&jr);
+	}
+	if (j && journal_head(j, run_id(c->run), &h, &e) >= 0 && h.seq > 0) {
+		c->head_seq = h.seq;
+		snprintf(c->head_hash, sizeof c->head_hash, "%.8s", h.hash);
+	}
+}
+
 /* ---- output from the journal: qrh watch, and evicted scrollbacks ---- */
 
 /* The stored output of step i's latest attempt, when it grew. */
@@ -364,6 +390,7 @@ static void on_watch_poll(struct loop *l, uint64_t id, void *arg)
 		console_set_status(c, "%s", e.msg);
 	if (ended && !c->finished) {
 		c->finished = true;
+		run_clock_and_head(c);
 		console_set_status(c, "the run has ended; q leaves");
 	}
 	journal_output(c, c->sel);
@@ -508,6 +535,7 @@ static void finish_run(struct console *c)
 		return;
 	c->finished = true;
 	const char *outcome = any_failed(c) ? "failed" : "ok";
+	c->end_ns = clock_mono_ns();
 	if (run_end(c->run, outcome, &e) < 0)
 		console_set_status(c, "%s", e.msg);
 	else
@@ -532,7 +560,7 @@ static void console_setup(struct console *c, struct run *r, struct loop *l)
 	c->loop = l;
 	c->rb = run_runbook(r);
 	c->sv = xcalloc(c->rb->n_steps ? c->rb->n_steps : 1, sizeof *c->sv);
-	c->start_ns = clock_mono_ns();
+	run_clock_and_head(c);
 	c->match = -1;
 	c->exit_code = QRH_EXIT_INTERRUPTED;
 	long next = run_next_step(r);

@@ -84,7 +84,7 @@ static void draw_header(struct console *c)
 {
 	const struct rect *r = &c->lay.header;
 	char buf[256], t[32];
-	int64_t el = (clock_mono_ns() - c->start_ns) / 1000000000;
+	int64_t el = ((c->end_ns ? c->end_ns : clock_mono_ns()) - c->start_ns) / 1000000000;
 	attron(A_REVERSE);
 	fill(r->y, 0, r->w);
 	int x = put(r->y, 1, "qrh", 3, r->w - 1) + 1;

@@ -84,7 +84,8 @@ struct console {
 	bool dirty;
 	uint64_t draw_timer;
 	uint64_t tick_timer;
-	int64_t start_ns;
+	int64_t start_ns; /* when the run started, on the monotonic clock */
+	int64_t end_ns;   /* when it ended; 0 while it goes on */
 	int64_t head_seq;
 	char head_hash[16];
 	bool quit;
