@@ -51,6 +51,26 @@ void console_set_status(struct console *c, const char *fmt, ...)
 
 /* ---- the engine's events ---- */
 
+/* qrh watch follows the run as the console running it does: a step that
+ * starts is shown with its output, a step that is settled gives way to
+ * the next; unless the watcher chose a step of their own. */
+static void watch_follow(struct console *c, const struct journal_event *ev)
+{
+	if (ev->step < 0 || (size_t)ev->step >= c->rb->n_steps)
+		return;
+	size_t i = (size_t)ev->step;
+	if (!strcmp(ev->type, EV_STEP_START)) {
+		if (!c->user_moved) {
+			c->sel = i;
+			c->view = VIEW_OUTPUT;
+		}
+	} else if ((!strcmp(ev->type, EV_STEP_END) || !strcmp(ev->type, EV_STEP_SKIP) ||
+		    !strcmp(ev->type, EV_STEP_DONE_BY_HAND)) &&
+		   run_step_settled(c->run, i)) {
+		console_follow_next(c);
+	}
+}
+
 static void on_event(void *arg, const struct journal_event *ev)
 {
 	struct console *c = &the_console;
@@ -67,6 +87,8 @@ static void on_event(void *arg, const struct journal_event *ev)
 		v->sb = scrollback_new();
 		v->scroll = 0;
 	}
+	if (c->read_only)
+		watch_follow(c, ev);
 	c->dirty = true;
 }
 
