@@ -189,27 +189,24 @@ void console_start_step(struct console *c, size_t i, const char *how)
 
 static void failure_chosen(struct console *c, int key, const char *text)
 {
-	struct err e = { "" };
 	size_t i = c->dlg.step;
 	(void)text;
 	switch (key) {
 	case 'r':
 		console_start_step(c, i, "enter");
 		return;
-	case 's':
-		if (run_step_skip(c->run, i, "skipped after it failed", &e) < 0)
-			console_set_status(c, "%s", e.msg);
+	case 's': /* with a reason, as the s key asks for */
+		console_ask_skip(c, i);
 		return;
-	case 'd':
-		if (run_step_done_by_hand(c->run, i, "done by hand after it failed", &e) < 0)
-			console_set_status(c, "%s", e.msg);
+	case 'd': /* with a note of what was done */
+		console_ask_done(c, i);
 		return;
 	case 'a':
 		c->quit = true;
 		c->exit_code = QRH_EXIT_FAILED;
 		return;
 	default:
-		console_set_status(c, "step %zu failed: select it and press Enter to decide", i + 1);
+		console_set_status(c, "step %zu failed: Enter runs it again, s skips it, d marks it done by hand", i + 1);
 	}
 }
 

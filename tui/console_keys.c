@@ -118,24 +118,32 @@ static bool can_close(struct console *c)
 	return true;
 }
 
-static void k_skip(struct console *c)
+void console_ask_skip(struct console *c, size_t i)
 {
 	char t[96];
-	if (!can_close(c))
-		return;
-	snprintf(t, sizeof t, "Skip step %zu: why?", c->sel + 1);
+	snprintf(t, sizeof t, "Skip step %zu: why?", i + 1);
 	dialog_open(c, DLG_TEXT, t, reason_given);
-	c->dlg.step = c->sel;
+	c->dlg.step = i;
+}
+
+void console_ask_done(struct console *c, size_t i)
+{
+	char t[96];
+	snprintf(t, sizeof t, "Step %zu done by hand: what was done?", i + 1);
+	dialog_open(c, DLG_TEXT, t, note_for_done);
+	c->dlg.step = i;
+}
+
+static void k_skip(struct console *c)
+{
+	if (can_close(c))
+		console_ask_skip(c, c->sel);
 }
 
 static void k_done(struct console *c)
 {
-	char t[96];
-	if (!can_close(c))
-		return;
-	snprintf(t, sizeof t, "Step %zu done by hand: what was done?", c->sel + 1);
-	dialog_open(c, DLG_TEXT, t, note_for_done);
-	c->dlg.step = c->sel;
+	if (can_close(c))
+		console_ask_done(c, c->sel);
 }
 
 static void note_given(struct console *c, int key, const char *text)

@@ -115,6 +115,9 @@ void console_key(struct console *c, int key);
 /* Prints the key table (for `qrh help keys` and the man page test). */
 void console_keys_print(FILE *out);
 void console_help_dialog(struct console *c);
+/* Asks why step i is skipped / what was done by hand, then records it. */
+void console_ask_skip(struct console *c, size_t i);
+void console_ask_done(struct console *c, size_t i);
 
 /* console_dialog.c */
 void dialog_open(struct console *c, enum dialog_kind kind, const char *title,
