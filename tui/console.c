@@ -239,6 +239,7 @@ static void offer_interrupted(struct console *c, size_t i)
 	char title[160];
 	snprintf(title, sizeof title, "Step %zu was running when qrh stopped: its outcome is unknown", i + 1);
 	c->sel = i;
+	c->view = VIEW_OUTPUT; /* what it printed before qrh stopped */
 	dialog_open(c, DLG_MENU, title, interrupted_chosen);
 	snprintf(c->dlg.choices, sizeof c->dlg.choices, "rs");
 	c->dlg.step = i;
@@ -584,6 +585,11 @@ static void console_setup(struct console *c, struct run *r, struct loop *l)
 	c->exit_code = QRH_EXIT_INTERRUPTED;
 	long next = run_next_step(r);
 	c->sel = next >= 0 ? (size_t)next : 0;
+	/* resumed: what earlier attempts printed is read from the journal
+	 * when their step is shown */
+	for (size_t i = 0; i < c->rb->n_steps; i++)
+		if (run_step(r, i)->attempt > 0)
+			c->sv[i].evicted = true;
 }
 
 static void console_teardown(struct console *c)
