@@ -121,6 +121,8 @@ static int64_t step_elapsed(const struct console *c, size_t i)
 	const struct step_state *st = run_step(c->run, i);
 	if (st->status == STEP_RUNNING)
 		return clock_wall_ms() - st->started_wall_ms;
+	if (st->status == STEP_INTERRUPTED) /* it never ended: no duration */
+		return -1;
 	return st->attempt ? st->duration_ms : -1;
 }
 
@@ -316,8 +318,12 @@ static void draw_output(struct console *c, const struct rect *r)
 		if (i < (long)n)
 			draw_output_line(c, scrollback_line(v->sb, (size_t)i), i, r->y + 1 + k, r);
 	}
-	if (!n)
-		put(r->y + 1, r->x + 1, "(no output yet)", 15, r->w - 2);
+	if (!n) {
+		const struct step_state *st = run_step(c->run, c->sel);
+		const char *none = !st->attempt ? "(not run yet)"
+				   : st->status == STEP_RUNNING ? "(no output yet)" : "(no output)";
+		put(r->y + 1, r->x + 1, none, strlen(none), r->w - 2);
+	}
 }
 
 static void draw_detail(struct console *c)
