@@ -396,6 +396,29 @@ static void dialog_prompt(const struct dialog *d, char *out, size_t n)
 	}
 }
 
+/* Text being typed: when it is wider than the room, its end is shown
+ * (where the typing is), after a mark that the start is cut. */
+static void put_tail(int y, int x, const char *s, int cols, bool ascii)
+{
+	char *clean = sanitize_string(s, strlen(s));
+	size_t n = strlen(clean), off = 0;
+	if ((int)sanitize_width(clean, n) > cols && cols > 2) {
+		const char *mark = ascii ? "<" : "…";
+		int width = (int)sanitize_width(clean, n);
+		while (off < n && width > cols - 1) {
+			size_t len = 1;
+			while (off + len < n && ((unsigned char)clean[off + len] & 0xc0) == 0x80)
+				len++;
+			width -= (int)sanitize_width(clean + off, len);
+			off += len;
+		}
+		x += put(y, x, mark, strlen(mark), 1);
+		cols--;
+	}
+	put(y, x, clean + off, n - off, cols);
+	free(clean);
+}
+
 /* One row of a dialog's body: a slice of one of its lines. */
 struct body_row {
 	size_t line, off, len;
@@ -480,10 +503,13 @@ static void draw_dialog(struct console *c)
 		}
 	}
 	free(br);
-	char prompt[256];
+	char prompt[CONSOLE_INPUT_MAX + 256];
 	dialog_prompt(d, prompt, sizeof prompt);
 	attron(A_BOLD);
-	put_untrusted(y + h - 2, x + 2, prompt, w - 4);
+	if (d->kind == DLG_TEXT || d->kind == DLG_TYPED)
+		put_tail(y + h - 2, x + 2, prompt, w - 4, c->ascii);
+	else
+		put_untrusted(y + h - 2, x + 2, prompt, w - 4);
 	attroff(A_BOLD);
 }
 
