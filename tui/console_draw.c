@@ -252,6 +252,28 @@ static void draw_styled_line(const struct styled_line *l, int y, int x, int cols
 	draw_styled_slice(l, 0, l->len, y, x, cols, c);
 }
 
+/* A line of what will run, wrapped to the width rather than cut: the
+ * end of a command matters as much as its start. */
+static void add_wrapped(struct styled_text *t, const char *s, size_t n, int cols,
+			bool ascii)
+{
+	char *clean = sanitize_string(s, n);
+	const char *mark = ascii ? "+ " : "↪ ";
+	size_t len = strlen(clean), off = 0, bytes;
+	char *piece = xmalloc(len + 8);
+	do {
+		int room = off ? cols - 2 : cols;
+		sanitize_clip(clean + off, len - off, room > 8 ? room : 8, &bytes);
+		if (!bytes)
+			bytes = len - off;
+		snprintf(piece, len + 8, "%s%.*s", off ? mark : "", (int)bytes, clean + off);
+		styled_add_plain(t, piece, strlen(piece), STYLE_CODE);
+		off += bytes;
+	} while (off < len);
+	free(piece);
+	free(clean);
+}
+
 static void draw_instructions(struct console *c, const struct rect *r)
 {
 	const struct step *s = &c->rb->steps[c->sel];
@@ -271,7 +293,7 @@ static void draw_instructions(struct console *c, const struct rect *r)
 		for (const char *p = d.data; *p;) {
 			const char *nl = strchr(p, '\n');
 			size_t n = nl ? (size_t)(nl - p) : strlen(p);
-			styled_add_plain(&t, p, n, STYLE_CODE);
+			add_wrapped(&t, p, n, r->w - 2, c->ascii);
 			p += n + (nl ? 1 : 0);
 		}
 	}
