@@ -184,6 +184,8 @@ void console_start_step(struct console *c, size_t i, const char *how)
 	}
 	c->sel = i;
 	c->view = VIEW_OUTPUT;
+	/* the cursor is where the operator wanted it: follow from here */
+	c->user_moved = false;
 	c->dirty = true;
 }
 
