@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# The console driven through tmux at 80x24 and 120x40: it opens on the
+# first step that waits, runs a confirm=no step by itself, shows a step's
+# output while it runs, asks for a typed word (a wrong word runs nothing),
+# takes a note, a step done by hand with a note, a skip with a reason, a
+# retry from the failure dialog; and the journal records each as done.
+# At 80x24 the first screen is compared with golden/console_initial_80x24.
+. "$(dirname "$0")/../lib.sh"
+. "$QRH_SRC/tests/tui_lib.sh"
+
+cat >"$T/rb.md" <<'RB'
+---
+title: Console test
+---
+## Look around {confirm=no}
+A read-only check that needs no confirmation.
+```sh
+echo looked around
+```
+## Stream
+Prints five lines, half a second apart.
+```sh
+for i in 1 2 3 4 5; do echo "tick $i"; sleep 0.5; done
+```
+## Promote {confirm=typed:PROMOTE}
+Promotes the replica. Type the word.
+```sh
+echo promoted
+```
+## Check the dashboard
+Look at the **dashboard** and confirm the error rate is down.
+## Optional cleanup
+```sh
+echo should-not-run
+```
+## Flaky
+```sh
+if [ -e "$QRH_TEST_DIR/marker" ]; then echo second try ok; else touch "$QRH_TEST_DIR/marker"; echo first try fails >&2; exit 3; fi
+```
+RB
+
+one_size() {
+	local cols=$1 lines=$2 s=run$1
+	export TUI_DB=$T/j$cols.db
+	rm -f "$T/marker"
+	tui_start $s "$cols" "$lines" -- "$QRH_BIN" run --journal "$TUI_DB" rb.md
+
+	# open: step 1 ran by itself (confirm=no), step 2 waits, selected
+	wait_for $s "Steps 1/6 done"
+	wait_for $s "2. Stream  [Instructions]  pending"
+	assert_screen $s "Console test"
+	assert_screen $s "Prints five lines, half a second apart."
+	assert_screen $s "Runs, once confirmed:"
+	if [ "$cols" = 80 ]; then
+		golden $s console_initial_80x24
+	fi
+
+	# confirm and run; the output streams while the step runs
+	keys $s Enter
+	wait_for $s "Run step 2?"
+	assert_screen $s '[sh] for i in 1 2 3 4 5; do echo "tick $i"; sleep 0.5; done'
+	keys $s y
+	wait_for $s "tick 1"
+	local now
+	now=$(screen $s)
+	assert_contains "$now" "[Output]  running"
+	assert_not_contains "$now" "tick 5"
+	wait_for $s "tick 3"
+	wait_for $s "Steps 2/6 done"
+	keys $s k o # back to step 2's output: all five lines
+	wait_for $s "2. Stream  [Output]  ok"
+	assert_screen $s "tick 5"
+	keys $s o j
+
+	# typed confirmation: a wrong word does nothing, the right one runs
+	wait_for $s "3. Promote  [Instructions]  pending"
+	keys $s Enter
+	wait_for $s "Type PROMOTE and Enter to run"
+	type_text $s PROMOTe
+	keys $s Enter
+	wait_for $s "not confirmed: the word did not match; nothing ran"
+	assert_screen $s "3. Promote  [Instructions]  pending"
+	keys $s Enter
+	wait_for $s "Type PROMOTE and Enter to run"
+	type_text $s PROMOTE
+	keys $s Enter
+	wait_for $s "Steps 3/6 done"
+
+	# a note, then the manual step done by hand with a note
+	wait_for $s "4. Check the dashboard  [Instructions]  pending"
+	keys $s a
+	wait_for $s "Note for the journal"
+	type_text $s "error rate back to normal at $cols cols"
+	keys $s Enter
+	wait_for $s "notes 1"
+	keys $s d
+	wait_for $s "Step 4 done by hand: what was done?"
+	type_text $s "looked at grafana"
+	keys $s Enter
+	wait_for $s "Steps 4/6 done"
+
+	# skip with a reason (an empty reason skips nothing)
+	wait_for $s "5. Optional cleanup  [Instructions]  pending"
+	keys $s s
+	wait_for $s "Skip step 5: why?"
+	keys $s Enter
+	wait_for $s "a skip needs a reason; the step was not skipped"
+	keys $s s
+	wait_for $s "Skip step 5: why?"
+	type_text $s "not needed in a drill"
+	keys $s Enter
+	wait_for $s "Steps 5/6 done"
+
+	# a failure, then r in the failure dialog runs it again
+	wait_for $s "6. Flaky  [Instructions]  pending"
+	keys $s Enter
+	wait_for $s "Run step 6?"
+	keys $s y
+	wait_for $s "Step 6 failed: exit 3"
+	assert_screen $s "[r] retry"
+	assert_screen $s "first try fails"
+	keys $s r
+	wait_for $s "second try ok"
+	wait_for $s "run finished: ok. Press q to leave."
+	assert_screen $s "Steps 6/6 done"
+	keys $s q
+	wait_exit $s
+	assert_eq "$exit_code" 0
+
+	# the journal agrees
+	local id
+	id=$(journal "select max(id) from runs")
+	assert_eq "$(journal "select outcome from runs where id=$id")" ok
+	assert_eq "$(journal "select group_concat(json_extract(payload,'\$.step_id') || '=' || json_extract(payload,'\$.how'), ' ')
+		from (select payload from events where run_id=$id and type='step_confirm' order by seq)")" \
+		"look-around=auto stream=enter promote=typed flaky=enter flaky=enter"
+	assert_eq "$(journal "select json_extract(payload,'\$.reason') from events where run_id=$id and type='step_skip'")" \
+		"not needed in a drill"
+	assert_eq "$(journal "select step || ':' || json_extract(payload,'\$.note') from events
+		where run_id=$id and type='step_done_by_hand'")" "3:looked at grafana"
+	assert_eq "$(journal "select json_extract(payload,'\$.text') from events where run_id=$id and type='note'")" \
+		"error rate back to normal at $cols cols"
+	assert_eq "$(journal "select count(*) from events where run_id=$id and type='step_start' and step=2")" 1
+	assert_eq "$(journal "select group_concat(json_extract(payload,'\$.status'), ',') from
+		(select payload from events where run_id=$id and type='step_end' and step=5 order by seq)")" "failed,ok"
+	assert_eq "$(journal "select count(*) from events where run_id=$id and step=4 and type in ('step_start','step_confirm')")" 0
+	"$QRH_BIN" verify --journal "$TUI_DB" >/dev/null || fail "qrh verify fails on the console's journal"
+	tm kill-session -t $s
+}
+
+one_size 80 24
+one_size 120 40
+echo "console run: 80x24 and 120x40"
