@@ -34,6 +34,7 @@ tm() {
 
 tui_cleanup() {
 	tm kill-server >/dev/null 2>&1
+	rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$TUI_SOCK"
 	rm -rf "$T"
 }
 trap tui_cleanup EXIT
@@ -66,8 +67,6 @@ tui_start() {
 	} >"$script"
 	tm new-session -d -x "$cols" -y "$lines" -s "$name" "exec bash $script" ||
 		fail "tmux cannot start a session"
-	# Without a client the window keeps the size it was made with.
-	tm set-option -t "$name" -g window-size manual >/dev/null 2>&1
 }
 
 screen() {

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Quit and resume in the console, at 80x24 and 120x40: q while idle leaves
+# the run open and `qrh resume` opens the console on the same run; after
+# kill -9 of qrh in the middle of a step, `qrh resume` shows the step as
+# interrupted with what it printed, and r runs it again. The terminal
+# works normally after qrh quits.
+. "$(dirname "$0")/../lib.sh"
+. "$QRH_SRC/tests/tui_lib.sh"
+
+cat >"$T/rb.md" <<'RB'
+---
+title: Resume test
+---
+## First
+```sh
+echo first done
+```
+## Long one
+```sh
+echo "attempt started"
+if [ -e "$QRH_TEST_DIR/ran-once" ]; then echo "second attempt done"; exit 0; fi
+touch "$QRH_TEST_DIR/ran-once"
+echo $$ >"$QRH_TEST_DIR/sleeper"
+sleep 60
+```
+## Last
+```sh
+echo last done
+```
+RB
+
+# kills what the first attempt of "Long one" left running (its group)
+kill_sleeper() {
+	[ -f "$T/sleeper" ] && kill -9 -- -"$(cat "$T/sleeper")" 2>/dev/null
+	rm -f "$T/sleeper"
+}
+trap 'kill_sleeper; tui_cleanup' EXIT
+
+one_size() {
+	local cols=$1 lines=$2 s=a$1 id pid
+	export TUI_DB=$T/j$cols.db
+	rm -f "$T/ran-once"
+
+	# q while idle: asks, leaves the run open, exit 3 (interrupted)
+	tui_start $s "$cols" "$lines" -- "$QRH_BIN" run --journal "$TUI_DB" rb.md
+	wait_for $s "1. First  [Instructions]  pending"
+	keys $s Enter y
+	wait_for $s "Steps 1/3 done"
+	keys $s q
+	wait_for $s "Quit? The run stays open: qrh resume continues it."
+	keys $s n
+	wait_gone $s "Quit? The run stays open"
+	keys $s q y
+	wait_exit $s
+	assert_eq "$exit_code" 3
+	# the terminal is usable again: typing echoes, Enter ends the line
+	type_text $s "typed after quit"
+	keys $s Enter
+	wait_for $s "[read typed after quit]"
+	id=$(journal "select max(id) from runs")
+	assert_eq "$(journal "select coalesce(outcome, 'open') from runs where id=$id")" open
+
+	# qrh resume opens the console on the same run
+	tui_start b$cols "$cols" "$lines" -- "$QRH_BIN" resume --journal "$TUI_DB"
+	s=b$cols
+	wait_for $s "Resume test"
+	wait_for $s "2. Long one  [Instructions]  pending"
+	assert_screen $s "run $id |"
+	assert_screen $s "Steps 1/3 done"
+	keys $s Enter y
+	wait_for $s "attempt started"
+	wait_for $s "[Output]  running"
+	# the journal keeps output in batches: kill once it holds some
+	local i=0
+	until [ "$(journal "select count(*) from output_chunks k join outputs o on o.id = k.output_id
+		where o.run_id=$id and o.step=1")" -gt 0 ]; do
+		[ $i -lt $((TUI_TIMEOUT * 20)) ] || fail "the journal never got the step's output"
+		sleep 0.05
+		i=$((i + 1))
+	done
+	pid=$(qrh_pid $s)
+	[ -n "$pid" ] || fail "no qrh process in the pane"
+	kill -9 "$pid"
+	wait_exit $s
+	assert_eq "$exit_code" 137
+	assert_eq "$(sqlite3 "$TUI_DB" "pragma integrity_check")" ok
+	"$QRH_BIN" verify --journal "$TUI_DB" >/dev/null || fail "qrh verify fails after kill -9"
+
+	# resume after kill -9: interrupted, outcome unknown; r runs it again
+	tui_start c$cols "$cols" "$lines" -- "$QRH_BIN" resume --journal "$TUI_DB"
+	s=c$cols
+	wait_for $s "Step 2 was running when qrh stopped: its outcome is unknown"
+	assert_screen $s "[r] run it again"
+	wait_for $s "attempt started" # what it printed before qrh died
+	assert_screen $s "2. Long one  [Output]  interrupted"
+	kill_sleeper
+	keys $s r
+	wait_for $s "Steps 2/3 done"
+	keys $s k o # its output: the second attempt's
+	wait_for $s "2. Long one  [Output]  ok"
+	wait_for $s "second attempt done"
+	keys $s j Enter y
+	wait_for $s "run finished: ok. Press q to leave."
+	keys $s q
+	wait_exit $s
+	assert_eq "$exit_code" 0
+
+	assert_eq "$(journal "select count(*) from runs")" 1
+	assert_eq "$(journal "select outcome from runs where id=$id")" ok
+	assert_eq "$(journal "select count(*) from events where run_id=$id and type='run_resume'")" 2
+	assert_eq "$(journal "select count(*) from events where run_id=$id and type='step_interrupted' and step=1")" 1
+	assert_eq "$(journal "select json_extract(payload,'\$.how') from events where run_id=$id
+		and type='step_confirm' and step=1 order by seq desc limit 1")" rerun-interrupted
+	assert_eq "$(journal "select count(*) from events where run_id=$id and type='step_start' and step=0")" 1
+	"$QRH_BIN" verify --journal "$TUI_DB" >/dev/null || fail "qrh verify fails after the resumed run"
+	tm kill-session -t a$cols
+	tm kill-session -t b$cols
+	tm kill-session -t c$cols
+}
+
+one_size 80 24
+one_size 120 40
+echo "console resume: 80x24 and 120x40"
