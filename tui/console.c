@@ -531,6 +531,7 @@ static void curses_start(struct console *c)
 		init_pair(4, COLOR_CYAN, -1);
 	}
 	c->ascii = !utf8_locale() || getenv("QRH_ASCII");
+	c->ascii_lines = getenv("QRH_ASCII") != NULL;
 	getmaxyx(stdscr, c->lines, c->cols);
 }
 

@@ -41,6 +41,13 @@ static attr_t status_attr(const struct console *c, enum step_status s)
 	return COLOR_PAIR(pair) | ((s == STEP_FAILED || s == STEP_TIMEOUT) ? A_BOLD : 0);
 }
 
+/* A frame character: the terminal's line drawing, or plain ASCII when
+ * QRH_ASCII asks for it (a terminal or font without line drawing). */
+static chtype frame(const struct console *c, chtype acs, chtype plain)
+{
+	return c->ascii_lines ? plain : acs;
+}
+
 /* Writes sanitized UTF-8 at (y, x), at most `cols` columns; returns the
  * columns used. */
 static int put(int y, int x, const char *s, size_t n, int cols)
@@ -366,7 +373,7 @@ static void draw_detail(struct console *c)
 	else
 		draw_instructions(c, r);
 	for (int y = r->y; y < r->y + r->h; y++)
-		mvaddch(y, r->x - 1, ACS_VLINE);
+		mvaddch(y, r->x - 1, frame(c, ACS_VLINE, '|'));
 }
 
 static void draw_keybar(struct console *c)
@@ -494,14 +501,14 @@ static void draw_dialog(struct console *c)
 	for (int k = 0; k < h; k++)
 		fill(y + k, x, w);
 	attron(A_BOLD);
-	mvaddch(y, x, ACS_ULCORNER);
-	mvhline(y, x + 1, ACS_HLINE, w - 2);
-	mvaddch(y, x + w - 1, ACS_URCORNER);
-	mvaddch(y + h - 1, x, ACS_LLCORNER);
-	mvhline(y + h - 1, x + 1, ACS_HLINE, w - 2);
-	mvaddch(y + h - 1, x + w - 1, ACS_LRCORNER);
-	mvvline(y + 1, x, ACS_VLINE, h - 2);
-	mvvline(y + 1, x + w - 1, ACS_VLINE, h - 2);
+	mvaddch(y, x, frame(c, ACS_ULCORNER, '+'));
+	mvhline(y, x + 1, frame(c, ACS_HLINE, '-'), w - 2);
+	mvaddch(y, x + w - 1, frame(c, ACS_URCORNER, '+'));
+	mvaddch(y + h - 1, x, frame(c, ACS_LLCORNER, '+'));
+	mvhline(y + h - 1, x + 1, frame(c, ACS_HLINE, '-'), w - 2);
+	mvaddch(y + h - 1, x + w - 1, frame(c, ACS_LRCORNER, '+'));
+	mvvline(y + 1, x, frame(c, ACS_VLINE, '|'), h - 2);
+	mvvline(y + 1, x + w - 1, frame(c, ACS_VLINE, '|'), h - 2);
 	put_untrusted(y, x + 2, d->title, w - 4);
 	if (rows < (int)total) {
 		char more[96];

@@ -70,6 +70,7 @@ struct console {
 	struct layout lay;
 	int lines, cols;
 	bool ascii, color, resumed, read_only;
+	bool ascii_lines; /* QRH_ASCII: frames of | - + instead of line drawing */
 	uint64_t poll_timer;
 	size_t sel;
 	int steps_top;
