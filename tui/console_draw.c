@@ -498,6 +498,8 @@ static void draw_dialog(struct console *c)
 	if (d->scroll < 0)
 		d->scroll = 0;
 	d->page = rows > 1 ? rows - 1 : 1;
+	if (d->kind == DLG_HELP) /* a screen of its own: it may take every row */
+		erase();
 	for (int k = 0; k < h; k++)
 		fill(y + k, x, w);
 	attron(A_BOLD);
