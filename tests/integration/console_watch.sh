@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# qrh watch in a second tmux session follows a run that a console in the
+# first is running: step states, output while the step runs, notes, the
+# end of the run; keys that would change the run are refused and the
+# journal gains nothing from the watcher. Twice: a console at 80x24
+# watched at 120x40, and the other way round.
+. "$(dirname "$0")/../lib.sh"
+. "$QRH_SRC/tests/tui_lib.sh"
+
+cat >"$T/rb.md" <<'RB'
+---
+title: Watch test
+---
+## Look {confirm=no}
+```sh
+echo looked
+```
+## Stream
+```sh
+for i in 1 2 3 4 5 6; do echo "tick $i"; sleep 0.5; done
+```
+## Manual
+Check the dashboard.
+RB
+
+one_round() {
+	local rc=$1 rl=$2 wc=$3 wl=$4 r=run$1 w=watch$1 n
+	export TUI_DB=$T/j$rc.db
+	tui_start $r "$rc" "$rl" -- "$QRH_BIN" run --journal "$TUI_DB" rb.md
+	wait_for $r "2. Stream  [Instructions]  pending"
+	tui_start $w "$wc" "$wl" -- "$QRH_BIN" watch --journal "$TUI_DB"
+	wait_for $w "Watch test"
+	wait_for $w "Steps 1/3 done"
+	wait_for $w "2. Stream  [Instructions]  pending"
+	assert_screen $w "read-only"
+
+	# the watcher follows the step and its output while it runs
+	keys $r Enter y
+	wait_for $w "2. Stream  [Output]  running"
+	wait_for $w "tick 2"
+	[ "$(journal "select count(*) from events where type='step_end' and step=1")" = 0 ] ||
+		fail "the watcher showed the output only after the step ended"
+	assert_screen $r "[Output]  running"
+
+	# keys that would change the run are refused; the journal gains nothing
+	n=$(journal "select count(*) from events")
+	for k in Enter y s d a x C-c; do
+		keys $w "$k"
+		wait_for $w "read-only: qrh watch follows the run, it cannot change it"
+		keys $w Escape
+		wait_gone $w "read-only: qrh watch"
+	done
+	assert_not_screen $w "Skip step"
+	assert_not_screen $w "Note for the journal"
+	wait_for $r "Steps 2/3 done"
+	assert_eq "$(journal "select count(*) from events where type in ('note','step_skip','step_done_by_hand','step_confirm')")" 2
+
+	# what the console does next shows in the watcher
+	wait_for $w "Steps 2/3 done"
+	wait_for $w "3. Manual  [Instructions]  pending"
+	keys $r a
+	wait_for $r "Note for the journal"
+	type_text $r "watched at ${wc}x$wl"
+	keys $r Enter
+	wait_for $w "notes 1"
+	keys $r d
+	wait_for $r "done by hand: what was done?"
+	type_text $r "dashboard green"
+	keys $r Enter
+	wait_for $w "Steps 3/3 done"
+	wait_for $w "the run has ended; q leaves"
+	keys $w k o # a step's stored output, on request
+	wait_for $w "2. Stream  [Output]  ok"
+	assert_screen $w "tick 6"
+	keys $w q
+	wait_exit $w
+	assert_eq "$exit_code" 0
+	keys $r q
+	wait_exit $r
+	assert_eq "$exit_code" 0
+	assert_eq "$(journal "select outcome from runs")" ok
+	tm kill-session -t $r
+	tm kill-session -t $w
+}
+
+one_round 80 24 120 40
+one_round 120 40 80 24
+echo "console watch: both sizes"
