@@ -453,6 +453,7 @@ static void on_draw(struct loop *l, uint64_t id, void *arg)
 	if (c->dirty && !c->hangup) {
 		console_draw(c);
 		c->dirty = false;
+		c->drawn_ns = clock_mono_ns();
 	}
 }
 
@@ -611,10 +612,19 @@ static int wait_ms(struct console *c)
 	return t < 0 || t > 1000 ? 1000 : t;
 }
 
+/* Draws now when the last frame is a frame's time old, so a key shows at
+ * once; else when that time is up. Never more than CONSOLE_FPS frames a
+ * second, however fast output arrives. */
 static void schedule_draw(struct console *c)
 {
-	if (c->dirty && !c->draw_timer)
-		c->draw_timer = loop_timer_add(c->loop, 1000 / CONSOLE_FPS, on_draw, c);
+	if (!c->dirty || c->draw_timer)
+		return;
+	int64_t frame_ms = 1000 / CONSOLE_FPS;
+	int64_t since_ms = (clock_mono_ns() - c->drawn_ns) / 1000000;
+	if (since_ms >= frame_ms)
+		on_draw(c->loop, 0, c);
+	else
+		c->draw_timer = loop_timer_add(c->loop, frame_ms - since_ms, on_draw, c);
 }
 
 int console_drive(struct run *r, struct loop *l, const struct console_opts *o)

@@ -84,6 +84,7 @@ struct console {
 	long match;
 	bool dirty;
 	uint64_t draw_timer;
+	int64_t drawn_ns; /* when the last frame was drawn */
 	uint64_t tick_timer;
 	int64_t start_ns; /* when the run started, on the monotonic clock */
 	int64_t end_ns;   /* when it ended; 0 while it goes on */
