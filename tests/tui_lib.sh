@@ -39,6 +39,10 @@ tui_cleanup() {
 }
 trap tui_cleanup EXIT
 
+# A session that lives as long as the test, so that killing a test's
+# last session never makes the server exit while the next one starts.
+tm new-session -d -s keep -x 80 -y 24 "exec sleep 3600" || fail "tmux cannot start"
+
 # Terminal type: tmux's own when this machine knows it, else screen.
 if infocmp tmux-256color >/dev/null 2>&1; then
 	TUI_TERM=tmux-256color
