@@ -216,13 +216,21 @@ static void offer_failure(struct console *c, size_t i)
 {
 	const struct step_state *st = run_step(c->run, i);
 	char title[160];
-	snprintf(title, sizeof title, "Step %zu %s: %.100s", i + 1,
-		 step_status_name(st->status), st->summary);
+	const char *status = step_status_name(st->status);
+	/* "Step 2 failed: exit 3", but not "Step 2 cancelled: cancelled" */
+	bool same = !st->summary[0] || !strcmp(st->summary, status);
+	snprintf(title, sizeof title, "Step %zu %s%s%.100s", i + 1, status,
+		 same ? "" : ": ", same ? "" : st->summary);
 	c->sel = i;
 	dialog_open(c, DLG_MENU, title, failure_chosen);
 	snprintf(c->dlg.choices, sizeof c->dlg.choices, "rsda");
 	c->dlg.step = i;
-	styled_add_str(&c->dlg.body, "[r] retry   [s] skip   [d] done by hand   [a] abort the run   [Esc] later", 0);
+	/* one choice a line: nothing wraps at 80 columns */
+	styled_add_str(&c->dlg.body, "[r] retry: run it again", 0);
+	styled_add_str(&c->dlg.body, "[s] skip it (asks why)", 0);
+	styled_add_str(&c->dlg.body, "[d] done by hand (asks what was done)", 0);
+	styled_add_str(&c->dlg.body, "[a] abort the run", 0);
+	styled_add_str(&c->dlg.body, "[Esc] decide later", 0);
 }
 
 static void interrupted_chosen(struct console *c, int key, const char *text)
