@@ -4,6 +4,7 @@
  * times a second when something changed. */
 #include <curses.h>
 #include <errno.h>
+#include <limits.h>
 #include <langinfo.h>
 #include <locale.h>
 #include <poll.h>
@@ -132,8 +133,20 @@ static void on_output(void *arg, size_t step, enum proc_stream stream,
 		v->sb = scrollback_new();
 		evict(c, step);
 	}
+	uint64_t dropped = scrollback_dropped(v->sb);
+	uint64_t lines = scrollback_count(v->sb) + dropped;
 	scrollback_feed(v->sb, stream == PROC_STDOUT ? SB_STDOUT : SB_STDERR,
 			data, len);
+	/* a view scrolled back stays on the lines being read: new lines
+	 * push it further from the bottom instead of moving the text */
+	uint64_t added = scrollback_count(v->sb) + scrollback_dropped(v->sb) - lines;
+	if (v->scroll > 0)
+		v->scroll = added > (uint64_t)(INT_MAX - v->scroll) ? INT_MAX : v->scroll + (int)added;
+	if (step == c->sel && c->match >= 0) {
+		/* the match is an index into the ring, whose front may have gone */
+		uint64_t gone = scrollback_dropped(v->sb) - dropped;
+		c->match = gone > (uint64_t)c->match ? -1 : c->match - (long)gone;
+	}
 	if (step == c->sel)
 		c->dirty = true;
 }
