@@ -3,7 +3,8 @@
 # search (/ pattern, n, N, not found), a resize to 40x12 ("terminal too
 # small", keys still answered) and back; then NO_COLOR=1 (no colour, the
 # same screen otherwise), TERM=vt100 with LANG=C and QRH_ASCII=1 (nothing
-# but ASCII on the screen).
+# but ASCII on the screen); a view scrolled back while output arrives
+# stays where it is.
 . "$(dirname "$0")/../lib.sh"
 . "$QRH_SRC/tests/tui_lib.sh"
 
@@ -152,4 +153,24 @@ for how in "TERM=vt100 LANG=C" "QRH_ASCII=1"; do
 	keys $s q y
 	wait_exit $s
 done
-echo "console screens: help, search, resize, NO_COLOR, ASCII"
+# Scrolled back while a step prints, the view stays on the lines read.
+cat >"$T/ticker.md" <<'RB'
+## Ticker {confirm=no}
+```sh
+for i in $(seq 1 40); do echo "tick $i"; done
+for i in $(seq 41 70); do echo "tick $i"; sleep 0.1; done
+```
+RB
+s=ticker
+tui_start $s 80 24 -- "$QRH_BIN" run --journal "$T/ticker.db" ticker.md
+wait_for $s "tick 44"
+keys $s Tab k k k k k k k k k k
+wait_for $s "(scrolled"
+first=$(screen $s | sed -n 4p | cut -c31-)
+wait_for $s "[Output]  ok" # 26 lines later
+assert_eq "$(screen $s | sed -n 4p | cut -c31-)" "$first"
+keys $s G
+wait_for $s "tick 70"
+keys $s q
+wait_exit $s
+echo "console screens: help, search, resize, NO_COLOR, ASCII, scrolled view"
