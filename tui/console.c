@@ -529,10 +529,36 @@ static bool utf8_locale(void)
 	return cs && !strcmp(cs, "UTF-8");
 }
 
+/* A crash must not leave the operator's terminal in raw mode with no
+ * cursor: put it back, then die of the same signal. endwin is not
+ * async-signal-safe; on the way out of a crash, best effort is right. */
+static void on_fatal(int signo)
+{
+	if (curses_up) {
+		curses_up = false;
+		endwin();
+	}
+	signal(signo, SIG_DFL);
+	raise(signo);
+}
+
+static void restore_on_fatal(void)
+{
+	int sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_fatal;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
 static void curses_start(struct console *c)
 {
 	initscr();
 	curses_up = true;
+	restore_on_fatal();
 	/* a lone Esc closes a dialog: do not wait a second for the rest of
 	 * an escape sequence that is not coming (htop does the same) */
 	set_escdelay(25);
