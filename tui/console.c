@@ -544,6 +544,9 @@ static void on_fatal(int signo)
 
 static void restore_on_fatal(void)
 {
+#ifdef __SANITIZE_ADDRESS__
+	return; /* AddressSanitizer's own handler reports the crash */
+#endif
 	int sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
