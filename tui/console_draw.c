@@ -358,14 +358,27 @@ static void draw_output(struct console *c, const struct rect *r)
 static void draw_detail(struct console *c)
 {
 	const struct rect *r = &c->lay.detail;
-	char t[256];
+	char t[512], tail[96];
 	const struct step_state *st = run_step(c->run, c->sel);
 	struct step_view *v = &c->sv[c->sel];
 	char *title = sanitize_string(c->rb->steps[c->sel].title, strlen(c->rb->steps[c->sel].title));
-	snprintf(t, sizeof t, "%zu. %s  [%s]  %s%s", c->sel + 1, title,
+	snprintf(tail, sizeof tail, "  [%s]  %s%s",
 		 c->view == VIEW_OUTPUT ? "Output" : "Instructions",
 		 step_status_name(st->status),
 		 c->view == VIEW_OUTPUT && v->scroll ? "  (scrolled: G follows)" : "");
+	/* a long step title gives way: the view and the status always show */
+	int room = r->w - 2 - (int)strlen(tail);
+	size_t keep = strlen(title);
+	char num[24];
+	snprintf(num, sizeof num, "%zu. ", c->sel + 1);
+	room -= (int)strlen(num);
+	if ((int)sanitize_width(title, keep) > room) {
+		const char *cut = c->ascii ? "~" : "…";
+		sanitize_clip(title, keep, room > 1 ? room - 1 : 0, &keep);
+		snprintf(t, sizeof t, "%s%.*s%s%s", num, (int)keep, title, cut, tail);
+	} else {
+		snprintf(t, sizeof t, "%s%s%s", num, title, tail);
+	}
 	free(title);
 	pane_title(c, r, t, c->focus == PANE_DETAIL);
 	if (c->view == VIEW_OUTPUT)
