@@ -20,7 +20,7 @@ command -v tmux >/dev/null || { echo "bench/console.sh: needs tmux" >&2; exit 1;
 work=$(mktemp -d "${TMPDIR:-/tmp}/qrh-bench.XXXXXX")
 sock=qrh-bench-$$
 tm() { tmux -L "$sock" -f /dev/null "$@"; }
-trap 'tm kill-server 2>/dev/null; rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$sock"; rm -rf "$work"' EXIT
+trap 'tm kill-server 2>/dev/null || true; rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$sock"; rm -rf "$work"' EXIT
 
 line='qrh output benchmark line: 0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ'
 yes "$line" | head -c "$bytes" >"$work/stream"
