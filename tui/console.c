@@ -208,7 +208,11 @@ static void failure_chosen(struct console *c, int key, const char *text)
 	(void)text;
 	switch (key) {
 	case 'r':
-		console_start_step(c, i, "enter");
+		/* a step that needs its word needs it again for another run */
+		if (c->rb->steps[i].confirm == CONFIRM_TYPED)
+			console_ask_step(c, i);
+		else
+			console_start_step(c, i, "enter");
 		return;
 	case 's': /* with a reason, as the s key asks for */
 		console_ask_skip(c, i);
