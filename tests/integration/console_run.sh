@@ -148,4 +148,30 @@ one_size() {
 
 one_size 80 24
 one_size 120 40
-echo "console run: 80x24 and 120x40"
+
+# Retrying a failed confirm=typed step asks for its word again.
+cat >"$T/typed.md" <<'RB'
+## Promote {confirm=typed:PROMOTE}
+```sh
+if [ -e "$QRH_TEST_DIR/typed-marker" ]; then echo promoted at last; else touch "$QRH_TEST_DIR/typed-marker"; exit 1; fi
+```
+RB
+export TUI_DB=$T/typed.db
+tui_start typed 80 24 -- "$QRH_BIN" run --journal "$TUI_DB" typed.md
+wait_for typed "1. Promote  [Instructions]  pending"
+keys typed Enter
+wait_for typed "Type PROMOTE and Enter to run"
+type_text typed PROMOTE
+keys typed Enter
+wait_for typed "Step 1 failed: exit 1"
+keys typed r
+wait_for typed "Type PROMOTE and Enter to run"
+assert_eq "$(journal "select count(*) from events where type='step_start'")" 1
+type_text typed PROMOTE
+keys typed Enter
+wait_for typed "promoted at last"
+assert_eq "$(journal "select group_concat(json_extract(payload,'\$.how'), ',') from events where type='step_confirm'")" "typed,typed"
+keys typed q
+wait_exit typed
+assert_eq "$exit_code" 0
+echo "console run: 80x24 and 120x40, typed retry"
