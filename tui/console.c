@@ -250,12 +250,16 @@ static void offer_failure(struct console *c, size_t i)
 	styled_add_str(&c->dlg.body, "[Esc] decide later", 0);
 }
 
+static void ask_confirmation(struct console *c, size_t i);
+
 static void interrupted_chosen(struct console *c, int key, const char *text)
 {
 	struct err e;
 	size_t i = c->dlg.step;
 	(void)text;
-	if (key == 'r')
+	if (key == 'r' && c->rb->steps[i].confirm == CONFIRM_TYPED)
+		ask_confirmation(c, i); /* running it again still takes the word */
+	else if (key == 'r')
 		console_start_step(c, i, "rerun-interrupted");
 	else if (key == 's' && run_step_skip(c->run, i, "interrupted step skipped on resume", &e) < 0)
 		console_set_status(c, "%s", e.msg);
@@ -291,6 +295,8 @@ static void confirmed(struct console *c, int key, const char *text)
 		console_set_status(c, "not confirmed; nothing ran");
 }
 
+static void ask_confirmation(struct console *c, size_t i);
+
 void console_ask_step(struct console *c, size_t i)
 {
 	const struct step *s = &c->rb->steps[i];
@@ -311,6 +317,13 @@ void console_ask_step(struct console *c, size_t i)
 		console_set_status(c, "step %zu needs dual control, which this version cannot give", i + 1);
 		return;
 	}
+	ask_confirmation(c, i);
+}
+
+/* The dialog that shows what step i runs and asks for its confirmation. */
+static void ask_confirmation(struct console *c, size_t i)
+{
+	const struct step *s = &c->rb->steps[i];
 	char title[160];
 	snprintf(title, sizeof title, "Run step %zu?", i + 1);
 	dialog_open(c, s->confirm == CONFIRM_TYPED ? DLG_TYPED : DLG_YESNO, title, confirmed);

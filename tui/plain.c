@@ -204,8 +204,17 @@ static int handle_interrupted(struct driver *d, size_t i)
 	const char *id = run_runbook(d->run)->steps[i].id;
 	if (d->o->interrupted == INTERRUPTED_SKIP)
 		return run_step_skip(d->run, i, "interrupted step skipped on resume", &e) == 0 ? 1 : -1;
-	if (d->o->interrupted == INTERRUPTED_RERUN)
+	if (d->o->interrupted == INTERRUPTED_RERUN) {
+		/* running it again still takes its typed word */
+		const struct step *s = &run_runbook(d->run)->steps[i];
+		const char *w = s->confirm == CONFIRM_TYPED ? typed_flag(d->o, s->id) : NULL;
+		if (s->confirm == CONFIRM_TYPED && (!w || strcmp(w, s->confirm_word))) {
+			fprintf(stderr, "qrh: step %zu '%s' was interrupted; to run it again give --typed %s=%s\n",
+				i + 1, id, id, s->confirm_word);
+			return -1;
+		}
 		return run_step_begin(d->run, i, "rerun-interrupted", &e) == 0 ? 2 : -1;
+	}
 	fprintf(stderr, "qrh: step %zu '%s' was running when qrh stopped: its outcome is unknown; "
 			"give --rerun-interrupted or --skip-interrupted\n", i + 1, id);
 	return -1;

@@ -111,5 +111,28 @@ assert_not_contains "$out" "long-done"
 assert_contains "$out" "[2] | after-done"
 assert_eq "$(sqlite3 "$db" "select count(*) from events where run_id=$kid and type='step_interrupted'")" "1"
 assert_eq "$(sqlite3 "$db" "select json_extract(payload,'\$.reason') from events where run_id=$kid and type='step_skip'")" "interrupted step skipped on resume"
+# an interrupted typed step runs again only with its word
+rm -f "$T/quick"
+cat >"$T/typed.md" <<'RB'
+## Promote {confirm=typed:PROMOTE}
+```sh
+if [ ! -e "$QRH_TEST_DIR/quick" ]; then sleep 30; fi
+echo promoted
+```
+RB
+before=$(last_run)
+"$QRH_BIN" run --plain --typed promote=PROMOTE --journal "$db" "$T/typed.md" >/dev/null 2>&1 &
+pid=$!
+wait_for_event action_start "$before"
+kill -9 $pid
+wait $pid 2>/dev/null
+touch "$T/quick"
+run "$QRH_BIN" resume --plain --yes --rerun-interrupted --journal "$db" </dev/null
+assert_rc 2
+assert_contains "$err" "to run it again give --typed promote=PROMOTE"
+assert_not_contains "$out" "promoted"
+run "$QRH_BIN" resume --plain --rerun-interrupted --typed promote=PROMOTE --journal "$db" </dev/null
+assert_rc 0
+assert_contains "$out" "[1] | promoted"
 pkill -f "sleep 30" 2>/dev/null
 echo "signals: ok"
