@@ -135,7 +135,7 @@ static int set_scalar(struct load_ctx *c, void *obj, const struct field *f,
 	char num[64];
 	if (cJSON_IsNumber(v)) {
 		double d = v->valuedouble;
-		if (d == (double)(long long)d)
+		if (d > -9e15 && d < 9e15 && d == (double)(long long)d)
 			snprintf(num, sizeof num, "%lld", (long long)d);
 		else
 			snprintf(num, sizeof num, "%.17g", d);
@@ -177,7 +177,9 @@ static cJSON *get_bool(const void *obj, const struct field *f)
 /* An integer in [0, max], from a JSON number or attribute digits. */
 static int read_int(struct load_ctx *c, const cJSON *v, long max, long *out)
 {
-	if (cJSON_IsNumber(v) && v->valuedouble == (double)(long)v->valuedouble) {
+	/* range first: converting an out-of-range double is undefined */
+	if (cJSON_IsNumber(v) && v->valuedouble >= -1.0 && v->valuedouble <= (double)max + 1 &&
+	    v->valuedouble == (double)(long)v->valuedouble) {
 		*out = (long)v->valuedouble;
 	} else if (c->text_values && cJSON_IsString(v) && *v->valuestring) {
 		char *end;

@@ -84,8 +84,9 @@ static int check_text(const char *text, size_t len, int md, struct diags *d)
 	return long_reported ? -1 : 0;
 }
 
-/* A copy without a UTF-8 byte-order mark and with CRLF turned into LF;
- * line and column numbers are unchanged by either. */
+/* A copy without a UTF-8 byte-order mark, with CRLF and a lone CR (as
+ * CommonMark reads them: both end a line) turned into LF, so that the
+ * loader's line table and cmark agree on every line. */
 static char *normalise(const char *text, size_t len, size_t *out_len)
 {
 	char *out = xmalloc(len + 1);
@@ -95,7 +96,7 @@ static char *normalise(const char *text, size_t len, size_t *out_len)
 	for (; i < len; i++) {
 		if (text[i] == '\r' && i + 1 < len && text[i + 1] == '\n')
 			continue;
-		out[o++] = text[i];
+		out[o++] = text[i] == '\r' ? '\n' : text[i];
 	}
 	out[o] = '\0';
 	*out_len = o;
@@ -118,8 +119,26 @@ struct runbook *runbook_load_buffer(const char *path, const char *text,
 		return NULL;
 	size_t n;
 	char *work = normalise(text, len, &n);
-	struct runbook *rb = fmt == RUNBOOK_JSON ? load_json(work, n, d)
-						 : load_markdown(work, n, d);
+	struct runbook *rb;
+	if (fmt == RUNBOOK_JSON) {
+		/* positions cost a second parse: only when there is news */
+		struct diags quick;
+		diags_init(&quick);
+		rb = load_json(work, n, false, &quick);
+		if (rb)
+			runbook_validate(rb, &quick);
+		if (quick.n || quick.n_dropped) {
+			runbook_free(rb);
+			rb = load_json(work, n, true, d);
+			if (rb)
+				runbook_validate(rb, d);
+		}
+		diags_release(&quick);
+	} else {
+		rb = load_markdown(work, n, d);
+		if (rb)
+			runbook_validate(rb, d);
+	}
 	free(work);
 	if (!rb)
 		return NULL;
@@ -128,7 +147,6 @@ struct runbook *runbook_load_buffer(const char *path, const char *text,
 	memcpy(rb->source, text, len);
 	rb->source[len] = '\0';
 	rb->source_len = len;
-	runbook_validate(rb, d);
 	diags_sort(d);
 	return rb;
 }

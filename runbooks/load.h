@@ -13,6 +13,7 @@
 #ifndef QRH_RUNBOOKS_LOAD_H
 #define QRH_RUNBOOKS_LOAD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "runbooks/diag.h"
@@ -31,6 +32,10 @@ enum runbook_format runbook_guess_format(const char *path, const char *text,
 /* The format loaders (load_md.c, load_json.c): parse only, no validation.
  * `text` is NUL-terminated, UTF-8, LF line endings. */
 struct runbook *load_markdown(const char *text, size_t len, struct diags *d);
-struct runbook *load_json(const char *text, size_t len, struct diags *d);
+/* positions: find line:col for every value (a second parse, by libyaml);
+ * without it diagnostics carry only the JSON path, so the loader asks for
+ * positions only when there is something to report. */
+struct runbook *load_json(const char *text, size_t len, bool positions,
+			  struct diags *d);
 
 #endif

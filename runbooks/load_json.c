@@ -60,7 +60,8 @@ static void syntax_error(const char *text, size_t len, const char *where,
 		   "JSON syntax error near '%.*s'", (int)(n ? n : 1), text + off);
 }
 
-struct runbook *load_json(const char *text, size_t len, struct diags *d)
+struct runbook *load_json(const char *text, size_t len, bool positions,
+			  struct diags *d)
 {
 	const char *end = NULL;
 	cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
@@ -84,7 +85,8 @@ struct runbook *load_json(const char *text, size_t len, struct diags *d)
 	runbook_init(rb);
 	struct load_ctx c = { .d = d, .pm = posmap_new(), .json_paths = true,
 			      .what = "field" };
-	tree_index_json(text, len, root, c.pm);
+	if (positions)
+		tree_index_json(text, len, root, c.pm);
 	tree_load_runbook(&c, root, rb, true);
 	posmap_free(c.pm);
 	cJSON_Delete(root);

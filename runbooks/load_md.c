@@ -279,6 +279,15 @@ static struct srcpos info_pos(const struct md *m, cmark_node *n, size_t off)
 	return file_pos(m, line, (unsigned)(i + off) + 1);
 }
 
+/* How many '>' open the line: its block-quote depth. */
+static int quote_depth(struct line l)
+{
+	int depth = 0;
+	for (size_t i = 0; i < l.n && (l.p[i] == '>' || l.p[i] == ' '); i++)
+		depth += l.p[i] == '>';
+	return depth;
+}
+
 /* A fence cmark closed only because the document or container ended. */
 static int fence_unterminated(const struct md *m, cmark_node *n)
 {
@@ -290,6 +299,11 @@ static int fence_unterminated(const struct md *m, cmark_node *n)
 	if (end <= start)
 		return 1;
 	struct line l = body_line(m, end);
+	/* a fence in a quote is closed only by a line of the same quote
+	 * (cmark-gfm 0.29 reports such a fence as ending on the next
+	 * line, outside the quote) */
+	if (quote_depth(body_line(m, start)) != quote_depth(l))
+		return 1;
 	size_t i = 0;
 	while (i < l.n && l.p[i] == ' ')
 		i++;
@@ -494,6 +508,42 @@ static char *prose(const struct md *m, const struct proto *p)
 	return buf_detach(&b, NULL);
 }
 
+static cmark_node *parse_body(const char *text, size_t len);
+
+/* Prose whose fenced block was closed by the end of its list item or of
+ * the document would swallow what follows it once written elsewhere (as
+ * `qrh convert` does): close such a block where it ended. */
+static char *close_open_fences(char *doc)
+{
+	if (!doc || (!strstr(doc, "```") && !strstr(doc, "~~~")))
+		return doc;
+	struct md m = { 0 };
+	split_lines(&m, doc, strlen(doc));
+	cmark_node *root = parse_body(doc, strlen(doc));
+	struct proto p = { 0 };
+	collect_fences(root, &p);
+	struct buf b;
+	buf_init(&b, QRH_MAX_FILE_BYTES);
+	buf_adds(&b, doc);
+	for (size_t i = 0; i < p.n_fences; i++) {
+		int len = 0, offset = 0;
+		char ch = '`';
+		if (!cmark_node_get_fenced(p.fences[i], &len, &offset, &ch) ||
+		    !fence_unterminated(&m, p.fences[i]))
+			continue;
+		/* only a block that runs to the end can be open: close it */
+		buf_addc(&b, '\n');
+		for (int k = 0; k < len; k++)
+			buf_addc(&b, ch);
+		break;
+	}
+	free(p.fences);
+	cmark_node_free(root);
+	free(m.lines);
+	free(doc);
+	return buf_detach(&b, NULL);
+}
+
 /* ---- steps ---- */
 
 static struct proto *new_proto(struct proto **v, size_t *n, size_t *cap)
@@ -502,6 +552,20 @@ static struct proto *new_proto(struct proto **v, size_t *n, size_t *cap)
 	struct proto *p = &(*v)[(*n)++];
 	memset(p, 0, sizeof *p);
 	return p;
+}
+
+/* Room for the step's actions (at most the limit; the rest is refused). */
+static size_t count_actions(const struct proto *p)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < p->n_fences && n < QRH_MAX_ACTIONS_PER_STEP; i++) {
+		enum action_kind k;
+		char *lang = NULL;
+		const char *rest;
+		n += is_action_fence(p->fences[i], &k, &lang, &rest) == 1;
+		free(lang);
+	}
+	return n ? n : 1;
 }
 
 static void build_step(struct md *m, struct proto *p, struct step *s)
@@ -526,13 +590,13 @@ static void build_step(struct md *m, struct proto *p, struct step *s)
 		}
 		tree_apply_object(&m->ctx, step_fields, s, -1, p->attrs, NULL);
 	}
-	s->actions = xcalloc(QRH_MAX_ACTIONS_PER_STEP, sizeof *s->actions);
+	s->actions = xcalloc(count_actions(p), sizeof *s->actions);
 	for (size_t i = 0; i < p->n_fences; i++)
 		load_fence(m, p->fences[i], s, seen);
 	if (s->n_actions > QRH_MAX_ACTIONS_PER_STEP)
 		s->n_actions = QRH_MAX_ACTIONS_PER_STEP;
 	cJSON_Delete(seen);
-	s->doc = prose(m, p);
+	s->doc = close_open_fences(prose(m, p));
 }
 
 static int has_h2(cmark_node *doc)
@@ -584,7 +648,7 @@ static void set_description(struct md *m, unsigned first, unsigned last)
 	if (!first || m->rb->description)
 		return;
 	struct proto p = { .first = first, .last = last };
-	m->rb->description = prose(m, &p);
+	m->rb->description = close_open_fences(prose(m, &p));
 }
 
 static void section_steps(struct md *m, cmark_node *doc, struct proto **v,

@@ -152,7 +152,7 @@ void runbook_free(struct runbook *rb)
 const struct var *runbook_var(const struct runbook *rb, const char *name)
 {
 	for (size_t i = 0; i < rb->n_vars; i++)
-		if (!strcmp(rb->vars[i].name, name))
+		if (rb->vars[i].name && !strcmp(rb->vars[i].name, name))
 			return &rb->vars[i];
 	return NULL;
 }
@@ -160,7 +160,7 @@ const struct var *runbook_var(const struct runbook *rb, const char *name)
 const struct target *runbook_target(const struct runbook *rb, const char *name)
 {
 	for (size_t i = 0; i < rb->n_targets; i++)
-		if (!strcmp(rb->targets[i].name, name))
+		if (rb->targets[i].name && !strcmp(rb->targets[i].name, name))
 			return &rb->targets[i];
 	return NULL;
 }
@@ -168,7 +168,7 @@ const struct target *runbook_target(const struct runbook *rb, const char *name)
 const struct probe *runbook_probe(const struct runbook *rb, const char *name)
 {
 	for (size_t i = 0; i < rb->n_probes; i++)
-		if (!strcmp(rb->probes[i].name, name))
+		if (rb->probes[i].name && !strcmp(rb->probes[i].name, name))
 			return &rb->probes[i];
 	return NULL;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "runbooks/fields.h"
+#include "runbooks/strmap.h"
 #include "runbooks/suggest.h"
 #include "runbooks/vars.h"
 #include "util/buf.h"
@@ -67,48 +68,48 @@ char *step_slug(const char *title)
 	return xstrdup(n ? out : "step");
 }
 
-static int id_taken(const struct runbook *rb, const char *id, size_t upto)
-{
-	for (size_t i = 0; i < rb->n_steps; i++) {
-		const struct step *s = &rb->steps[i];
-		if (s->id && (s->id_explicit || i < upto) && !strcmp(s->id, id))
-			return 1;
-	}
-	return 0;
-}
-
+/* Ids for the steps that have none: the title's slug, with -2, -3, ...
+ * where another step (with an id of its own, or an earlier one) has it. */
 void runbook_assign_ids(struct runbook *rb)
 {
+	struct strmap taken;
+	strmap_init(&taken);
+	for (size_t i = 0; i < rb->n_steps; i++)
+		if (rb->steps[i].id && rb->steps[i].id_explicit)
+			strmap_add(&taken, rb->steps[i].id, i);
 	for (size_t i = 0; i < rb->n_steps; i++) {
 		struct step *s = &rb->steps[i];
-		if (s->id)
+		if (s->id) {
+			strmap_add(&taken, s->id, i);
 			continue;
+		}
 		char *base = step_slug(s->title ? s->title : "");
 		struct buf b;
 		buf_init(&b, 128);
 		buf_adds(&b, base);
-		for (int k = 2; id_taken(rb, b.data, i); k++) {
+		for (int k = 2; strmap_get(&taken, b.data, NULL); k++) {
 			buf_reset(&b);
 			buf_addf(&b, "%s-%d", base, k);
 		}
 		s->id = buf_detach(&b, NULL);
+		strmap_add(&taken, s->id, i);
 		free(base);
 	}
+	strmap_release(&taken);
 }
 
 static void check_ids(const struct runbook *rb, struct diags *d)
 {
+	struct strmap first;
+	strmap_init(&first);
 	for (size_t i = 0; i < rb->n_steps; i++) {
-		for (size_t j = 0; j < i; j++) {
-			if (strcmp(rb->steps[i].id, rb->steps[j].id))
-				continue;
-			diag_error(d, rb->steps[i].pos,
-				   "duplicate step id '%s' (first at %u:%u)",
-				   rb->steps[i].id, rb->steps[j].pos.line,
-				   rb->steps[j].pos.col);
-			break;
-		}
+		size_t j;
+		if (strmap_add(&first, rb->steps[i].id, i) || !strmap_get(&first, rb->steps[i].id, &j))
+			continue;
+		diag_error(d, rb->steps[i].pos, "duplicate step id '%s' (first at %u:%u)",
+			   rb->steps[i].id, rb->steps[j].pos.line, rb->steps[j].pos.col);
 	}
+	strmap_release(&first);
 }
 
 static const char *const target_kind_for[ACTION_KIND_COUNT] = {
@@ -281,39 +282,48 @@ static void lint_destructive(const struct step *s, regex_t *res, int ok,
 }
 
 /* Action names must be unique (wait {stop=NAME} and the journal refer to
- * them), and a stop must name a background action started earlier. */
-static void check_names(const struct runbook *rb, size_t idx, struct diags *d)
+ * them), and a stop must name a background action started earlier.
+ * `names` maps every name seen so far to its action, `background` the
+ * names of background actions. */
+struct name_check {
+	struct strmap names;
+	struct strmap background;
+	const struct action **by_index;
+	size_t n, cap;
+};
+
+static void check_names(const struct runbook *rb, size_t idx,
+			struct name_check *nc, struct diags *d)
 {
 	const struct step *s = &rb->steps[idx];
+	size_t bg = 0;
 	for (size_t k = 0; k < s->n_actions; k++) {
 		const struct action *a = &s->actions[k];
-		bool seen_stop_target = false;
-		for (size_t i = 0; i <= idx; i++) {
-			const struct step *o = &rb->steps[i];
-			for (size_t j = 0; j < o->n_actions && (i < idx || j < k); j++) {
-				const struct action *b = &o->actions[j];
-				if (a->name && b->name && !strcmp(a->name, b->name))
-					diag_error(d, a->pos, "duplicate action name '%s' (first at %u:%u)",
-						   a->name, b->pos.line, b->pos.col);
-				if (a->stop && b->name && b->background && !strcmp(a->stop, b->name))
-					seen_stop_target = true;
-			}
-		}
-		if (a->stop && !seen_stop_target)
+		size_t j;
+		if (a->stop && !strmap_get(&nc->background, a->stop, NULL))
 			diag_error(d, a->pos, "stop=%s names no background action started before it", a->stop);
+		bg += a->background;
+		if (!a->name)
+			continue;
+		nc->by_index = xgrow(nc->by_index, &nc->cap, nc->n + 1, sizeof *nc->by_index);
+		nc->by_index[nc->n] = a;
+		if (!strmap_add(&nc->names, a->name, nc->n) && strmap_get(&nc->names, a->name, &j))
+			diag_error(d, a->pos, "duplicate action name '%s' (first at %u:%u)",
+				   a->name, nc->by_index[j]->pos.line, nc->by_index[j]->pos.col);
+		nc->n++;
+		if (a->background)
+			strmap_add(&nc->background, a->name, 0);
 	}
-	size_t bg = 0;
-	for (size_t k = 0; k < s->n_actions; k++)
-		bg += s->actions[k].background;
 	if (bg > 1)
 		diag_error(d, s->pos, "at most one background action per step (this one has %zu)", bg);
 }
 
 static void check_step(struct runbook *rb, size_t idx, struct var_scope *scope,
-		       regex_t *res, int res_ok, struct diags *d)
+		       regex_t *res, int res_ok, struct name_check *nc,
+		       struct diags *d)
 {
 	struct step *s = &rb->steps[idx];
-	check_names(rb, idx, d);
+	check_names(rb, idx, nc, d);
 	if (!s->title || !*s->title)
 		diag_error(d, s->pos, "a step needs a title");
 	if (s->capture && !strncmp(s->capture, "QRH_", 4))
@@ -376,8 +386,14 @@ void runbook_validate(struct runbook *rb, struct diags *d)
 		vars_check_action(&rb->probes[i].action, &scope, d);
 	for (size_t i = 0; i < rb->n_targets; i++)
 		vars_check_target(&rb->targets[i], &scope, d);
+	struct name_check nc = { 0 };
+	strmap_init(&nc.names);
+	strmap_init(&nc.background);
 	for (size_t i = 0; i < rb->n_steps; i++)
-		check_step(rb, i, &scope, res, ok, d);
+		check_step(rb, i, &scope, res, ok, &nc, d);
+	strmap_release(&nc.names);
+	strmap_release(&nc.background);
+	free(nc.by_index);
 	var_scope_release(&scope);
 	for (size_t i = 0; i < compiled; i++)
 		regfree(&res[i]);

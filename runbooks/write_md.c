@@ -178,8 +178,8 @@ static void write_step(struct buf *b, const struct step *s)
 	free(slug);
 	buf_addf(b, "## %s", s->title ? s->title : "");
 	size_t tl = s->title ? strlen(s->title) : 0;
-	if (!attrs->child && tl && s->title[tl - 1] == '}')
-		buf_adds(b, " {}"); /* so the title's own braces stay title */
+	if (!attrs->child && tl && (s->title[tl - 1] == '}' || s->title[tl - 1] == '#'))
+		buf_adds(b, " {}"); /* the title's own braces or #s stay title */
 	attrs_write(b, attrs);
 	buf_adds(b, "\n\n");
 	cJSON_Delete(attrs);
@@ -192,39 +192,65 @@ static void write_step(struct buf *b, const struct step *s)
 }
 
 /* A newline would end a title line or an attribute list early. */
-static int one_line(const cJSON *attrs, const char **bad)
+static bool one_line(const cJSON *attrs, char *bad, size_t n)
 {
 	const cJSON *m;
 	cJSON_ArrayForEach(m, attrs)
 	{
 		const cJSON *v = cJSON_IsArray(m) ? m->child : m;
 		for (; v; v = cJSON_IsArray(m) ? v->next : NULL)
-			if (cJSON_IsString(v) && strchr(v->valuestring, '\n'))
-				return *bad = m->string, 0;
+			if (cJSON_IsString(v) && strpbrk(v->valuestring, "\n\r")) {
+				snprintf(bad, n, "%s", m->string);
+				return false;
+			}
 	}
-	return 1;
+	return true;
+}
+
+/* Is every title and attribute of step s on one line? */
+static bool step_one_line(const struct step *s, char *bad, size_t n)
+{
+	cJSON *attrs = cJSON_CreateObject();
+	snprintf(bad, n, "title");
+	field_emit(attrs, step_fields, s, -1, true, 0);
+	bool ok = (!s->title || !strpbrk(s->title, "\n\r")) && one_line(attrs, bad, n);
+	cJSON_Delete(attrs);
+	for (size_t k = 0; ok && k < s->n_actions; k++) {
+		attrs = cJSON_CreateObject();
+		field_emit(attrs, action_fields, &s->actions[k], (int)s->actions[k].kind, true, 0);
+		ok = one_line(attrs, bad, n);
+		cJSON_Delete(attrs);
+	}
+	return ok;
+}
+
+/* A carriage return anywhere would come back as a line break. */
+static bool has_cr(const cJSON *n)
+{
+	if (cJSON_IsString(n) && strchr(n->valuestring, '\r'))
+		return true;
+	if (n->string && strchr(n->string, '\r'))
+		return true;
+	for (const cJSON *c = n->child; c; c = c->next)
+		if (has_cr(c))
+			return true;
+	return false;
 }
 
 static int steps_one_line(const struct runbook *rb, struct err *e)
 {
-	for (size_t i = 0; i < rb->n_steps; i++) {
-		const struct step *s = &rb->steps[i];
-		const char *bad = "title";
-		cJSON *attrs = cJSON_CreateObject();
-		field_emit(attrs, step_fields, s, -1, true, 0);
-		int ok = (!s->title || !strchr(s->title, '\n')) && one_line(attrs, &bad);
-		cJSON_Delete(attrs);
-		for (size_t k = 0; ok && k < s->n_actions; k++) {
-			attrs = cJSON_CreateObject();
-			field_emit(attrs, action_fields, &s->actions[k], (int)s->actions[k].kind, true, 0);
-			ok = one_line(attrs, &bad);
-			cJSON_Delete(attrs);
-		}
-		if (!ok)
-			return err_set(e, "step '%s': its %s holds a line break, which Markdown cannot write", s->id, bad);
-	}
-	if (rb->title && strchr(rb->title, '\n'))
+	char bad[64];
+	for (size_t i = 0; i < rb->n_steps; i++)
+		if (!step_one_line(&rb->steps[i], bad, sizeof bad))
+			return err_set(e, "step '%s': its %s holds a line break, which Markdown cannot write",
+				       rb->steps[i].id, bad);
+	if (rb->title && strpbrk(rb->title, "\n\r"))
 		return err_set(e, "the title holds a line break, which Markdown cannot write");
+	cJSON *all = runbook_to_cjson(rb);
+	bool cr = has_cr(all);
+	cJSON_Delete(all);
+	if (cr)
+		return err_set(e, "a text holds a carriage return, which Markdown reads as a line break");
 	return 0;
 }
 
@@ -248,7 +274,12 @@ char *runbook_write_markdown(const struct runbook *rb)
 {
 	struct buf b;
 	buf_init(&b, BUF_UNLIMITED);
+	size_t fm = b.len;
 	front_matter(&b, rb);
+	/* a body that starts with "---" would be read as front matter */
+	if (b.len == fm && !rb->title && rb->description &&
+	    !strncmp(rb->description, "---", 3))
+		buf_adds(&b, "---\n---\n\n");
 	if (rb->title)
 		buf_addf(&b, "# %s\n\n", rb->title);
 	if (rb->description)
