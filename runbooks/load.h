@@ -38,4 +38,8 @@ struct runbook *load_markdown(const char *text, size_t len, struct diags *d);
 struct runbook *load_json(const char *text, size_t len, bool positions,
 			  struct diags *d);
 
+/* For the Markdown writer: does `text`, read as Markdown on its own, have a
+ * heading of `level` among its top-level blocks (or as its first block)? */
+bool markdown_top_heading(const char *text, int level, bool first_only);
+
 #endif

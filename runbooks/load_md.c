@@ -528,7 +528,10 @@ static char *close_open_fences(char *doc)
 	for (size_t i = 0; i < p.n_fences; i++) {
 		int len = 0, offset = 0;
 		char ch = '`';
-		if (!cmark_node_get_fenced(p.fences[i], &len, &offset, &ch) ||
+		/* one in a list item or quote is closed by its container,
+		 * here and wherever the prose is written again */
+		if (cmark_node_get_type(cmark_node_parent(p.fences[i])) != CMARK_NODE_DOCUMENT ||
+		    !cmark_node_get_fenced(p.fences[i], &len, &offset, &ch) ||
 		    !fence_unterminated(&m, p.fences[i]))
 			continue;
 		/* only a block that runs to the end can be open: close it */
@@ -814,4 +817,20 @@ struct runbook *load_markdown(const char *text, size_t len, struct diags *d)
 	posmap_free(m.ctx.pm);
 	free(m.lines);
 	return rb;
+}
+
+/* Does `text`, read as Markdown on its own, have a heading of `level` among
+ * its top-level blocks (only as its first block, when first_only)? */
+bool markdown_top_heading(const char *text, int level, bool first_only)
+{
+	cmark_node *doc = parse_body(text, strlen(text));
+	bool found = false;
+	for (cmark_node *n = cmark_node_first_child(doc); n && !found; n = cmark_node_next(n)) {
+		found = cmark_node_get_type(n) == CMARK_NODE_HEADING &&
+			cmark_node_get_heading_level(n) == level;
+		if (first_only)
+			break;
+	}
+	cmark_node_free(doc);
+	return found;
 }

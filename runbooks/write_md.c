@@ -4,6 +4,7 @@
 
 #include "runbooks/attrs.h"
 #include "runbooks/fields.h"
+#include "runbooks/load.h"
 #include "runbooks/validate.h"
 #include "runbooks/words.h"
 #include "runbooks/write.h"
@@ -254,10 +255,26 @@ static int steps_one_line(const struct runbook *rb, struct err *e)
 	return 0;
 }
 
+/* Prose must stay prose: a level-2 heading in a step's instructions would
+ * start a new step, a description opening with a level-1 heading would
+ * become the title. */
+static int headings_stay(const struct runbook *rb, struct err *e)
+{
+	for (size_t i = 0; i < rb->n_steps; i++)
+		if (rb->steps[i].doc && markdown_top_heading(rb->steps[i].doc, 2, false))
+			return err_set(e, "step '%s': its instructions hold a level-2 heading, "
+					  "which in Markdown would start a new step", rb->steps[i].id);
+	if (rb->description && markdown_top_heading(rb->description, 2, false))
+		return err_set(e, "the description holds a level-2 heading, which in Markdown would start a step");
+	if (!rb->title && rb->description && markdown_top_heading(rb->description, 1, true))
+		return err_set(e, "the description starts with a level-1 heading, which Markdown would read as the title");
+	return 0;
+}
+
 int runbook_markdown_safe(const struct runbook *rb, struct err *e)
 {
 	size_t line;
-	if (steps_one_line(rb, e) < 0)
+	if (steps_one_line(rb, e) < 0 || headings_stay(rb, e) < 0)
 		return -1;
 	for (size_t i = 0; i < rb->n_steps; i++)
 		if (rb->steps[i].doc && doc_action_fence(rb->steps[i].doc, &line))
