@@ -81,7 +81,7 @@ check: tests
 
 check-asan:
 	$(Q)$(MAKE) --no-print-directory BUILD=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \
-		SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' QRH_SANITIZE=1 check
+		SAN='-fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all' QRH_SANITIZE=1 check
 
 deps:
 	$(Q)sh tools/deps.sh
