@@ -122,6 +122,8 @@ int tree_load_action(struct load_ctx *c, const cJSON *obj, struct action *a,
 	a->pos = posmap_val(c->pm, obj);
 	a->body_pos = a->pos;
 	tree_apply_object(c, action_fields, a, kind, obj, skip);
+	if (!strcmp(k->valuestring, "bash") && !a->shell) /* as in Markdown */
+		a->shell = xstrdup("bash");
 	return 0;
 }
 

@@ -23,6 +23,7 @@ struct active {
 	bool timed_out;
 	bool cancelled;
 	bool stopping_background; /* waiting for a wait{stop} to complete */
+	uint64_t stop_timer;      /* that wait's own timeout */
 	struct action_result last;
 	struct redactor red[3]; /* indexed by enum proc_stream */
 	struct buf capture;

@@ -217,6 +217,9 @@ static void bg_done(void *arg, const struct action_result *res)
 			struct action_result ok = { .status = ACTION_OK, .exit_code = -1 };
 			action_summary(&ok, "background '%s' stopped", a->stop);
 			r->act->stopping_background = false;
+			if (r->act->stop_timer)
+				loop_timer_cancel(r->loop, r->act->stop_timer);
+			r->act->stop_timer = 0;
 			on_done(r, &ok);
 		}
 	}
@@ -271,6 +274,8 @@ void run_background_free_all(struct run *r)
 
 /* ---- the foreground step ---- */
 
+static void on_stop_timeout(struct loop *l, uint64_t id, void *arg);
+
 static void fail_action(struct run *r, const char *msg)
 {
 	struct action_result res = { .status = ACTION_ERROR, .exit_code = -1 };
@@ -318,6 +323,8 @@ static void action_start_current(struct run *r)
 			return;
 		}
 		act->stopping_background = true;
+		if (a->timeout_ms > 0)
+			act->stop_timer = loop_timer_add(r->loop, a->timeout_ms, on_stop_timeout, r);
 		b->entry->cancel(b->ar);
 		return;
 	}
@@ -384,7 +391,21 @@ static void give_up_stopping(struct run *r, enum action_status st)
 	action_summary(&res, "%s while stopping a background process",
 		       st == ACTION_TIMEOUT ? "timed out" : "cancelled");
 	r->act->stopping_background = false;
+	if (r->act->stop_timer)
+		loop_timer_cancel(r->loop, r->act->stop_timer);
+	r->act->stop_timer = 0;
 	on_done(r, &res);
+}
+
+static void on_stop_timeout(struct loop *l, uint64_t id, void *arg)
+{
+	struct run *r = arg;
+	(void)l;
+	(void)id;
+	if (!r->act || !r->act->stopping_background)
+		return;
+	r->act->stop_timer = 0;
+	give_up_stopping(r, ACTION_TIMEOUT);
 }
 
 static void on_step_timeout(struct loop *l, uint64_t id, void *arg)
@@ -421,6 +442,9 @@ static void free_active(struct run *r)
 	struct active *a = r->act;
 	if (a->step_timer)
 		loop_timer_cancel(r->loop, a->step_timer);
+	if (a->stop_timer)
+		loop_timer_cancel(r->loop, a->stop_timer);
+	a->stop_timer = 0;
 	for (int s = 1; s <= 2; s++)
 		redactor_release(&a->red[s]);
 	buf_release(&a->capture);

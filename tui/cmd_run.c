@@ -249,6 +249,9 @@ static void listener_for(const struct run_args *a, struct run_listener *lis)
 static int drive(struct session *s, const struct run_args *a)
 {
 	if (use_console(a)) {
+		if (a->yes || a->typed.n || a->quiet_output || a->rerun_interrupted || a->skip_interrupted)
+			fprintf(stderr, "qrh: --yes, --typed, --quiet-output and --rerun/--skip-interrupted "
+					"apply to plain mode; the console asks (use --plain to use them)\n");
 		struct console_opts co = { .resumed = !strcmp(a->cmd, "resume"),
 					   .on_signals_ready = hold_signals };
 		return console_drive(s->run, s->loop, &co);

@@ -7,10 +7,11 @@ const struct command qrh_commands[] = {
 	  "qrh run [--plain] [--yes] [--dry-run] [--drill] [--operator NAME] [-v NAME=VALUE]... [--typed ID=WORD]... [--journal DB] [--grace DURATION] [--quiet-output] RUNBOOK",
 	  "run a runbook step by step, journaling every event",
 	  "Opens a run in the journal and runs the runbook's steps in order, each\n"
-	  "only after it is confirmed. In plain mode (the only mode of this release)\n"
-	  "every event is printed as one line with a timestamp, and step output as\n"
-	  "\"[N] | line\" (stdout) or \"[N] ! line\" (stderr), with control characters\n"
-	  "and escape sequences shown visibly.\n"
+	  "only after it is confirmed. On a terminal it opens the console (keys:\n"
+	  "qrh help keys). In plain mode (--plain, or no terminal) every event is\n"
+	  "printed as one line with a timestamp, and step output as \"[N] | line\"\n"
+	  "(stdout) or \"[N] ! line\" (stderr), with control characters and escape\n"
+	  "sequences shown visibly.\n"
 	  "\n"
 	  "  --plain             line mode (also chosen when there is no terminal)\n"
 	  "  -y, --yes           confirm ordinary steps; typed and dual-control\n"

@@ -407,37 +407,58 @@ static void run_clock_and_head(struct console *c)
 
 /* ---- output from the journal: qrh watch, and evicted scrollbacks ---- */
 
-/* The stored output of step i's latest attempt, when it grew. */
+/* Appends one stored stream (or nothing) to text; adds its size. */
+static void read_stream(struct console *c, size_t i, int attempt,
+			enum journal_stream stream, struct buf *text, int64_t *total)
+{
+	struct journal_output_info info;
+	struct err e;
+	memset(&info, 0, sizeof info);
+	journal_output_read(run_journal(c->run), run_id(c->run), (int64_t)i, attempt,
+			    stream, text, &info, &e);
+	*total += info.total_bytes;
+}
+
+static bool has_background(const struct step *s)
+{
+	for (size_t k = 0; k < s->n_actions; k++)
+		if (s->actions[k].background)
+			return true;
+	return false;
+}
+
+/* The stored output of step i (its background process, attempt 0, and its
+ * latest attempt), when it grew. stdout and stderr are stored apart, so
+ * each attempt shows its stdout lines, then its stderr lines. */
 static void journal_output(struct console *c, size_t i)
 {
 	const struct step_state *st = run_step(c->run, i);
 	struct step_view *v = &c->sv[i];
-	struct journal *j = run_journal(c->run);
-	struct journal_output_info info[2];
-	struct buf text[2];
-	struct err e;
+	int attempts[2] = { has_background(&c->rb->steps[i]) ? 0 : -1, st->attempt };
+	struct buf text[4];
 	int64_t total = 0;
 	if (!st->attempt)
 		return;
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < 4; k++)
 		buf_init(&text[k], BUF_UNLIMITED);
-		memset(&info[k], 0, sizeof info[k]);
-		journal_output_read(j, run_id(c->run), (int64_t)i, st->attempt,
-				    k ? JOURNAL_STDERR : JOURNAL_STDOUT, &text[k], &info[k], &e);
-		total += info[k].total_bytes;
+	for (int a = 0; a < 2; a++) {
+		if (attempts[a] < 0 || (a == 1 && attempts[1] == attempts[0]))
+			continue;
+		read_stream(c, i, attempts[a], JOURNAL_STDOUT, &text[2 * a], &total);
+		read_stream(c, i, attempts[a], JOURNAL_STDERR, &text[2 * a + 1], &total);
 	}
 	if (total != v->seen_bytes || st->attempt != v->seen_attempt) {
 		scrollback_free(v->sb);
 		v->sb = scrollback_new();
-		scrollback_feed(v->sb, SB_STDOUT, text[0].data, text[0].len);
-		scrollback_feed(v->sb, SB_STDERR, text[1].data, text[1].len);
+		for (int k = 0; k < 4; k++)
+			scrollback_feed(v->sb, k % 2 ? SB_STDERR : SB_STDOUT, text[k].data, text[k].len);
 		scrollback_finish(v->sb);
 		v->seen_bytes = total;
 		v->seen_attempt = st->attempt;
 		c->dirty = true;
 	}
-	buf_release(&text[0]);
-	buf_release(&text[1]);
+	for (int k = 0; k < 4; k++)
+		buf_release(&text[k]);
 }
 
 static void on_watch_poll(struct loop *l, uint64_t id, void *arg)

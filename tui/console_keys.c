@@ -319,7 +319,7 @@ void console_key(struct console *c, int key)
 		for (size_t k = 0; k < 3; k++) {
 			if (bindings[i].keys[k] == key && (key || k == 0)) {
 				if (c->read_only && (writes(bindings[i].fn) ||
-						     (bindings[i].fn == k_n && !c->search[0]))) {
+						     (bindings[i].fn == k_n && !(c->search[0] && c->view == VIEW_OUTPUT)))) {
 					console_set_status(c, "read-only: qrh watch follows the run, it cannot change it");
 					return;
 				}

@@ -180,8 +180,19 @@ static int after_failure(struct driver *d, size_t i)
 	if (s->on_fail == ON_FAIL_ASK && !d->hangup && isatty(STDIN_FILENO)) {
 		char *a = plain_ask("Step failed: [r]etry, [s]kip, [d]one by hand, [a]bort? ", false);
 		int go = 0;
-		if (a && a[0] == 'r')
-			go = run_step_begin(d->run, i, "enter", &e) == 0 ? 2 : 0;
+		if (a && a[0] == 'r') {
+			/* a retry of a typed step takes its word again */
+			const char *how = "enter";
+			if (s->confirm == CONFIRM_TYPED) {
+				char prompt[128];
+				snprintf(prompt, sizeof prompt, "Type %s to run it again: ", s->confirm_word);
+				char *w = plain_ask(prompt, false);
+				bool ok = w && !strcmp(w, s->confirm_word);
+				free(w);
+				how = ok ? "typed" : NULL;
+			}
+			go = how && run_step_begin(d->run, i, how, &e) == 0 ? 2 : 0;
+		}
 		else if (a && a[0] == 's')
 			go = run_step_skip(d->run, i, "skipped after failure", &e) == 0;
 		else if (a && a[0] == 'd')
