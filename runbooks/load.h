@@ -38,6 +38,9 @@ struct runbook *load_markdown(const char *text, size_t len, struct diags *d);
 struct runbook *load_json(const char *text, size_t len, bool positions,
 			  struct diags *d);
 
+/* Does Markdown prose hold a fence the loader would take for an action,
+ * or refuse as a misspelt one? Sets the 1-based line of the first. */
+bool doc_action_fence(const char *doc, size_t *line);
 /* For the Markdown writer: does `text`, read as Markdown on its own, have a
  * heading of `level` among its top-level blocks (or as its first block)? */
 bool markdown_top_heading(const char *text, int level, bool first_only);

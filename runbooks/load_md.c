@@ -834,3 +834,27 @@ bool markdown_top_heading(const char *text, int level, bool first_only)
 	cmark_node_free(doc);
 	return found;
 }
+
+/* Would `doc`, read as Markdown, hold a fence the loader takes for an
+ * action (or refuses as a misspelt one)? The same rule as for a step, at
+ * any depth: prose must never become a command. Sets the fence's line. */
+bool doc_action_fence(const char *doc, size_t *line)
+{
+	cmark_node *root = parse_body(doc, strlen(doc));
+	struct proto p = { 0 };
+	bool found = false;
+	collect_fences(root, &p);
+	for (size_t i = 0; i < p.n_fences && !found; i++) {
+		enum action_kind k;
+		char *lang = NULL;
+		const char *rest;
+		if (is_action_fence(p.fences[i], &k, &lang, &rest) != 0) {
+			found = true;
+			*line = (size_t)cmark_node_get_start_line(p.fences[i]);
+		}
+		free(lang);
+	}
+	free(p.fences);
+	cmark_node_free(root);
+	return found;
+}

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "runbooks/fields.h"
+#include "runbooks/load.h"
 #include "runbooks/strmap.h"
 #include "runbooks/suggest.h"
 #include "runbooks/vars.h"
@@ -12,38 +13,6 @@
 #include "util/xalloc.h"
 
 #define SLUG_MAX 48
-
-bool doc_action_fence(const char *doc, size_t *line)
-{
-	size_t ln = 1;
-	for (const char *p = doc; p && *p; ln++) {
-		const char *q = p;
-		while (*q == ' ')
-			q++;
-		if (q - p < 4 && (!strncmp(q, "```", 3) || !strncmp(q, "~~~", 3))) {
-			char fc = *q;
-			while (*q == fc)
-				q++;
-			while (*q == ' ')
-				q++;
-			char word[16];
-			size_t n = 0;
-			while (q[n] && q[n] != ' ' && q[n] != '{' && q[n] != '\n' && n < sizeof word - 1)
-				n++;
-			memcpy(word, q, n);
-			word[n] = '\0';
-			enum action_kind k;
-			if (n && action_kind_parse(word, &k) == 0) {
-				*line = ln;
-				return true;
-			}
-		}
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
-	return false;
-}
 
 char *step_slug(const char *title)
 {

@@ -17,10 +17,6 @@
 
 void runbook_assign_ids(struct runbook *rb);
 void runbook_validate(struct runbook *rb, struct diags *d);
-/* Does Markdown prose hold a fenced block in an action language, which
- * would become an action if the text were a Markdown runbook? Sets the
- * 1-based line of the first. */
-bool doc_action_fence(const char *doc, size_t *line);
 /* The id a step titled `title` gets when the author gives none. */
 char *step_slug(const char *title);
 
