@@ -293,7 +293,7 @@ static void check_step(struct runbook *rb, size_t idx, struct var_scope *scope,
 {
 	struct step *s = &rb->steps[idx];
 	check_names(rb, idx, nc, d);
-	if (!s->title || !*s->title)
+	if (!s->title || !s->title[strspn(s->title, " \t\n\r\f\v")])
 		diag_error(d, s->pos, "a step needs a title");
 	if (s->capture && !strncmp(s->capture, "QRH_", 4))
 		diag_error(d, s->pos, "capture=%s: variable names starting with QRH_ are qrh's own", s->capture);
