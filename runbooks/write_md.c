@@ -179,6 +179,8 @@ static void write_step(struct buf *b, const struct step *s)
 	free(slug);
 	buf_addf(b, "## %s", s->title ? s->title : "");
 	size_t tl = s->title ? strlen(s->title) : 0;
+	while (tl && strchr(" \t", s->title[tl - 1])) /* the reader trims these */
+		tl--;
 	if (!attrs->child && tl && (s->title[tl - 1] == '}' || s->title[tl - 1] == '#'))
 		buf_adds(b, " {}"); /* the title's own braces or #s stay title */
 	attrs_write(b, attrs);

@@ -259,6 +259,38 @@ struct journal *journal_open(const char *path, struct err *e)
 }
 
 /* No create, no migrate: a watcher must never change the file. */
+/* An SQLite file with no table at all: what a qrh killed while creating
+ * its journal leaves behind (the file exists before the schema commits). */
+static int journal_is_blank(struct journal *j)
+{
+	sqlite3_stmt *st;
+	struct err ignored;
+	int blank = 0;
+	if (journal_prepare(j, "SELECT count(*) FROM sqlite_master", &st, &ignored) < 0)
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		blank = sqlite3_column_int(st, 0) == 0;
+	sqlite3_finalize(st);
+	return blank;
+}
+
+/* Reads such a blank file as what it is, a journal with nothing in it:
+ * an empty in-memory journal stands in for it, read-only. */
+static struct journal *journal_open_blank(const char *path, struct err *e)
+{
+	struct journal *j = journal_new(":memory:", 0);
+	if (journal_connect(j, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, e) < 0 ||
+	    journal_schema_migrate(j, e) < 0 ||
+	    journal_exec(j, "PRAGMA query_only = ON", e) < 0) {
+		journal_close(j);
+		return NULL;
+	}
+	j->readonly = 1;
+	free(j->path);
+	j->path = xstrdup(path);
+	return j;
+}
+
 struct journal *journal_open_ro(const char *path, struct err *e)
 {
 	struct journal *j;
@@ -267,8 +299,15 @@ struct journal *journal_open_ro(const char *path, struct err *e)
 		return err_errno(e, "cannot open journal '%s'", path), NULL;
 	j = journal_new(path, 1);
 	if (journal_connect(j, SQLITE_OPEN_READONLY, e) < 0 ||
-	    journal_exec(j, "PRAGMA query_only = ON", e) < 0 ||
-	    journal_schema_check_ro(j, e) < 0) {
+	    journal_exec(j, "PRAGMA query_only = ON", e) < 0) {
+		journal_close(j);
+		return NULL;
+	}
+	if (journal_is_blank(j)) {
+		journal_close(j);
+		return journal_open_blank(path, e);
+	}
+	if (journal_schema_check_ro(j, e) < 0) {
 		journal_close(j);
 		return NULL;
 	}

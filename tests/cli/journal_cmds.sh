@@ -237,4 +237,17 @@ assert_rc 0
 assert_contains "$out" "confirmed by x^[[2J"
 assert_not_contains "$out" $'\033'
 
+# a journal file left blank by a qrh killed while creating it reads as an
+# empty journal; an SQLite file of something else is refused
+sqlite3 "$T/blank.db" "PRAGMA journal_mode=WAL;" >/dev/null
+run "$QRH_BIN" verify --journal "$T/blank.db"
+assert_rc 0
+assert_contains "$out" "journal ok: 0 runs"
+run "$QRH_BIN" list --journal "$T/blank.db"
+assert_rc 0
+sqlite3 "$T/other.db" "create table notes(text);"
+run "$QRH_BIN" verify --journal "$T/other.db"
+assert_rc 2
+assert_contains "$err" "is not a qrh journal"
+
 echo "journal_cmds: ok"
