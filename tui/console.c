@@ -647,6 +647,7 @@ static void finish_run(struct console *c)
 		return;
 	c->finished = true;
 	const char *outcome = any_failed(c) ? "failed" : "ok";
+	snprintf(c->outcome, sizeof c->outcome, "%s", outcome);
 	c->end_ns = clock_mono_ns();
 	if (run_end(c->run, outcome, &e) < 0)
 		console_set_status(c, "%s", e.msg);

@@ -404,6 +404,10 @@ static void draw_keybar(struct console *c)
 	fill(r->y, 0, r->w);
 	if (c->status[0]) {
 		put_untrusted(r->y, 1, c->status, r->w - 2);
+	} else if (c->finished && !c->read_only) {
+		char done[96];
+		snprintf(done, sizeof done, "run finished: %s.  ? help  q leave", c->outcome);
+		put(r->y, 1, done, strlen(done), r->w - 2);
 	} else {
 		/* as many keys as fit, always ending with help and quit */
 		char keys[256] = "";

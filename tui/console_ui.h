@@ -95,6 +95,7 @@ struct console {
 	int interrupt;
 	int exit_code;
 	bool finished;
+	char outcome[16]; /* once finished: ok, failed */
 	unsigned spin;
 	uint64_t clock; /* counts feeds and selections, for eviction */
 	char status[256];

@@ -88,6 +88,7 @@ keys $s j j
 wait_for $s "3. OSC 52  [Instructions]  ok"
 
 # quits cleanly; the terminal echoes and ends lines as usual afterwards
+wait_for $s "run finished" # else q asks first
 keys $s q
 wait_exit $s
 assert_eq "$exit_code" 0

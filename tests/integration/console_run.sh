@@ -170,6 +170,7 @@ assert_eq "$(journal "select count(*) from events where type='step_start'")" 1
 type_text typed PROMOTE
 keys typed Enter
 wait_for typed "promoted at last"
+wait_for typed "run finished: ok" # the output shows before the run ends
 assert_eq "$(journal "select group_concat(json_extract(payload,'\$.how'), ',') from events where type='step_confirm'")" "typed,typed"
 keys typed q
 wait_exit typed

@@ -171,6 +171,7 @@ wait_for $s "[Output]  ok" # 26 lines later
 assert_eq "$(screen $s | sed -n 4p | cut -c31-)" "$first"
 keys $s G
 wait_for $s "tick 70"
+wait_for $s "run finished" # else q asks first
 keys $s q
 wait_exit $s
 echo "console screens: help, search, resize, NO_COLOR, ASCII, scrolled view"
