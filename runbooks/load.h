@@ -41,6 +41,9 @@ struct runbook *load_json(const char *text, size_t len, bool positions,
 /* Does Markdown prose hold a fence the loader would take for an action,
  * or refuse as a misspelt one? Sets the 1-based line of the first. */
 bool doc_action_fence(const char *doc, size_t *line);
+/* Takes prose and returns it with a fence left open at its end (at the
+ * top level) closed, so it cannot swallow what is written after it. */
+char *markdown_close_fences(char *doc);
 /* For the Markdown writer: does `text`, read as Markdown on its own, have a
  * heading of `level` among its top-level blocks (or as its first block)? */
 bool markdown_top_heading(const char *text, int level, bool first_only);

@@ -513,7 +513,7 @@ static cmark_node *parse_body(const char *text, size_t len);
 /* Prose whose fenced block was closed by the end of its list item or of
  * the document would swallow what follows it once written elsewhere (as
  * `qrh convert` does): close such a block where it ended. */
-static char *close_open_fences(char *doc)
+char *markdown_close_fences(char *doc)
 {
 	if (!doc || (!strstr(doc, "```") && !strstr(doc, "~~~")))
 		return doc;
@@ -599,7 +599,7 @@ static void build_step(struct md *m, struct proto *p, struct step *s)
 	if (s->n_actions > QRH_MAX_ACTIONS_PER_STEP)
 		s->n_actions = QRH_MAX_ACTIONS_PER_STEP;
 	cJSON_Delete(seen);
-	s->doc = close_open_fences(prose(m, p));
+	s->doc = markdown_close_fences(prose(m, p));
 }
 
 static int has_h2(cmark_node *doc)
@@ -651,7 +651,7 @@ static void set_description(struct md *m, unsigned first, unsigned last)
 	if (!first || m->rb->description)
 		return;
 	struct proto p = { .first = first, .last = last };
-	m->rb->description = close_open_fences(prose(m, &p));
+	m->rb->description = markdown_close_fences(prose(m, &p));
 }
 
 static void section_steps(struct md *m, cmark_node *doc, struct proto **v,

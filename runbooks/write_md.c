@@ -187,8 +187,10 @@ static void write_step(struct buf *b, const struct step *s)
 	buf_adds(b, "\n\n");
 	cJSON_Delete(attrs);
 	if (s->doc) {
-		buf_adds(b, s->doc);
+		char *doc = markdown_close_fences(xstrdup(s->doc));
+		buf_adds(b, doc);
 		buf_adds(b, "\n\n");
+		free(doc);
 	}
 	for (size_t i = 0; i < s->n_actions; i++)
 		write_fence(b, &s->actions[i]);
@@ -301,8 +303,11 @@ char *runbook_write_markdown(const struct runbook *rb)
 		buf_adds(&b, "---\n---\n\n");
 	if (rb->title)
 		buf_addf(&b, "# %s\n\n", rb->title);
-	if (rb->description)
-		buf_addf(&b, "%s\n\n", rb->description);
+	if (rb->description) {
+		char *desc = markdown_close_fences(xstrdup(rb->description));
+		buf_addf(&b, "%s\n\n", desc);
+		free(desc);
+	}
 	for (size_t i = 0; i < rb->n_steps; i++)
 		write_step(&b, &rb->steps[i]);
 	while (b.len >= 2 && b.data[b.len - 1] == '\n' && b.data[b.len - 2] == '\n')
