@@ -138,34 +138,44 @@ static size_t longest_run(const char *s, char c)
 	return best;
 }
 
+/* A fence longer than any run of its character in the content; tildes
+ * when the attributes hold a backtick, which a backtick fence's info
+ * string may not (CommonMark). */
 static void write_fence(struct buf *b, const struct action *a)
 {
 	cJSON *attrs = cJSON_CreateObject();
+	struct buf info, content;
+	buf_init(&info, BUF_UNLIMITED);
+	buf_init(&content, BUF_UNLIMITED);
 	field_emit(attrs, action_fields, a, (int)a->kind, true, 0);
-	size_t fence = longest_run(a->body, '`') + 1;
+	buf_adds(&info, action_kind_name(a->kind));
+	attrs_write(&info, attrs);
+	cJSON_Delete(attrs);
+	if (a->body) {
+		buf_adds(&content, a->body);
+		buf_addc(&content, '\n');
+	}
+	for (size_t i = 0; i < a->argv.n; i++) {
+		if (i)
+			buf_addc(&content, ' ');
+		words_quote(&content, a->argv.v[i]);
+	}
+	if (a->argv.n)
+		buf_addc(&content, '\n');
+	char ch = strchr(info.data, '`') ? '~' : '`';
+	size_t fence = longest_run(content.data, ch) + 1;
 	if (fence < 3)
 		fence = 3;
 	for (size_t i = 0; i < fence; i++)
-		buf_addc(b, '`');
-	buf_adds(b, action_kind_name(a->kind));
-	attrs_write(b, attrs);
+		buf_addc(b, ch);
+	buf_add(b, info.data, info.len);
 	buf_addc(b, '\n');
-	cJSON_Delete(attrs);
-	if (a->body) {
-		buf_adds(b, a->body);
-		buf_addc(b, '\n');
-	}
-	if (a->argv.n) {
-		for (size_t i = 0; i < a->argv.n; i++) {
-			if (i)
-				buf_addc(b, ' ');
-			words_quote(b, a->argv.v[i]);
-		}
-		buf_addc(b, '\n');
-	}
+	buf_add(b, content.data, content.len);
 	for (size_t i = 0; i < fence; i++)
-		buf_addc(b, '`');
+		buf_addc(b, ch);
 	buf_adds(b, "\n\n");
+	buf_release(&info);
+	buf_release(&content);
 }
 
 static void write_step(struct buf *b, const struct step *s)
