@@ -75,6 +75,16 @@ static int make_parents(const char *path, struct err *e)
 }
 
 /* SQLite's own message is the useful part; say what we were doing. */
+int journal_row_result(struct journal *j, int rc, const char *what,
+		       struct err *e)
+{
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return journal_sql_err(j, e, what);
+}
+
 int journal_sql_err(struct journal *j, struct err *e, const char *what)
 {
 	return err_set(e, "%s: %s", what, sqlite3_errmsg(j->db));

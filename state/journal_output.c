@@ -766,11 +766,7 @@ static int output_row_read(struct journal *j, int64_t run_id, int64_t step,
 			 sha ? (const char *)sha : "");
 	}
 	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	return journal_sql_err(j, e, "cannot read journal output");
+	return journal_row_result(j, rc, "cannot read journal output", e);
 }
 
 /* Append one chunk row to `out`; tail rows are cut to the window so an

@@ -54,6 +54,10 @@ struct journal {
 /* journal.c */
 int journal_check_use(struct journal *j, int write, struct err *e);
 int journal_sql_err(struct journal *j, struct err *e, const char *what);
+/* What a one-row query's last sqlite3_step said: 1 a row, 0 none, or -1
+ * with `what` in the message. */
+int journal_row_result(struct journal *j, int rc, const char *what,
+		       struct err *e);
 int journal_exec(struct journal *j, const char *sql, struct err *e);
 int journal_prepare(struct journal *j, const char *sql, sqlite3_stmt **st,
 		    struct err *e);

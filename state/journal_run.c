@@ -246,11 +246,7 @@ int journal_run_get(struct journal *j, int64_t run_id, struct journal_run *out,
 	if (rc == SQLITE_ROW)
 		run_from_row(st, out, 1);
 	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	return journal_sql_err(j, e, "cannot read journal run");
+	return journal_row_result(j, rc, "cannot read journal run", e);
 }
 
 /* Leaves *r zeroed, so a second release is harmless. */
@@ -318,11 +314,7 @@ int journal_run_find_unfinished(struct journal *j, int64_t *run_id,
 	if (rc == SQLITE_ROW)
 		*run_id = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	return journal_sql_err(j, e, "cannot search journal runs");
+	return journal_row_result(j, rc, "cannot search journal runs", e);
 }
 
 /* Outcome and end time are a convenience index; the run_end event is

@@ -234,11 +234,7 @@ static int run_head_read(struct journal *j, int64_t run_id, int64_t *seq,
 			 h ? (const char *)h : "");
 	}
 	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	return journal_sql_err(j, e, "cannot read journal run");
+	return journal_row_result(j, rc, "cannot read journal run", e);
 }
 
 /* Walk one run's events in seq order. */
