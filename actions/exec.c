@@ -25,6 +25,8 @@ struct action_run {
 	struct action_ctx ctx_copy;
 	char **argv;
 	size_t argc;
+	enum action_cancel_reason why;
+	bool cancelled;
 };
 
 static void free_argv(char **argv, size_t n)
@@ -83,9 +85,11 @@ static int build_argv(const struct action *a, var_lookup_fn *lookup,
 	return 0;
 }
 
-static int exec_describe(const struct action *a, var_lookup_fn *lookup,
-			 void *arg, struct buf *out, struct err *e)
+static int exec_describe(const struct action *a, const struct action_target *t,
+			 var_lookup_fn *lookup, void *arg, struct buf *out,
+			 struct err *e)
 {
+	(void)t;
 	if (a->kind == ACTION_SH) {
 		/* the script as written: values reach it through the
 		 * environment, never pasted into it */
@@ -112,7 +116,7 @@ static void on_proc_output(struct proc *p, enum proc_stream stream,
 {
 	struct action_run *r = arg;
 	(void)p;
-	r->ctx_copy.on_output(r->ctx_copy.arg, stream, data, len);
+	r->ctx_copy.sink.output(r->ctx_copy.sink.arg, stream, data, len);
 }
 
 static void on_proc_exit(struct proc *p, const struct proc_result *pr,
@@ -123,12 +127,12 @@ static void on_proc_exit(struct proc *p, const struct proc_result *pr,
 				     .signo = pr->signo,
 				     .duration_ns = pr->duration_ns };
 	(void)p;
-	if (pr->cancelled) {
+	if (pr->cancelled && r->why == ACTION_CANCEL_TIMEOUT) {
+		res.status = ACTION_CANCELLED; /* the engine calls it a timeout */
+		action_summary(&res, "timed out, %s", pr->signo == 9 ? "killed" : "terminated");
+	} else if (pr->cancelled) {
 		res.status = ACTION_CANCELLED;
 		action_summary(&res, "cancelled");
-	} else if (pr->timed_out) {
-		res.status = ACTION_TIMEOUT;
-		action_summary(&res, "timed out, %s", pr->signo == 9 ? "killed" : "terminated");
 	} else if (pr->signo) {
 		res.status = ACTION_FAILED;
 		action_summary(&res, "killed by signal %d", pr->signo);
@@ -142,7 +146,16 @@ static void on_proc_exit(struct proc *p, const struct proc_result *pr,
 	if (pr->pipes_held)
 		action_summary(&res, "%s; a leftover process held the output open and was killed",
 			       res.status == ACTION_OK ? "exit 0" : "failed");
-	r->ctx_copy.on_done(r->ctx_copy.arg, &res);
+	r->ctx_copy.sink.done(r->ctx_copy.sink.arg, &res);
+}
+
+static int on_proc_spawn(pid_t pgid, uint64_t start_ticks, void *arg,
+			 struct err *e)
+{
+	struct action_run *r = arg;
+	(void)e;
+	r->ctx_copy.sink.process(r->ctx_copy.sink.arg, pgid, start_ticks);
+	return 0;
 }
 
 static struct action_run *exec_start(const struct action *a,
@@ -167,10 +180,11 @@ static struct action_run *exec_start(const struct action *a,
 		.argv = (const char *const *)r->argv,
 		.env = ctx->env,
 		.cwd = a->cwd ? cwd.data : NULL,
-		.timeout_ms = a->timeout_ms > 0 ? a->timeout_ms : 0,
 		.grace_ms = ctx->grace_ms,
 		.on_output = on_proc_output,
 		.on_exit = on_proc_exit,
+		.on_spawn = ctx->sink.process ? on_proc_spawn : NULL,
+		.die_with_parent = ctx->die_with_qrh,
 		.arg = r,
 	};
 	r->proc = proc_spawn(ctx->reaper, &spec, e);
@@ -183,9 +197,17 @@ static struct action_run *exec_start(const struct action *a,
 	return r;
 }
 
-static void exec_cancel(struct action_run *r)
+static void exec_cancel(struct action_run *r, enum action_cancel_reason why)
 {
+	if (!r->cancelled)
+		r->why = why;
+	r->cancelled = true;
 	proc_cancel(r->proc);
+}
+
+static void exec_pause(struct action_run *r, bool pause)
+{
+	proc_pause_output(r->proc, pause);
 }
 
 static void exec_free(struct action_run *r)
@@ -202,6 +224,7 @@ const struct action_entry action_sh = {
 	.describe = exec_describe,
 	.start = exec_start,
 	.cancel = exec_cancel,
+	.pause = exec_pause,
 	.free = exec_free,
 };
 
@@ -210,5 +233,6 @@ const struct action_entry action_exec = {
 	.describe = exec_describe,
 	.start = exec_start,
 	.cancel = exec_cancel,
+	.pause = exec_pause,
 	.free = exec_free,
 };

@@ -5,7 +5,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -61,6 +63,9 @@ struct proc_launch {
 	const char *cwd;
 	int devnull;
 	int out[2], err[2], status[2];
+	int go[2];		/* on_spawn: the child waits for a byte here */
+	bool die_with_parent;
+	pid_t parent;
 };
 
 static void proc_on_sigchld(struct loop *l, int signo, void *arg);
@@ -458,6 +463,7 @@ static void proc_launch_release(struct proc_launch *c)
 		proc_fd_close(&c->out[i]);
 		proc_fd_close(&c->err[i]);
 		proc_fd_close(&c->status[i]);
+		proc_fd_close(&c->go[i]);
 	}
 }
 
@@ -521,7 +527,8 @@ static int proc_launch_prepare(struct proc_launch *c,
 			return err_set(e, "cannot run '%s': bad environment entry '%s' (want NAME=value)",
 				       name, spec->env[i]);
 	if (proc_pipe_open(c->out) < 0 || proc_pipe_open(c->err) < 0 ||
-	    proc_pipe_open(c->status) < 0)
+	    proc_pipe_open(c->status) < 0 ||
+	    (spec->on_spawn && proc_pipe_open(c->go) < 0))
 		return err_errno(e, "cannot run '%s': pipe", name);
 	c->devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (c->devnull < 0 || proc_fd_lift(&c->devnull) < 0)
@@ -529,6 +536,8 @@ static int proc_launch_prepare(struct proc_launch *c,
 	c->argv = proc_argv_copy(spec->argv);
 	c->envp = proc_envp_build(spec->env);
 	c->cwd = spec->cwd;
+	c->die_with_parent = spec->die_with_parent;
+	c->parent = getpid();
 	return 0;
 }
 
@@ -623,6 +632,18 @@ static void proc_child_run(const struct proc_launch *c)
 	int sfd = c->status[1];
 	setsid();
 	proc_child_signals_reset();
+	if (c->die_with_parent &&
+	    (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != c->parent))
+		_exit(127);
+	if (c->go[0] >= 0) {
+		char go;
+		ssize_t n;
+		do
+			n = read(c->go[0], &go, 1);
+		while (n < 0 && errno == EINTR);
+		if (n != 1)
+			_exit(127); /* the parent said no: run nothing */
+	}
 	if (c->cwd && chdir(c->cwd) < 0)
 		proc_child_fail(sfd, PROC_STAGE_CWD);
 	if (dup2(c->devnull, 0) < 0 || dup2(c->out[1], 1) < 0 ||
@@ -678,6 +699,55 @@ static int proc_exec_wait(struct proc_launch *c, pid_t pid,
 	return err_errno(e, "cannot run '%s'", name);
 }
 
+/* on_spawn first, then the byte that lets the child go on; a refusal
+ * closes the pipe instead, and the child exits having run nothing. */
+static int proc_release_child(struct proc_launch *c, pid_t pid,
+			      const struct proc_spec *spec, struct err *e)
+{
+	uint64_t ticks = 0;
+	proc_fd_close(&c->go[0]);
+	proc_start_ticks(pid, &ticks);
+	if (spec->on_spawn(pid, ticks, spec->arg, e) < 0) {
+		proc_fd_close(&c->go[1]);
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		return -1;
+	}
+	ssize_t n;
+	do
+		n = write(c->go[1], "g", 1);
+	while (n < 0 && errno == EINTR);
+	proc_fd_close(&c->go[1]);
+	return 0;
+}
+
+/* Field 22 of /proc/PID/stat. The command name (field 2) may hold spaces
+ * and parentheses: fields are counted from its last ')'. */
+int proc_start_ticks(pid_t pid, uint64_t *out)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return -1;
+	p++; /* the space before field 3 */
+	for (int field = 3; field < 22 && p; field++)
+		p = strchr(p + 1, ' '); /* now the space before field + 1 */
+	if (!p)
+		return -1;
+	*out = strtoull(p + 1, NULL, 10);
+	return 0;
+}
+
 /* Hand the read ends to the loop; the proc owns them from here. */
 static int proc_watch(struct proc *p, struct proc_launch *c, struct err *e)
 {
@@ -720,6 +790,7 @@ struct proc *proc_spawn(struct proc_reaper *r, const struct proc_spec *spec,
 	struct proc_launch c = {
 		.devnull = -1,
 		.out = { -1, -1 }, .err = { -1, -1 }, .status = { -1, -1 },
+		.go = { -1, -1 },
 	};
 	if (proc_launch_prepare(&c, spec, e) < 0) {
 		proc_launch_release(&c);
@@ -735,6 +806,8 @@ struct proc *proc_spawn(struct proc_reaper *r, const struct proc_spec *spec,
 	proc_fd_close(&c.out[1]);
 	proc_fd_close(&c.err[1]);
 	proc_fd_close(&c.devnull);
+	if (spec->on_spawn && proc_release_child(&c, p->pid, spec, e) < 0)
+		goto fail;
 	if (proc_exec_wait(&c, p->pid, spec, e) < 0)
 		goto fail;
 	p->next = r->procs;

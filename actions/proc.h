@@ -20,6 +20,10 @@
  *   kill can never hit a stranger). If the leader has exited but something
  *   it left behind holds the pipes open, the pipes are given grace_ms, then
  *   the group is killed and the pipes closed.
+ * - With on_spawn, the child waits after fork until on_spawn has returned
+ *   (the engine journals its pgid first); with die_with_parent it gets
+ *   SIGKILL if qrh dies (PR_SET_PDEATHSIG: it reaches the child itself,
+ *   not what the child started; see actions/guard.h for the rest).
  * - Timeout and cancel: SIGTERM to the whole group, SIGKILL to the group
  *   grace_ms later.
  * - Reaping: one struct proc_reaper per loop owns SIGCHLD on that loop and
@@ -67,6 +71,11 @@ typedef void proc_output_fn(struct proc *p, enum proc_stream stream,
 			    const char *data, size_t len, void *arg);
 typedef void proc_exit_fn(struct proc *p, const struct proc_result *res,
 			  void *arg);
+/* The child exists (its pid is its pgid; start_ticks as in
+ * proc_start_ticks) but runs nothing until this returns 0; -1 (with *e
+ * set) kills it and makes proc_spawn fail with that error. */
+typedef int proc_spawn_fn(pid_t pgid, uint64_t start_ticks, void *arg,
+			  struct err *e);
 
 struct proc_spec {
 	const char *const *argv;	/* NULL-terminated, argv[0] required */
@@ -77,6 +86,8 @@ struct proc_spec {
 	int64_t grace_ms;		/* 0: PROC_GRACE_MS_DEFAULT */
 	proc_output_fn *on_output;	/* may be NULL: output is discarded */
 	proc_exit_fn *on_exit;		/* may be NULL */
+	proc_spawn_fn *on_spawn;	/* may be NULL */
+	bool die_with_parent;		/* SIGKILL to the child when qrh dies */
 	void *arg;
 };
 
@@ -98,6 +109,11 @@ void proc_pause_output(struct proc *p, bool pause);
 /* The child's pid, which is also its process group and session id. */
 pid_t proc_pid(const struct proc *p);
 bool proc_finished(const struct proc *p);
+/* The start time of process pid in clock ticks since boot (field 22 of
+ * /proc/PID/stat): with the pid, it names one process for good, so a
+ * resume can tell a survivor from a stranger that got the same pid.
+ * 0 and *out set, or -1 when the process does not exist. */
+int proc_start_ticks(pid_t pid, uint64_t *out);
 void proc_free(struct proc *p);
 
 #endif

@@ -3,9 +3,11 @@
  * so a runbook never silently skips a step it could not do. */
 #include "actions/action.h"
 
-static int describe(const struct action *a, var_lookup_fn *lookup, void *arg,
-		    struct buf *out, struct err *e)
+static int describe(const struct action *a, const struct action_target *tg,
+		    var_lookup_fn *lookup, void *arg, struct buf *out,
+		    struct err *e)
 {
+	(void)tg;
 	struct buf t;
 	buf_init(&t, 65536);
 	(void)e;
@@ -36,11 +38,17 @@ static void nothing(struct action_run *r)
 	(void)r;
 }
 
+static void no_cancel(struct action_run *r, enum action_cancel_reason why)
+{
+	(void)r;
+	(void)why;
+}
+
 #define UNAVAILABLE(var, k)                                                   \
 	const struct action_entry var = { .kind = k,                          \
 					  .describe = describe,               \
 					  .start = start,                     \
-					  .cancel = nothing,                  \
+					  .cancel = no_cancel,                  \
 					  .free = nothing }
 
 UNAVAILABLE(action_ssh_unavailable, ACTION_SSH);

@@ -1,6 +1,8 @@
 /* wait: a pause of a given duration (for=DURATION) on the loop's clock.
  * wait {stop=NAME} is carried out by the engine, which owns background
- * processes; wait {probe=NAME} needs probes, which this version lacks. */
+ * tasks; wait {until=PROBE:STATE} by the engine too, which owns probes:
+ * neither reaches this file's start. The action's deadline (timeout=) is
+ * the engine's, like every action's. */
 #include <stdlib.h>
 
 #include "actions/action.h"
@@ -11,20 +13,21 @@
 struct action_run {
 	struct action_ctx ctx;
 	uint64_t timer;
-	bool timeout; /* the timer is the action's timeout, not its end */
 	int64_t started_ns;
-	int done;
+	struct action_later later;
 };
 
-static int wait_describe(const struct action *a, var_lookup_fn *lookup,
-			 void *arg, struct buf *out, struct err *e)
+static int wait_describe(const struct action *a, const struct action_target *t,
+			 var_lookup_fn *lookup, void *arg, struct buf *out,
+			 struct err *e)
 {
 	char text[DURATION_TEXT_MAX];
+	(void)t;
 	(void)lookup;
 	(void)arg;
 	(void)e;
 	if (a->stop) {
-		buf_addf(out, "stop the background process '%s' and wait for it", a->stop);
+		buf_addf(out, "stop the background action '%s' and wait for it", a->stop);
 	} else if (a->probe) {
 		buf_addf(out, "wait for probe '%s'", a->probe);
 	} else {
@@ -40,20 +43,19 @@ static void finish(struct action_run *r, enum action_status st,
 	struct action_result res = { .status = st, .exit_code = -1 };
 	res.duration_ns = clock_mono_ns() - r->started_ns;
 	action_summary(&res, "%s", what);
-	r->done = 1;
-	r->ctx.on_done(r->ctx.arg, &res);
+	action_later_done(&r->later, r->ctx.loop, &r->ctx.sink, &res);
 }
 
 static void on_timer(struct loop *l, uint64_t id, void *arg)
 {
 	struct action_run *r = arg;
+	struct action_result res = { .status = ACTION_OK, .exit_code = -1 };
 	(void)l;
 	(void)id;
 	r->timer = 0;
-	if (r->timeout)
-		finish(r, ACTION_TIMEOUT, "timed out");
-	else
-		finish(r, ACTION_OK, "waited");
+	res.duration_ns = clock_mono_ns() - r->started_ns;
+	action_summary(&res, "waited");
+	r->ctx.sink.done(r->ctx.sink.arg, &res);
 }
 
 static struct action_run *wait_start(const struct action *a,
@@ -61,22 +63,21 @@ static struct action_run *wait_start(const struct action *a,
 				     struct err *e)
 {
 	if (a->probe || a->for_ms < 0) {
-		err_set(e, "waiting for a probe is not available in this version of qrh");
+		err_set(e, "a wait without for= is carried out by the engine");
 		return NULL;
 	}
 	struct action_run *r = xcalloc(1, sizeof *r);
 	r->ctx = *ctx;
 	r->started_ns = clock_mono_ns();
-	r->timeout = a->timeout_ms > 0 && a->timeout_ms < a->for_ms;
-	r->timer = loop_timer_add(ctx->loop, r->timeout ? a->timeout_ms : a->for_ms,
-				  on_timer, r);
+	r->timer = loop_timer_add(ctx->loop, a->for_ms, on_timer, r);
 	return r;
 }
 
-static void wait_cancel(struct action_run *r)
+static void wait_cancel(struct action_run *r, enum action_cancel_reason why)
 {
-	if (r->done)
-		return;
+	(void)why;
+	if (!r->timer)
+		return; /* already done, or already cancelled */
 	loop_timer_cancel(r->ctx.loop, r->timer);
 	r->timer = 0;
 	finish(r, ACTION_CANCELLED, "cancelled");
@@ -88,6 +89,7 @@ static void wait_free(struct action_run *r)
 		return;
 	if (r->timer)
 		loop_timer_cancel(r->ctx.loop, r->timer);
+	action_later_release(&r->later);
 	free(r);
 }
 

@@ -61,6 +61,8 @@ void run_free(struct run *r)
 			loop_timer_cancel(r->loop, r->act->step_timer);
 		if (r->act->retry_timer)
 			loop_timer_cancel(r->loop, r->act->retry_timer);
+		if (r->act->action_timer)
+			loop_timer_cancel(r->loop, r->act->action_timer);
 		for (int s = 1; s <= 2; s++)
 			redactor_release(&r->act->red[s]);
 		buf_release(&r->act->capture);
@@ -404,7 +406,7 @@ static int describe_actions(const struct run *r, size_t i, struct buf *out,
 			 a->background ? ", background" : "");
 		struct buf one;
 		buf_init(&one, BUF_UNLIMITED);
-		int rc = ent->describe(a, run_lookup_masked, (void *)(uintptr_t)r, &one, e);
+		int rc = ent->describe(a, NULL, run_lookup_masked, (void *)(uintptr_t)r, &one, e);
 		redact_string(&r->values.secrets, one.data, out);
 		buf_release(&one);
 		if (rc < 0)

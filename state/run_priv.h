@@ -19,6 +19,8 @@ struct active {
 	struct action_run *ar;
 	int64_t step_start_ns;
 	uint64_t step_timer; /* the step's own timeout */
+	uint64_t action_timer; /* the running action's timeout */
+	bool action_timed_out;
 	uint64_t retry_timer;
 	bool timed_out;
 	bool cancelled;

@@ -108,12 +108,6 @@ static void on_output(void *arg, enum proc_stream stream, const char *data,
 	buf_release(&out);
 }
 
-static const char *const action_status_names[] = {
-	[ACTION_OK] = "ok",		[ACTION_FAILED] = "failed",
-	[ACTION_TIMEOUT] = "timeout",	[ACTION_CANCELLED] = "cancelled",
-	[ACTION_ERROR] = "error",
-};
-
 static void on_done(void *arg, const struct action_result *res)
 {
 	struct run *r = arg;
@@ -123,11 +117,13 @@ static void on_done(void *arg, const struct action_result *res)
 	 * end), one commit for both */
 	r->defer = true;
 	a->last = *res;
-	if (a->timed_out && res->status == ACTION_CANCELLED)
+	a->last.values = NULL;
+	if ((a->timed_out || a->action_timed_out) && res->status == ACTION_CANCELLED)
 		a->last.status = ACTION_TIMEOUT;
+	a->action_timed_out = false;
 	cJSON *p = run_step_payload(r, a->step, a->attempt);
 	cJSON_AddNumberToObject(p, "action", (double)a->action);
-	cJSON_AddStringToObject(p, "status", action_status_names[a->last.status]);
+	cJSON_AddStringToObject(p, "status", action_status_name(a->last.status));
 	if (res->exit_code >= 0)
 		cJSON_AddNumberToObject(p, "exit_code", res->exit_code);
 	else
@@ -237,9 +233,10 @@ static int start_background(struct run *r, const struct action *a,
 	b->entry = action_entry_for(a->kind);
 	for (int s = 1; s <= 2; s++)
 		redactor_init(&b->red[s], &r->values.secrets);
-	ctx->on_output = bg_output;
-	ctx->on_done = bg_done;
-	ctx->arg = b;
+	ctx->sink.output = bg_output;
+	ctx->sink.done = bg_done;
+	ctx->sink.arg = b;
+	ctx->die_with_qrh = true;
 	b->ar = b->entry->start(a, ctx, e);
 	if (!b->ar) {
 		for (int s = 1; s <= 2; s++)
@@ -256,7 +253,7 @@ void run_stop_background(struct run *r)
 {
 	for (size_t i = 0; i < r->n_bg; i++)
 		if (r->bg[i].alive)
-			r->bg[i].entry->cancel(r->bg[i].ar);
+			r->bg[i].entry->cancel(r->bg[i].ar, ACTION_CANCEL_SHUTDOWN);
 }
 
 void run_background_free_all(struct run *r)
@@ -276,6 +273,19 @@ void run_background_free_all(struct run *r)
 
 static void on_stop_timeout(struct loop *l, uint64_t id, void *arg);
 
+/* The action's own deadline (timeout= on its fence): the engine's. */
+static void on_action_timeout(struct loop *l, uint64_t id, void *arg)
+{
+	struct run *r = arg;
+	(void)l;
+	(void)id;
+	if (!r->act || !r->act->ar)
+		return;
+	r->act->action_timer = 0;
+	r->act->action_timed_out = true;
+	r->act->entry->cancel(r->act->ar, ACTION_CANCEL_TIMEOUT);
+}
+
 static void fail_action(struct run *r, const char *msg)
 {
 	struct action_result res = { .status = ACTION_ERROR, .exit_code = -1 };
@@ -293,7 +303,7 @@ static void action_start_current(struct run *r)
 	struct buf desc;
 	buf_init(&desc, BUF_UNLIMITED);
 	const struct action_entry *ent = action_entry_for(a->kind);
-	if (ent->describe(a, run_lookup_masked, r, &desc, &e) < 0)
+	if (ent->describe(a, NULL, run_lookup_masked, r, &desc, &e) < 0)
 		buf_reset(&desc);
 	struct buf clean;
 	buf_init(&clean, BUF_UNLIMITED);
@@ -325,7 +335,7 @@ static void action_start_current(struct run *r)
 		act->stopping_background = true;
 		if (a->timeout_ms > 0)
 			act->stop_timer = loop_timer_add(r->loop, a->timeout_ms, on_stop_timeout, r);
-		b->entry->cancel(b->ar);
+		b->entry->cancel(b->ar, ACTION_CANCEL_OPERATOR);
 		return;
 	}
 	struct action_ctx ctx = {
@@ -335,9 +345,7 @@ static void action_start_current(struct run *r)
 		.grace_ms = r->opts.grace_ms,
 		.lookup = run_lookup,
 		.lookup_arg = r,
-		.on_output = on_output,
-		.on_done = on_done,
-		.arg = r,
+		.sink = { .output = on_output, .done = on_done, .arg = r },
 	};
 	if (a->background && bg_of_step(r, act->step)) {
 		/* a retry: its background process was started by an earlier
@@ -359,8 +367,12 @@ static void action_start_current(struct run *r)
 	}
 	act->entry = ent;
 	act->ar = ent->start(a, &ctx, &e);
-	if (!act->ar)
+	if (!act->ar) {
 		fail_action(r, e.msg);
+		return;
+	}
+	if (a->timeout_ms > 0)
+		act->action_timer = loop_timer_add(r->loop, a->timeout_ms, on_action_timeout, r);
 }
 
 static void action_next(struct run *r)
@@ -372,6 +384,9 @@ static void action_next(struct run *r)
 		act->entry->free(act->ar);
 		act->ar = NULL;
 	}
+	if (act->action_timer)
+		loop_timer_cancel(r->loop, act->action_timer);
+	act->action_timer = 0;
 	const struct step *s = &r->rb->steps[act->step];
 	bool started = act->action < s->n_actions && act->last.status != ACTION_OK;
 	if (act->cancelled || act->timed_out || started ||
@@ -418,7 +433,7 @@ static void on_step_timeout(struct loop *l, uint64_t id, void *arg)
 	r->act->step_timer = 0;
 	r->act->timed_out = true;
 	if (r->act->ar)
-		r->act->entry->cancel(r->act->ar);
+		r->act->entry->cancel(r->act->ar, ACTION_CANCEL_TIMEOUT);
 	else if (r->act->stopping_background)
 		give_up_stopping(r, ACTION_TIMEOUT);
 }
@@ -585,7 +600,7 @@ void run_cancel_step(struct run *r)
 		return;
 	}
 	if (a->ar)
-		a->entry->cancel(a->ar);
+		a->entry->cancel(a->ar, ACTION_CANCEL_OPERATOR);
 	else if (a->stopping_background)
 		give_up_stopping(r, ACTION_CANCELLED);
 }
