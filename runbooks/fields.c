@@ -209,6 +209,39 @@ static int set_retries(struct load_ctx *c, void *obj, const struct field *f,
 	return 0;
 }
 
+/* parallel=N: 1..QRH_MAX_PARALLEL members of a group at once. */
+static int set_parallel(struct load_ctx *c, void *obj, const struct field *f,
+			const cJSON *v)
+{
+	long n;
+	if (read_int(c, v, QRH_MAX_PARALLEL, &n) < 0)
+		return -1;
+	if (n < 1) {
+		field_error(c, v, "'parallel' must be at least 1");
+		return -1;
+	}
+	*AT(obj, f, int) = (int)n;
+	return 0;
+}
+
+/* require=all|any|N: how many members of a group must succeed. */
+static int set_require(struct load_ctx *c, void *obj, const struct field *f,
+		       const cJSON *v)
+{
+	const char *t = want_string(c, v, "all, any or a number");
+	if (!t)
+		return -1;
+	char *end;
+	long n = strtol(t, &end, 10);
+	bool number = *t >= '1' && *t <= '9' && !*end && n <= (long)QRH_MAX_TARGETS * 64;
+	if (strcmp(t, "all") && strcmp(t, "any") && !number) {
+		field_error(c, v, "'require' must be all, any or a number of members, not '%s'", t);
+		return -1;
+	}
+	replace(AT(obj, f, char *), t);
+	return 0;
+}
+
 static int set_port(struct load_ctx *c, void *obj, const struct field *f,
 		    const cJSON *v)
 {
@@ -389,7 +422,8 @@ static int set_varname(struct load_ctx *c, void *obj, const struct field *f,
 }
 
 static const char *const target_kinds[] = { "ssh", "postgres", "http",
-					    "kubernetes" };
+					    "kubernetes", "group" };
+#define N_TARGET_KINDS (sizeof target_kinds / sizeof *target_kinds)
 
 static int set_target_kind(struct load_ctx *c, void *obj,
 			   const struct field *f, const cJSON *v)
@@ -397,14 +431,14 @@ static int set_target_kind(struct load_ctx *c, void *obj,
 	const char *t = want_string(c, v, "a string");
 	if (!t)
 		return -1;
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < N_TARGET_KINDS; i++) {
 		if (!strcmp(t, target_kinds[i])) {
 			replace(AT(obj, f, char *), t);
 			return 0;
 		}
 	}
-	const char *near = suggest_closest(t, target_kinds, 4);
-	field_error(c, v, "unknown target kind '%s'%s%s%s (ssh, postgres, http or kubernetes)",
+	const char *near = suggest_closest(t, target_kinds, N_TARGET_KINDS);
+	field_error(c, v, "unknown target kind '%s'%s%s%s (ssh, postgres, http, kubernetes or group)",
 		    t, near ? " (did you mean '" : "", near ? near : "",
 		    near ? "'?)" : "");
 	return -1;
@@ -450,7 +484,9 @@ const struct field action_fields[] = {
 	ACTF("body", set_str, get_str, body, K_HTTP, FIELD_FENCE_BODY),
 	ACTF("argv", set_strv, get_strv, argv, K_EXEC, FIELD_FENCE_BODY),
 	ACTF("args", set_strv, get_strv, argv, K_VELERO, FIELD_FENCE_BODY),
-	ACTF("target", set_str, get_str, target, K_SSH | K_SQL | K_HTTP | K_VELERO, 0),
+	ACTF("target", set_str, get_str, target, K_SSH | K_SQL | K_HTTP | K_VELERO | K_SH | K_EXEC, 0),
+	ACTF("parallel", set_parallel, get_int, parallel, K_SSH | K_HTTP | K_SH | K_EXEC, 0),
+	ACTF("require", set_require, get_str, require, K_SSH | K_HTTP | K_SH | K_EXEC, 0),
 	ACTF("shell", set_str, get_str, shell, K_SH, 0),
 	ACTF("cwd", set_str, get_str, cwd, K_SH | K_EXEC | K_VELERO, 0),
 	ACTF("timeout", set_duration, get_duration, timeout_ms, KINDS_ALL, 0),
@@ -486,10 +522,18 @@ const struct field target_fields[] = {
 	F("user", set_str, get_str, struct target, user, 0, 0),
 	F("identity", set_str, get_str, struct target, identity, 0, 0),
 	F("known_hosts", set_str, get_str, struct target, known_hosts, 0, 0),
+	F("agent", set_bool, get_bool, struct target, agent, 0, 0),
+	F("trust_new", set_bool, get_bool, struct target, trust_new, 0, 0),
 	F("dsn", set_str, get_str, struct target, dsn, 0, 0),
+	F("password_var", set_varname, get_str, struct target, password_var, 0, 0),
 	F("url", set_str, get_str, struct target, url, 0, 0),
+	F("insecure", set_bool, get_bool, struct target, insecure, 0, 0),
+	F("binary", set_str, get_str, struct target, binary, 0, 0),
+	F("kubeconfig", set_str, get_str, struct target, kubeconfig, 0, 0),
 	F("context", set_str, get_str, struct target, context, 0, 0),
 	F("namespace", set_str, get_str, struct target, namespace_, 0, 0),
+	F("members", set_strv, get_strv, struct target, members, 0, 0),
+	F("members_file", set_str, get_str, struct target, members_file, 0, 0),
 	{ 0 },
 };
 

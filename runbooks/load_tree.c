@@ -225,7 +225,7 @@ static void load_target(struct load_ctx *c, const cJSON *v, struct target *t)
 	size_t len = ctx_path_push_key(c, v->string);
 	tree_apply_object(c, target_fields, t, -1, v, NULL);
 	if (!t->kind)
-		field_error_at(c, t->pos, "target '%s' needs a 'kind' (ssh, postgres, http or kubernetes)",
+		field_error_at(c, t->pos, "target '%s' needs a 'kind' (ssh, postgres, http, kubernetes or group)",
 			       t->name);
 	ctx_path_pop(c, len);
 }

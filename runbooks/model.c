@@ -85,7 +85,7 @@ void action_release(struct action *a)
 	char **strs[] = { &a->lang,   &a->name,	    &a->body,	  &a->shell,
 			  &a->cwd,    &a->target,   &a->method,	  &a->url,
 			  &a->expect, &a->contains, &a->until,	  &a->expect_rows,
-			  &a->probe,  &a->stop };
+			  &a->probe,  &a->stop,	    &a->require };
 	for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
@@ -117,11 +117,14 @@ static void var_release(struct var *v)
 
 static void target_release(struct target *t)
 {
-	char *strs[] = { t->name,	 t->kind, t->host, t->user,
-			 t->identity,	 t->known_hosts,   t->dsn,
-			 t->url,	 t->context,	   t->namespace_ };
+	char *strs[] = { t->name,	  t->kind,	 t->host,
+			 t->user,	  t->identity,	 t->known_hosts,
+			 t->dsn,	  t->password_var, t->url,
+			 t->binary,	  t->kubeconfig, t->context,
+			 t->namespace_, t->members_file };
 	for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
 		free(strs[i]);
+	strv_release(&t->members);
 }
 
 void runbook_free(struct runbook *rb)

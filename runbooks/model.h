@@ -18,6 +18,9 @@
 #define QRH_MAX_ACTIONS_PER_STEP 32u
 #define QRH_MAX_VARS 256u
 #define QRH_MAX_TARGETS 128u
+#define QRH_MAX_PARALLEL 256
+/* hosts read from a members_file */
+#define QRH_MAX_GROUP_HOSTS 10000u
 #define QRH_MAX_PROBES 64u
 #define QRH_MAX_RETRIES 100
 #define QRH_MAX_ID_LEN 64u
@@ -66,7 +69,10 @@ struct action {
 	struct strv argv; /* exec */
 	char *shell;    /* sh: interpreter, default /bin/sh */
 	char *cwd;
-	char *target;   /* ssh, sql, http: a key of runbook.targets */
+	char *target;   /* ssh, sql, http, velero, sh, exec: a key of
+			 * runbook.targets; a group fans the action out */
+	int parallel;   /* fan-out: members at once; 0 = the default (10) */
+	char *require;  /* fan-out: all (default) | any | N members ok */
 	int64_t timeout_ms;
 	bool background;
 	/* http */
@@ -117,20 +123,33 @@ struct var {
 	struct strv choices;
 };
 
-/* A target is a named endpoint: its kind says which fields apply. */
+/* A target is a named endpoint: its kind says which fields apply.
+ * Every string may hold ${NAME} references, resolved when a step uses the
+ * target (state/targets.c). A group names other targets (`members`), or
+ * hosts listed in a file (`members_file`: one `host` or `host:port` a
+ * line, `#` comments), which become ssh targets taking the group's own
+ * ssh fields (user, port, identity, known_hosts, agent, trust_new). */
 struct target {
 	struct srcpos pos;
 	char *name;
-	char *kind; /* ssh | postgres | http | kubernetes */
+	char *kind; /* ssh | postgres | http | kubernetes | group */
 	char *host;
 	int port;   /* 0 = default */
 	char *user;
 	char *identity;    /* ssh private key path */
 	char *known_hosts; /* ssh known_hosts path */
-	char *dsn;         /* postgres connection string */
+	bool agent;        /* ssh: authenticate with ssh-agent */
+	bool trust_new;    /* ssh: accept an unknown host key (journaled) */
+	char *dsn;         /* postgres connection string, no password */
+	char *password_var; /* postgres: the secret variable with the password */
 	char *url;         /* http base URL */
+	bool insecure;     /* http: do not verify TLS (journaled) */
+	char *binary;      /* kubernetes: the velero CLI */
+	char *kubeconfig;  /* kubernetes */
 	char *context;     /* kubernetes context */
-	char *namespace_;  /* kubernetes namespace */
+	char *namespace_;  /* kubernetes: Velero's namespace */
+	struct strv members; /* group: target names */
+	char *members_file;  /* group: a host list */
 };
 
 struct probe {

@@ -88,6 +88,61 @@ static const char *const target_kind_for[ACTION_KIND_COUNT] = {
 	[ACTION_VELERO] = "kubernetes",
 };
 
+/* The kind of endpoint a target reaches: a group's is its members'
+ * (ssh for a members_file). NULL when unknown (already reported). */
+static const char *target_endpoint_kind(const struct runbook *rb,
+					const struct target *t)
+{
+	if (!t->kind || strcmp(t->kind, "group"))
+		return t->kind;
+	if (t->members_file)
+		return "ssh";
+	const struct target *m = t->members.n ? runbook_target(rb, t->members.v[0]) : NULL;
+	return m ? m->kind : NULL;
+}
+
+static void check_group(const struct runbook *rb, const struct target *t,
+			struct diags *d)
+{
+	if (!t->members.n && !t->members_file) {
+		diag_error(d, t->pos, "group '%s' needs members: [...] or members_file: PATH", t->name);
+		return;
+	}
+	if (t->members.n && t->members_file)
+		diag_error(d, t->pos, "group '%s': give members or members_file, not both", t->name);
+	const char *kind = NULL;
+	for (size_t i = 0; i < t->members.n; i++) {
+		const struct target *m = runbook_target(rb, t->members.v[i]);
+		if (!m) {
+			diag_error(d, t->pos, "group '%s': member '%s' is not a target", t->name,
+				   t->members.v[i]);
+			continue;
+		}
+		if (m->kind && !strcmp(m->kind, "group")) {
+			diag_error(d, t->pos, "group '%s': member '%s' is a group (groups do not nest)",
+				   t->name, m->name);
+			continue;
+		}
+		if (kind && m->kind && strcmp(kind, m->kind))
+			diag_error(d, t->pos, "group '%s' mixes %s and %s targets ('%s')", t->name,
+				   kind, m->kind, m->name);
+		if (!kind)
+			kind = m->kind;
+	}
+}
+
+static void check_targets(const struct runbook *rb, struct diags *d)
+{
+	for (size_t i = 0; i < rb->n_targets; i++) {
+		const struct target *t = &rb->targets[i];
+		if (t->kind && !strcmp(t->kind, "group"))
+			check_group(rb, t, d);
+		else if (t->members.n || t->members_file)
+			diag_error(d, t->pos, "target '%s' has members but is not a group (kind: group)",
+				   t->name);
+	}
+}
+
 static void check_target(const struct runbook *rb, const struct action *a,
 			 struct diags *d)
 {
@@ -95,6 +150,8 @@ static void check_target(const struct runbook *rb, const struct action *a,
 		if (a->kind == ACTION_SSH || a->kind == ACTION_SQL)
 			diag_error(d, a->pos, "%s actions need a target=NAME",
 				   action_kind_name(a->kind));
+		if (a->parallel || a->require)
+			diag_error(d, a->pos, "parallel= and require= apply to an action on a group target");
 		return;
 	}
 	const struct target *t = runbook_target(rb, a->target);
@@ -108,10 +165,18 @@ static void check_target(const struct runbook *rb, const struct action *a,
 			   near ? "'?)" : "");
 		return;
 	}
+	bool group = t->kind && !strcmp(t->kind, "group");
+	if (group && (a->kind == ACTION_SQL || a->kind == ACTION_VELERO))
+		diag_error(d, a->pos, "%s actions cannot fan out over group '%s': name one target",
+			   action_kind_name(a->kind), t->name);
+	if (!group && (a->parallel || a->require))
+		diag_error(d, a->pos, "parallel= and require= apply to a group target; '%s' is a %s target",
+			   t->name, t->kind ? t->kind : "?");
 	const char *want = target_kind_for[a->kind];
-	if (want && t->kind && strcmp(t->kind, want))
-		diag_error(d, a->pos, "target '%s' is a %s target; %s actions need a %s target",
-			   t->name, t->kind, action_kind_name(a->kind), want);
+	const char *have = target_endpoint_kind(rb, t);
+	if (want && have && strcmp(have, want))
+		diag_error(d, a->pos, "target '%s' is a%s %s target; %s actions need a %s target",
+			   t->name, group ? " group of" : "", have, action_kind_name(a->kind), want);
 }
 
 /* "200", "2xx", "200,204,3xx": the statuses an http action accepts. */
@@ -340,6 +405,7 @@ void runbook_validate(struct runbook *rb, struct diags *d)
 		diag_error(d, (struct srcpos){ 1, 1 },
 			   "no steps: write a '## Step' section per step, a list of steps, or \"steps\" in JSON");
 	check_ids(rb, d);
+	check_targets(rb, d);
 	check_probes(rb, d);
 	regex_t res[N_DESTRUCTIVE];
 	int ok = 1;

@@ -151,8 +151,10 @@ void vars_check_target(const struct target *t, const struct var_scope *scope,
 		       struct diags *d)
 {
 	struct check c = { .scope = scope, .d = d };
-	const char *fields[] = { t->host, t->user, t->identity, t->known_hosts,
-				 t->dsn,  t->url,  t->context,	t->namespace_ };
+	const char *fields[] = { t->host,    t->user,	   t->identity,
+				 t->known_hosts, t->dsn, t->url,
+				 t->binary,  t->kubeconfig, t->context,
+				 t->namespace_, t->members_file };
 	for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
 		check_text(&c, fields[i], t->pos, false);
 }

@@ -63,8 +63,8 @@ static const struct bad_case cases[] = {
 	{ "target.md", FM("targets:\n  db-primary:\n    kind: postgres\n") "## A\n\n```sql {target=db-primry}\nselect 1\n```\n", "target.md:8:1: error: target 'db-primry' is not defined (did you mean 'db-primary'?)" },
 	{ "target-kind.md", FM("targets:\n  web:\n    kind: http\n    url: http://x\n") "## A\n\n```sql {target=web}\nselect 1\n```\n", "target-kind.md:9:1: error: target 'web' is a http target; sql actions need a postgres target" },
 	{ "ssh-target.md", "## A\n\n```ssh\nuptime\n```\n", "ssh-target.md:3:1: error: ssh actions need a target=NAME" },
-	{ "target-nokind.md", FM("targets:\n  db: {host: x}\n") "## A\n", "target-nokind.md:3:3: error: target 'db' needs a 'kind' (ssh, postgres, http or kubernetes)" },
-	{ "target-badkind.md", FM("targets:\n  db: {kind: postgre}\n") "## A\n", "target-badkind.md:3:14: error: unknown target kind 'postgre' (did you mean 'postgres'?) (ssh, postgres, http or kubernetes)" },
+	{ "target-nokind.md", FM("targets:\n  db: {host: x}\n") "## A\n", "target-nokind.md:3:3: error: target 'db' needs a 'kind' (ssh, postgres, http, kubernetes or group)" },
+	{ "target-badkind.md", FM("targets:\n  db: {kind: postgre}\n") "## A\n", "target-badkind.md:3:14: error: unknown target kind 'postgre' (did you mean 'postgres'?) (ssh, postgres, http, kubernetes or group)" },
 	/* actions */
 	{ "empty-sh.md", "## A\n\n```sh\n```\n", "empty-sh.md:3:1: error: empty sh block: nothing to run" },
 	{ "wait.md", "## A\n\n```wait\n```\n", "wait.md:3:1: error: wait actions need exactly one of for=DURATION, probe=NAME or stop=NAME" },

@@ -740,7 +740,7 @@ static void test_proc_child_isolation(void **state)
 	pid_t pid = proc_pid(run.p);
 	/* EOF on the status pipe comes from inside execve, a moment before the
 	 * new image's signal state is final: wait until it is sleep */
-	for (int tries = 0; tries < 500; tries++) {
+	for (int tries = 0; tries < 3000; tries++) {
 		char comm[64] = "", path[64];
 		snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
 		FILE *f = fopen(path, "r");
