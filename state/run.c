@@ -69,6 +69,7 @@ void run_free(struct run *r)
 		for (char **v = r->act->env; v && *v; v++)
 			free(*v);
 		free(r->act->env);
+		target_set_release(&r->act->targets);
 		free(r->act);
 	}
 	run_background_free_all(r);
@@ -405,8 +406,15 @@ static int describe_actions(const struct run *r, size_t i, struct buf *out,
 		buf_addf(out, "[%s%s] ", action_kind_name(a->kind),
 			 a->background ? ", background" : "");
 		struct buf one;
+		struct target_set shown = { 0 };
+		struct err ignored;
 		buf_init(&one, BUF_UNLIMITED);
-		int rc = ent->describe(a, NULL, run_lookup_masked, (void *)(uintptr_t)r, &one, e);
+		if (a->target)
+			targets_resolve(r->rb, a->target, run_lookup_masked,
+					(void *)(uintptr_t)r, &shown, &ignored);
+		int rc = ent->describe(a, shown.n ? &shown.v[0] : NULL, run_lookup_masked,
+				       (void *)(uintptr_t)r, &one, e);
+		target_set_release(&shown);
 		redact_string(&r->values.secrets, one.data, out);
 		buf_release(&one);
 		if (rc < 0)

@@ -8,6 +8,7 @@
 #include "actions/action.h"
 #include "state/redact.h"
 #include "state/run.h"
+#include "state/targets.h"
 #include "state/values.h"
 
 /* The step being run in the foreground. */
@@ -30,6 +31,7 @@ struct active {
 	struct redactor red[3]; /* indexed by enum proc_stream */
 	struct buf capture;
 	char **env;
+	struct target_set targets; /* of the running action */
 };
 
 struct background {

@@ -7,6 +7,7 @@
 
 #include "state/events.h"
 #include "state/run_priv.h"
+#include "state/targets.h"
 #include "util/clock.h"
 #include "util/xalloc.h"
 
@@ -303,8 +304,12 @@ static void action_start_current(struct run *r)
 	struct buf desc;
 	buf_init(&desc, BUF_UNLIMITED);
 	const struct action_entry *ent = action_entry_for(a->kind);
-	if (ent->describe(a, NULL, run_lookup_masked, r, &desc, &e) < 0)
+	struct target_set shown = { 0 };
+	if (a->target)
+		targets_resolve(r->rb, a->target, run_lookup_masked, r, &shown, &e);
+	if (ent->describe(a, shown.n ? &shown.v[0] : NULL, run_lookup_masked, r, &desc, &e) < 0)
 		buf_reset(&desc);
+	target_set_release(&shown);
 	struct buf clean;
 	buf_init(&clean, BUF_UNLIMITED);
 	redact_string(&r->values.secrets, desc.data, &clean);
@@ -338,7 +343,17 @@ static void action_start_current(struct run *r)
 		b->entry->cancel(b->ar, ACTION_CANCEL_OPERATOR);
 		return;
 	}
+	target_set_release(&act->targets);
+	if (a->target && targets_resolve(r->rb, a->target, run_lookup, r, &act->targets, &e) < 0) {
+		fail_action(r, e.msg);
+		return;
+	}
+	if (act->targets.n > 1) {
+		fail_action(r, "fan-out over a group is not available in this version of qrh");
+		return;
+	}
 	struct action_ctx ctx = {
+		.target = act->targets.n ? &act->targets.v[0] : NULL,
 		.loop = r->loop,
 		.reaper = r->reaper,
 		.env = (const char *const *)act->env,
@@ -465,6 +480,7 @@ static void free_active(struct run *r)
 	buf_release(&a->capture);
 	free_env(a->env);
 	a->env = NULL;
+	target_set_release(&a->targets);
 }
 
 static void record_capture(struct run *r, struct active *a)
