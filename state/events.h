@@ -6,41 +6,75 @@
  * own) and a JSON payload. Step events carry the step's index in the row's
  * `step` column and these payload members:
  *
- *   run_start        written by journal_run_create (run_sha256)
- *   run_resume       {"runbook_changed": bool, "os_user", "uid"}
- *   step_confirm     {"step_id", "how": "enter"|"typed"|"yes-flag"|"auto",
- *                     "os_user", "uid", "operator"}
- *                    auto: the step has confirm=no
+ *   run_start        written by journal_run_create: {"run_sha256", "mode",
+ *                    "boot_id"}; actor: the operator
+ *   run_resume       {"runbook_changed": bool, "os_user", "uid",
+ *                    "operator", "boot_id"}; actor: the operator resuming
+ *                    (another operator than the last one: a handover)
+ *   step_confirm     {"step_id", "how": "enter"|"typed"|"yes-flag"|"auto"|
+ *                     "rerun-interrupted", "os_user", "uid", "operator",
+ *                     "out_of_order": true when an earlier step is not
+ *                     settled}; auto: the step has confirm=no
  *   step_start       {"step_id", "attempt"}
- *   action_start     {"step_id", "attempt", "action", "kind",
- *                     "command" (what runs, secrets masked as ***)}
+ *   action_start     {"step_id", "attempt", "action", "kind", "command"
+ *                     (what runs and where, secrets masked as ***),
+ *                     "task" (absent for a fan-out), "target" (the
+ *                     resolved target, no secrets), "vars" (the non-secret
+ *                     values an sh script reads from its environment),
+ *                     "fanout": {"group", "members", "parallel",
+ *                     "require"} for a fan-out}
+ *   task_start       {"step_id", "attempt", "action", "task", "label"}:
+ *                    one member of a fan-out starts
+ *   task_process     {"task", "pgid", "start_ticks"}: a task's local
+ *                    process group, journaled before it runs anything
+ *   task_end         {"step_id", "attempt", "action", "task", "label",
+ *                     "status", "exit_code", "signal", "duration_ms",
+ *                     "summary", "values", "stdout", "stderr"}: a member
  *   action_end       {"step_id", "attempt", "action", "status",
- *                     "exit_code", "signal", "duration_ms", "summary"}
+ *                     "exit_code", "signal", "duration_ms", "summary",
+ *                     "values", and for one task "task", "stdout",
+ *                     "stderr"; for a fan-out "hosts": [{"label",
+ *                     "status", "exit_code", "summary"}]}
+ *                    status: ok | failed | timeout | cancelled | error |
+ *                    unknown
  *   step_end         {"step_id", "attempt", "status", "exit_code",
- *                     "duration_ms", "summary",
- *                     "stdout_bytes", "stdout_sha256", "stdout_truncated",
- *                     "stderr_bytes", "stderr_sha256", "stderr_truncated"}
+ *                     "duration_ms" (this attempt's own), "elapsed_ms"
+ *                     (from the step's first start), "summary"}
  *                    status: ok | failed | timeout | cancelled
  *   step_retry       {"step_id", "attempt" (the next one), "backoff_ms"}
- *   step_skip        {"step_id", "reason"}
- *   step_done_by_hand {"step_id", "note"}
- *   step_interrupted {"step_id", "attempt"}  written by resume for a step
- *                    that was running when qrh died: outcome unknown
+ *   step_cancel      {"step_id", "attempt"}: cancelled while waiting to
+ *                    try again; actor: the operator
+ *   step_skip        {"step_id", "reason", "elapsed_ms"?}; actor: operator
+ *   step_done_by_hand {"step_id", "note", "elapsed_ms"?}; actor: operator
+ *   step_interrupted {"step_id", "attempt", "survivors": [{"task", "pgid",
+ *                     "command", "started_ms_ago"}]}: written by resume
+ *                    for a step that was running when qrh died (outcome
+ *                    unknown); survivors are its processes still alive
  *   capture          {"step_id", "name", "value"} (no value when secret)
- *   background_start {"step_id", "name", "command"}
- *   background_end   {"step_id", "name", "exit_code", "signal",
- *                     "duration_ms", "stdout_bytes", "stdout_sha256",
- *                     "stdout_truncated", "stderr_..." likewise}
+ *   background_start {"step_id", "name", "command", "task"}
+ *   background_end   {"step_id", "name", "task", "exit_code", "signal",
+ *                     "duration_ms", "summary", "stdout", "stderr"}
+ *   task_reaped      {"task", "pgid", "how": "gone"|"killed"}: a
+ *                    background task of an earlier session, found on
+ *                    resume (gone: it had ended; killed: it had survived)
  *   dry_run          {"step_id", "commands": [...]}
- *   note             {"text"}
+ *   note             {"text"}; actor: who wrote it
  *   hangup           {} SIGHUP: the operator's terminal went away
  *   signal           {"signal": "SIGINT"|"SIGTERM"}
- *   run_end          {"outcome", "duration_ms"} via journal_run_end
+ *   run_end          {"outcome", "duration_ms"} via journal_run_end;
+ *                    duration: the run's elapsed time from its start over
+ *                    every resume; actor: the operator who aborted, else
+ *                    qrh
+ *
+ * "stdout" and "stderr" are {"bytes", "sha256", "truncated", "lost"}: the
+ * stream of that task as the journal stored it (state/journal.h), keyed by
+ * the task. Journals written before tasks (no "task" members) keep those
+ * flat in step_end and background_end as "stdout_bytes", "stdout_sha256",
+ * "stdout_truncated" (and stderr_*), keyed by (step, attempt; background
+ * attempt 0); readers accept both.
  *
  * Durations are milliseconds from the monotonic clock; "attempt" counts
- * from 1. Output is stored per (step, attempt, stream); a background
- * process's output is stored under its step with attempt 0 (a retry of the
- * step does not start it again). */
+ * from 1; task ids count from 1 within a run, across resumes. */
 #ifndef QRH_STATE_EVENTS_H
 #define QRH_STATE_EVENTS_H
 
@@ -49,21 +83,28 @@
 #define EV_STEP_CONFIRM "step_confirm"
 #define EV_STEP_START "step_start"
 #define EV_ACTION_START "action_start"
+#define EV_TASK_START "task_start"
+#define EV_TASK_PROCESS "task_process"
+#define EV_TASK_END "task_end"
 #define EV_ACTION_END "action_end"
 #define EV_STEP_END "step_end"
 #define EV_STEP_RETRY "step_retry"
+#define EV_STEP_CANCEL "step_cancel"
 #define EV_STEP_SKIP "step_skip"
 #define EV_STEP_DONE_BY_HAND "step_done_by_hand"
 #define EV_STEP_INTERRUPTED "step_interrupted"
 #define EV_CAPTURE "capture"
 #define EV_BACKGROUND_START "background_start"
 #define EV_BACKGROUND_END "background_end"
+#define EV_TASK_REAPED "task_reaped"
 #define EV_DRY_RUN "dry_run"
 #define EV_NOTE "note"
 #define EV_HANGUP "hangup"
 #define EV_SIGNAL "signal"
 #define EV_RUN_END "run_end"
 
+/* Legacy: a background process's output in journals written before tasks
+ * is stored under its step with this attempt. */
 #define BACKGROUND_ATTEMPT 0
 
 #endif
