@@ -40,7 +40,13 @@
  * Durations are milliseconds from the monotonic clock; "attempt" counts
  * from 1. Output is stored per (step, attempt, stream); a background
  * process's output is stored under its step with attempt 0 (a retry of the
- * step does not start it again). */
+ * step does not start it again).
+ *
+ * With tasks (schema 2), output is stored per (task, stream) and the event
+ * that ends a task carries "task": N and, per stream, an object
+ *     "stdout": {"bytes", "sha256", "truncated", "lost"}   ("stderr" alike)
+ * instead of the flat stdout_* members above. Readers (verify, show,
+ * export) accept both forms. */
 #ifndef QRH_STATE_EVENTS_H
 #define QRH_STATE_EVENTS_H
 

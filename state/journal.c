@@ -197,7 +197,7 @@ static struct journal *journal_new(const char *path, int readonly)
 /* Memory only; the connection is closed (or left alone) by the caller. */
 static void journal_free(struct journal *j)
 {
-	free(j->streams);
+	journal_streams_free(j);
 	free(j->path);
 	free(j);
 }
@@ -308,8 +308,7 @@ struct journal *journal_open_ro(const char *path, struct err *e)
 	if (access(path, F_OK) < 0)
 		return err_errno(e, "cannot open journal '%s'", path), NULL;
 	j = journal_new(path, 1);
-	if (journal_connect(j, SQLITE_OPEN_READONLY, e) < 0 ||
-	    journal_exec(j, "PRAGMA query_only = ON", e) < 0) {
+	if (journal_connect(j, SQLITE_OPEN_READONLY, e) < 0) {
 		journal_close(j);
 		return NULL;
 	}
@@ -317,7 +316,9 @@ struct journal *journal_open_ro(const char *path, struct err *e)
 		journal_close(j);
 		return journal_open_blank(path, e);
 	}
-	if (journal_schema_check_ro(j, e) < 0) {
+	/* compat views first: query_only refuses TEMP views too */
+	if (journal_schema_check_ro(j, e) < 0 ||
+	    journal_exec(j, "PRAGMA query_only = ON", e) < 0) {
 		journal_close(j);
 		return NULL;
 	}

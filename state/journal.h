@@ -12,7 +12,10 @@
  *    loss.
  *  - journal_verify runs PRAGMA integrity_check and recomputes every chain,
  *    naming the first broken event.
- *  - Output of a step is stored per (run, step, attempt, stream), capped:
+ *  - Output is stored per stream, keyed by the task that produced it
+ *    (run, task, stream) or, in journals written before tasks, by the
+ *    step attempt (run, step, attempt, stream); see struct journal_okey.
+ *    Each stream is capped:
  *    the first QRH_OUTPUT_HEAD_BYTES and the last QRH_OUTPUT_TAIL_BYTES are
  *    kept, with total bytes and SHA-256 of the whole stream. Memory is
  *    bounded however long a stream runs: at most JOURNAL_FLUSH_BYTES of
@@ -96,7 +99,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 
-#define JOURNAL_SCHEMA_VERSION 1
+#define JOURNAL_SCHEMA_VERSION 2
 #define JOURNAL_HASH_LEN 64
 #define JOURNAL_NO_STEP (-1)
 
@@ -246,19 +249,40 @@ struct journal_output_info {
 	int finished;
 };
 
+/* An output stream's key: the task that produced it (task > 0; new
+ * journals), or the step attempt (task == 0: journals written before
+ * tasks). step and attempt are recorded with a task's output too.
+ * Identity is (run, task, stream) when task > 0, else (run, step,
+ * attempt, stream); the label is not part of it: the first append (or
+ * finish) of a stream records it, later calls' labels are ignored. A
+ * label longer than JOURNAL_LABEL_MAX bytes is cut at a UTF-8 character
+ * boundary. */
+struct journal_okey {
+	int64_t step;      /* >= 0 */
+	int attempt;       /* >= 0 */
+	int64_t task;      /* 0: legacy key */
+	const char *label; /* NULL or "": none; e.g. a fan-out host or a background action's name */
+};
+
+#define JOURNAL_LABEL_MAX 63
+
 /* Buffer output of one stream; writes what is due (see Durability). The
  * bytes are counted and hashed even if storing them fails. A failed head
  * write stops storing the stream (the rest is counted as lost); a failed
- * tail snapshot returns -1 and is tried again an interval later. */
-int journal_output_append(struct journal *j, int64_t run_id, int64_t step,
-			  int attempt, enum journal_stream stream,
-			  const void *data, size_t len, struct err *e);
+ * tail snapshot returns -1 and is tried again an interval later. Open
+ * streams are found by a hash of their key, so hundreds of concurrent
+ * tasks cost no more per append than one. */
+int journal_output_append(struct journal *j, int64_t run_id,
+			  const struct journal_okey *k,
+			  enum journal_stream stream, const void *data,
+			  size_t len, struct err *e);
 /* Write the pending head and the final tail snapshot, record total bytes,
  * SHA-256 and the truncated flag, and insert the truncation marker. Fills
  * *info (may be NULL) for the end event, even when it returns -1; the
  * stream is closed either way. */
-int journal_output_finish(struct journal *j, int64_t run_id, int64_t step,
-			  int attempt, enum journal_stream stream,
+int journal_output_finish(struct journal *j, int64_t run_id,
+			  const struct journal_okey *k,
+			  enum journal_stream stream,
 			  struct journal_output_info *info, struct err *e);
 /* Write all buffered head bytes and a snapshot of every changed tail, in
  * one transaction. */
@@ -269,20 +293,24 @@ int journal_flush_due(struct journal *j, struct err *e);
 /* Milliseconds until a flush or snapshot is due (0: now), -1 if nothing
  * waits: a poll() timeout for the event loop. */
 int journal_flush_timeout_ms(const struct journal *j);
-/* Read a step's stored output: head, the marker if truncated, tail.
- * Returns 1 and appends to *out, 0 if there is no such output, -1 error. */
-int journal_output_read(struct journal *j, int64_t run_id, int64_t step,
-			int attempt, enum journal_stream stream,
-			struct buf *out, struct journal_output_info *info,
-			struct err *e);
+/* Read a stream's stored output: head, the marker if truncated, tail.
+ * Returns 1 and appends to *out, 0 if there is no such output, -1 error.
+ * The key's label is ignored. */
+int journal_output_read(struct journal *j, int64_t run_id,
+			const struct journal_okey *k,
+			enum journal_stream stream, struct buf *out,
+			struct journal_output_info *info, struct err *e);
 
 struct journal_output_ref {
 	int64_t step;
 	int attempt;
+	int64_t task;				/* 0: a legacy (step, attempt) key */
+	char label[JOURNAL_LABEL_MAX + 1];	/* "" if none */
 	enum journal_stream stream;
 };
 /* Every stored output of a run (step < 0: all steps), ordered by step,
- * attempt, stream. Caller frees *refs. */
+ * attempt, task, stream (stdout first). Caller frees *refs. To read one,
+ * pass a key made of its step, attempt and task. */
 int journal_output_list(struct journal *j, int64_t run_id, int64_t step,
 			struct journal_output_ref **refs, size_t *n,
 			struct err *e);

@@ -19,7 +19,10 @@ struct journal_ostream {
 	int64_t run_id;
 	int64_t step;
 	int attempt;
+	int64_t task;		/* 0: keyed by (step, attempt) */
+	char label[JOURNAL_LABEL_MAX + 1];
 	enum journal_stream stream;
+	size_t pos;		/* index in journal.streams */
 	int64_t output_id;	/* row in outputs; 0 until the first write */
 	int64_t total;		/* bytes appended (counted and hashed) */
 	int64_t flushed;	/* head bytes [0, flushed) committed */
@@ -40,9 +43,12 @@ struct journal {
 	char *path;
 	pid_t pid;
 	int readonly;
-	struct journal_ostream **streams;
+	struct journal_ostream **streams;	/* open streams, any order */
 	size_t nstreams;
 	size_t streams_cap;
+	struct journal_ostream **index;	/* open addressing over streams */
+	size_t index_cap;		/* 0 or a power of two */
+	int64_t tail_hint_ns;		/* <= every tail_dirty_ns; 0: none */
 	size_t buffered;		/* pending bytes over all streams */
 	int64_t buffered_since_ns;	/* mono time of the oldest; 0: none */
 	size_t flush_bytes;
@@ -94,6 +100,16 @@ int journal_event_insert(struct journal *j, struct journal_event *ev,
 /* journal_run.c */
 int journal_run_digest(struct journal *j, int64_t run_id,
 		       char out[JOURNAL_HASH_LEN + 1], struct err *e);
+
+/* journal_streams.c: the open streams, found by key in O(1) */
+struct journal_ostream *journal_streams_find(const struct journal *j,
+					     int64_t run_id,
+					     const struct journal_okey *k,
+					     enum journal_stream stream);
+void journal_streams_add(struct journal *j, struct journal_ostream *s);
+/* Takes s out of the list and the index; the caller frees it. */
+void journal_streams_remove(struct journal *j, struct journal_ostream *s);
+void journal_streams_free(struct journal *j);
 
 /* journal_output.c */
 void journal_output_close_all(struct journal *j);

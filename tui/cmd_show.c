@@ -229,14 +229,15 @@ static void stream_body(const struct buf *raw, char margin)
 static int stream_print(struct journal *j, int64_t run_id,
 			const struct journal_output_ref *ref)
 {
+	struct journal_okey key = { .step = ref->step, .attempt = ref->attempt,
+				    .task = ref->task };
 	struct journal_output_info info;
 	struct err e = { "" };
 	struct buf raw;
 	int rc;
 
 	buf_init(&raw, BUF_UNLIMITED);
-	rc = journal_output_read(j, run_id, ref->step, ref->attempt,
-				 ref->stream, &raw, &info, &e);
+	rc = journal_output_read(j, run_id, &key, ref->stream, &raw, &info, &e);
 	if (rc < 0)
 		journal_cli_error("show", &e);
 	if (rc == 1 && (info.total_bytes || !info.finished)) {

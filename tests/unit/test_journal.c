@@ -25,6 +25,12 @@
 #include "util/sha256.h"
 #include "util/xalloc.h"
 
+/* A legacy (step, attempt) output key, as the engine passes today. */
+#define KEY(s, a) (&(const struct journal_okey){ .step = (s), .attempt = (a) })
+/* A task's output key. */
+#define TASK(s, a, t, l) (&(const struct journal_okey){ .step = (s), \
+	.attempt = (a), .task = (t), .label = (l) })
+
 struct fixture {
 	char dir[64];
 	char path[128];
@@ -541,7 +547,7 @@ static void stream_feed(struct journal *j, int64_t run, int64_t step,
 			n = (size_t)(total - off);
 		gen_fill(chunk, off, n);
 		sha256_update(h, chunk, n);
-		if (journal_output_append(j, run, step, attempt, stream, chunk,
+		if (journal_output_append(j, run, KEY(step, attempt), stream, chunk,
 					  n, &e) < 0)
 			fail_msg("journal_output_append: %s", e.msg);
 		off += n;
@@ -566,7 +572,7 @@ static void expect_stream(struct journal *j, int64_t run, int64_t step,
 			tail = QRH_OUTPUT_TAIL_BYTES;
 	}
 	buf_init(&out, BUF_UNLIMITED);
-	assert_int_equal(journal_output_read(j, run, step, attempt,
+	assert_int_equal(journal_output_read(j, run, KEY(step, attempt),
 					     JOURNAL_STDOUT, &out, &info, &e), 1);
 	assert_int_equal(info.total_bytes, total);
 	assert_int_equal(info.stored_bytes, head + tail);
@@ -606,7 +612,7 @@ static void test_output_truncation(void **state)
 	stream_feed(j, run, 3, 1, JOURNAL_STDOUT, total, sha);
 	journal_stats_get(j, &stats);
 	assert_true(stats.buffered_peak <= JOURNAL_FLUSH_BYTES);
-	assert_int_equal(journal_output_finish(j, run, 3, 1, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_finish(j, run, KEY(3, 1), JOURNAL_STDOUT,
 					       &info, &e), 0);
 	assert_int_equal(info.total_bytes, total);
 	assert_string_equal(info.sha256, sha);
@@ -618,15 +624,15 @@ static void test_output_truncation(void **state)
 	struct journal_output_info again;
 	struct buf out;
 	buf_init(&out, BUF_UNLIMITED);
-	assert_int_equal(journal_output_read(j, run, 3, 1, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_read(j, run, KEY(3, 1), JOURNAL_STDOUT,
 					     &out, &again, &e), 1);
 	assert_string_equal(again.sha256, sha);
 	buf_release(&out);
 	/* written once: the same key cannot start again */
-	assert_int_equal(journal_output_append(j, run, 3, 1, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_append(j, run, KEY(3, 1), JOURNAL_STDOUT,
 					       "x", 1, &e), -1);
 	assert_non_null(strstr(e.msg, "already recorded"));
-	assert_int_equal(journal_output_append(j, run + 1, 3, 1, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_append(j, run + 1, KEY(3, 1), JOURNAL_STDOUT,
 					       "x", 1, &e), -1);
 	assert_non_null(strstr(e.msg, "no run"));
 	journal_close(j);
@@ -654,33 +660,33 @@ static void test_output_boundaries(void **state)
 		struct journal_output_info info;
 		char sha[SHA256_HEX_LEN + 1];
 		stream_feed(j, run, k, 1, JOURNAL_STDOUT, sizes[k], sha);
-		assert_int_equal(journal_output_finish(j, run, k, 1,
+		assert_int_equal(journal_output_finish(j, run, KEY(k, 1),
 						       JOURNAL_STDOUT, &info,
 						       &e), 0);
 		assert_string_equal(info.sha256, sha);
 		expect_stream(j, run, k, 1, sizes[k], 1);
 	}
 	/* stdout and stderr of one step are separate streams */
-	assert_int_equal(journal_output_append(j, run, 9, 2, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_append(j, run, KEY(9, 2), JOURNAL_STDOUT,
 					       "out\n", 4, &e), 0);
-	assert_int_equal(journal_output_append(j, run, 9, 2, JOURNAL_STDERR,
+	assert_int_equal(journal_output_append(j, run, KEY(9, 2), JOURNAL_STDERR,
 					       "err\n", 4, &e), 0);
-	assert_int_equal(journal_output_append(j, run, 9, 2, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_append(j, run, KEY(9, 2), JOURNAL_STDOUT,
 					       "more\n", 5, &e), 0);
-	assert_int_equal(journal_output_finish(j, run, 9, 2, JOURNAL_STDERR,
+	assert_int_equal(journal_output_finish(j, run, KEY(9, 2), JOURNAL_STDERR,
 					       NULL, &e), 0);
-	assert_int_equal(journal_output_finish(j, run, 9, 2, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_finish(j, run, KEY(9, 2), JOURNAL_STDOUT,
 					       NULL, &e), 0);
 	struct buf out;
 	buf_init(&out, 1024);
-	assert_int_equal(journal_output_read(j, run, 9, 2, JOURNAL_STDOUT, &out,
+	assert_int_equal(journal_output_read(j, run, KEY(9, 2), JOURNAL_STDOUT, &out,
 					     NULL, &e), 1);
 	assert_string_equal(out.data, "out\nmore\n");
 	buf_reset(&out);
-	assert_int_equal(journal_output_read(j, run, 9, 2, JOURNAL_STDERR, &out,
+	assert_int_equal(journal_output_read(j, run, KEY(9, 2), JOURNAL_STDERR, &out,
 					     NULL, &e), 1);
 	assert_string_equal(out.data, "err\n");
-	assert_int_equal(journal_output_read(j, run, 9, 3, JOURNAL_STDERR, &out,
+	assert_int_equal(journal_output_read(j, run, KEY(9, 3), JOURNAL_STDERR, &out,
 					     NULL, &e), 0);
 	buf_release(&out);
 
@@ -711,7 +717,7 @@ static void test_output_batching(void **state)
 	journal_flush_policy_set(j, JOURNAL_FLUSH_BYTES, 1000LL * 3600 * 1000);
 	journal_stats_get(j, &before);
 	for (int i = 0; i < 10000; i++)
-		assert_int_equal(journal_output_append(j, run, 1, 1,
+		assert_int_equal(journal_output_append(j, run, KEY(1, 1),
 						       JOURNAL_STDOUT, line,
 						       sizeof line, &e), 0);
 	journal_stats_get(j, &after);
@@ -733,14 +739,14 @@ static void test_output_batching(void **state)
 	journal_flush_policy_set(j, JOURNAL_FLUSH_BYTES, 0);
 	journal_stats_get(j, &before);
 	for (int i = 0; i < 5; i++)
-		assert_int_equal(journal_output_append(j, run, 1, 1,
+		assert_int_equal(journal_output_append(j, run, KEY(1, 1),
 						       JOURNAL_STDOUT, line,
 						       sizeof line, &e), 0);
 	journal_stats_get(j, &after);
 	assert_int_equal(after.output_flushes - before.output_flushes, 5);
 
 	struct journal_output_info info;
-	assert_int_equal(journal_output_finish(j, run, 1, 1, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_finish(j, run, KEY(1, 1), JOURNAL_STDOUT,
 					       &info, &e), 0);
 	assert_int_equal(info.total_bytes, 10005 * 100);
 	assert_int_equal(info.truncated, 0);
@@ -788,13 +794,13 @@ static void test_output_tail_snapshots(void **state)
 
 	/* journal_flush forces one however far off it is */
 	journal_tail_interval_set(j, 3600LL * 1000);
-	assert_int_equal(journal_output_append(j, run, 2, 1, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_append(j, run, KEY(2, 1), JOURNAL_STDOUT,
 					       "zz", 2, &e), 0);
 	assert_int_equal(journal_flush(j, &e), 0);
 	journal_stats_get(j, &after);
 	assert_int_equal(after.tail_snapshots, before.tail_snapshots + 1);
 	struct journal_output_info info;
-	assert_int_equal(journal_output_finish(j, run, 1, 1, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_finish(j, run, KEY(1, 1), JOURNAL_STDOUT,
 					       &info, &e), 0);
 	assert_int_equal(info.total_bytes, total);
 	expect_stream(r, run, 1, 1, total, 1);
@@ -822,7 +828,7 @@ static void test_output_storage_failures(void **state)
 		"output_chunks WHEN NEW.part = 2 BEGIN "
 		"SELECT RAISE(ABORT, 'disk full'); END");
 	gen_fill(chunk, QRH_OUTPUT_HEAD_BYTES + 10, sizeof chunk);
-	assert_int_equal(journal_output_append(j, run, 1, 1, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_append(j, run, KEY(1, 1), JOURNAL_STDOUT,
 					       chunk, sizeof chunk, &e), -1);
 	assert_non_null(strstr(e.msg, "disk full"));
 	raw_sql(f->path, "DROP TRIGGER no_tail");
@@ -836,7 +842,7 @@ static void test_output_storage_failures(void **state)
 		"SELECT RAISE(ABORT, 'disk full'); END");
 	assert_int_equal(journal_flush(j, &e), -1);
 	raw_sql(f->path, "DROP TRIGGER no_tail");
-	assert_int_equal(journal_output_finish(j, run, 2, 1, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_finish(j, run, KEY(2, 1), JOURNAL_STDOUT,
 					       &info, &e), 0);
 	assert_string_equal(info.sha256, sha);
 	expect_stream(j, run, 2, 1, total / 2, 1);
@@ -847,14 +853,14 @@ static void test_output_storage_failures(void **state)
 		"SELECT RAISE(ABORT, 'disk full'); END");
 	journal_flush_policy_set(j, 1000, 3600LL * 1000);
 	gen_fill(chunk, 0, sizeof chunk);
-	assert_int_equal(journal_output_append(j, run, 3, 1, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_append(j, run, KEY(3, 1), JOURNAL_STDOUT,
 					       chunk, sizeof chunk, &e), 0);
-	assert_int_equal(journal_output_append(j, run, 3, 1, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_append(j, run, KEY(3, 1), JOURNAL_STDOUT,
 					       chunk, sizeof chunk, &e), -1);
 	assert_non_null(strstr(e.msg, "no longer stored"));
-	assert_int_equal(journal_output_append(j, run, 3, 1, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_append(j, run, KEY(3, 1), JOURNAL_STDOUT,
 					       chunk, sizeof chunk, &e), 0);
-	assert_int_equal(journal_output_finish(j, run, 3, 1, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_finish(j, run, KEY(3, 1), JOURNAL_STDOUT,
 					       &info, &e), -1);
 	assert_int_equal(info.total_bytes, 3 * sizeof chunk);
 	assert_int_equal(info.truncated, 1);
@@ -863,25 +869,25 @@ static void test_output_storage_failures(void **state)
 
 	/* bytes held before the failure are written later; the rest is lost */
 	journal_flush_policy_set(j, JOURNAL_FLUSH_BYTES, 0);
-	assert_int_equal(journal_output_append(j, run, 4, 1, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_append(j, run, KEY(4, 1), JOURNAL_STDOUT,
 					       chunk, sizeof chunk, &e), 0);
 	raw_sql(f->path, "CREATE TRIGGER no_head BEFORE INSERT ON "
 		"output_chunks WHEN NEW.part = 0 BEGIN "
 		"SELECT RAISE(ABORT, 'disk full'); END");
 	journal_flush_policy_set(j, 500, 3600LL * 1000);
-	assert_int_equal(journal_output_append(j, run, 4, 1, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_append(j, run, KEY(4, 1), JOURNAL_STDOUT,
 					       chunk, sizeof chunk, &e), -1);
 	raw_sql(f->path, "DROP TRIGGER no_head");
-	assert_int_equal(journal_output_append(j, run, 4, 1, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_append(j, run, KEY(4, 1), JOURNAL_STDOUT,
 					       chunk, sizeof chunk, &e), 0);
-	assert_int_equal(journal_output_finish(j, run, 4, 1, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_finish(j, run, KEY(4, 1), JOURNAL_STDOUT,
 					       &info, &e), 0);
 	assert_int_equal(info.total_bytes, 3 * sizeof chunk);
 	assert_int_equal(info.stored_bytes, 1500);
 	assert_int_equal(info.lost_bytes, 1500);
 	struct buf out;
 	buf_init(&out, BUF_UNLIMITED);
-	assert_int_equal(journal_output_read(j, run, 4, 1, JOURNAL_STDOUT, &out,
+	assert_int_equal(journal_output_read(j, run, KEY(4, 1), JOURNAL_STDOUT, &out,
 					     &info, &e), 1);
 	assert_int_equal(info.stored_bytes, 1500);
 	assert_memory_equal(out.data, chunk, sizeof chunk);
@@ -894,7 +900,7 @@ static void test_output_storage_failures(void **state)
 	/* the first stream read back as its head and a consistent tail */
 	j = open_ok(f->path);
 	buf_init(&out, BUF_UNLIMITED);
-	assert_int_equal(journal_output_read(j, run, 1, 1, JOURNAL_STDOUT, &out,
+	assert_int_equal(journal_output_read(j, run, KEY(1, 1), JOURNAL_STDOUT, &out,
 					     &info, &e), 1);
 	assert_int_equal(info.finished, 0);
 	assert_int_equal(out.len, info.stored_bytes);
@@ -1050,7 +1056,7 @@ child_append_forever(const char *path, int64_t run, int attempt, int fd)
 			_exit(4);
 		gen_fill(chunk, (uint64_t)i * sizeof chunk, sizeof chunk);
 		for (int k = 0; k < 8; k++)
-			if (journal_output_append(j, run, 1, attempt,
+			if (journal_output_append(j, run, KEY(1, attempt),
 						  JOURNAL_STDOUT, chunk,
 						  sizeof chunk, &e) < 0)
 				_exit(5);
@@ -1109,7 +1115,7 @@ static void test_kill9_never_loses_commits(void **state)
 		struct buf out;
 		struct journal_output_info info;
 		buf_init(&out, BUF_UNLIMITED);
-		int rc = journal_output_read(j, run, 1, it, JOURNAL_STDOUT,
+		int rc = journal_output_read(j, run, KEY(1, it), JOURNAL_STDOUT,
 					     &out, &info, &e);
 		assert_true(rc >= 0);
 		if (rc == 1) {
