@@ -336,6 +336,7 @@ void journal_close(struct journal *j)
 		sqlite3_close(j->db);
 	}
 	/* else a forked child: leave the parent's connection alone */
+	journal_locks_release(j);
 	journal_output_close_all(j);
 	journal_free(j);
 }

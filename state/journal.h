@@ -84,7 +84,8 @@
  *    (closing could checkpoint or unlink files under the parent's feet).
  *  - Children do not inherit the database: SQLite's unix VFS opens the
  *    database, -wal and -shm with O_CLOEXEC (checked by test_journal).
- *  - One writer at a time per run; any number of journal_open_ro readers.
+ *  - One writer at a time per run, enforced (see "ownership" below); any
+ *    number of journal_open_ro readers.
  *
  * Ownership: struct journal is owned by the caller between journal_open
  * and journal_close. Strings passed in are copied or used only during the
@@ -169,7 +170,8 @@ struct journal_run {
 };
 
 /* Insert a run and its first event, seq 1 "run_start" (actor: operator),
- * in one transaction. The caller must not append its own run_start. */
+ * in one transaction, and take the run's lock (see ownership below)
+ * before it commits. The caller must not append its own run_start. */
 int journal_run_create(struct journal *j, const struct journal_run_new *r,
 		       int64_t *run_id, struct journal_head *head,
 		       struct err *e);
@@ -186,11 +188,38 @@ int journal_run_find_unfinished(struct journal *j, int64_t *run_id,
 				struct err *e);
 
 struct journal_event;
-/* Set outcome ("ok", "failed", "aborted", "interrupted") and ended_at, and
- * append `ev` (normally type "run_end"; may be NULL) in the same
- * transaction. */
+/* Append `ev` (type "run_end", required: the outcome is evidence only on
+ * the chain) and set outcome ("ok", "failed", "aborted", "interrupted")
+ * and ended_at, in one transaction. After it, the run takes no event. */
 int journal_run_end(struct journal *j, int64_t run_id, const char *outcome,
 		    int64_t ended_ms, struct journal_event *ev, struct err *e);
+
+/* ---- ownership: one writer per run ----
+ *
+ * A run has exactly one owner at a time: the process that holds an
+ * exclusive flock(2) on "<journal path>-run-<id>.lock", a file beside the
+ * journal (mode 0600, opened O_NOFOLLOW and O_CLOEXEC so no child inherits
+ * it). The kernel releases it when the owner exits, kill -9 included, so
+ * a crashed run can be resumed and a running one cannot be taken over.
+ * The file holds the owner's pid, host, boot id, operator and start time
+ * (JSON), and a refused locker is told who holds the run:
+ *     "run 3 is being run by alice (pid 812 on host h1) since 14:02:11"
+ * journal_run_create takes the lock of the new run inside its creating
+ * transaction, before commit, so no other process ever sees an unowned
+ * new run. Events and output of a run are refused from a handle that does
+ * not own it. Readers (journal_open_ro: watch, list, show, verify,
+ * export) take no lock. The lock belongs to the struct journal that took
+ * it: a second handle in the same process is refused like another
+ * process. */
+/* Take ownership of an existing run without waiting: 0 (also when this
+ * handle already owns it), or -1 with who holds it. Call it before
+ * reading the run's state to resume it. */
+int journal_run_lock(struct journal *j, int64_t run_id,
+		     const char *operator_name, struct err *e);
+/* Give it up (the lock file is removed). journal_close gives up all. */
+void journal_run_unlock(struct journal *j, int64_t run_id);
+/* 1 if this handle owns the run. */
+int journal_run_owned(const struct journal *j, int64_t run_id);
 
 /* ---- events ---- */
 
@@ -329,6 +358,7 @@ enum journal_verify_problem {
 	JOURNAL_VERIFY_RUN_HEADER,	/* the run row does not match event 1 */
 	JOURNAL_VERIFY_HEAD,		/* events end before the recorded head */
 	JOURNAL_VERIFY_ORPHAN,		/* events of a run that does not exist */
+	JOURNAL_VERIFY_AFTER_END,	/* the chain goes on past run_end */
 };
 
 struct journal_verify_result {

@@ -159,7 +159,8 @@ static struct journal_ostream *stream_get(struct journal *j, int64_t run_id,
 	s = journal_streams_find(j, run_id, k, stream);
 	if (s)
 		return s;
-	if (stream_unused(j, run_id, k, stream, e) < 0)
+	if (journal_run_check_owned(j, run_id, e) < 0 ||
+	    stream_unused(j, run_id, k, stream, e) < 0)
 		return NULL;
 	s = xcalloc(1, sizeof *s);
 	s->run_id = run_id;

@@ -38,6 +38,11 @@ struct journal_ostream {
 	int broken;		/* storing the head failed: count and hash only */
 };
 
+struct journal_lock {
+	int64_t run_id;
+	int fd;			/* holds the flock */
+};
+
 struct journal {
 	sqlite3 *db;
 	char *path;
@@ -49,6 +54,9 @@ struct journal {
 	struct journal_ostream **index;	/* open addressing over streams */
 	size_t index_cap;		/* 0 or a power of two */
 	int64_t tail_hint_ns;		/* <= every tail_dirty_ns; 0: none */
+	struct journal_lock *locks;	/* the runs this handle owns */
+	size_t nlocks;
+	size_t locks_cap;
 	size_t buffered;		/* pending bytes over all streams */
 	int64_t buffered_since_ns;	/* mono time of the oldest; 0: none */
 	size_t flush_bytes;
@@ -110,6 +118,11 @@ void journal_streams_add(struct journal *j, struct journal_ostream *s);
 /* Takes s out of the list and the index; the caller frees it. */
 void journal_streams_remove(struct journal *j, struct journal_ostream *s);
 void journal_streams_free(struct journal *j);
+
+/* journal_lock.c */
+int journal_run_check_owned(const struct journal *j, int64_t run_id,
+			    struct err *e);
+void journal_locks_release(struct journal *j);
 
 /* journal_output.c */
 void journal_output_close_all(struct journal *j);

@@ -181,13 +181,18 @@ int journal_run_create(struct journal *j, const struct journal_run_new *r,
 		return -1;
 	if (journal_tx_begin(j, e) < 0)
 		return -1;
+	/* the lock before the commit: nobody sees the run unowned */
 	if (run_row_insert(j, r, &id, e) < 0 ||
+	    journal_run_lock(j, id, r->operator_name, e) < 0 ||
 	    run_start_append(j, r, id, head, e) < 0) {
 		journal_tx_rollback(j);
+		journal_run_unlock(j, id);
 		return -1;
 	}
-	if (journal_tx_commit(j, e) < 0)
+	if (journal_tx_commit(j, e) < 0) {
+		journal_run_unlock(j, id);
 		return -1;
+	}
 	*run_id = id;
 	return 0;
 }
@@ -341,7 +346,8 @@ static int run_outcome_store(struct journal *j, int64_t run_id,
 	return 0;
 }
 
-/* Outcome and event together, so resume never sees one without the other. */
+/* Outcome and event together, so resume never sees one without the
+ * other; the event first, since an ended run takes no event. */
 int journal_run_end(struct journal *j, int64_t run_id, const char *outcome,
 		    int64_t ended_ms, struct journal_event *ev, struct err *e)
 {
@@ -350,12 +356,13 @@ int journal_run_end(struct journal *j, int64_t run_id, const char *outcome,
 	if (!outcome_valid(outcome))
 		return err_set(e, "unknown run outcome '%s'",
 			       outcome ? outcome : "");
-	if (ev && ev->run_id != run_id)
-		return err_set(e, "run_end event belongs to another run");
+	if (!ev || ev->run_id != run_id || !ev->type ||
+	    strcmp(ev->type, "run_end"))
+		return err_set(e, "a run ends with its own run_end event");
 	if (journal_tx_begin(j, e) < 0)
 		return -1;
-	if (run_outcome_store(j, run_id, outcome, ended_ms, e) < 0 ||
-	    (ev && journal_event_insert(j, ev, e) < 0)) {
+	if (journal_event_insert(j, ev, e) < 0 ||
+	    run_outcome_store(j, run_id, outcome, ended_ms, e) < 0) {
 		journal_tx_rollback(j);
 		return -1;
 	}

@@ -4,8 +4,9 @@
  * Per event, in seq order: the seq must be the next one (else an event is
  * missing), row ids must rise with seq (else rows were swapped), prev_hash
  * must be the previous event's hash, and the hash must match the content.
- * Event 1 must be run_start carrying the digest of the run row. The last
- * event must be the head recorded in the run row (else the tail was cut).
+ * Event 1 must be run_start carrying the digest of the run row; nothing
+ * may follow a run_end. The last event must be the head recorded in the
+ * run row (else the tail was cut).
  * Everything runs in one read transaction, so a live writer cannot make a
  * consistent journal look broken. */
 #include "state/journal_priv.h"
@@ -26,6 +27,7 @@ static const char *const problem_names[] = {
 	[JOURNAL_VERIFY_RUN_HEADER] = "run record does not match its chain",
 	[JOURNAL_VERIFY_HEAD] = "chain ends before its recorded head",
 	[JOURNAL_VERIFY_ORPHAN] = "events of a missing run",
+	[JOURNAL_VERIFY_AFTER_END] = "events after the run ended",
 };
 
 /* Short names for front ends and test messages. */
@@ -80,6 +82,7 @@ struct chain {
 	int64_t run_id;
 	int64_t expected;		/* next seq */
 	int64_t last_rowid;
+	int64_t end_seq;		/* the run_end event; 0: none yet */
 	char prev[JOURNAL_HASH_LEN + 1];
 };
 
@@ -187,6 +190,13 @@ static int check_event(struct journal *j, struct chain *c, sqlite3_stmt *st,
 			     "match its hash", (long long)seq);
 	if (seq == 1 && check_run_header(j, c, st, res, e))
 		return res->problem ? 1 : -1;
+	if (c->end_seq)
+		return found(res, JOURNAL_VERIFY_AFTER_END, c->run_id, seq,
+			     "event %lld comes after run_end (event %lld): an "
+			     "ended run takes no events", (long long)seq,
+			     (long long)c->end_seq);
+	if (!strcmp((const char *)sqlite3_column_text(st, 5), "run_end"))
+		c->end_seq = seq;
 	memcpy(c->prev, hash, sizeof c->prev);
 	c->last_rowid = rowid;
 	c->expected++;

@@ -70,6 +70,8 @@ void run_free(struct run *r)
 		free(r->act);
 	}
 	run_background_free_all(r);
+	if (r->j && !r->observing)
+		journal_run_unlock(r->j, r->id);
 	values_release(&r->values);
 	free(r->steps);
 	free(r->actor);
@@ -354,6 +356,9 @@ int run_reopen(struct run *r, struct journal *j, struct loop *l,
 	attach(r, j, l, reaper, lis);
 	r->id = id;
 	snprintf(r->id_text, sizeof r->id_text, "%lld", (long long)id);
+	/* one owner: refused before anything is read or written */
+	if (journal_run_lock(j, id, r->actor, e) < 0)
+		return -1;
 	if (run_reopen_replay(r, e) < 0)
 		return -1;
 	cJSON *p = cJSON_CreateObject();

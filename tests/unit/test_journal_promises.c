@@ -1,0 +1,308 @@
+/* test_journal_promises: what the journal promises about a run's record
+ * beyond the hash chain — one owner per run, nothing after run_end, the
+ * run row and the stored output checked against the chain, the journal
+ * file itself watched, lost output recorded as lost. Raw SQL plays the
+ * attacker. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "state/journal.h"
+#include "util/sha256.h"
+#include "util/xalloc.h"
+
+#define KEY(s, a) (&(const struct journal_okey){ .step = (s), .attempt = (a) })
+
+struct fixture {
+	char dir[64];
+	char path[128];
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = xcalloc(1, sizeof *f);
+
+	snprintf(f->dir, sizeof f->dir, "/tmp/qrh-jprom-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->path, sizeof f->path, "%s/journal.db", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int rm_one(const char *p, const struct stat *sb, int flag,
+		  struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+static struct journal *open_ok(const char *path)
+{
+	struct err e = { "" };
+	struct journal *j = journal_open(path, &e);
+
+	if (!j)
+		fail_msg("journal_open: %s", e.msg);
+	return j;
+}
+
+static int64_t run_make(struct journal *j, struct err *e)
+{
+	static const char text[] = "# T\n\n## A\n```sh\necho\n```\n";
+	int64_t id = 0;
+	struct journal_run_new r = {
+		.runbook_path = "t.md", .runbook_text = text,
+		.runbook_len = sizeof text - 1, .title = "promises",
+		.operator_name = "alice", .os_user = "alice", .uid = 1000,
+		.host = "ops1", .mode = "drill", .started_ms = 1700000000000,
+		.mono_ns = 1,
+	};
+
+	if (journal_run_create(j, &r, &id, NULL, e) < 0)
+		return -1;
+	return id;
+}
+
+static int64_t run_ok(struct journal *j)
+{
+	struct err e = { "" };
+	int64_t id = run_make(j, &e);
+
+	if (id < 0)
+		fail_msg("journal_run_create: %s", e.msg);
+	return id;
+}
+
+static int note(struct journal *j, int64_t run, struct err *e)
+{
+	struct journal_event ev = {
+		.run_id = run, .wall_ms = 1700000000100, .mono_ns = 2,
+		.step = JOURNAL_NO_STEP, .type = "note", .actor = "alice",
+		.payload = "{\"text\":\"hi\"}",
+	};
+	return journal_event_append(j, &ev, e);
+}
+
+static int run_end(struct journal *j, int64_t run, const char *outcome,
+		   int64_t ms, struct err *e)
+{
+	char payload[96];
+	struct journal_event ev = {
+		.run_id = run, .wall_ms = ms, .mono_ns = 3,
+		.step = JOURNAL_NO_STEP, .type = "run_end", .actor = "qrh",
+		.payload = payload,
+	};
+
+	snprintf(payload, sizeof payload,
+		 "{\"outcome\":\"%s\",\"duration_ms\":5}", outcome);
+	return journal_run_end(j, run, outcome, ms, &ev, e);
+}
+
+static void raw_sql(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	char *msg = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("raw sql '%s': %s", sql, msg);
+	sqlite3_close(db);
+}
+
+static struct journal_verify_result verify(const char *path, int64_t run)
+{
+	struct err e = { "" };
+	struct journal_verify_result res;
+	struct journal *j = journal_open_ro(path, &e);
+
+	if (!j)
+		fail_msg("journal_open_ro: %s", e.msg);
+	if (journal_verify(j, run, &res, &e) < 0)
+		fail_msg("journal_verify: %s", e.msg);
+	journal_close(j);
+	return res;
+}
+
+static void lock_path(const struct fixture *f, int64_t run, char *out,
+		      size_t n)
+{
+	snprintf(out, n, "%s-run-%lld.lock", f->path, (long long)run);
+}
+
+/* ---- 1: one owner ---- */
+
+/* A second handle (another qrh) is refused with who holds the run, and
+ * cannot write to it; once the owner lets go it can. */
+static void test_one_owner(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = { "" };
+	struct journal *a = open_ok(f->path), *b = open_ok(f->path);
+	int64_t run = run_ok(a);
+	char lp[192], expect[128];
+	struct stat sb;
+
+	lock_path(f, run, lp, sizeof lp);
+	assert_int_equal(stat(lp, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_int_equal(journal_run_owned(a, run), 1);
+	assert_int_equal(journal_run_owned(b, run), 0);
+
+	assert_int_equal(journal_run_lock(b, run, "bob", &e), -1);
+	snprintf(expect, sizeof expect, "run %lld is being run by alice (pid %d "
+		 "on host ", (long long)run, (int)getpid());
+	assert_non_null(strstr(e.msg, expect));
+	assert_non_null(strstr(e.msg, ") since "));
+	assert_int_equal(note(b, run, &e), -1);
+	assert_non_null(strstr(e.msg, "not owned"));
+	assert_int_equal(journal_output_append(b, run, KEY(0, 1),
+					       JOURNAL_STDOUT, "x", 1, &e), -1);
+	assert_non_null(strstr(e.msg, "not owned"));
+	assert_int_equal(note(a, run, &e), 0);
+
+	journal_run_unlock(a, run);
+	assert_int_equal(stat(lp, &sb), -1);	/* gone with its owner */
+	assert_int_equal(note(a, run, &e), -1);
+	assert_int_equal(journal_run_lock(b, run, "bob", &e), 0);
+	assert_int_equal(note(b, run, &e), 0);
+	journal_close(b);
+	assert_int_equal(stat(lp, &sb), -1);
+	journal_close(a);
+	assert_int_equal(verify(f->path, run).problem, JOURNAL_VERIFY_OK);
+}
+
+/* kill -9 of the owner frees the run at once: the kernel drops flocks. */
+static void test_owner_killed(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = { "" };
+	int ready[2];
+	char c;
+	pid_t pid;
+
+	assert_int_equal(pipe(ready), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct journal *j = journal_open(f->path, &e);
+		if (!j || run_make(j, &e) != 1)
+			_exit(1);
+		c = 'y';
+		if (write(ready[1], &c, 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(ready[1]);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	struct journal *j = open_ok(f->path);
+	assert_int_equal(journal_run_lock(j, 1, "bob", &e), -1);
+	assert_non_null(strstr(e.msg, "is being run by alice"));
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	assert_int_equal(journal_run_lock(j, 1, "bob", &e), 0);
+	assert_int_equal(note(j, 1, &e), 0);
+	journal_close(j);
+}
+
+/* A new run is owned from its creation: when its lock is held (here by
+ * the test, standing in for a racing resume), the run is not created. */
+static void test_new_run_owned_before_commit(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = { "" };
+	struct journal *j = open_ok(f->path);
+	char lp[192];
+	int fd;
+
+	lock_path(f, 1, lp, sizeof lp);
+	fd = open(lp, O_RDWR | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+	assert_int_equal(run_make(j, &e), -1);
+	assert_non_null(strstr(e.msg, "run 1 is being run by another qrh"));
+	close(fd);
+	struct journal_run *runs;
+	size_t n;
+	assert_int_equal(journal_runs_list(j, &runs, &n, &e), 0);
+	assert_int_equal(n, 0);
+	journal_runs_free(runs, n);
+	assert_int_equal(run_ok(j), 1);
+	journal_close(j);
+}
+
+/* The ended run takes nothing more; a forged continuation fails verify. */
+static void test_nothing_after_run_end(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = { "" };
+	struct journal *j = open_ok(f->path);
+	int64_t run = run_ok(j);
+	struct journal_head head;
+	char sql[1024], hash[JOURNAL_HASH_LEN + 1];
+
+	assert_int_equal(run_end(j, run, "ok", 1700000000500, &e), 0);
+	assert_int_equal(note(j, run, &e), -1);
+	assert_non_null(strstr(e.msg, "has ended"));
+	assert_int_equal(run_end(j, run, "failed", 1700000000600, &e), -1);
+	assert_int_equal(journal_head(j, run, &head, &e), 0);
+	journal_close(j);
+	assert_int_equal(verify(f->path, run).problem, JOURNAL_VERIFY_OK);
+
+	/* someone with the file appends a well-chained event after run_end */
+	struct journal_event ev = {
+		.run_id = run, .seq = head.seq + 1, .wall_ms = 1700000000700,
+		.mono_ns = 9, .step = JOURNAL_NO_STEP, .type = "note",
+		.actor = "mallory", .payload = "{\"text\":\"later\"}",
+	};
+	memcpy(ev.prev_hash, head.hash, sizeof ev.prev_hash);
+	journal_event_hash(&ev, hash);
+	snprintf(sql, sizeof sql, "INSERT INTO events (run_id, seq, wall_ms, "
+		 "mono_ns, step, type, actor, payload, prev_hash, hash) VALUES "
+		 "(%lld, %lld, %lld, 9, NULL, 'note', 'mallory', '%s', '%s', "
+		 "'%s'); UPDATE runs SET head_seq = %lld, head_hash = '%s';",
+		 (long long)run, (long long)ev.seq, (long long)ev.wall_ms,
+		 ev.payload, ev.prev_hash, hash, (long long)ev.seq, hash);
+	raw_sql(f->path, sql);
+	struct journal_verify_result res = verify(f->path, run);
+	assert_int_equal(res.problem, JOURNAL_VERIFY_AFTER_END);
+	assert_int_equal(res.seq, head.seq + 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_one_owner, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_owner_killed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_new_run_owned_before_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nothing_after_run_end, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
