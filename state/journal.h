@@ -359,6 +359,7 @@ enum journal_verify_problem {
 	JOURNAL_VERIFY_HEAD,		/* events end before the recorded head */
 	JOURNAL_VERIFY_ORPHAN,		/* events of a run that does not exist */
 	JOURNAL_VERIFY_AFTER_END,	/* the chain goes on past run_end */
+	JOURNAL_VERIFY_OUTCOME,		/* outcome/ended_at not the chain's */
 };
 
 struct journal_verify_result {

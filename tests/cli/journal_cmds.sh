@@ -222,6 +222,16 @@ run "$QRH_BIN" verify --journal "$TAMPERED"
 assert_rc 1 "title"
 assert_contains "$out" "run 2 event 1: run record does not match its chain:"
 
+# the outcome is the chain's (run_end), not the run row's to decide
+tamper outcome "UPDATE runs SET outcome = 'ok' WHERE id = 2"
+run "$QRH_BIN" verify --journal "$TAMPERED"
+assert_rc 1 "outcome"
+assert_contains "$out" "run 2 event $(sqlite3 "$J" "SELECT head_seq FROM runs WHERE id = 2"): run outcome does not match its chain: run 2 is recorded with outcome 'ok' but its run_end says 'failed'"
+tamper ended "UPDATE runs SET ended_at = ended_at + 3600000 WHERE id = 2"
+run "$QRH_BIN" verify --journal "$TAMPERED"
+assert_rc 1 "ended_at"
+assert_contains "$out" "run outcome does not match its chain"
+
 last=$(sqlite3 "$J" "SELECT head_seq FROM runs WHERE id = 3")
 tamper tail "DELETE FROM events WHERE run_id = 3 AND seq = $last"
 run "$QRH_BIN" verify --journal "$TAMPERED"

@@ -76,6 +76,17 @@ static struct journal *open_ok(const char *path)
 	return j;
 }
 
+/* Reopened by "the next qrh", which must own the run to write to it. */
+static struct journal *open_owner(const char *path, int64_t run)
+{
+	struct err e = { "" };
+	struct journal *j = open_ok(path);
+
+	if (journal_run_lock(j, run, "alice", &e) < 0)
+		fail_msg("journal_run_lock: %s", e.msg);
+	return j;
+}
+
 static const char runbook[] = "# Failover\n\n## Promote\n```sh\necho hi\n```\n";
 
 static int64_t run_make(struct journal *j, const char *title)
@@ -634,7 +645,7 @@ static void test_output_truncation(void **state)
 	assert_non_null(strstr(e.msg, "already recorded"));
 	assert_int_equal(journal_output_append(j, run + 1, KEY(3, 1), JOURNAL_STDOUT,
 					       "x", 1, &e), -1);
-	assert_non_null(strstr(e.msg, "no run"));
+	assert_non_null(strstr(e.msg, "not owned"));
 	journal_close(j);
 
 	/* head rows and one tail snapshot: the file stays near head+tail */
@@ -834,7 +845,7 @@ static void test_output_storage_failures(void **state)
 	raw_sql(f->path, "DROP TRIGGER no_tail");
 	journal_close(j);	/* the stream dies unfinished */
 
-	j = open_ok(f->path);
+	j = open_owner(f->path, run);
 	journal_tail_interval_set(j, 3600LL * 1000);
 	stream_feed(j, run, 2, 1, JOURNAL_STDOUT, total / 2, sha);
 	raw_sql(f->path, "CREATE TRIGGER no_tail BEFORE INSERT ON "
@@ -932,8 +943,20 @@ static void test_runs_queries(void **state)
 	assert_int_equal(end.seq, 2);
 	assert_int_equal(journal_run_find_unfinished(j, &found, &e), 1);
 	assert_int_equal(found, a);
+	struct journal_event end_a = {
+		.run_id = a, .wall_ms = 1700000001000, .mono_ns = 99,
+		.step = JOURNAL_NO_STEP, .type = "run_end", .actor = "qrh",
+		.payload = "{\"outcome\":\"interrupted\"}",
+	};
+	/* the run row may not say what the event does not */
 	assert_int_equal(journal_run_end(j, a, "interrupted", 1700000001000,
-					 NULL, &e), 0);
+					 NULL, &e), -1);
+	assert_int_equal(journal_run_end(j, a, "ok", 1700000001000, &end_a,
+					 &e), -1);
+	assert_int_equal(journal_run_end(j, a, "interrupted", 1700000001001,
+					 &end_a, &e), -1);
+	assert_int_equal(journal_run_end(j, a, "interrupted", 1700000001000,
+					 &end_a, &e), 0);
 	assert_int_equal(journal_run_find_unfinished(j, &found, &e), 0);
 
 	assert_int_equal(journal_runs_list(j, &runs, &n, &e), 0);
@@ -1042,7 +1065,7 @@ child_append_forever(const char *path, int64_t run, int attempt, int fd)
 	struct journal *j = journal_open(path, &e);
 	unsigned char chunk[3000];
 
-	if (!j)
+	if (!j || journal_run_lock(j, run, "child", &e) < 0)
 		_exit(2);
 	for (int64_t i = 0; ; i++) {
 		struct journal_event ev = {
@@ -1143,7 +1166,7 @@ static void test_output_survives_kill(void **state)
 	if (pid == 0) {
 		char sha[SHA256_HEX_LEN + 1];
 		struct journal *c = journal_open(f->path, &e);
-		if (!c)
+		if (!c || journal_run_lock(c, run, "child", &e) < 0)
 			_exit(2);
 		stream_feed(c, run, 3, 1, JOURNAL_STDOUT, total, sha);
 		if (journal_flush(c, &e) < 0)

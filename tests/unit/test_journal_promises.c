@@ -296,6 +296,53 @@ static void test_nothing_after_run_end(void **state)
 	assert_int_equal(res.seq, head.seq + 1);
 }
 
+/* ---- 3: the run row's outcome is the chain's ---- */
+
+static void expect_outcome_problem(const struct fixture *f, const char *sql,
+				   const char *undo, const char *detail)
+{
+	raw_sql(f->path, sql);
+	struct journal_verify_result res = verify(f->path, 0);
+	assert_int_equal(res.problem, JOURNAL_VERIFY_OUTCOME);
+	if (!strstr(res.detail, detail))
+		fail_msg("'%s' not in '%s'", detail, res.detail);
+	raw_sql(f->path, undo);
+	assert_int_equal(verify(f->path, 0).problem, JOURNAL_VERIFY_OK);
+}
+
+static void test_outcome_checked(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = { "" };
+	struct journal *j = open_ok(f->path);
+	int64_t ended = run_ok(j), open = run_ok(j);
+	char sql[256], undo[256];
+
+	assert_int_equal(run_end(j, ended, "failed", 1700000000500, &e), 0);
+	journal_close(j);
+	assert_int_equal(verify(f->path, 0).problem, JOURNAL_VERIFY_OK);
+
+	snprintf(sql, sizeof sql, "UPDATE runs SET outcome = 'ok' WHERE id = %lld",
+		 (long long)ended);
+	snprintf(undo, sizeof undo, "UPDATE runs SET outcome = 'failed' WHERE "
+		 "id = %lld", (long long)ended);
+	expect_outcome_problem(f, sql, undo, "outcome 'ok' but its run_end says 'failed'");
+	snprintf(sql, sizeof sql, "UPDATE runs SET outcome = NULL WHERE id = %lld",
+		 (long long)ended);
+	expect_outcome_problem(f, sql, undo, "outcome 'none'");
+	snprintf(sql, sizeof sql, "UPDATE runs SET ended_at = ended_at - 60000 "
+		 "WHERE id = %lld", (long long)ended);
+	snprintf(undo, sizeof undo, "UPDATE runs SET ended_at = 1700000000500 "
+		 "WHERE id = %lld", (long long)ended);
+	expect_outcome_problem(f, sql, undo, "not its run_end's");
+	/* a run still going cannot be given an outcome either */
+	snprintf(sql, sizeof sql, "UPDATE runs SET outcome = 'ok', ended_at = 1 "
+		 "WHERE id = %lld", (long long)open);
+	snprintf(undo, sizeof undo, "UPDATE runs SET outcome = NULL, ended_at = "
+		 "NULL WHERE id = %lld", (long long)open);
+	expect_outcome_problem(f, sql, undo, "has no run_end");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -303,6 +350,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_owner_killed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_new_run_owned_before_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nothing_after_run_end, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outcome_checked, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
