@@ -337,6 +337,7 @@ void journal_close(struct journal *j)
 	}
 	/* else a forked child: leave the parent's connection alone */
 	journal_locks_release(j);
+	journal_claims_cache_free(j);
 	journal_output_close_all(j);
 	journal_free(j);
 }

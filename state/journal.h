@@ -344,6 +344,37 @@ int journal_output_list(struct journal *j, int64_t run_id, int64_t step,
 			struct journal_output_ref **refs, size_t *n,
 			struct err *e);
 
+/* What the chain says of a stored stream (state/journal_check.c has the
+ * rules). The chain names a finished stream in the event that ends its
+ * producer: step_end or background_end (flat stdout_bytes, stdout_sha256,
+ * stdout_truncated, stdout_lost; keyed by step attempt, background
+ * attempt 0) or an event with "task": N (per stream {"bytes", "sha256",
+ * "truncated", "lost"}). */
+enum journal_output_trust {
+	JOURNAL_OUTPUT_UNCLAIMED = 0,	/* no event names it (yet): a step
+					 * still running or cut off by a crash */
+	JOURNAL_OUTPUT_MATCHES,		/* the stored copy is what the chain says:
+					 * its bytes hash to the chain's SHA-256
+					 * when whole, its lengths fit when
+					 * truncated or partly lost */
+	JOURNAL_OUTPUT_FORGED,		/* it is not: changed, cut or missing */
+};
+
+#define JOURNAL_CHECK_DETAIL 200
+
+struct journal_output_verdict {
+	enum journal_output_trust trust;
+	int64_t seq;			/* the event that names it; 0: none */
+	char detail[JOURNAL_CHECK_DETAIL];	/* why, when FORGED */
+};
+
+/* Check one stored stream against the chain of its run. 0 and *out
+ * filled, -1 on error. */
+int journal_output_check(struct journal *j, int64_t run_id,
+			 const struct journal_okey *k,
+			 enum journal_stream stream,
+			 struct journal_output_verdict *out, struct err *e);
+
 /* ---- verify ---- */
 
 enum journal_verify_problem {
@@ -360,6 +391,7 @@ enum journal_verify_problem {
 	JOURNAL_VERIFY_ORPHAN,		/* events of a run that does not exist */
 	JOURNAL_VERIFY_AFTER_END,	/* the chain goes on past run_end */
 	JOURNAL_VERIFY_OUTCOME,		/* outcome/ended_at not the chain's */
+	JOURNAL_VERIFY_OUTPUT,		/* stored output not the chain's */
 };
 
 struct journal_verify_result {

@@ -31,17 +31,10 @@
 #include "util/clock.h"
 #include "util/xalloc.h"
 
-enum {
-	PART_HEAD = 0,
-	PART_MARKER = 1,
-	PART_TAIL = 2,
-	PART_LOST = 3,
-};
-
 #define TAIL_CAP ((size_t)QRH_OUTPUT_TAIL_BYTES)
 
 /* The names stored in the outputs table. */
-static const char *stream_name(enum journal_stream s)
+const char *journal_stream_name(enum journal_stream s)
 {
 	return s == JOURNAL_STDERR ? "stderr" : "stdout";
 }
@@ -76,7 +69,7 @@ static void key_bind(sqlite3_stmt *st, int64_t run_id,
 	sqlite3_bind_int64(st, 2, k->task);
 	sqlite3_bind_int64(st, 3, k->step);
 	sqlite3_bind_int(st, 4, k->attempt);
-	sqlite3_bind_text(st, 5, stream_name(stream), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, journal_stream_name(stream), -1, SQLITE_STATIC);
 }
 
 /* Shown in messages: a task's number, or the step attempt (1-based, as
@@ -86,11 +79,11 @@ static void key_describe(char *out, size_t n, int64_t step, int attempt,
 {
 	if (task > 0)
 		snprintf(out, n, "%s of task %lld (step %lld)",
-			 stream_name(stream), (long long)task,
+			 journal_stream_name(stream), (long long)task,
 			 (long long)step + 1);
 	else
 		snprintf(out, n, "%s of step %lld attempt %d",
-			 stream_name(stream), (long long)step + 1, attempt);
+			 journal_stream_name(stream), (long long)step + 1, attempt);
 }
 
 /* An output is written once: a second stream under the same key (after a
@@ -238,7 +231,7 @@ static int output_row_insert(struct journal *j, struct journal_ostream *s,
 	else
 		sqlite3_bind_null(st, 4);
 	sqlite3_bind_text(st, 5, s->label, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, stream_name(s->stream), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, journal_stream_name(s->stream), -1, SQLITE_STATIC);
 	if (step_done(j, st, "cannot record journal output", e) < 0)
 		return -1;
 	s->output_id = sqlite3_last_insert_rowid(j->db);
@@ -677,7 +670,7 @@ static void lost_format(struct buf *b, int64_t lost)
 }
 
 /* Only bytes between head and tail are ever dropped. */
-static int is_truncated(int64_t stored_end)
+int journal_output_is_truncated(int64_t stored_end)
 {
 	return stored_end > (int64_t)QRH_OUTPUT_HEAD_BYTES + QRH_OUTPUT_TAIL_BYTES;
 }
@@ -691,7 +684,7 @@ static int markers_insert(struct journal *j, const struct journal_ostream *s,
 	int rc = 0;
 
 	buf_init(&b, 1024);
-	if (is_truncated(end)) {
+	if (journal_output_is_truncated(end)) {
 		marker_format(&b, end);
 		rc = chunk_insert(j, s->output_id, PART_MARKER,
 				  QRH_OUTPUT_HEAD_BYTES, b.data, b.len, e);
@@ -800,21 +793,11 @@ int journal_output_finish(struct journal *j, int64_t run_id,
 
 /* ---- reading ---- */
 
-struct output_row {
-	int64_t id;
-	int64_t total;
-	int64_t stored_end;
-	int64_t lost;
-	int truncated;
-	int finished;
-	char sha[JOURNAL_HASH_LEN + 1];
-};
-
 /* The stream's summary row; 0 when the stream was never flushed. */
-static int output_row_read(struct journal *j, int64_t run_id,
-			   const struct journal_okey *k,
-			   enum journal_stream stream,
-			   struct output_row *row, struct err *e)
+int journal_output_row_read(struct journal *j, int64_t run_id,
+			    const struct journal_okey *k,
+			    enum journal_stream stream,
+			    struct journal_output_row *row, struct err *e)
 {
 	sqlite3_stmt *st;
 	char sql[256];
@@ -844,11 +827,11 @@ static int output_row_read(struct journal *j, int64_t run_id,
 
 /* Append one chunk row to `out`; tail rows are cut to the window so an
  * unfinished (crashed) stream reads back like a finished one. */
-static int chunk_emit(const struct output_row *row, int part, int64_t offset,
+static int chunk_emit(const struct journal_output_row *row, int part, int64_t offset,
 		      const char *data, size_t len, int *marked,
 		      struct buf *out, struct journal_output_info *info)
 {
-	int64_t window = is_truncated(row->stored_end) ?
+	int64_t window = journal_output_is_truncated(row->stored_end) ?
 		row->stored_end - QRH_OUTPUT_TAIL_BYTES : QRH_OUTPUT_HEAD_BYTES;
 
 	if (part == PART_MARKER)
@@ -860,7 +843,7 @@ static int chunk_emit(const struct output_row *row, int part, int64_t offset,
 			data += window - offset;
 			len -= (size_t)(window - offset);
 		}
-		if (!*marked && is_truncated(row->stored_end)) {
+		if (!*marked && journal_output_is_truncated(row->stored_end)) {
 			marker_format(out, row->stored_end);
 			*marked = 1;
 		}
@@ -871,7 +854,7 @@ static int chunk_emit(const struct output_row *row, int part, int64_t offset,
 }
 
 /* Rows in (part, offset) order are head, marker, tail, lost-marker. */
-static int chunks_read(struct journal *j, const struct output_row *row,
+static int chunks_read(struct journal *j, const struct journal_output_row *row,
 		       struct buf *out, struct journal_output_info *info,
 		       struct err *e)
 {
@@ -905,7 +888,7 @@ int journal_output_read(struct journal *j, int64_t run_id,
 			struct journal_output_info *info, struct err *e)
 {
 	struct journal_output_info mine;
-	struct output_row row;
+	struct journal_output_row row;
 	int rc;
 
 	if (!info)
@@ -913,14 +896,14 @@ int journal_output_read(struct journal *j, int64_t run_id,
 	memset(info, 0, sizeof *info);
 	if (journal_check_use(j, 0, e) < 0 || stream_check(k, stream, e) < 0)
 		return -1;
-	rc = output_row_read(j, run_id, k, stream, &row, e);
+	rc = journal_output_row_read(j, run_id, k, stream, &row, e);
 	if (rc <= 0)
 		return rc;
 	info->total_bytes = row.finished ? row.total : row.stored_end;
 	info->lost_bytes = row.lost;
 	memcpy(info->sha256, row.sha, sizeof info->sha256);
 	info->truncated = row.finished ? row.truncated :
-		is_truncated(row.stored_end);
+		journal_output_is_truncated(row.stored_end);
 	info->finished = row.finished;
 	if (chunks_read(j, &row, out, info, e) < 0)
 		return -1;

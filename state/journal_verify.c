@@ -8,7 +8,8 @@
  * may follow a run_end. The last event must be the head recorded in the
  * run row (else the tail was cut). The run row's other fields outside the
  * digest, outcome and ended_at, must be run_end's outcome and time (or
- * NULL without a run_end).
+ * NULL without a run_end). Then every stored output stream the chain names
+ * (journal_check.c) must be what the chain says of it.
  * Everything runs in one read transaction, so a live writer cannot make a
  * consistent journal look broken. */
 #include "state/journal_priv.h"
@@ -31,6 +32,7 @@ static const char *const problem_names[] = {
 	[JOURNAL_VERIFY_ORPHAN] = "events of a missing run",
 	[JOURNAL_VERIFY_AFTER_END] = "events after the run ended",
 	[JOURNAL_VERIFY_OUTCOME] = "run outcome does not match its chain",
+	[JOURNAL_VERIFY_OUTPUT] = "stored output does not match its chain",
 };
 
 /* Short names for front ends and test messages. */
@@ -303,6 +305,20 @@ static int check_outcome(const struct chain *c, const struct run_row *row,
 	return 0;
 }
 
+/* The stored output the chain names must be what it says. */
+static int check_outputs(struct journal *j, int64_t run_id,
+			 struct journal_verify_result *res, struct err *e)
+{
+	char detail[JOURNAL_CHECK_DETAIL];
+	int64_t seq = 0;
+	int rc = journal_check_outputs(j, run_id, &seq, detail, e);
+
+	if (rc == 1)
+		return found(res, JOURNAL_VERIFY_OUTPUT, run_id, seq, "%s",
+			     detail);
+	return rc;
+}
+
 /* Walk one run's events in seq order. */
 static int verify_run(struct journal *j, int64_t run_id,
 		      struct journal_verify_result *res, struct err *e)
@@ -330,7 +346,9 @@ static int verify_run(struct journal *j, int64_t run_id,
 		return journal_sql_err(j, e, "cannot read journal events");
 	res->runs_checked++;
 	bad = check_head(&c, row.head_seq, row.head_hash, res);
-	return bad ? bad : check_outcome(&c, &row, res);
+	if (!bad)
+		bad = check_outcome(&c, &row, res);
+	return bad ? bad : check_outputs(j, run_id, res, e);
 }
 
 /* Events moved to a run that does not exist would escape the per-run walk. */

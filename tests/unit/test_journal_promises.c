@@ -343,6 +343,184 @@ static void test_outcome_checked(void **state)
 	expect_outcome_problem(f, sql, undo, "has no run_end");
 }
 
+/* ---- 4: stored output is checked against the chain ---- */
+
+static void stream_write(struct journal *j, int64_t run,
+			 const struct journal_okey *k, enum journal_stream s,
+			 size_t total, struct journal_output_info *info)
+{
+	struct err e = { "" };
+	char chunk[4096];
+
+	for (size_t off = 0; off < total; off += sizeof chunk) {
+		size_t n = total - off < sizeof chunk ? total - off : sizeof chunk;
+		for (size_t i = 0; i < n; i++)
+			chunk[i] = (char)('a' + (off + i) % 23);
+		if (journal_output_append(j, run, k, s, chunk, n, &e) < 0)
+			fail_msg("append: %s", e.msg);
+	}
+	if (journal_output_finish(j, run, k, s, info, &e) < 0)
+		fail_msg("finish: %s", e.msg);
+}
+
+/* The engine's step_end (flat form) or a task's end (object form). */
+static void end_event(struct journal *j, int64_t run, int64_t step,
+		      int attempt, int64_t task,
+		      const struct journal_output_info *o,
+		      const struct journal_output_info *x)
+{
+	struct err e = { "" };
+	char payload[1024];
+	const struct journal_output_info *io[2] = { o, x };
+	const char *name[2] = { "stdout", "stderr" };
+	size_t n;
+
+	if (task)
+		n = (size_t)snprintf(payload, sizeof payload,
+				     "{\"task\":%lld,\"attempt\":%d",
+				     (long long)task, attempt);
+	else
+		n = (size_t)snprintf(payload, sizeof payload,
+				     "{\"step_id\":\"s\",\"attempt\":%d,"
+				     "\"status\":\"ok\"", attempt);
+	for (int i = 0; i < 2; i++) {
+		if (task)
+			n += (size_t)snprintf(payload + n, sizeof payload - n,
+				",\"%s\":{\"bytes\":%lld,\"sha256\":\"%s\","
+				"\"truncated\":%s,\"lost\":%lld}",
+				name[i], (long long)io[i]->total_bytes,
+				io[i]->sha256, io[i]->truncated ? "true" : "false",
+				(long long)io[i]->lost_bytes);
+		else
+			n += (size_t)snprintf(payload + n, sizeof payload - n,
+				",\"%s_bytes\":%lld,\"%s_sha256\":\"%s\","
+				"\"%s_truncated\":%s,\"%s_lost\":%lld",
+				name[i], (long long)io[i]->total_bytes, name[i],
+				io[i]->sha256, name[i],
+				io[i]->truncated ? "true" : "false", name[i],
+				(long long)io[i]->lost_bytes);
+	}
+	snprintf(payload + n, sizeof payload - n, "}");
+	struct journal_event ev = {
+		.run_id = run, .wall_ms = 1700000000200, .mono_ns = 5,
+		.step = step, .type = task ? "task_end" : "step_end",
+		.actor = "qrh", .payload = payload,
+	};
+	if (journal_event_append(j, &ev, &e) < 0)
+		fail_msg("end event: %s", e.msg);
+}
+
+static int64_t output_id(const char *path, const char *where)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	char sql[256];
+	int64_t id = 0;
+
+	snprintf(sql, sizeof sql, "SELECT id FROM outputs WHERE %s", where);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	assert_true(id > 0);
+	return id;
+}
+
+static void expect_forged(const struct fixture *f, const char *sql,
+			  const struct journal_okey *k, enum journal_stream s,
+			  const char *detail)
+{
+	char copy[128], cmd[1024];
+	struct err e = { "" };
+
+	/* each forgery on a fresh copy of the intact journal */
+	snprintf(copy, sizeof copy, "%s/forged.db", f->dir);
+	snprintf(cmd, sizeof cmd, "rm -f '%s'; sqlite3 '%s' \"VACUUM INTO '%s'\"",
+		 copy, f->path, copy);
+	assert_int_equal(system(cmd), 0);
+	raw_sql(copy, sql);
+	struct journal_verify_result res = verify(copy, 0);
+	assert_int_equal(res.problem, JOURNAL_VERIFY_OUTPUT);
+	if (!strstr(res.detail, detail))
+		fail_msg("'%s' not in '%s'", detail, res.detail);
+	struct journal *j = journal_open_ro(copy, &e);
+	struct journal_output_verdict v;
+	assert_non_null(j);
+	assert_int_equal(journal_output_check(j, 1, k, s, &v, &e), 0);
+	assert_int_equal(v.trust, JOURNAL_OUTPUT_FORGED);
+	assert_true(v.seq > 0);
+	journal_close(j);
+}
+
+static void test_output_checked(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = { "" };
+	struct journal *j = open_ok(f->path);
+	int64_t run = run_ok(j);
+	struct journal_output_info o, x;
+	const size_t big = QRH_OUTPUT_HEAD_BYTES + QRH_OUTPUT_TAIL_BYTES + 5000;
+	char sql[256];
+
+	assert_int_equal(run, 1);
+	stream_write(j, run, KEY(0, 1), JOURNAL_STDOUT, 10000, &o);
+	stream_write(j, run, KEY(0, 1), JOURNAL_STDERR, 0, &x);
+	end_event(j, run, 0, 1, 0, &o, &x);
+	stream_write(j, run, KEY(1, 1), JOURNAL_STDOUT, big, &o);
+	stream_write(j, run, KEY(1, 1), JOURNAL_STDERR, 7, &x);
+	assert_int_equal(o.truncated, 1);
+	end_event(j, run, 1, 1, 0, &o, &x);
+	const struct journal_okey task = { .step = 2, .attempt = 1, .task = 4,
+					   .label = "db-1" };
+	stream_write(j, run, &task, JOURNAL_STDOUT, 3000, &o);
+	stream_write(j, run, &task, JOURNAL_STDERR, 5, &x);
+	end_event(j, run, 2, 1, 4, &o, &x);
+	/* a stream no event names yet (a step still running) */
+	assert_int_equal(journal_output_append(j, run, KEY(3, 1), JOURNAL_STDOUT,
+					       "so far", 6, &e), 0);
+	journal_close(j);
+	assert_int_equal(verify(f->path, 0).problem, JOURNAL_VERIFY_OK);
+
+	j = journal_open_ro(f->path, &e);
+	struct journal_output_verdict v;
+	assert_int_equal(journal_output_check(j, run, KEY(1, 1), JOURNAL_STDOUT,
+					      &v, &e), 0);
+	assert_int_equal(v.trust, JOURNAL_OUTPUT_MATCHES);
+	assert_int_equal(journal_output_check(j, run, &task, JOURNAL_STDERR,
+					      &v, &e), 0);
+	assert_int_equal(v.trust, JOURNAL_OUTPUT_MATCHES);
+	assert_int_equal(journal_output_check(j, run, KEY(3, 1), JOURNAL_STDOUT,
+					      &v, &e), 0);
+	assert_int_equal(v.trust, JOURNAL_OUTPUT_UNCLAIMED);
+	journal_close(j);
+
+	int64_t small = output_id(f->path, "step = 0 AND stream = 'stdout'");
+	snprintf(sql, sizeof sql, "UPDATE output_chunks SET data = "
+		 "CAST('rm -rf / ran fine' || substr(data, 18) AS BLOB) "
+		 "WHERE output_id = %lld", (long long)small);
+	expect_forged(f, sql, KEY(0, 1), JOURNAL_STDOUT, "they were changed");
+	snprintf(sql, sizeof sql, "DELETE FROM output_chunks WHERE output_id = "
+		 "%lld; DELETE FROM outputs WHERE id = %lld", (long long)small,
+		 (long long)small);
+	expect_forged(f, sql, KEY(0, 1), JOURNAL_STDOUT, "holds no rows");
+	snprintf(sql, sizeof sql, "UPDATE outputs SET sha256 = '%064d' WHERE "
+		 "id = %lld", 0, (long long)small);
+	expect_forged(f, sql, KEY(0, 1), JOURNAL_STDOUT, "stored summary");
+	int64_t trunc = output_id(f->path, "step = 1 AND stream = 'stdout'");
+	snprintf(sql, sizeof sql, "DELETE FROM output_chunks WHERE output_id = "
+		 "%lld AND part = 2", (long long)trunc);
+	expect_forged(f, sql, KEY(1, 1), JOURNAL_STDOUT, "are missing");
+	snprintf(sql, sizeof sql, "DELETE FROM output_chunks WHERE output_id = "
+		 "%lld AND part = 1", (long long)trunc);
+	expect_forged(f, sql, KEY(1, 1), JOURNAL_STDOUT, "notice");
+	int64_t t4 = output_id(f->path, "task = 4 AND stream = 'stdout'");
+	snprintf(sql, sizeof sql, "UPDATE output_chunks SET data = "
+		 "zeroblob(length(data)) WHERE output_id = %lld", (long long)t4);
+	expect_forged(f, sql, &task, JOURNAL_STDOUT, "stdout of task 4");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -351,6 +529,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_new_run_owned_before_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nothing_after_run_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outcome_checked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_output_checked, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
