@@ -188,6 +188,7 @@ static struct journal *journal_new(const char *path, int readonly)
 	j->path = xstrdup(path);
 	j->pid = getpid();
 	j->readonly = readonly;
+	j->file_fd = -1;
 	j->flush_bytes = JOURNAL_FLUSH_BYTES;
 	j->flush_interval_ns = (int64_t)JOURNAL_FLUSH_INTERVAL_MS * 1000000;
 	j->tail_interval_ns = (int64_t)JOURNAL_TAIL_INTERVAL_MS * 1000000;
@@ -251,6 +252,37 @@ static int create_private(const char *path, struct err *e)
 	return 0;
 }
 
+/* Our own fd on the file SQLite just opened: same path, same moment, so
+ * the same inode, and fstat(2) on it tells if it is still linked. */
+static int journal_file_watch(struct journal *j, struct err *e)
+{
+	j->file_fd = open(j->path, O_RDONLY | O_CLOEXEC);
+	if (j->file_fd < 0)
+		return err_errno(e, "cannot open journal '%s'", j->path);
+	return 0;
+}
+
+int journal_file_check(struct journal *j, struct err *e)
+{
+	struct stat held, now;
+
+	if (j->file_fd < 0 || j->pid != getpid())
+		return 0;
+	if (fstat(j->file_fd, &held) < 0)
+		return err_errno(e, "cannot check the journal file '%s'",
+				 j->path);
+	int there = stat(j->path, &now) == 0;
+
+	if (there && (now.st_dev != held.st_dev || now.st_ino != held.st_ino))
+		return err_set(e, "the journal file '%s' was replaced by "
+			       "another file: nothing more can be recorded "
+			       "in it", j->path);
+	if (held.st_nlink == 0 || (!there && errno == ENOENT))
+		return err_set(e, "the journal file '%s' was deleted: nothing "
+			       "more can be recorded", j->path);
+	return 0;
+}
+
 /* Directories, file, connection, WAL, schema: each step can fail alone. */
 struct journal *journal_open(const char *path, struct err *e)
 {
@@ -260,6 +292,7 @@ struct journal *journal_open(const char *path, struct err *e)
 		return NULL;
 	j = journal_new(path, 0);
 	if (journal_connect(j, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, e) < 0 ||
+	    journal_file_watch(j, e) < 0 ||
 	    journal_wal_enable(j, e) < 0 ||
 	    journal_schema_migrate(j, e) < 0) {
 		journal_close(j);
@@ -335,6 +368,8 @@ void journal_close(struct journal *j)
 			journal_flush(j, NULL);
 		sqlite3_close(j->db);
 	}
+	if (j->file_fd >= 0)
+		close(j->file_fd);	/* after SQLite: see struct journal */
 	/* else a forked child: leave the parent's connection alone */
 	journal_locks_release(j);
 	journal_claims_cache_free(j);

@@ -127,6 +127,12 @@ struct journal *journal_open_ro(const char *path, struct err *e);
  * them) and closes. NULL is a no-op. */
 void journal_close(struct journal *j);
 int journal_schema_version(struct journal *j, struct err *e);
+/* Is the file this writer opened still the journal at its path? -1 with
+ * the reason when it was unlinked (st_nlink 0, or the path is gone) or
+ * replaced (the path names another inode): whatever is written now goes
+ * nowhere anyone will find it. 0 for read-only handles. The engine asks
+ * before each step starts. */
+int journal_file_check(struct journal *j, struct err *e);
 
 /* ---- runs ---- */
 

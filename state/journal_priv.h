@@ -46,6 +46,10 @@ struct journal_lock {
 struct journal {
 	sqlite3 *db;
 	char *path;
+	int file_fd;		/* the database file, to notice it unlinked
+				 * or replaced; -1 for readers. Closed only
+				 * after SQLite's connection: closing any fd of
+				 * a file drops the process's POSIX locks on it */
 	pid_t pid;
 	int readonly;
 	struct journal_ostream **streams;	/* open streams, any order */

@@ -521,6 +521,35 @@ static void test_output_checked(void **state)
 	expect_forged(f, sql, &task, JOURNAL_STDOUT, "stdout of task 4");
 }
 
+/* ---- 5: the journal file watched ---- */
+
+static void test_file_check(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = { "" };
+	struct journal *j = open_ok(f->path);
+	char other[160];
+
+	assert_int_equal(journal_file_check(j, &e), 0);
+	assert_int_equal(unlink(f->path), 0);
+	assert_int_equal(journal_file_check(j, &e), -1);
+	assert_non_null(strstr(e.msg, "was deleted"));
+	journal_close(j);
+
+	j = open_ok(f->path);
+	snprintf(other, sizeof other, "%s/other.db", f->dir);
+	journal_close(open_ok(other));
+	assert_int_equal(rename(other, f->path), 0);
+	assert_int_equal(journal_file_check(j, &e), -1);
+	assert_non_null(strstr(e.msg, "was replaced"));
+	journal_close(j);
+	/* readers have nothing to lose */
+	j = journal_open_ro(f->path, &e);
+	assert_non_null(j);
+	assert_int_equal(journal_file_check(j, &e), 0);
+	journal_close(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -530,6 +559,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_nothing_after_run_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outcome_checked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_output_checked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_file_check, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
