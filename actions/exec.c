@@ -119,6 +119,43 @@ static void on_proc_output(struct proc *p, enum proc_stream stream,
 	r->ctx_copy.sink.output(r->ctx_copy.sink.arg, stream, data, len);
 }
 
+/* "pid 12" or "pids 12, 13" */
+static void pids_add(struct buf *b, const pid_t *v, size_t n)
+{
+	buf_addf(b, "pid%s ", n > 1 ? "s" : "");
+	for (size_t i = 0; i < n; i++)
+		buf_addf(b, "%s%d", i ? ", " : "", (int)v[i]);
+}
+
+/* Only what happened: a holder is "killed" only when it was in the group
+ * that got SIGKILL, and "left running" when it had left it. */
+static void held_summary(struct action_result *res, const struct proc_result *pr)
+{
+	struct buf b;
+	size_t k = pr->n_held_killed, r = pr->n_held_running;
+
+	buf_init(&b, sizeof res->summary);
+	buf_adds(&b, res->summary);
+	if (!k && !r) {
+		buf_adds(&b, "; a process it left behind held the output open; "
+			 "qrh stopped reading (the holder could not be seen)");
+	} else if (!r || !k) {
+		int one = (k ? k : r) == 1;
+		buf_addf(&b, "; %s it left behind (", one ? "a process" : "processes");
+		pids_add(&b, k ? pr->held_killed : pr->held_running, k ? k : r);
+		buf_addf(&b, ") held the output open and %s %s", one ? "was" : "were",
+			 k ? "killed" : "left running");
+	} else {
+		buf_adds(&b, "; processes it left behind held the output open: ");
+		pids_add(&b, pr->held_killed, k);
+		buf_addf(&b, " killed, ");
+		pids_add(&b, pr->held_running, r);
+		buf_addf(&b, " left running");
+	}
+	action_summary(res, "%s", b.data);
+	buf_release(&b);
+}
+
 static void on_proc_exit(struct proc *p, const struct proc_result *pr,
 			 void *arg)
 {
@@ -144,8 +181,7 @@ static void on_proc_exit(struct proc *p, const struct proc_result *pr,
 		action_summary(&res, "exit 0");
 	}
 	if (pr->pipes_held)
-		action_summary(&res, "%s; a leftover process held the output open and was killed",
-			       res.status == ACTION_OK ? "exit 0" : "failed");
+		held_summary(&res, pr);
 	r->ctx_copy.sink.done(r->ctx_copy.sink.arg, &res);
 }
 

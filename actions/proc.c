@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -217,6 +218,77 @@ static bool proc_exit_poll(struct proc *p)
 	return true;
 }
 
+/* "pipe:[INO]" is how /proc names a pipe end; both ends share the inode. */
+static bool proc_fd_is_pipe(int dfd, const char *name, const ino_t ino[2])
+{
+	char link[64];
+	ssize_t n = readlinkat(dfd, name, link, sizeof link - 1);
+	unsigned long long v;
+	char tail;
+
+	if (n <= 0)
+		return false;
+	link[n] = '\0';
+	if (sscanf(link, "pipe:[%llu%c", &v, &tail) != 2 || tail != ']')
+		return false;
+	return v == (unsigned long long)ino[0] || v == (unsigned long long)ino[1];
+}
+
+/* Does process `pid` hold one of the pipes? Only its fd table says. */
+static bool proc_holds(pid_t pid, const ino_t ino[2])
+{
+	char path[64];
+	bool held = false;
+
+	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
+		return false;
+	}
+	for (struct dirent *de; !held && (de = readdir(d));)
+		held = de->d_name[0] != '.' && proc_fd_is_pipe(dfd, de->d_name, ino);
+	closedir(d);
+	return held;
+}
+
+static void proc_holder_add(pid_t *v, size_t *n, pid_t pid)
+{
+	if (*n < PROC_HOLDERS_MAX)
+		v[(*n)++] = pid;
+}
+
+/* Before the group is killed: which processes still hold the child's
+ * pipes, and are they in its group (the kill reaches them) or not? The
+ * record must say what happened to them, not what we hoped. */
+static void proc_find_holders(struct proc *p)
+{
+	ino_t ino[2] = { 0, 0 };
+	struct stat st;
+	DIR *d;
+
+	for (int i = 0; i < 2; i++)
+		if (p->fd[i] >= 0 && fstat(p->fd[i], &st) == 0)
+			ino[i] = st.st_ino;
+	d = opendir("/proc");
+	if (!d)
+		return;
+	for (struct dirent *de; (de = readdir(d));) {
+		char *end;
+		long v = strtol(de->d_name, &end, 10);
+		pid_t pid = (pid_t)v;
+		if (*end || v <= 0 || pid == getpid() || !proc_holds(pid, ino))
+			continue;
+		if (getpgid(pid) == p->pid)
+			proc_holder_add(p->res.held_killed, &p->res.n_held_killed, pid);
+		else
+			proc_holder_add(p->res.held_running, &p->res.n_held_running, pid);
+	}
+	closedir(d);
+}
+
 /* Give output left in the pipes grace_ms to drain, then close them. While
  * the owner has output paused the wait starts over: the bytes still in the
  * pipe are the child's last words, not a straggler's. */
@@ -230,6 +302,7 @@ static void proc_on_linger(struct loop *l, uint64_t id, void *arg)
 	}
 	p->linger_timer = 0;
 	p->res.pipes_held = true;
+	proc_find_holders(p);
 	proc_pipe_close(p, 0);
 	proc_pipe_close(p, 1);
 	proc_finish(p);

@@ -19,7 +19,9 @@
  *   is reaped (the unreaped leader keeps the pgid from being reused, so the
  *   kill can never hit a stranger). If the leader has exited but something
  *   it left behind holds the pipes open, the pipes are given grace_ms, then
- *   the group is killed and the pipes closed.
+ *   the group is killed and the pipes closed. The result says which
+ *   processes held them and whether they were killed (in the group) or
+ *   left running (outside it: only the group is ever signalled).
  * - With on_spawn, the child waits after fork until on_spawn has returned
  *   (the engine journals its pgid first); with die_with_parent it gets
  *   SIGKILL if qrh dies (PR_SET_PDEATHSIG: it reaches the child itself,
@@ -48,6 +50,7 @@
 
 #define PROC_READ_MAX (64 * 1024)
 #define PROC_GRACE_MS_DEFAULT 5000
+#define PROC_HOLDERS_MAX 8
 
 enum proc_stream {
 	PROC_STDOUT = 1,
@@ -64,7 +67,17 @@ struct proc_result {
 	bool timed_out;		/* timeout_ms passed; the group was signalled */
 	bool cancelled;		/* proc_cancel was called */
 	bool pipes_held;	/* it exited, but a process it left behind held
-				 * the output open past grace_ms and was killed */
+				 * the output open past grace_ms: qrh closed
+				 * its end of the pipes and went on */
+	/* Who held them, as /proc showed them when qrh gave up waiting (only
+	 * processes qrh may look at; at most PROC_HOLDERS_MAX of each):
+	 * killed with the group (SIGKILL, they were in it), or left running
+	 * (they had left it, e.g. with setsid, and no signal of ours reaches
+	 * them). Both empty with pipes_held: no holder could be seen. */
+	pid_t held_killed[PROC_HOLDERS_MAX];
+	size_t n_held_killed;
+	pid_t held_running[PROC_HOLDERS_MAX];
+	size_t n_held_running;
 };
 
 typedef void proc_output_fn(struct proc *p, enum proc_stream stream,

@@ -123,15 +123,16 @@ static double bench_journal(struct journal *j, int64_t run,
 			    const char *pattern, const struct bench_opts *o,
 			    struct journal_output_info *info, struct err *e)
 {
+	const struct journal_okey key = { .step = 0, .attempt = 1, .task = 1 };
 	int64_t start = clock_mono_ns();
 
 	journal_tail_interval_set(j, o->tail_ms);
 	for (uint64_t off = 0; off < o->bytes; off += o->chunk)
-		if (journal_output_append(j, run, 0, 1, JOURNAL_STDOUT,
+		if (journal_output_append(j, run, &key, JOURNAL_STDOUT,
 					  chunk_at(pattern, off, o->chunk),
 					  o->chunk, e) < 0)
 			return -1;
-	if (journal_output_finish(j, run, 0, 1, JOURNAL_STDOUT, info, e) < 0)
+	if (journal_output_finish(j, run, &key, JOURNAL_STDOUT, info, e) < 0)
 		return -1;
 	return seconds_since(start);
 }

@@ -43,6 +43,12 @@ static cJSON *parse_json_attrs(const char *s, size_t n, struct srcpos pos,
 		cJSON_Delete(obj);
 		return NULL;
 	}
+	size_t nul = tree_json_nul(s, n, 0);
+	if (nul < n) {
+		diag_error(d, at(pos, nul), TREE_NUL_MESSAGE);
+		cJSON_Delete(obj);
+		return NULL;
+	}
 	posmap_put(pm, obj, pos, pos);
 	const cJSON *m;
 	cJSON_ArrayForEach(m, obj)

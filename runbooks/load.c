@@ -151,9 +151,17 @@ struct runbook *runbook_load_buffer(const char *path, const char *text,
 	return rb;
 }
 
+static const char *file_kind(mode_t m)
+{
+	return S_ISDIR(m) ? "a directory" : S_ISFIFO(m) ? "a FIFO" :
+	       S_ISCHR(m) ? "a character device" : S_ISBLK(m) ?
+	       "a block device" : S_ISSOCK(m) ? "a socket" : "not a file";
+}
+
 struct runbook *runbook_load_file(const char *path, struct diags *d)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO would otherwise wait for a writer */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		diag_error(d, (struct srcpos){ 1, 1 }, "cannot read the file: %s",
@@ -163,7 +171,9 @@ struct runbook *runbook_load_file(const char *path, struct diags *d)
 		return NULL;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		diag_error(d, (struct srcpos){ 1, 1 }, "not a regular file");
+		diag_error(d, (struct srcpos){ 1, 1 },
+			   "not a regular file (%s): a runbook must be one",
+			   file_kind(st.st_mode));
 		close(fd);
 		return NULL;
 	}

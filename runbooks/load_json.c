@@ -5,6 +5,7 @@
 #include "runbooks/fields.h"
 #include "runbooks/load.h"
 #include "runbooks/load_tree.h"
+#include "runbooks/tree.h"
 #include "util/xalloc.h"
 
 /* True when the text stops inside a string or an open object or array:
@@ -60,6 +61,22 @@ static void syntax_error(const char *text, size_t len, const char *where,
 		   "JSON syntax error near '%.*s'", (int)(n ? n : 1), text + off);
 }
 
+/* cJSON decodes "\u0000" into a NUL byte, and every C string after it
+ * ends there: "data/old\u0000/snapshot" would run as "data/old". No
+ * runbook string may hold one; each is reported where it is written. */
+static int nul_escapes(const char *text, size_t len, struct diags *d)
+{
+	size_t off = 0;
+	int found = 0;
+
+	while ((off = tree_json_nul(text, len, off)) < len) {
+		diag_error(d, tree_offset_pos(text, len, off), TREE_NUL_MESSAGE);
+		found++;
+		off++;
+	}
+	return found;
+}
+
 struct runbook *load_json(const char *text, size_t len, bool positions,
 			  struct diags *d)
 {
@@ -73,6 +90,10 @@ struct runbook *load_json(const char *text, size_t len, bool positions,
 		end++;
 	if (end && end < text + len) {
 		syntax_error(text, len, end, d);
+		cJSON_Delete(root);
+		return NULL;
+	}
+	if (nul_escapes(text, len, d)) {
 		cJSON_Delete(root);
 		return NULL;
 	}

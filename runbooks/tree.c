@@ -104,6 +104,31 @@ struct srcpos tree_offset_pos(const char *text, size_t len, size_t off)
 	return p;
 }
 
+static int hex4_zero(const char *p, size_t left)
+{
+	return left >= 4 && p[0] == '0' && p[1] == '0' && p[2] == '0' &&
+	       p[3] == '0';
+}
+
+size_t tree_json_nul(const char *text, size_t len, size_t from)
+{
+	int in_string = 0;
+
+	for (size_t i = from; i < len; i++) {
+		if (!in_string) {
+			in_string = text[i] == '"';
+		} else if (text[i] == '"') {
+			in_string = 0;
+		} else if (text[i] == '\\' && i + 1 < len) {
+			if (text[i + 1] == 'u' &&
+			    hex4_zero(text + i + 2, len - i - 2))
+				return i;
+			i++;
+		}
+	}
+	return len;
+}
+
 static struct srcpos mark_pos(yaml_mark_t m, unsigned line_offset)
 {
 	return (struct srcpos){ (unsigned)m.line + 1 + line_offset,
@@ -224,6 +249,10 @@ static int builder_event(struct builder *b, yaml_event_t *ev)
 	case YAML_SCALAR_EVENT:
 		if (ev->data.scalar.anchor) {
 			diag_error(b->d, pos, "YAML anchors are not supported");
+			return -1;
+		}
+		if (memchr(ev->data.scalar.value, '\0', ev->data.scalar.length)) {
+			diag_error(b->d, pos, TREE_NUL_MESSAGE);
 			return -1;
 		}
 		attach(b, resolve_scalar(ev), pos);

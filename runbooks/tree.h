@@ -40,6 +40,17 @@ cJSON *tree_from_yaml(const char *text, size_t len, unsigned line_offset,
 void tree_index_json(const char *text, size_t len, const cJSON *root,
 		     struct posmap *pm);
 
+/* A NUL in a decoded string cuts it short wherever it is used as a C
+ * string (an argv, a path): refused wherever a runbook could encode one,
+ * JSON "\u0000" (in a JSON runbook or JSON attributes) and YAML "\0",
+ * "\x00" or "\u0000" (front matter), with this message. */
+#define TREE_NUL_MESSAGE "a string holds a NUL character (\\u0000), " \
+	"which would cut it short where it is used"
+/* The offset of the first "\u0000" escape inside a JSON string at or after
+ * `from` (a string opening before `from` is not seen), or len if none.
+ * For text a JSON parser accepted: escapes are well formed. */
+size_t tree_json_nul(const char *text, size_t len, size_t from);
+
 /* Line and column (1-based) of byte `off` in text. */
 struct srcpos tree_offset_pos(const char *text, size_t len, size_t off);
 

@@ -188,6 +188,7 @@ static struct journal *journal_new(const char *path, int readonly)
 	j->path = xstrdup(path);
 	j->pid = getpid();
 	j->readonly = readonly;
+	j->file_fd = -1;
 	j->flush_bytes = JOURNAL_FLUSH_BYTES;
 	j->flush_interval_ns = (int64_t)JOURNAL_FLUSH_INTERVAL_MS * 1000000;
 	j->tail_interval_ns = (int64_t)JOURNAL_TAIL_INTERVAL_MS * 1000000;
@@ -197,16 +198,17 @@ static struct journal *journal_new(const char *path, int readonly)
 /* Memory only; the connection is closed (or left alone) by the caller. */
 static void journal_free(struct journal *j)
 {
-	free(j->streams);
+	journal_streams_free(j);
 	free(j->path);
 	free(j);
 }
 
 /* EXRESCODE for precise errors; trusted_schema off because a journal
  * file may come from elsewhere (an evidence bundle). */
-static int journal_connect(struct journal *j, int flags, struct err *e)
+static int journal_connect(struct journal *j, const char *name, int flags,
+			   struct err *e)
 {
-	int rc = sqlite3_open_v2(j->path, &j->db, flags | SQLITE_OPEN_EXRESCODE,
+	int rc = sqlite3_open_v2(name, &j->db, flags | SQLITE_OPEN_EXRESCODE,
 				 NULL);
 	if (rc != SQLITE_OK) {
 		err_set(e, "cannot open journal '%s': %s", j->path,
@@ -251,6 +253,37 @@ static int create_private(const char *path, struct err *e)
 	return 0;
 }
 
+/* Our own fd on the file SQLite just opened: same path, same moment, so
+ * the same inode, and fstat(2) on it tells if it is still linked. */
+static int journal_file_watch(struct journal *j, struct err *e)
+{
+	j->file_fd = open(j->path, O_RDONLY | O_CLOEXEC);
+	if (j->file_fd < 0)
+		return err_errno(e, "cannot open journal '%s'", j->path);
+	return 0;
+}
+
+int journal_file_check(struct journal *j, struct err *e)
+{
+	struct stat held, now;
+
+	if (j->file_fd < 0 || j->pid != getpid())
+		return 0;
+	if (fstat(j->file_fd, &held) < 0)
+		return err_errno(e, "cannot check the journal file '%s'",
+				 j->path);
+	int there = stat(j->path, &now) == 0;
+
+	if (there && (now.st_dev != held.st_dev || now.st_ino != held.st_ino))
+		return err_set(e, "the journal file '%s' was replaced by "
+			       "another file: nothing more can be recorded "
+			       "in it", j->path);
+	if (held.st_nlink == 0 || (!there && errno == ENOENT))
+		return err_set(e, "the journal file '%s' was deleted: nothing "
+			       "more can be recorded", j->path);
+	return 0;
+}
+
 /* Directories, file, connection, WAL, schema: each step can fail alone. */
 struct journal *journal_open(const char *path, struct err *e)
 {
@@ -259,7 +292,9 @@ struct journal *journal_open(const char *path, struct err *e)
 	if (make_parents(path, e) < 0 || create_private(path, e) < 0)
 		return NULL;
 	j = journal_new(path, 0);
-	if (journal_connect(j, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, e) < 0 ||
+	if (journal_connect(j, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+			    e) < 0 ||
+	    journal_file_watch(j, e) < 0 ||
 	    journal_wal_enable(j, e) < 0 ||
 	    journal_schema_migrate(j, e) < 0) {
 		journal_close(j);
@@ -268,20 +303,93 @@ struct journal *journal_open(const char *path, struct err *e)
 	return j;
 }
 
-/* No create, no migrate: a watcher must never change the file. */
-/* An SQLite file with no table at all: what a qrh killed while creating
- * its journal leaves behind (the file exists before the schema commits). */
-static int journal_is_blank(struct journal *j)
+/* 1 for an SQLite file with no table at all: what a qrh killed while
+ * creating its journal leaves behind (the file exists before the schema
+ * commits); 0 for one with tables; -1 when it cannot be read. */
+static int journal_probe(struct journal *j, struct err *e)
 {
 	sqlite3_stmt *st;
-	struct err ignored;
-	int blank = 0;
-	if (journal_prepare(j, "SELECT count(*) FROM sqlite_master", &st, &ignored) < 0)
-		return 0;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		blank = sqlite3_column_int(st, 0) == 0;
+	int rc, n = 0;
+
+	if (journal_prepare(j, "SELECT count(*) FROM sqlite_master", &st, e) < 0)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
-	return blank;
+	if (rc != SQLITE_ROW)
+		return journal_sql_err(j, e, "cannot read the journal");
+	return n == 0;
+}
+
+/* The journal's directory cannot be written (read-only media, a mount
+ * with ro, or no permission): SQLite cannot create the -shm file a WAL
+ * database is read through. */
+static int storage_readonly(const char *path)
+{
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	int ro;
+
+	if (slash)
+		slash[slash == dir] = '\0';	/* "/x" keeps its "/" */
+	ro = access(slash ? dir : ".", W_OK) < 0 && errno != ENOENT;
+	free(dir);
+	return ro;
+}
+
+/* "file:" URI of a path: every byte but unreserved ones %-escaped. */
+static char *file_uri(const char *path, const char *query)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	struct buf b;
+
+	buf_init(&b, BUF_UNLIMITED);
+	buf_adds(&b, "file:");
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("/-._~", *p))
+			buf_addc(&b, (char)*p);
+		else
+			buf_addf(&b, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
+	}
+	buf_addf(&b, "?%s", query);
+	return buf_detach(&b, NULL);
+}
+
+/* A journal on storage no one can write, read without a -shm: SQLite's
+ * immutable=1 reads the file alone, with no locks. That is right only if
+ * everything is in the file: a -wal holding changes (qrh did not close
+ * it cleanly) would be ignored without a word, so that is refused. */
+static struct journal *journal_open_immutable(const char *path, struct err *e)
+{
+	struct journal *j;
+	struct stat st;
+	char *wal = NULL, *uri;
+	struct buf b;
+
+	buf_init(&b, BUF_UNLIMITED);
+	buf_addf(&b, "%s-wal", path);
+	wal = buf_detach(&b, NULL);
+	if (stat(wal, &st) == 0 && st.st_size > 0) {
+		err_set(e, "cannot read journal '%s': it is on storage that "
+			"cannot be written here and was not closed cleanly (or "
+			"is being written): its -wal file holds changes, which "
+			"SQLite reads only through a -shm file beside it; copy "
+			"'%s' and '%s' to writable storage and read the copy",
+			path, path, wal);
+		free(wal);
+		return NULL;
+	}
+	free(wal);
+	j = journal_new(path, 1);
+	uri = file_uri(path, "immutable=1");
+	if (journal_connect(j, uri, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
+			    e) < 0) {
+		journal_close(j);
+		j = NULL;
+	}
+	free(uri);
+	return j;
 }
 
 /* Reads such a blank file as what it is, a journal with nothing in it:
@@ -289,7 +397,8 @@ static int journal_is_blank(struct journal *j)
 static struct journal *journal_open_blank(const char *path, struct err *e)
 {
 	struct journal *j = journal_new(":memory:", 0);
-	if (journal_connect(j, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, e) < 0 ||
+	if (journal_connect(j, ":memory:",
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, e) < 0 ||
 	    journal_schema_migrate(j, e) < 0 ||
 	    journal_exec(j, "PRAGMA query_only = ON", e) < 0) {
 		journal_close(j);
@@ -301,23 +410,32 @@ static struct journal *journal_open_blank(const char *path, struct err *e)
 	return j;
 }
 
+/* No create, no migrate: a watcher must never change the file. */
 struct journal *journal_open_ro(const char *path, struct err *e)
 {
 	struct journal *j;
+	int blank;
 
 	if (access(path, F_OK) < 0)
 		return err_errno(e, "cannot open journal '%s'", path), NULL;
 	j = journal_new(path, 1);
-	if (journal_connect(j, SQLITE_OPEN_READONLY, e) < 0 ||
-	    journal_exec(j, "PRAGMA query_only = ON", e) < 0) {
+	if (journal_connect(j, path, SQLITE_OPEN_READONLY, e) < 0) {
 		journal_close(j);
 		return NULL;
 	}
-	if (journal_is_blank(j)) {
+	blank = journal_probe(j, e);
+	if (blank < 0 && storage_readonly(path)) {
 		journal_close(j);
-		return journal_open_blank(path, e);
+		j = journal_open_immutable(path, e);
+		blank = j ? journal_probe(j, e) : -1;
 	}
-	if (journal_schema_check_ro(j, e) < 0) {
+	if (blank != 0) {
+		journal_close(j);
+		return blank > 0 ? journal_open_blank(path, e) : NULL;
+	}
+	/* compat views first: query_only refuses TEMP views too */
+	if (journal_schema_check_ro(j, e) < 0 ||
+	    journal_exec(j, "PRAGMA query_only = ON", e) < 0) {
 		journal_close(j);
 		return NULL;
 	}
@@ -334,7 +452,11 @@ void journal_close(struct journal *j)
 			journal_flush(j, NULL);
 		sqlite3_close(j->db);
 	}
+	if (j->file_fd >= 0)
+		close(j->file_fd);	/* after SQLite: see struct journal */
 	/* else a forked child: leave the parent's connection alone */
+	journal_locks_release(j);
+	journal_claims_cache_free(j);
 	journal_output_close_all(j);
 	journal_free(j);
 }

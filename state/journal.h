@@ -12,7 +12,10 @@
  *    loss.
  *  - journal_verify runs PRAGMA integrity_check and recomputes every chain,
  *    naming the first broken event.
- *  - Output of a step is stored per (run, step, attempt, stream), capped:
+ *  - Output is stored per stream, keyed by the task that produced it
+ *    (run, task, stream) or, in journals written before tasks, by the
+ *    step attempt (run, step, attempt, stream); see struct journal_okey.
+ *    Each stream is capped:
  *    the first QRH_OUTPUT_HEAD_BYTES and the last QRH_OUTPUT_TAIL_BYTES are
  *    kept, with total bytes and SHA-256 of the whole stream. Memory is
  *    bounded however long a stream runs: at most JOURNAL_FLUSH_BYTES of
@@ -81,7 +84,8 @@
  *    (closing could checkpoint or unlink files under the parent's feet).
  *  - Children do not inherit the database: SQLite's unix VFS opens the
  *    database, -wal and -shm with O_CLOEXEC (checked by test_journal).
- *  - One writer at a time per run; any number of journal_open_ro readers.
+ *  - One writer at a time per run, enforced (see "ownership" below); any
+ *    number of journal_open_ro readers.
  *
  * Ownership: struct journal is owned by the caller between journal_open
  * and journal_close. Strings passed in are copied or used only during the
@@ -96,7 +100,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 
-#define JOURNAL_SCHEMA_VERSION 1
+#define JOURNAL_SCHEMA_VERSION 2
 #define JOURNAL_HASH_LEN 64
 #define JOURNAL_NO_STEP (-1)
 
@@ -123,6 +127,12 @@ struct journal *journal_open_ro(const char *path, struct err *e);
  * them) and closes. NULL is a no-op. */
 void journal_close(struct journal *j);
 int journal_schema_version(struct journal *j, struct err *e);
+/* Is the file this writer opened still the journal at its path? -1 with
+ * the reason when it was unlinked (st_nlink 0, or the path is gone) or
+ * replaced (the path names another inode): whatever is written now goes
+ * nowhere anyone will find it. 0 for read-only handles. The engine asks
+ * before each step starts. */
+int journal_file_check(struct journal *j, struct err *e);
 
 /* ---- runs ---- */
 
@@ -166,7 +176,8 @@ struct journal_run {
 };
 
 /* Insert a run and its first event, seq 1 "run_start" (actor: operator),
- * in one transaction. The caller must not append its own run_start. */
+ * in one transaction, and take the run's lock (see ownership below)
+ * before it commits. The caller must not append its own run_start. */
 int journal_run_create(struct journal *j, const struct journal_run_new *r,
 		       int64_t *run_id, struct journal_head *head,
 		       struct err *e);
@@ -183,11 +194,38 @@ int journal_run_find_unfinished(struct journal *j, int64_t *run_id,
 				struct err *e);
 
 struct journal_event;
-/* Set outcome ("ok", "failed", "aborted", "interrupted") and ended_at, and
- * append `ev` (normally type "run_end"; may be NULL) in the same
- * transaction. */
+/* Append `ev` (type "run_end", required: the outcome is evidence only on
+ * the chain) and set outcome ("ok", "failed", "aborted", "interrupted")
+ * and ended_at, in one transaction. After it, the run takes no event. */
 int journal_run_end(struct journal *j, int64_t run_id, const char *outcome,
 		    int64_t ended_ms, struct journal_event *ev, struct err *e);
+
+/* ---- ownership: one writer per run ----
+ *
+ * A run has exactly one owner at a time: the process that holds an
+ * exclusive flock(2) on "<journal path>-run-<id>.lock", a file beside the
+ * journal (mode 0600, opened O_NOFOLLOW and O_CLOEXEC so no child inherits
+ * it). The kernel releases it when the owner exits, kill -9 included, so
+ * a crashed run can be resumed and a running one cannot be taken over.
+ * The file holds the owner's pid, host, boot id, operator and start time
+ * (JSON), and a refused locker is told who holds the run:
+ *     "run 3 is being run by alice (pid 812 on host h1) since 14:02:11"
+ * journal_run_create takes the lock of the new run inside its creating
+ * transaction, before commit, so no other process ever sees an unowned
+ * new run. Events and output of a run are refused from a handle that does
+ * not own it. Readers (journal_open_ro: watch, list, show, verify,
+ * export) take no lock. The lock belongs to the struct journal that took
+ * it: a second handle in the same process is refused like another
+ * process. */
+/* Take ownership of an existing run without waiting: 0 (also when this
+ * handle already owns it), or -1 with who holds it. Call it before
+ * reading the run's state to resume it. */
+int journal_run_lock(struct journal *j, int64_t run_id,
+		     const char *operator_name, struct err *e);
+/* Give it up (the lock file is removed). journal_close gives up all. */
+void journal_run_unlock(struct journal *j, int64_t run_id);
+/* 1 if this handle owns the run. */
+int journal_run_owned(const struct journal *j, int64_t run_id);
 
 /* ---- events ---- */
 
@@ -246,19 +284,40 @@ struct journal_output_info {
 	int finished;
 };
 
+/* An output stream's key: the task that produced it (task > 0; new
+ * journals), or the step attempt (task == 0: journals written before
+ * tasks). step and attempt are recorded with a task's output too.
+ * Identity is (run, task, stream) when task > 0, else (run, step,
+ * attempt, stream); the label is not part of it: the first append (or
+ * finish) of a stream records it, later calls' labels are ignored. A
+ * label longer than JOURNAL_LABEL_MAX bytes is cut at a UTF-8 character
+ * boundary. */
+struct journal_okey {
+	int64_t step;      /* >= 0 */
+	int attempt;       /* >= 0 */
+	int64_t task;      /* 0: legacy key */
+	const char *label; /* NULL or "": none; e.g. a fan-out host or a background action's name */
+};
+
+#define JOURNAL_LABEL_MAX 63
+
 /* Buffer output of one stream; writes what is due (see Durability). The
  * bytes are counted and hashed even if storing them fails. A failed head
  * write stops storing the stream (the rest is counted as lost); a failed
- * tail snapshot returns -1 and is tried again an interval later. */
-int journal_output_append(struct journal *j, int64_t run_id, int64_t step,
-			  int attempt, enum journal_stream stream,
-			  const void *data, size_t len, struct err *e);
+ * tail snapshot returns -1 and is tried again an interval later. Open
+ * streams are found by a hash of their key, so hundreds of concurrent
+ * tasks cost no more per append than one. */
+int journal_output_append(struct journal *j, int64_t run_id,
+			  const struct journal_okey *k,
+			  enum journal_stream stream, const void *data,
+			  size_t len, struct err *e);
 /* Write the pending head and the final tail snapshot, record total bytes,
  * SHA-256 and the truncated flag, and insert the truncation marker. Fills
  * *info (may be NULL) for the end event, even when it returns -1; the
  * stream is closed either way. */
-int journal_output_finish(struct journal *j, int64_t run_id, int64_t step,
-			  int attempt, enum journal_stream stream,
+int journal_output_finish(struct journal *j, int64_t run_id,
+			  const struct journal_okey *k,
+			  enum journal_stream stream,
 			  struct journal_output_info *info, struct err *e);
 /* Write all buffered head bytes and a snapshot of every changed tail, in
  * one transaction. */
@@ -269,23 +328,58 @@ int journal_flush_due(struct journal *j, struct err *e);
 /* Milliseconds until a flush or snapshot is due (0: now), -1 if nothing
  * waits: a poll() timeout for the event loop. */
 int journal_flush_timeout_ms(const struct journal *j);
-/* Read a step's stored output: head, the marker if truncated, tail.
- * Returns 1 and appends to *out, 0 if there is no such output, -1 error. */
-int journal_output_read(struct journal *j, int64_t run_id, int64_t step,
-			int attempt, enum journal_stream stream,
-			struct buf *out, struct journal_output_info *info,
-			struct err *e);
+/* Read a stream's stored output: head, the marker if truncated, tail.
+ * Returns 1 and appends to *out, 0 if there is no such output, -1 error.
+ * The key's label is ignored. */
+int journal_output_read(struct journal *j, int64_t run_id,
+			const struct journal_okey *k,
+			enum journal_stream stream, struct buf *out,
+			struct journal_output_info *info, struct err *e);
 
 struct journal_output_ref {
 	int64_t step;
 	int attempt;
+	int64_t task;				/* 0: a legacy (step, attempt) key */
+	char label[JOURNAL_LABEL_MAX + 1];	/* "" if none */
 	enum journal_stream stream;
 };
 /* Every stored output of a run (step < 0: all steps), ordered by step,
- * attempt, stream. Caller frees *refs. */
+ * attempt, task, stream (stdout first). Caller frees *refs. To read one,
+ * pass a key made of its step, attempt and task. */
 int journal_output_list(struct journal *j, int64_t run_id, int64_t step,
 			struct journal_output_ref **refs, size_t *n,
 			struct err *e);
+
+/* What the chain says of a stored stream (state/journal_check.c has the
+ * rules). The chain names a finished stream in the event that ends its
+ * producer: step_end or background_end (flat stdout_bytes, stdout_sha256,
+ * stdout_truncated, stdout_lost; keyed by step attempt, background
+ * attempt 0) or an event with "task": N (per stream {"bytes", "sha256",
+ * "truncated", "lost"}). */
+enum journal_output_trust {
+	JOURNAL_OUTPUT_UNCLAIMED = 0,	/* no event names it (yet): a step
+					 * still running or cut off by a crash */
+	JOURNAL_OUTPUT_MATCHES,		/* the stored copy is what the chain says:
+					 * its bytes hash to the chain's SHA-256
+					 * when whole, its lengths fit when
+					 * truncated or partly lost */
+	JOURNAL_OUTPUT_FORGED,		/* it is not: changed, cut or missing */
+};
+
+#define JOURNAL_CHECK_DETAIL 200
+
+struct journal_output_verdict {
+	enum journal_output_trust trust;
+	int64_t seq;			/* the event that names it; 0: none */
+	char detail[JOURNAL_CHECK_DETAIL];	/* why, when FORGED */
+};
+
+/* Check one stored stream against the chain of its run. 0 and *out
+ * filled, -1 on error. */
+int journal_output_check(struct journal *j, int64_t run_id,
+			 const struct journal_okey *k,
+			 enum journal_stream stream,
+			 struct journal_output_verdict *out, struct err *e);
 
 /* ---- verify ---- */
 
@@ -301,6 +395,9 @@ enum journal_verify_problem {
 	JOURNAL_VERIFY_RUN_HEADER,	/* the run row does not match event 1 */
 	JOURNAL_VERIFY_HEAD,		/* events end before the recorded head */
 	JOURNAL_VERIFY_ORPHAN,		/* events of a run that does not exist */
+	JOURNAL_VERIFY_AFTER_END,	/* the chain goes on past run_end */
+	JOURNAL_VERIFY_OUTCOME,		/* outcome/ended_at not the chain's */
+	JOURNAL_VERIFY_OUTPUT,		/* stored output not the chain's */
 };
 
 struct journal_verify_result {

@@ -104,23 +104,28 @@ void journal_event_hash(const struct journal_event *ev,
 /* The last event as stored in the events table (the truth; runs.head_* is
  * a copy kept for verify). */
 static int head_read(struct journal *j, int64_t run_id,
-		     struct journal_head *out, struct err *e)
+		     struct journal_head *out, int *ended, struct err *e)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	if (journal_prepare(j, "SELECT seq, hash FROM events WHERE run_id = ?"
-			    " ORDER BY seq DESC LIMIT 1", &st, e) < 0)
+	if (journal_prepare(j, "SELECT seq, hash, type = 'run_end' FROM "
+			    "events WHERE run_id = ? ORDER BY seq DESC LIMIT 1",
+			    &st, e) < 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, run_id);
 	rc = sqlite3_step(st);
 	out->seq = 0;
 	memcpy(out->hash, JOURNAL_ZERO_HASH, sizeof out->hash);
+	if (ended)
+		*ended = 0;
 	if (rc == SQLITE_ROW) {
 		out->seq = sqlite3_column_int64(st, 0);
 		const unsigned char *h = sqlite3_column_text(st, 1);
 		if (h && sqlite3_column_bytes(st, 1) == JOURNAL_HASH_LEN)
 			memcpy(out->hash, h, JOURNAL_HASH_LEN + 1);
+		if (ended)
+			*ended = sqlite3_column_int(st, 2);
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -180,7 +185,7 @@ static int head_store(struct journal *j, const struct journal_event *ev,
 	int rc;
 
 	if (journal_prepare(j, "UPDATE runs SET head_seq = ?, head_hash = ? "
-			    "WHERE id = ?", &st, e) < 0)
+			    "WHERE id = ? AND outcome IS NULL", &st, e) < 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, ev->seq);
 	sqlite3_bind_text(st, 2, ev->hash, -1, SQLITE_STATIC);
@@ -190,22 +195,29 @@ static int head_store(struct journal *j, const struct journal_event *ev,
 	if (rc != SQLITE_DONE)
 		return journal_sql_err(j, e, "cannot record the journal head");
 	if (sqlite3_changes(j->db) != 1)
-		return err_set(e, "journal has no run %lld",
-			       (long long)ev->run_id);
+		return err_set(e, "journal has no unfinished run %lld: it "
+			       "takes no more events", (long long)ev->run_id);
 	return 0;
 }
 
 /* Chain `ev` after the run's head and insert it; the caller holds the
- * write transaction. On failure ev's out-fields are unspecified. */
+ * write transaction. Refused unless this handle owns the run and the run
+ * has not ended (no run_end on the chain, no outcome in its row). On
+ * failure ev's out-fields are unspecified. */
 int journal_event_insert(struct journal *j, struct journal_event *ev,
 			 struct err *e)
 {
 	struct journal_head head;
+	int ended = 0;
 
 	if (event_check(ev, e) < 0 ||
+	    journal_run_check_owned(j, ev->run_id, e) < 0 ||
 	    journal_json_check(j, "event payload", event_payload(ev), e) < 0 ||
-	    head_read(j, ev->run_id, &head, e) < 0)
+	    head_read(j, ev->run_id, &head, &ended, e) < 0)
 		return -1;
+	if (ended)
+		return err_set(e, "run %lld has ended: it takes no more events",
+			       (long long)ev->run_id);
 	ev->seq = head.seq + 1;
 	memcpy(ev->prev_hash, head.hash, sizeof ev->prev_hash);
 	journal_event_hash(ev, ev->hash);
@@ -246,7 +258,7 @@ int journal_head(struct journal *j, int64_t run_id, struct journal_head *out,
 {
 	if (journal_check_use(j, 0, e) < 0)
 		return -1;
-	return head_read(j, run_id, out, e);
+	return head_read(j, run_id, out, NULL, e);
 }
 
 /* Fill `ev` from a row of the events_each query; strings point into the

@@ -1,7 +1,8 @@
 /* journal_output.c: capped storage of step output — the head written once
  * as rows, the tail kept in memory and saved as periodic snapshots.
  *
- * Each (run, step, attempt, stream) has one row in `outputs` and chunk rows
+ * Each stream (keyed by task, or by step attempt in journals written
+ * before tasks: see journal.h) has one row in `outputs` and chunk rows
  * in `output_chunks`. Bytes at stream offsets below QRH_OUTPUT_HEAD_BYTES
  * are the head: buffered (at most flush_bytes over all streams) and
  * written as head rows, once. Later bytes go into the stream's ring, which
@@ -30,68 +31,79 @@
 #include "util/clock.h"
 #include "util/xalloc.h"
 
-enum {
-	PART_HEAD = 0,
-	PART_MARKER = 1,
-	PART_TAIL = 2,
-	PART_LOST = 3,
-};
-
 #define TAIL_CAP ((size_t)QRH_OUTPUT_TAIL_BYTES)
 
 /* The names stored in the outputs table. */
-static const char *stream_name(enum journal_stream s)
+const char *journal_stream_name(enum journal_stream s)
 {
 	return s == JOURNAL_STDERR ? "stderr" : "stdout";
 }
 
 /* Keys are checked once, up front, so SQL never sees a bad one. */
-static int stream_check(int64_t step, int attempt, enum journal_stream stream,
-			struct err *e)
+static int stream_check(const struct journal_okey *k,
+			enum journal_stream stream, struct err *e)
 {
 	if (stream != JOURNAL_STDOUT && stream != JOURNAL_STDERR)
 		return err_set(e, "unknown output stream %d", (int)stream);
-	if (step < 0 || attempt < 0)
-		return err_set(e, "output needs a step and an attempt >= 0");
+	if (!k || k->step < 0 || k->attempt < 0 || k->task < 0)
+		return err_set(e, "output needs a step and an attempt >= 0 "
+			       "and a task >= 0");
 	return 0;
 }
 
-/* Few streams are open at once (stdout and stderr of a step or two). */
-static struct journal_ostream *stream_find(struct journal *j, int64_t run_id,
-					   int64_t step, int attempt,
-					   enum journal_stream stream,
-					   size_t *index)
+/* The WHERE clause naming one stream: by task, or (journals written
+ * before tasks) by step attempt. Bound by key_bind; each form implies
+ * the condition of its partial unique index, so SQLite uses it. */
+static const char *key_where(const struct journal_okey *k)
 {
-	for (size_t i = 0; i < j->nstreams; i++) {
-		struct journal_ostream *s = j->streams[i];
-		if (s->run_id == run_id && s->step == step &&
-		    s->attempt == attempt && s->stream == stream) {
-			if (index)
-				*index = i;
-			return s;
-		}
-	}
-	return NULL;
+	return k->task > 0 ?
+		"run_id = ?1 AND task = ?2 AND stream = ?5" :
+		"run_id = ?1 AND task IS NULL AND step = ?3 AND "
+		"attempt = ?4 AND stream = ?5";
+}
+
+static void key_bind(sqlite3_stmt *st, int64_t run_id,
+		     const struct journal_okey *k, enum journal_stream stream)
+{
+	sqlite3_bind_int64(st, 1, run_id);
+	sqlite3_bind_int64(st, 2, k->task);
+	sqlite3_bind_int64(st, 3, k->step);
+	sqlite3_bind_int(st, 4, k->attempt);
+	sqlite3_bind_text(st, 5, journal_stream_name(stream), -1, SQLITE_STATIC);
+}
+
+/* Shown in messages: a task's number, or the step attempt (1-based, as
+ * the operator counts steps). */
+static void key_describe(char *out, size_t n, int64_t step, int attempt,
+			 int64_t task, enum journal_stream stream)
+{
+	if (task > 0)
+		snprintf(out, n, "%s of task %lld (step %lld)",
+			 journal_stream_name(stream), (long long)task,
+			 (long long)step + 1);
+	else
+		snprintf(out, n, "%s of step %lld attempt %d",
+			 journal_stream_name(stream), (long long)step + 1, attempt);
 }
 
 /* An output is written once: a second stream under the same key (after a
- * crash, say) must use a new attempt number. The run must exist, or every
- * later flush (one transaction for all streams) would fail on its key. */
-static int stream_unused(struct journal *j, int64_t run_id, int64_t step,
-			 int attempt, enum journal_stream stream, struct err *e)
+ * crash, say) must use a new attempt number or task. The run must exist,
+ * or every later flush (one transaction for all streams) would fail on
+ * its key. */
+static int stream_unused(struct journal *j, int64_t run_id,
+			 const struct journal_okey *k,
+			 enum journal_stream stream, struct err *e)
 {
 	sqlite3_stmt *st;
+	char sql[256], what[96];
 	int rc, run = 0, used = 0;
 
-	if (journal_prepare(j, "SELECT (SELECT count(*) FROM runs WHERE id = ?1),"
-			    " (SELECT count(*) FROM outputs WHERE run_id = ?1 "
-			    "AND step = ?2 AND attempt = ?3 AND stream = ?4)",
-			    &st, e) < 0)
+	snprintf(sql, sizeof sql, "SELECT (SELECT count(*) FROM runs WHERE "
+		 "id = ?1), (SELECT count(*) FROM outputs WHERE %s)",
+		 key_where(k));
+	if (journal_prepare(j, sql, &st, e) < 0)
 		return -1;
-	sqlite3_bind_int64(st, 1, run_id);
-	sqlite3_bind_int64(st, 2, step);
-	sqlite3_bind_int(st, 3, attempt);
-	sqlite3_bind_text(st, 4, stream_name(stream), -1, SQLITE_STATIC);
+	key_bind(st, run_id, k, stream);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		run = sqlite3_column_int(st, 0);
@@ -102,39 +114,57 @@ static int stream_unused(struct journal *j, int64_t run_id, int64_t step,
 		return journal_sql_err(j, e, "cannot read journal output");
 	if (!run)
 		return err_set(e, "journal has no run %lld", (long long)run_id);
-	if (used)
-		return err_set(e, "output of run %lld step %lld attempt %d %s "
-			       "is already recorded", (long long)run_id,
-			       (long long)step, attempt, stream_name(stream));
+	if (used) {
+		key_describe(what, sizeof what, k->step, k->attempt, k->task,
+			     stream);
+		return err_set(e, "output of run %lld, %s, is already recorded",
+			       (long long)run_id, what);
+	}
 	return 0;
+}
+
+/* Cut at JOURNAL_LABEL_MAX bytes, never inside a UTF-8 character. */
+static void label_copy(char out[JOURNAL_LABEL_MAX + 1], const char *label)
+{
+	size_t n = label ? strlen(label) : 0;
+
+	if (n > JOURNAL_LABEL_MAX) {
+		n = JOURNAL_LABEL_MAX;
+		while (n && ((unsigned char)label[n] & 0xc0) == 0x80)
+			n--;
+	}
+	if (n)
+		memcpy(out, label, n);
+	out[n] = '\0';
 }
 
 /* The in-memory state of a stream, created on first use. The ring comes
  * later, with the first byte past the head. */
 static struct journal_ostream *stream_get(struct journal *j, int64_t run_id,
-					  int64_t step, int attempt,
+					  const struct journal_okey *k,
 					  enum journal_stream stream,
 					  struct err *e)
 {
 	struct journal_ostream *s;
 
-	if (stream_check(step, attempt, stream, e) < 0)
+	if (stream_check(k, stream, e) < 0)
 		return NULL;
-	s = stream_find(j, run_id, step, attempt, stream, NULL);
+	s = journal_streams_find(j, run_id, k, stream);
 	if (s)
 		return s;
-	if (stream_unused(j, run_id, step, attempt, stream, e) < 0)
+	if (journal_run_check_owned(j, run_id, e) < 0 ||
+	    stream_unused(j, run_id, k, stream, e) < 0)
 		return NULL;
 	s = xcalloc(1, sizeof *s);
 	s->run_id = run_id;
-	s->step = step;
-	s->attempt = attempt;
+	s->step = k->step;
+	s->attempt = k->attempt;
+	s->task = k->task;
+	label_copy(s->label, k->label);
 	s->stream = stream;
 	buf_init(&s->pending, BUF_UNLIMITED);
 	s->hash = sha256_new();
-	j->streams = xgrow(j->streams, &j->streams_cap, j->nstreams + 1,
-			   sizeof *j->streams);
-	j->streams[j->nstreams++] = s;
+	journal_streams_add(j, s);
 	return s;
 }
 
@@ -150,18 +180,18 @@ static void stream_free(struct journal_ostream *s)
 	free(s);
 }
 
-/* Order of streams does not matter; swap-remove. */
-static void stream_remove(struct journal *j, size_t index)
+static void stream_remove(struct journal *j, struct journal_ostream *s)
 {
-	stream_free(j->streams[index]);
-	j->streams[index] = j->streams[--j->nstreams];
+	journal_streams_remove(j, s);
+	stream_free(s);
 }
 
 /* Memory only: never touches the database (safe in a forked child). */
 void journal_output_close_all(struct journal *j)
 {
 	while (j->nstreams)
-		stream_remove(j, j->nstreams - 1);
+		stream_remove(j, j->streams[j->nstreams - 1]);
+	journal_streams_free(j);
 }
 
 /* Where the stored bytes end once the pending head bytes are written: a
@@ -190,12 +220,18 @@ static int output_row_insert(struct journal *j, struct journal_ostream *s,
 	sqlite3_stmt *st;
 
 	if (journal_prepare(j, "INSERT INTO outputs (run_id, step, attempt, "
-			    "stream) VALUES (?, ?, ?, ?)", &st, e) < 0)
+			    "task, label, stream) VALUES (?, ?, ?, ?, ?, ?)",
+			    &st, e) < 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, s->run_id);
 	sqlite3_bind_int64(st, 2, s->step);
 	sqlite3_bind_int(st, 3, s->attempt);
-	sqlite3_bind_text(st, 4, stream_name(s->stream), -1, SQLITE_STATIC);
+	if (s->task > 0)
+		sqlite3_bind_int64(st, 4, s->task);
+	else
+		sqlite3_bind_null(st, 4);
+	sqlite3_bind_text(st, 5, s->label, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, journal_stream_name(s->stream), -1, SQLITE_STATIC);
 	if (step_done(j, st, "cannot record journal output", e) < 0)
 		return -1;
 	s->output_id = sqlite3_last_insert_rowid(j->db);
@@ -288,6 +324,36 @@ static int tail_wanted(const struct journal *j, const struct journal_ostream *s,
 	return s->tail_dirty_ns && (force || tail_due(j, s, now_ns));
 }
 
+/* A tail has bytes no snapshot holds yet, since now_ns. The journal's
+ * hint stays at or before the oldest such time, so asking "is any tail
+ * due?" costs nothing until one might be. */
+static void tail_mark(struct journal *j, struct journal_ostream *s,
+		      int64_t now_ns)
+{
+	s->tail_dirty_ns = now_ns;
+	if (!j->tail_hint_ns || now_ns < j->tail_hint_ns)
+		j->tail_hint_ns = now_ns;
+}
+
+/* The hint may be early (its stream was snapshotted or finished since):
+ * then the next look rescans and moves it. */
+static int tail_hint_due(const struct journal *j, int64_t now_ns)
+{
+	return j->tail_hint_ns &&
+	       now_ns - j->tail_hint_ns >= j->tail_interval_ns;
+}
+
+/* The exact oldest unsaved tail byte over all streams. */
+static void tail_hint_rescan(struct journal *j)
+{
+	j->tail_hint_ns = 0;
+	for (size_t i = 0; i < j->nstreams; i++) {
+		int64_t t = j->streams[i]->tail_dirty_ns;
+		if (t && (!j->tail_hint_ns || t < j->tail_hint_ns))
+			j->tail_hint_ns = t;
+	}
+}
+
 /* Write one stream's pending head bytes and, if `snap`, its tail snapshot.
  * Runs inside the flush transaction; in-memory state changes only after
  * the commit (see flush_settle). */
@@ -349,7 +415,7 @@ static void flush_settle(struct journal *j, int committed,
 		if (!committed) {
 			s->output_id = ids_before[i];
 			if (s->snapping)
-				s->tail_dirty_ns = now_ns;
+				tail_mark(j, s, now_ns);
 			s->snapping = 0;
 			continue;
 		}
@@ -365,14 +431,19 @@ static void flush_settle(struct journal *j, int committed,
 		j->buffered = 0;
 		j->buffered_since_ns = 0;
 		j->stats.output_flushes++;
+		tail_hint_rescan(j);
 	}
 }
 
-/* Anything for a flush to write: pending head bytes or a wanted tail. */
-static int flush_wanted(const struct journal *j, int force, int64_t now_ns)
+/* Anything for a flush to write: pending head bytes or a wanted tail.
+ * Walks the streams only when some tail may be wanted. */
+static int flush_wanted(struct journal *j, int force, int64_t now_ns)
 {
 	if (j->buffered)
 		return 1;
+	if (!force && !tail_hint_due(j, now_ns))
+		return 0;
+	tail_hint_rescan(j);
 	for (size_t i = 0; i < j->nstreams; i++)
 		if (tail_wanted(j, j->streams[i], force, now_ns))
 			return 1;
@@ -428,10 +499,7 @@ static int flush_is_due(const struct journal *j, int64_t now_ns)
 	if (j->buffered &&
 	    now_ns - j->buffered_since_ns >= j->flush_interval_ns)
 		return 1;
-	for (size_t i = 0; i < j->nstreams; i++)
-		if (tail_due(j, j->streams[i], now_ns))
-			return 1;
-	return 0;
+	return tail_hint_due(j, now_ns);
 }
 
 /* For the event loop's timer (and every append). */
@@ -449,12 +517,8 @@ static int64_t flush_deadline_ns(const struct journal *j)
 
 	if (j->buffered)
 		due = j->buffered_since_ns + j->flush_interval_ns;
-	for (size_t i = 0; i < j->nstreams; i++) {
-		const struct journal_ostream *s = j->streams[i];
-		if (s->tail_dirty_ns &&
-		    s->tail_dirty_ns + j->tail_interval_ns < due)
-			due = s->tail_dirty_ns + j->tail_interval_ns;
-	}
+	if (j->tail_hint_ns && j->tail_hint_ns + j->tail_interval_ns < due)
+		due = j->tail_hint_ns + j->tail_interval_ns;
 	return due;
 }
 
@@ -509,8 +573,8 @@ static size_t head_put(struct journal *j, struct journal_ostream *s,
 }
 
 /* Bytes past the head: only the last TAIL_CAP of them matter. */
-static void ring_put(struct journal_ostream *s, const char *p, size_t len,
-		     int64_t now_ns)
+static void ring_put(struct journal *j, struct journal_ostream *s,
+		     const char *p, size_t len, int64_t now_ns)
 {
 	size_t n;
 
@@ -520,7 +584,7 @@ static void ring_put(struct journal_ostream *s, const char *p, size_t len,
 		s->ring = xmalloc(TAIL_CAP);
 	s->total += (int64_t)len;
 	if (!s->tail_dirty_ns)
-		s->tail_dirty_ns = now_ns;
+		tail_mark(j, s, now_ns);
 	if (len >= TAIL_CAP) {
 		memcpy(s->ring, p + len - TAIL_CAP, TAIL_CAP);
 		s->ring_pos = 0;
@@ -541,17 +605,21 @@ static void ring_put(struct journal_ostream *s, const char *p, size_t len,
  * hashed. */
 static int stream_break(struct journal_ostream *s, size_t left, struct err *e)
 {
+	char what[96];
+
 	s->broken = 1;
 	s->total += (int64_t)left;
 	s->lost += (int64_t)left;
-	return err_prefix(e, "output of step %lld %s is no longer stored",
-			  (long long)s->step, stream_name(s->stream));
+	key_describe(what, sizeof what, s->step, s->attempt, s->task,
+		     s->stream);
+	return err_prefix(e, "output (%s) is no longer stored", what);
 }
 
 /* Hash first: the digest must cover every byte, stored or not. */
-int journal_output_append(struct journal *j, int64_t run_id, int64_t step,
-			  int attempt, enum journal_stream stream,
-			  const void *data, size_t len, struct err *e)
+int journal_output_append(struct journal *j, int64_t run_id,
+			  const struct journal_okey *k,
+			  enum journal_stream stream, const void *data,
+			  size_t len, struct err *e)
 {
 	struct journal_ostream *s;
 	const char *p = data;
@@ -559,7 +627,7 @@ int journal_output_append(struct journal *j, int64_t run_id, int64_t step,
 
 	if (journal_check_use(j, 1, e) < 0)
 		return -1;
-	s = stream_get(j, run_id, step, attempt, stream, e);
+	s = stream_get(j, run_id, k, stream, e);
 	if (!s)
 		return -1;
 	sha256_update(s->hash, data, len);
@@ -578,7 +646,7 @@ int journal_output_append(struct journal *j, int64_t run_id, int64_t step,
 		if (took < head)
 			return stream_break(s, len - took, e);
 	}
-	ring_put(s, p + head, len - head, clock_mono_ns());
+	ring_put(j, s, p + head, len - head, clock_mono_ns());
 	return journal_flush_due(j, e);
 }
 
@@ -602,7 +670,7 @@ static void lost_format(struct buf *b, int64_t lost)
 }
 
 /* Only bytes between head and tail are ever dropped. */
-static int is_truncated(int64_t stored_end)
+int journal_output_is_truncated(int64_t stored_end)
 {
 	return stored_end > (int64_t)QRH_OUTPUT_HEAD_BYTES + QRH_OUTPUT_TAIL_BYTES;
 }
@@ -616,7 +684,7 @@ static int markers_insert(struct journal *j, const struct journal_ostream *s,
 	int rc = 0;
 
 	buf_init(&b, 1024);
-	if (is_truncated(end)) {
+	if (journal_output_is_truncated(end)) {
 		marker_format(&b, end);
 		rc = chunk_insert(j, s->output_id, PART_MARKER,
 				  QRH_OUTPUT_HEAD_BYTES, b.data, b.len, e);
@@ -691,19 +759,19 @@ static int finish_write(struct journal *j, struct journal_ostream *s,
 
 /* Pending head bytes first (all streams, one transaction), then this
  * stream's last snapshot and totals. */
-int journal_output_finish(struct journal *j, int64_t run_id, int64_t step,
-			  int attempt, enum journal_stream stream,
+int journal_output_finish(struct journal *j, int64_t run_id,
+			  const struct journal_okey *k,
+			  enum journal_stream stream,
 			  struct journal_output_info *info, struct err *e)
 {
 	struct journal_output_info mine;
 	struct journal_ostream *s;
 	char sha[SHA256_HEX_LEN + 1];
-	size_t index = 0;
 	int rc;
 
 	if (journal_check_use(j, 1, e) < 0)
 		return -1;
-	s = stream_get(j, run_id, step, attempt, stream, e);
+	s = stream_get(j, run_id, k, stream, e);
 	if (!s)
 		return -1;
 	rc = journal_output_flush(j, 0, e);
@@ -716,43 +784,31 @@ int journal_output_finish(struct journal *j, int64_t run_id, int64_t step,
 	 * caller still has the totals for its end event. */
 	if (rc == 0)
 		rc = finish_write(j, s, &mine, e);
-	stream_find(j, run_id, step, attempt, stream, &index);
 	j->buffered -= s->pending.len;	/* only if the flush failed */
 	if (!j->buffered)
 		j->buffered_since_ns = 0;
-	stream_remove(j, index);
+	stream_remove(j, s);
 	return rc;
 }
 
 /* ---- reading ---- */
 
-struct output_row {
-	int64_t id;
-	int64_t total;
-	int64_t stored_end;
-	int64_t lost;
-	int truncated;
-	int finished;
-	char sha[JOURNAL_HASH_LEN + 1];
-};
-
 /* The stream's summary row; 0 when the stream was never flushed. */
-static int output_row_read(struct journal *j, int64_t run_id, int64_t step,
-			   int attempt, enum journal_stream stream,
-			   struct output_row *row, struct err *e)
+int journal_output_row_read(struct journal *j, int64_t run_id,
+			    const struct journal_okey *k,
+			    enum journal_stream stream,
+			    struct journal_output_row *row, struct err *e)
 {
 	sqlite3_stmt *st;
+	char sql[256];
 	int rc;
 
-	if (journal_prepare(j, "SELECT id, total_bytes, stored_end, lost_bytes, "
-			    "truncated, finished, sha256 FROM outputs WHERE "
-			    "run_id = ? AND step = ? AND attempt = ? AND "
-			    "stream = ?", &st, e) < 0)
+	snprintf(sql, sizeof sql, "SELECT id, total_bytes, stored_end, "
+		 "lost_bytes, truncated, finished, sha256 FROM outputs WHERE %s",
+		 key_where(k));
+	if (journal_prepare(j, sql, &st, e) < 0)
 		return -1;
-	sqlite3_bind_int64(st, 1, run_id);
-	sqlite3_bind_int64(st, 2, step);
-	sqlite3_bind_int(st, 3, attempt);
-	sqlite3_bind_text(st, 4, stream_name(stream), -1, SQLITE_STATIC);
+	key_bind(st, run_id, k, stream);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		const unsigned char *sha = sqlite3_column_text(st, 6);
@@ -771,11 +827,11 @@ static int output_row_read(struct journal *j, int64_t run_id, int64_t step,
 
 /* Append one chunk row to `out`; tail rows are cut to the window so an
  * unfinished (crashed) stream reads back like a finished one. */
-static int chunk_emit(const struct output_row *row, int part, int64_t offset,
+static int chunk_emit(const struct journal_output_row *row, int part, int64_t offset,
 		      const char *data, size_t len, int *marked,
 		      struct buf *out, struct journal_output_info *info)
 {
-	int64_t window = is_truncated(row->stored_end) ?
+	int64_t window = journal_output_is_truncated(row->stored_end) ?
 		row->stored_end - QRH_OUTPUT_TAIL_BYTES : QRH_OUTPUT_HEAD_BYTES;
 
 	if (part == PART_MARKER)
@@ -787,7 +843,7 @@ static int chunk_emit(const struct output_row *row, int part, int64_t offset,
 			data += window - offset;
 			len -= (size_t)(window - offset);
 		}
-		if (!*marked && is_truncated(row->stored_end)) {
+		if (!*marked && journal_output_is_truncated(row->stored_end)) {
 			marker_format(out, row->stored_end);
 			*marked = 1;
 		}
@@ -798,7 +854,7 @@ static int chunk_emit(const struct output_row *row, int part, int64_t offset,
 }
 
 /* Rows in (part, offset) order are head, marker, tail, lost-marker. */
-static int chunks_read(struct journal *j, const struct output_row *row,
+static int chunks_read(struct journal *j, const struct journal_output_row *row,
 		       struct buf *out, struct journal_output_info *info,
 		       struct err *e)
 {
@@ -826,29 +882,28 @@ static int chunks_read(struct journal *j, const struct output_row *row,
 }
 
 /* Unfinished streams (a crash) read back with the totals stored so far. */
-int journal_output_read(struct journal *j, int64_t run_id, int64_t step,
-			int attempt, enum journal_stream stream,
-			struct buf *out, struct journal_output_info *info,
-			struct err *e)
+int journal_output_read(struct journal *j, int64_t run_id,
+			const struct journal_okey *k,
+			enum journal_stream stream, struct buf *out,
+			struct journal_output_info *info, struct err *e)
 {
 	struct journal_output_info mine;
-	struct output_row row;
+	struct journal_output_row row;
 	int rc;
 
 	if (!info)
 		info = &mine;
 	memset(info, 0, sizeof *info);
-	if (journal_check_use(j, 0, e) < 0 ||
-	    stream_check(step, attempt, stream, e) < 0)
+	if (journal_check_use(j, 0, e) < 0 || stream_check(k, stream, e) < 0)
 		return -1;
-	rc = output_row_read(j, run_id, step, attempt, stream, &row, e);
+	rc = journal_output_row_read(j, run_id, k, stream, &row, e);
 	if (rc <= 0)
 		return rc;
 	info->total_bytes = row.finished ? row.total : row.stored_end;
 	info->lost_bytes = row.lost;
 	memcpy(info->sha256, row.sha, sizeof info->sha256);
 	info->truncated = row.finished ? row.truncated :
-		is_truncated(row.stored_end);
+		journal_output_is_truncated(row.stored_end);
 	info->finished = row.finished;
 	if (chunks_read(j, &row, out, info, e) < 0)
 		return -1;
@@ -866,19 +921,23 @@ int journal_output_list(struct journal *j, int64_t run_id, int64_t step,
 	int rc;
 
 	if (journal_check_use(j, 0, e) < 0 ||
-	    journal_prepare(j, "SELECT step, attempt, stream FROM outputs "
-			    "WHERE run_id = ?1 AND (?2 < 0 OR step = ?2) "
-			    "ORDER BY step, attempt, stream DESC", &st, e) < 0)
+	    journal_prepare(j, "SELECT step, attempt, coalesce(task, 0), "
+			    "label, stream FROM outputs WHERE run_id = ?1 AND "
+			    "(?2 < 0 OR step = ?2) ORDER BY step, attempt, "
+			    "coalesce(task, 0), stream DESC", &st, e) < 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, run_id);
 	sqlite3_bind_int64(st, 2, step);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *label = sqlite3_column_text(st, 3);
+		const unsigned char *name = sqlite3_column_text(st, 4);
 		v = xgrow(v, &cap, count + 1, sizeof *v);
 		v[count].step = sqlite3_column_int64(st, 0);
 		v[count].attempt = sqlite3_column_int(st, 1);
-		v[count].stream = strcmp((const char *)sqlite3_column_text(st, 2),
-					 "stderr") ? JOURNAL_STDOUT :
-					JOURNAL_STDERR;
+		v[count].task = sqlite3_column_int64(st, 2);
+		label_copy(v[count].label, (const char *)label);
+		v[count].stream = name && !strcmp((const char *)name, "stderr") ?
+			JOURNAL_STDERR : JOURNAL_STDOUT;
 		count++;
 	}
 	sqlite3_finalize(st);

@@ -19,7 +19,10 @@ struct journal_ostream {
 	int64_t run_id;
 	int64_t step;
 	int attempt;
+	int64_t task;		/* 0: keyed by (step, attempt) */
+	char label[JOURNAL_LABEL_MAX + 1];
 	enum journal_stream stream;
+	size_t pos;		/* index in journal.streams */
 	int64_t output_id;	/* row in outputs; 0 until the first write */
 	int64_t total;		/* bytes appended (counted and hashed) */
 	int64_t flushed;	/* head bytes [0, flushed) committed */
@@ -35,14 +38,30 @@ struct journal_ostream {
 	int broken;		/* storing the head failed: count and hash only */
 };
 
+struct journal_lock {
+	int64_t run_id;
+	int fd;			/* holds the flock */
+};
+
 struct journal {
 	sqlite3 *db;
 	char *path;
+	int file_fd;		/* the database file, to notice it unlinked
+				 * or replaced; -1 for readers. Closed only
+				 * after SQLite's connection: closing any fd of
+				 * a file drops the process's POSIX locks on it */
 	pid_t pid;
 	int readonly;
-	struct journal_ostream **streams;
+	struct journal_ostream **streams;	/* open streams, any order */
 	size_t nstreams;
 	size_t streams_cap;
+	struct journal_ostream **index;	/* open addressing over streams */
+	size_t index_cap;		/* 0 or a power of two */
+	int64_t tail_hint_ns;		/* <= every tail_dirty_ns; 0: none */
+	struct journal_claims_cache *claims;	/* journal_check.c's */
+	struct journal_lock *locks;	/* the runs this handle owns */
+	size_t nlocks;
+	size_t locks_cap;
 	size_t buffered;		/* pending bytes over all streams */
 	int64_t buffered_since_ns;	/* mono time of the oldest; 0: none */
 	size_t flush_bytes;
@@ -95,7 +114,55 @@ int journal_event_insert(struct journal *j, struct journal_event *ev,
 int journal_run_digest(struct journal *j, int64_t run_id,
 		       char out[JOURNAL_HASH_LEN + 1], struct err *e);
 
+/* journal_streams.c: the open streams, found by key in O(1) */
+struct journal_ostream *journal_streams_find(const struct journal *j,
+					     int64_t run_id,
+					     const struct journal_okey *k,
+					     enum journal_stream stream);
+void journal_streams_add(struct journal *j, struct journal_ostream *s);
+/* Takes s out of the list and the index; the caller frees it. */
+void journal_streams_remove(struct journal *j, struct journal_ostream *s);
+void journal_streams_free(struct journal *j);
+
+/* journal_check.c: every stream the run's chain names, checked; 0 all
+ * match, 1 with the first that does not (its event in *seq), -1 error. */
+int journal_check_outputs(struct journal *j, int64_t run_id, int64_t *seq,
+			  char detail[JOURNAL_CHECK_DETAIL], struct err *e);
+void journal_claims_cache_free(struct journal *j);
+
+/* journal_lock.c */
+int journal_run_check_owned(const struct journal *j, int64_t run_id,
+			    struct err *e);
+void journal_locks_release(struct journal *j);
+
 /* journal_output.c */
+/* output_chunks.part: what a chunk row holds. */
+enum {
+	PART_HEAD = 0,		/* stream bytes below QRH_OUTPUT_HEAD_BYTES */
+	PART_MARKER = 1,	/* qrh's "output truncated" line */
+	PART_TAIL = 2,		/* the last snapshot of the tail ring */
+	PART_LOST = 3,		/* qrh's "bytes lost" line */
+};
+
+/* An outputs row as stored. */
+struct journal_output_row {
+	int64_t id;
+	int64_t total;
+	int64_t stored_end;	/* stream bytes [0, stored_end) were stored */
+	int64_t lost;
+	int truncated;
+	int finished;
+	char sha[JOURNAL_HASH_LEN + 1];
+};
+
+const char *journal_stream_name(enum journal_stream s);
+/* 1 and *row filled, 0 no such stream, -1 error. */
+int journal_output_row_read(struct journal *j, int64_t run_id,
+			    const struct journal_okey *k,
+			    enum journal_stream stream,
+			    struct journal_output_row *row, struct err *e);
+/* Something between head and tail was dropped. */
+int journal_output_is_truncated(int64_t stored_end);
 void journal_output_close_all(struct journal *j);
 /* Write pending head bytes, and the tail snapshots that are due (all of
  * them when force_tails): what an event append needs before it commits. */

@@ -181,13 +181,18 @@ int journal_run_create(struct journal *j, const struct journal_run_new *r,
 		return -1;
 	if (journal_tx_begin(j, e) < 0)
 		return -1;
+	/* the lock before the commit: nobody sees the run unowned */
 	if (run_row_insert(j, r, &id, e) < 0 ||
+	    journal_run_lock(j, id, r->operator_name, e) < 0 ||
 	    run_start_append(j, r, id, head, e) < 0) {
 		journal_tx_rollback(j);
+		journal_run_unlock(j, id);
 		return -1;
 	}
-	if (journal_tx_commit(j, e) < 0)
+	if (journal_tx_commit(j, e) < 0) {
+		journal_run_unlock(j, id);
 		return -1;
+	}
 	*run_id = id;
 	return 0;
 }
@@ -341,7 +346,28 @@ static int run_outcome_store(struct journal *j, int64_t run_id,
 	return 0;
 }
 
-/* Outcome and event together, so resume never sees one without the other. */
+/* 1 when the payload's "outcome" is `outcome`. */
+static int end_outcome_is(struct journal *j, const struct journal_event *ev,
+			  const char *outcome)
+{
+	sqlite3_stmt *st;
+	int rc, same = 0;
+
+	if (journal_prepare(j, "SELECT json_valid(?1) AND "
+			    "json_extract(?1, '$.outcome') IS ?2", &st, NULL) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, ev->payload ? ev->payload : "{}", -1,
+			  SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, outcome, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		same = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? same : -1;
+}
+
+/* Outcome and event together, so resume never sees one without the
+ * other; the event first, since an ended run takes no event. */
 int journal_run_end(struct journal *j, int64_t run_id, const char *outcome,
 		    int64_t ended_ms, struct journal_event *ev, struct err *e)
 {
@@ -350,12 +376,17 @@ int journal_run_end(struct journal *j, int64_t run_id, const char *outcome,
 	if (!outcome_valid(outcome))
 		return err_set(e, "unknown run outcome '%s'",
 			       outcome ? outcome : "");
-	if (ev && ev->run_id != run_id)
-		return err_set(e, "run_end event belongs to another run");
+	if (!ev || ev->run_id != run_id || !ev->type ||
+	    strcmp(ev->type, "run_end"))
+		return err_set(e, "a run ends with its own run_end event");
+	/* the row's copies must be the event's own words (verify checks) */
+	if (ended_ms != ev->wall_ms || end_outcome_is(j, ev, outcome) != 1)
+		return err_set(e, "the run_end event must carry the outcome "
+			       "'%s' and the end time", outcome);
 	if (journal_tx_begin(j, e) < 0)
 		return -1;
-	if (run_outcome_store(j, run_id, outcome, ended_ms, e) < 0 ||
-	    (ev && journal_event_insert(j, ev, e) < 0)) {
+	if (journal_event_insert(j, ev, e) < 0 ||
+	    run_outcome_store(j, run_id, outcome, ended_ms, e) < 0) {
 		journal_tx_rollback(j);
 		return -1;
 	}

@@ -3,7 +3,14 @@
  * migrations[i] takes a journal from user_version i to i + 1. Only ever
  * append to the list; never edit a migration that has shipped. All pending
  * migrations and the new user_version are one transaction, so a journal is
- * at one version or the next, never in between. */
+ * at one version or the next, never in between. Migrations run with
+ * foreign keys off (a table rebuild drops the table others point to, as
+ * SQLite's ALTER TABLE procedure does), and PRAGMA foreign_key_check must
+ * find nothing before the transaction commits.
+ *
+ * A read-only handle cannot migrate. It reads an older journal through
+ * TEMP views that give the old tables today's shape (`compat` below), so
+ * readers of any supported version run the same queries. */
 #include "state/journal_priv.h"
 
 #include <stdio.h>
@@ -80,12 +87,57 @@ static const char *const migrations[] = {
 	") STRICT;"
 	"CREATE INDEX output_chunks_by_output"
 	"	ON output_chunks (output_id, part, offset);",
+
+	/* 1 -> 2: output keyed by task. A task's stream is (run_id, task,
+	 * stream); rows written before tasks keep task NULL and their
+	 * (run_id, step, attempt, stream) key. The inline UNIQUE cannot be
+	 * made partial, so the table is rebuilt with the same ids (chunks
+	 * point at them) and two partial unique indexes. */
+	"CREATE TABLE outputs_v2 ("
+	"	id INTEGER PRIMARY KEY,"
+	"	run_id INTEGER NOT NULL REFERENCES runs (id),"
+	"	step INTEGER NOT NULL,"
+	"	attempt INTEGER NOT NULL,"
+	"	task INTEGER CHECK (task IS NULL OR task > 0),"
+	"	label TEXT NOT NULL DEFAULT '',"
+	"	stream TEXT NOT NULL CHECK (stream IN ('stdout', 'stderr')),"
+	"	total_bytes INTEGER NOT NULL DEFAULT 0,"
+	"	stored_end INTEGER NOT NULL DEFAULT 0,"
+	"	lost_bytes INTEGER NOT NULL DEFAULT 0,"
+	"	sha256 TEXT,"
+	"	truncated INTEGER NOT NULL DEFAULT 0,"
+	"	finished INTEGER NOT NULL DEFAULT 0"
+	") STRICT;"
+	"INSERT INTO outputs_v2 (id, run_id, step, attempt, task, label, "
+	"	stream, total_bytes, stored_end, lost_bytes, sha256, truncated,"
+	"	finished)"
+	"	SELECT id, run_id, step, attempt, NULL, '', stream, total_bytes,"
+	"	stored_end, lost_bytes, sha256, truncated, finished FROM outputs;"
+	"DROP TABLE outputs;"
+	"ALTER TABLE outputs_v2 RENAME TO outputs;"
+	"CREATE UNIQUE INDEX outputs_by_task ON outputs (run_id, task, stream)"
+	"	WHERE task IS NOT NULL;"
+	"CREATE UNIQUE INDEX outputs_by_attempt"
+	"	ON outputs (run_id, step, attempt, stream) WHERE task IS NULL;",
 };
+
+/* compat[v] gives a journal at version v (read-only) today's shape as TEMP
+ * views; NULL: nothing to add. Temp objects shadow main's of the same
+ * name, and live in the connection, never in the file. */
+static const char *const compat[] = {
+	[1] = "CREATE TEMP VIEW outputs AS SELECT id, run_id, step, attempt, "
+	      "NULL AS task, '' AS label, stream, total_bytes, stored_end, "
+	      "lost_bytes, sha256, truncated, finished FROM main.outputs;",
+};
+
+#define COMPAT_OLDEST 1
 
 #define MIGRATIONS_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
 
 _Static_assert(MIGRATIONS_COUNT == JOURNAL_SCHEMA_VERSION,
 	       "JOURNAL_SCHEMA_VERSION must equal the number of migrations");
+_Static_assert(sizeof compat / sizeof compat[0] <= MIGRATIONS_COUNT,
+	       "compat views exist only for versions older than the newest");
 
 /* PRAGMA user_version is the schema version. */
 static int read_version(struct journal *j, int *version, struct err *e)
@@ -122,10 +174,29 @@ int journal_schema_version(struct journal *j, struct err *e)
 	return version;
 }
 
+/* With foreign keys off for the rebuild, check them all before commit:
+ * a migration must leave no row pointing nowhere. */
+static int foreign_keys_intact(struct journal *j, struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (journal_prepare(j, "PRAGMA foreign_key_check", &st, e) < 0)
+		return -1;
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return err_set(e, "journal '%s': a migration left rows whose "
+			       "foreign keys point nowhere", j->path);
+	if (rc != SQLITE_DONE)
+		return journal_sql_err(j, e, "cannot check journal foreign keys");
+	return 0;
+}
+
 /* Read the version again inside the write transaction, so two processes
  * opening a fresh journal at once cannot both run migration 0. The common
  * case, an up-to-date journal, takes no write lock at all. */
-int journal_schema_migrate(struct journal *j, struct err *e)
+static int migrate(struct journal *j, struct err *e)
 {
 	int version;
 	char sql[64];
@@ -155,7 +226,7 @@ int journal_schema_migrate(struct journal *j, struct err *e)
 		}
 	}
 	snprintf(sql, sizeof sql, "PRAGMA user_version = %d", MIGRATIONS_COUNT);
-	if (journal_exec(j, sql, e) < 0)
+	if (journal_exec(j, sql, e) < 0 || foreign_keys_intact(j, e) < 0)
 		goto fail;
 	return journal_tx_commit(j, e);
 fail:
@@ -163,7 +234,23 @@ fail:
 	return -1;
 }
 
-/* A read-only handle cannot migrate: it needs exactly our version. */
+/* PRAGMA foreign_keys cannot change inside a transaction: switched off
+ * around the migrating one, and on again whatever happened. */
+int journal_schema_migrate(struct journal *j, struct err *e)
+{
+	int rc;
+
+	if (journal_exec(j, "PRAGMA foreign_keys = OFF", e) < 0)
+		return -1;
+	rc = migrate(j, e);
+	if (journal_exec(j, "PRAGMA foreign_keys = ON", rc < 0 ? NULL : e) < 0)
+		rc = -1;
+	return rc;
+}
+
+/* A read-only handle cannot migrate: an older journal is read through
+ * the compat views, each version's on top of the next one's shape. Called
+ * before PRAGMA query_only is set, which would refuse TEMP views too. */
 int journal_schema_check_ro(struct journal *j, struct err *e)
 {
 	int version;
@@ -175,9 +262,15 @@ int journal_schema_check_ro(struct journal *j, struct err *e)
 	if (version == 0)
 		return err_set(e, "'%s' is not a qrh journal (no schema)",
 			       j->path);
-	if (version < MIGRATIONS_COUNT)
+	if (version < COMPAT_OLDEST)
 		return err_set(e, "journal '%s' has the old schema version %d: "
 			       "open it read-write once to upgrade it",
 			       j->path, version);
+	for (int v = version; v < MIGRATIONS_COUNT; v++) {
+		if (compat[v] && journal_exec(j, compat[v], e) < 0) {
+			err_prefix(e, "cannot read schema version %d", version);
+			return -1;
+		}
+	}
 	return 0;
 }

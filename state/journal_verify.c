@@ -4,8 +4,12 @@
  * Per event, in seq order: the seq must be the next one (else an event is
  * missing), row ids must rise with seq (else rows were swapped), prev_hash
  * must be the previous event's hash, and the hash must match the content.
- * Event 1 must be run_start carrying the digest of the run row. The last
- * event must be the head recorded in the run row (else the tail was cut).
+ * Event 1 must be run_start carrying the digest of the run row; nothing
+ * may follow a run_end. The last event must be the head recorded in the
+ * run row (else the tail was cut). The run row's other fields outside the
+ * digest, outcome and ended_at, must be run_end's outcome and time (or
+ * NULL without a run_end). Then every stored output stream the chain names
+ * (journal_check.c) must be what the chain says of it.
  * Everything runs in one read transaction, so a live writer cannot make a
  * consistent journal look broken. */
 #include "state/journal_priv.h"
@@ -26,6 +30,9 @@ static const char *const problem_names[] = {
 	[JOURNAL_VERIFY_RUN_HEADER] = "run record does not match its chain",
 	[JOURNAL_VERIFY_HEAD] = "chain ends before its recorded head",
 	[JOURNAL_VERIFY_ORPHAN] = "events of a missing run",
+	[JOURNAL_VERIFY_AFTER_END] = "events after the run ended",
+	[JOURNAL_VERIFY_OUTCOME] = "run outcome does not match its chain",
+	[JOURNAL_VERIFY_OUTPUT] = "stored output does not match its chain",
 };
 
 /* Short names for front ends and test messages. */
@@ -80,12 +87,17 @@ struct chain {
 	int64_t run_id;
 	int64_t expected;		/* next seq */
 	int64_t last_rowid;
+	int64_t end_seq;		/* the run_end event; 0: none yet */
+	int64_t end_ms;			/* its wall time */
+	char end_outcome[16];		/* its payload's outcome; "" if none */
 	char prev[JOURNAL_HASH_LEN + 1];
 };
 
 #define EVENT_COLS "id, seq, wall_ms, mono_ns, step, type, actor, payload, " \
 	"prev_hash, hash, CASE WHEN seq = 1 AND json_valid(payload) THEN " \
-	"json_extract(payload, '$.run_sha256') END"
+	"json_extract(payload, '$.run_sha256') END, CASE WHEN type = " \
+	"'run_end' AND json_valid(payload) THEN json_extract(payload, " \
+	"'$.outcome') END"
 
 /* STRICT tables guard types on write; check anyway, the file may be forged. */
 static int text_ok(sqlite3_stmt *st, int col)
@@ -187,6 +199,18 @@ static int check_event(struct journal *j, struct chain *c, sqlite3_stmt *st,
 			     "match its hash", (long long)seq);
 	if (seq == 1 && check_run_header(j, c, st, res, e))
 		return res->problem ? 1 : -1;
+	if (c->end_seq)
+		return found(res, JOURNAL_VERIFY_AFTER_END, c->run_id, seq,
+			     "event %lld comes after run_end (event %lld): an "
+			     "ended run takes no events", (long long)seq,
+			     (long long)c->end_seq);
+	if (!strcmp((const char *)sqlite3_column_text(st, 5), "run_end")) {
+		const unsigned char *o = sqlite3_column_text(st, 11);
+		c->end_seq = seq;
+		c->end_ms = sqlite3_column_int64(st, 2);
+		snprintf(c->end_outcome, sizeof c->end_outcome, "%s",
+			 o ? (const char *)o : "");
+	}
 	memcpy(c->prev, hash, sizeof c->prev);
 	c->last_rowid = rowid;
 	c->expected++;
@@ -215,26 +239,84 @@ static int check_head(const struct chain *c, int64_t head_seq,
 	return 0;
 }
 
-/* The head as recorded with the last append. */
-static int run_head_read(struct journal *j, int64_t run_id, int64_t *seq,
-			 char hash[JOURNAL_HASH_LEN + 1], struct err *e)
+/* The run row's fields the run digest does not cover: what the last
+ * append and journal_run_end wrote there. */
+struct run_row {
+	int64_t head_seq;
+	char head_hash[JOURNAL_HASH_LEN + 1];
+	int has_outcome;
+	char outcome[16];
+	int has_ended;
+	int64_t ended_ms;
+};
+
+static int run_row_read(struct journal *j, int64_t run_id,
+			struct run_row *row, struct err *e)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	if (journal_prepare(j, "SELECT head_seq, head_hash FROM runs "
-			    "WHERE id = ?", &st, e) < 0)
+	memset(row, 0, sizeof *row);
+	if (journal_prepare(j, "SELECT head_seq, head_hash, outcome, ended_at "
+			    "FROM runs WHERE id = ?", &st, e) < 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, run_id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		const unsigned char *h = sqlite3_column_text(st, 1);
-		*seq = sqlite3_column_int64(st, 0);
-		snprintf(hash, JOURNAL_HASH_LEN + 1, "%s",
+		const unsigned char *o = sqlite3_column_text(st, 2);
+		row->head_seq = sqlite3_column_int64(st, 0);
+		snprintf(row->head_hash, sizeof row->head_hash, "%s",
 			 h ? (const char *)h : "");
+		row->has_outcome = o != NULL;
+		snprintf(row->outcome, sizeof row->outcome, "%s",
+			 o ? (const char *)o : "");
+		row->has_ended = sqlite3_column_type(st, 3) != SQLITE_NULL;
+		row->ended_ms = sqlite3_column_int64(st, 3);
 	}
 	sqlite3_finalize(st);
 	return journal_row_result(j, rc, "cannot read journal run", e);
+}
+
+/* Outcome and end time are copies of run_end (its payload and its time),
+ * so they say what the chain says: nothing while the run has no run_end. */
+static int check_outcome(const struct chain *c, const struct run_row *row,
+			 struct journal_verify_result *res)
+{
+	if (!c->end_seq) {
+		if (row->has_outcome || row->has_ended)
+			return found(res, JOURNAL_VERIFY_OUTCOME, c->run_id, 0,
+				     "run %lld is recorded as ended (%s) but "
+				     "its chain has no run_end",
+				     (long long)c->run_id, row->has_outcome ?
+				     row->outcome : "an end time");
+		return 0;
+	}
+	if (!row->has_outcome || strcmp(row->outcome, c->end_outcome))
+		return found(res, JOURNAL_VERIFY_OUTCOME, c->run_id, c->end_seq,
+			     "run %lld is recorded with outcome '%s' but its "
+			     "run_end says '%s'", (long long)c->run_id,
+			     row->has_outcome ? row->outcome : "none",
+			     c->end_outcome);
+	if (!row->has_ended || row->ended_ms != c->end_ms)
+		return found(res, JOURNAL_VERIFY_OUTCOME, c->run_id, c->end_seq,
+			     "run %lld is recorded as ended at a time that is "
+			     "not its run_end's", (long long)c->run_id);
+	return 0;
+}
+
+/* The stored output the chain names must be what it says. */
+static int check_outputs(struct journal *j, int64_t run_id,
+			 struct journal_verify_result *res, struct err *e)
+{
+	char detail[JOURNAL_CHECK_DETAIL];
+	int64_t seq = 0;
+	int rc = journal_check_outputs(j, run_id, &seq, detail, e);
+
+	if (rc == 1)
+		return found(res, JOURNAL_VERIFY_OUTPUT, run_id, seq, "%s",
+			     detail);
+	return rc;
 }
 
 /* Walk one run's events in seq order. */
@@ -242,12 +324,11 @@ static int verify_run(struct journal *j, int64_t run_id,
 		      struct journal_verify_result *res, struct err *e)
 {
 	struct chain c = { .run_id = run_id, .expected = 1 };
-	char head_hash[JOURNAL_HASH_LEN + 1];
-	int64_t head_seq = 0;
+	struct run_row row;
 	sqlite3_stmt *st;
 	int rc, bad = 0;
 
-	rc = run_head_read(j, run_id, &head_seq, head_hash, e);
+	rc = run_row_read(j, run_id, &row, e);
 	if (rc <= 0)
 		return rc < 0 ? -1 : found(res, JOURNAL_VERIFY_NO_RUN, run_id,
 					   0, "no run %lld", (long long)run_id);
@@ -264,7 +345,10 @@ static int verify_run(struct journal *j, int64_t run_id,
 	if (rc != SQLITE_DONE)
 		return journal_sql_err(j, e, "cannot read journal events");
 	res->runs_checked++;
-	return check_head(&c, head_seq, head_hash, res);
+	bad = check_head(&c, row.head_seq, row.head_hash, res);
+	if (!bad)
+		bad = check_outcome(&c, &row, res);
+	return bad ? bad : check_outputs(j, run_id, res, e);
 }
 
 /* Events moved to a run that does not exist would escape the per-run walk. */

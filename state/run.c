@@ -73,6 +73,8 @@ void run_free(struct run *r)
 		free(r->act);
 	}
 	run_background_free_all(r);
+	if (r->j && !r->observing)
+		journal_run_unlock(r->j, r->id);
 	values_release(&r->values);
 	free(r->steps);
 	free(r->actor);
@@ -357,6 +359,9 @@ int run_reopen(struct run *r, struct journal *j, struct loop *l,
 	attach(r, j, l, reaper, lis);
 	r->id = id;
 	snprintf(r->id_text, sizeof r->id_text, "%lld", (long long)id);
+	/* one owner: refused before anything is read or written */
+	if (journal_run_lock(j, id, r->actor, e) < 0)
+		return -1;
 	if (run_reopen_replay(r, e) < 0)
 		return -1;
 	cJSON *p = cJSON_CreateObject();
@@ -431,6 +436,7 @@ static int refuse_busy(const struct run *r, size_t i, struct err *e)
 		return err_set(e, "read-only: this run belongs to another qrh");
 	if (r->journal_broken)
 		return err_set(e, "the journal cannot be written: no step may start");
+
 	if (i >= r->rb->n_steps)
 		return err_set(e, "no step %zu", i + 1);
 	if (r->act)
@@ -441,9 +447,20 @@ static int refuse_busy(const struct run *r, size_t i, struct err *e)
 	return 0;
 }
 
+/* The journal deleted or replaced under us: as good as a full disk. */
+static int refuse_journal_gone(struct run *r, struct err *e)
+{
+	if (journal_file_check(r->j, e) == 0)
+		return 0;
+	r->journal_broken = true;
+	if (r->lis.journal_failed)
+		r->lis.journal_failed(r->lis.arg, e->msg);
+	return err_prefix(e, "no step may start");
+}
+
 int run_step_begin(struct run *r, size_t i, const char *how, struct err *e)
 {
-	if (refuse_busy(r, i, e) < 0)
+	if (refuse_busy(r, i, e) < 0 || refuse_journal_gone(r, e) < 0)
 		return -1;
 	cJSON *p = run_step_payload(r, i, 0);
 	cJSON_AddStringToObject(p, "how", how);

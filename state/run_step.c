@@ -83,7 +83,9 @@ static void deliver(struct run *r, size_t step, int attempt,
 		if (v && v->secret)
 			return; /* it is the secret: neither stored nor shown */
 	}
-	if (journal_output_append(r->j, r->id, (int64_t)step, attempt,
+	/* task 0 until the engine has tasks: the legacy (step, attempt) key */
+	struct journal_okey k = { .step = (int64_t)step, .attempt = attempt };
+	if (journal_output_append(r->j, r->id, &k,
 				  stream == PROC_STDOUT ? JOURNAL_STDOUT : JOURNAL_STDERR,
 				  data, len, &e) < 0)
 		journal_failure(r, &e);
@@ -180,7 +182,8 @@ static void finish_streams(struct run *r, size_t step, int attempt,
 		redactor_flush(&red[s], &rest);
 		deliver(r, step, attempt, (enum proc_stream)s, rest.data, rest.len);
 		buf_release(&rest);
-		if (journal_output_finish(r->j, r->id, (int64_t)step, attempt,
+		struct journal_okey k = { .step = (int64_t)step, .attempt = attempt };
+		if (journal_output_finish(r->j, r->id, &k,
 					  s == PROC_STDOUT ? JOURNAL_STDOUT : JOURNAL_STDERR,
 					  &info, &e) < 0)
 			journal_failure(r, &e);

@@ -186,14 +186,28 @@ static void notes_print(const struct run_report *r)
 /* ---- --output ---- */
 
 static void stream_header(const struct journal_output_ref *ref,
-			  const struct journal_output_info *info)
+			  const struct journal_output_info *info,
+			  const struct journal_output_verdict *v)
 {
 	printf(SHOW_INDENT "%s", ref->stream == JOURNAL_STDERR ? "stderr" :
 	       "stdout");
+	if (ref->task > 0)
+		printf(" of task %lld", (long long)ref->task);
+	if (ref->label[0])
+		print_clean(" (", ref->label, ")");
 	if (ref->attempt == 0)
 		printf(" of background processes");
 	else
 		printf(", attempt %d", ref->attempt);
+	if (v->trust == JOURNAL_OUTPUT_FORGED) {
+		/* the detail is qrh's words, but quotes stored numbers only */
+		printf(": NOT SHOWN: the stored copy is not what the journal's "
+		       "chain (event %lld) says: ", (long long)v->seq);
+		print_clean("", v->detail, "\n");
+		return;
+	}
+	if (info->finished && v->trust == JOURNAL_OUTPUT_UNCLAIMED)
+		printf(" (no event on the chain records it)");
 	if (!info->finished)
 		printf(": unfinished, %lld bytes stored\n",
 		       (long long)info->stored_bytes);
@@ -229,22 +243,31 @@ static void stream_body(const struct buf *raw, char margin)
 static int stream_print(struct journal *j, int64_t run_id,
 			const struct journal_output_ref *ref)
 {
+	struct journal_okey key = { .step = ref->step, .attempt = ref->attempt,
+				    .task = ref->task };
 	struct journal_output_info info;
+	struct journal_output_verdict v;
 	struct err e = { "" };
 	struct buf raw;
 	int rc;
 
 	buf_init(&raw, BUF_UNLIMITED);
-	rc = journal_output_read(j, run_id, ref->step, ref->attempt,
-				 ref->stream, &raw, &info, &e);
+	rc = journal_output_read(j, run_id, &key, ref->stream, &raw, &info, &e);
+	if (rc == 1 &&
+	    journal_output_check(j, run_id, &key, ref->stream, &v, &e) < 0)
+		rc = -1;
 	if (rc < 0)
 		journal_cli_error("show", &e);
-	if (rc == 1 && (info.total_bytes || !info.finished)) {
-		stream_header(ref, &info);
-		stream_body(&raw, ref->stream == JOURNAL_STDERR ? '!' : '|');
+	if (rc == 1 && (info.total_bytes || !info.finished ||
+			v.trust == JOURNAL_OUTPUT_FORGED)) {
+		stream_header(ref, &info, &v);
+		if (v.trust != JOURNAL_OUTPUT_FORGED)
+			stream_body(&raw, ref->stream == JOURNAL_STDERR ? '!' : '|');
 	}
 	buf_release(&raw);
-	return rc < 0 ? -1 : 0;
+	if (rc < 0)
+		return -1;
+	return rc == 1 && v.trust == JOURNAL_OUTPUT_FORGED;
 }
 
 static int outputs_print(struct journal *j, int64_t run_id,
@@ -253,10 +276,13 @@ static int outputs_print(struct journal *j, int64_t run_id,
 {
 	int rc = 0;
 
-	for (size_t i = 0; i < n; i++)
-		if (refs[i].step == s->index &&
-		    stream_print(j, run_id, &refs[i]) < 0)
-			rc = -1;
+	for (size_t i = 0; i < n; i++) {
+		if (refs[i].step != s->index)
+			continue;
+		int one = stream_print(j, run_id, &refs[i]);
+		if (one < 0 || (one > 0 && rc == 0))
+			rc = one;
+	}
 	return rc;
 }
 
@@ -277,9 +303,10 @@ static int steps_print(struct journal *j, const struct run_report *r,
 	printf("\nsteps: %zu of %zu done\n", done, r->n_steps);
 	for (size_t i = 0; i < r->n_steps; i++) {
 		step_print(&r->steps[i]);
-		if (output && outputs_print(j, r->run.id, &r->steps[i], refs,
-					    n) < 0)
-			rc = -1;
+		int one = output ? outputs_print(j, r->run.id, &r->steps[i],
+						 refs, n) : 0;
+		if (one < 0 || (one > 0 && rc == 0))
+			rc = one;
 	}
 	free(refs);
 	return rc;
@@ -303,7 +330,11 @@ static int show_run(struct journal *j, int64_t id, bool output)
 	rc = steps_print(j, &r, output);
 	notes_print(&r);
 	report_release(&r);
-	return rc < 0 ? QRH_EXIT_FAILED : QRH_EXIT_OK;
+	if (rc > 0)
+		fprintf(stderr, "qrh show: stored output of run %lld is not what "
+			"its chain says (not shown): see qrh verify\n",
+			(long long)id);
+	return rc ? QRH_EXIT_FAILED : QRH_EXIT_OK;
 }
 
 int cmd_show(int argc, char **argv)

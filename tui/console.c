@@ -413,9 +413,10 @@ static void read_stream(struct console *c, size_t i, int attempt,
 {
 	struct journal_output_info info;
 	struct err e;
+	struct journal_okey k = { .step = (int64_t)i, .attempt = attempt };
 	memset(&info, 0, sizeof info);
-	journal_output_read(run_journal(c->run), run_id(c->run), (int64_t)i, attempt,
-			    stream, text, &info, &e);
+	journal_output_read(run_journal(c->run), run_id(c->run), &k, stream, text,
+			    &info, &e);
 	*total += info.total_bytes;
 }
 

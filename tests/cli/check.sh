@@ -41,6 +41,33 @@ assert_contains "$err" "no runbook given"
 run "$QRH_BIN" check --bogus "$T/good.md"
 assert_rc 2
 
+# a NUL in a decoded string would cut it short: "rm -rf data/old\u0000/x"
+# must never run as "rm -rf data/old"
+printf '{"title": "x", "steps": [{"title": "Clean", "actions": [{"kind": "exec",\n  "argv": ["rm", "-rf", "data/old\\u0000/snapshot"]}]}]}\n' >"$T/nul.json"
+run "$QRH_BIN" check "$T/nul.json"
+assert_rc 2 "\\u0000 in JSON"
+assert_contains "$err" "$T/nul.json:2:34: error: a string holds a NUL character"
+run "$QRH_BIN" run --plain --yes --journal "$T/nul.db" "$T/nul.json"
+assert_rc 2 "run of a runbook with \\u0000"
+[ ! -e "$T/nul.db" ] || [ "$(sqlite3 "$T/nul.db" 'select count(*) from runs' 2>/dev/null)" = 0 ] ||
+	fail "a run was started from a runbook with a NUL"
+printf '{"title": "a\\\\u0000 is a backslash and text", "steps": [{"title": "k", "actions": [{"kind": "sh", "script": "echo"}]}]}' >"$T/escaped.json"
+run "$QRH_BIN" check "$T/escaped.json"
+assert_rc 0 "an escaped backslash before u0000 is text"
+printf -- '---\nvars:\n  P:\n    value: "data/old\\0/snap"\n---\n# T\n\n## S\n\n```sh\necho "$P"\n```\n' >"$T/nul.md"
+run "$QRH_BIN" check "$T/nul.md"
+assert_rc 2 "\\0 in YAML front matter"
+assert_contains "$err" "$T/nul.md:4:12: error: a string holds a NUL character"
+
+# a FIFO is no runbook: refused at once, not waited on
+mkfifo "$T/fifo.md"
+run timeout 20 "$QRH_BIN" check "$T/fifo.md"
+assert_rc 2 "check of a FIFO"
+assert_contains "$err" "$T/fifo.md:1:1: error: not a regular file (a FIFO)"
+run timeout 20 "$QRH_BIN" run --plain --yes --journal "$T/fifo.db" "$T/fifo.md"
+assert_rc 2 "run of a FIFO"
+assert_contains "$err" "not a regular file (a FIFO)"
+
 # hostile text in a message is shown visibly, never raw
 printf '## A {\033]0;pwned\007=1}\n' >"$T/esc.md"
 run "$QRH_BIN" check "$T/esc.md"

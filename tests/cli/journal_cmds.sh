@@ -222,6 +222,32 @@ run "$QRH_BIN" verify --journal "$TAMPERED"
 assert_rc 1 "title"
 assert_contains "$out" "run 2 event 1: run record does not match its chain:"
 
+# the outcome is the chain's (run_end), not the run row's to decide
+tamper outcome "UPDATE runs SET outcome = 'ok' WHERE id = 2"
+run "$QRH_BIN" verify --journal "$TAMPERED"
+assert_rc 1 "outcome"
+assert_contains "$out" "run 2 event $(sqlite3 "$J" "SELECT head_seq FROM runs WHERE id = 2"): run outcome does not match its chain: run 2 is recorded with outcome 'ok' but its run_end says 'failed'"
+tamper ended "UPDATE runs SET ended_at = ended_at + 3600000 WHERE id = 2"
+run "$QRH_BIN" verify --journal "$TAMPERED"
+assert_rc 1 "ended_at"
+assert_contains "$out" "run outcome does not match its chain"
+
+# stored output is checked against the SHA-256 on the chain
+oid=$(sqlite3 "$J" "SELECT id FROM outputs WHERE run_id = 1 AND step = 0 AND stream = 'stdout'")
+tamper output "UPDATE output_chunks SET data = CAST(replace(CAST(data AS TEXT), 'hello', 'HACKD') AS BLOB) WHERE output_id = $oid"
+run "$QRH_BIN" verify --journal "$TAMPERED"
+assert_rc 1 "forged output"
+assert_contains "$out" "stored output does not match its chain: stdout of step 1 attempt 1: its stored bytes hash to"
+run "$QRH_BIN" show --output --journal "$TAMPERED" 1
+assert_rc 1 "show of a forged stream"
+assert_contains "$out" "stdout, attempt 1: NOT SHOWN: the stored copy is not what the journal's chain"
+assert_not_contains "$out" "HACKD"
+assert_contains "$out" "! oops"
+assert_contains "$err" "see qrh verify"
+run "$QRH_BIN" show --output --journal "$J" 1
+assert_rc 0
+assert_not_contains "$out" "NOT SHOWN"
+
 last=$(sqlite3 "$J" "SELECT head_seq FROM runs WHERE id = 3")
 tamper tail "DELETE FROM events WHERE run_id = 3 AND seq = $last"
 run "$QRH_BIN" verify --journal "$TAMPERED"

@@ -25,6 +25,12 @@
 #include "util/sha256.h"
 #include "util/xalloc.h"
 
+/* A legacy (step, attempt) output key, as the engine passes today. */
+#define KEY(s, a) (&(const struct journal_okey){ .step = (s), .attempt = (a) })
+/* A task's output key. */
+#define TASK(s, a, t, l) (&(const struct journal_okey){ .step = (s), \
+	.attempt = (a), .task = (t), .label = (l) })
+
 struct fixture {
 	char dir[64];
 	char path[128];
@@ -67,6 +73,17 @@ static struct journal *open_ok(const char *path)
 
 	if (!j)
 		fail_msg("journal_open: %s", e.msg);
+	return j;
+}
+
+/* Reopened by "the next qrh", which must own the run to write to it. */
+static struct journal *open_owner(const char *path, int64_t run)
+{
+	struct err e = { "" };
+	struct journal *j = open_ok(path);
+
+	if (journal_run_lock(j, run, "alice", &e) < 0)
+		fail_msg("journal_run_lock: %s", e.msg);
 	return j;
 }
 
@@ -541,7 +558,7 @@ static void stream_feed(struct journal *j, int64_t run, int64_t step,
 			n = (size_t)(total - off);
 		gen_fill(chunk, off, n);
 		sha256_update(h, chunk, n);
-		if (journal_output_append(j, run, step, attempt, stream, chunk,
+		if (journal_output_append(j, run, KEY(step, attempt), stream, chunk,
 					  n, &e) < 0)
 			fail_msg("journal_output_append: %s", e.msg);
 		off += n;
@@ -566,7 +583,7 @@ static void expect_stream(struct journal *j, int64_t run, int64_t step,
 			tail = QRH_OUTPUT_TAIL_BYTES;
 	}
 	buf_init(&out, BUF_UNLIMITED);
-	assert_int_equal(journal_output_read(j, run, step, attempt,
+	assert_int_equal(journal_output_read(j, run, KEY(step, attempt),
 					     JOURNAL_STDOUT, &out, &info, &e), 1);
 	assert_int_equal(info.total_bytes, total);
 	assert_int_equal(info.stored_bytes, head + tail);
@@ -606,7 +623,7 @@ static void test_output_truncation(void **state)
 	stream_feed(j, run, 3, 1, JOURNAL_STDOUT, total, sha);
 	journal_stats_get(j, &stats);
 	assert_true(stats.buffered_peak <= JOURNAL_FLUSH_BYTES);
-	assert_int_equal(journal_output_finish(j, run, 3, 1, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_finish(j, run, KEY(3, 1), JOURNAL_STDOUT,
 					       &info, &e), 0);
 	assert_int_equal(info.total_bytes, total);
 	assert_string_equal(info.sha256, sha);
@@ -618,17 +635,17 @@ static void test_output_truncation(void **state)
 	struct journal_output_info again;
 	struct buf out;
 	buf_init(&out, BUF_UNLIMITED);
-	assert_int_equal(journal_output_read(j, run, 3, 1, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_read(j, run, KEY(3, 1), JOURNAL_STDOUT,
 					     &out, &again, &e), 1);
 	assert_string_equal(again.sha256, sha);
 	buf_release(&out);
 	/* written once: the same key cannot start again */
-	assert_int_equal(journal_output_append(j, run, 3, 1, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_append(j, run, KEY(3, 1), JOURNAL_STDOUT,
 					       "x", 1, &e), -1);
 	assert_non_null(strstr(e.msg, "already recorded"));
-	assert_int_equal(journal_output_append(j, run + 1, 3, 1, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_append(j, run + 1, KEY(3, 1), JOURNAL_STDOUT,
 					       "x", 1, &e), -1);
-	assert_non_null(strstr(e.msg, "no run"));
+	assert_non_null(strstr(e.msg, "not owned"));
 	journal_close(j);
 
 	/* head rows and one tail snapshot: the file stays near head+tail */
@@ -654,33 +671,33 @@ static void test_output_boundaries(void **state)
 		struct journal_output_info info;
 		char sha[SHA256_HEX_LEN + 1];
 		stream_feed(j, run, k, 1, JOURNAL_STDOUT, sizes[k], sha);
-		assert_int_equal(journal_output_finish(j, run, k, 1,
+		assert_int_equal(journal_output_finish(j, run, KEY(k, 1),
 						       JOURNAL_STDOUT, &info,
 						       &e), 0);
 		assert_string_equal(info.sha256, sha);
 		expect_stream(j, run, k, 1, sizes[k], 1);
 	}
 	/* stdout and stderr of one step are separate streams */
-	assert_int_equal(journal_output_append(j, run, 9, 2, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_append(j, run, KEY(9, 2), JOURNAL_STDOUT,
 					       "out\n", 4, &e), 0);
-	assert_int_equal(journal_output_append(j, run, 9, 2, JOURNAL_STDERR,
+	assert_int_equal(journal_output_append(j, run, KEY(9, 2), JOURNAL_STDERR,
 					       "err\n", 4, &e), 0);
-	assert_int_equal(journal_output_append(j, run, 9, 2, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_append(j, run, KEY(9, 2), JOURNAL_STDOUT,
 					       "more\n", 5, &e), 0);
-	assert_int_equal(journal_output_finish(j, run, 9, 2, JOURNAL_STDERR,
+	assert_int_equal(journal_output_finish(j, run, KEY(9, 2), JOURNAL_STDERR,
 					       NULL, &e), 0);
-	assert_int_equal(journal_output_finish(j, run, 9, 2, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_finish(j, run, KEY(9, 2), JOURNAL_STDOUT,
 					       NULL, &e), 0);
 	struct buf out;
 	buf_init(&out, 1024);
-	assert_int_equal(journal_output_read(j, run, 9, 2, JOURNAL_STDOUT, &out,
+	assert_int_equal(journal_output_read(j, run, KEY(9, 2), JOURNAL_STDOUT, &out,
 					     NULL, &e), 1);
 	assert_string_equal(out.data, "out\nmore\n");
 	buf_reset(&out);
-	assert_int_equal(journal_output_read(j, run, 9, 2, JOURNAL_STDERR, &out,
+	assert_int_equal(journal_output_read(j, run, KEY(9, 2), JOURNAL_STDERR, &out,
 					     NULL, &e), 1);
 	assert_string_equal(out.data, "err\n");
-	assert_int_equal(journal_output_read(j, run, 9, 3, JOURNAL_STDERR, &out,
+	assert_int_equal(journal_output_read(j, run, KEY(9, 3), JOURNAL_STDERR, &out,
 					     NULL, &e), 0);
 	buf_release(&out);
 
@@ -711,7 +728,7 @@ static void test_output_batching(void **state)
 	journal_flush_policy_set(j, JOURNAL_FLUSH_BYTES, 1000LL * 3600 * 1000);
 	journal_stats_get(j, &before);
 	for (int i = 0; i < 10000; i++)
-		assert_int_equal(journal_output_append(j, run, 1, 1,
+		assert_int_equal(journal_output_append(j, run, KEY(1, 1),
 						       JOURNAL_STDOUT, line,
 						       sizeof line, &e), 0);
 	journal_stats_get(j, &after);
@@ -733,14 +750,14 @@ static void test_output_batching(void **state)
 	journal_flush_policy_set(j, JOURNAL_FLUSH_BYTES, 0);
 	journal_stats_get(j, &before);
 	for (int i = 0; i < 5; i++)
-		assert_int_equal(journal_output_append(j, run, 1, 1,
+		assert_int_equal(journal_output_append(j, run, KEY(1, 1),
 						       JOURNAL_STDOUT, line,
 						       sizeof line, &e), 0);
 	journal_stats_get(j, &after);
 	assert_int_equal(after.output_flushes - before.output_flushes, 5);
 
 	struct journal_output_info info;
-	assert_int_equal(journal_output_finish(j, run, 1, 1, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_finish(j, run, KEY(1, 1), JOURNAL_STDOUT,
 					       &info, &e), 0);
 	assert_int_equal(info.total_bytes, 10005 * 100);
 	assert_int_equal(info.truncated, 0);
@@ -788,13 +805,13 @@ static void test_output_tail_snapshots(void **state)
 
 	/* journal_flush forces one however far off it is */
 	journal_tail_interval_set(j, 3600LL * 1000);
-	assert_int_equal(journal_output_append(j, run, 2, 1, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_append(j, run, KEY(2, 1), JOURNAL_STDOUT,
 					       "zz", 2, &e), 0);
 	assert_int_equal(journal_flush(j, &e), 0);
 	journal_stats_get(j, &after);
 	assert_int_equal(after.tail_snapshots, before.tail_snapshots + 1);
 	struct journal_output_info info;
-	assert_int_equal(journal_output_finish(j, run, 1, 1, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_finish(j, run, KEY(1, 1), JOURNAL_STDOUT,
 					       &info, &e), 0);
 	assert_int_equal(info.total_bytes, total);
 	expect_stream(r, run, 1, 1, total, 1);
@@ -822,13 +839,13 @@ static void test_output_storage_failures(void **state)
 		"output_chunks WHEN NEW.part = 2 BEGIN "
 		"SELECT RAISE(ABORT, 'disk full'); END");
 	gen_fill(chunk, QRH_OUTPUT_HEAD_BYTES + 10, sizeof chunk);
-	assert_int_equal(journal_output_append(j, run, 1, 1, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_append(j, run, KEY(1, 1), JOURNAL_STDOUT,
 					       chunk, sizeof chunk, &e), -1);
 	assert_non_null(strstr(e.msg, "disk full"));
 	raw_sql(f->path, "DROP TRIGGER no_tail");
 	journal_close(j);	/* the stream dies unfinished */
 
-	j = open_ok(f->path);
+	j = open_owner(f->path, run);
 	journal_tail_interval_set(j, 3600LL * 1000);
 	stream_feed(j, run, 2, 1, JOURNAL_STDOUT, total / 2, sha);
 	raw_sql(f->path, "CREATE TRIGGER no_tail BEFORE INSERT ON "
@@ -836,7 +853,7 @@ static void test_output_storage_failures(void **state)
 		"SELECT RAISE(ABORT, 'disk full'); END");
 	assert_int_equal(journal_flush(j, &e), -1);
 	raw_sql(f->path, "DROP TRIGGER no_tail");
-	assert_int_equal(journal_output_finish(j, run, 2, 1, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_finish(j, run, KEY(2, 1), JOURNAL_STDOUT,
 					       &info, &e), 0);
 	assert_string_equal(info.sha256, sha);
 	expect_stream(j, run, 2, 1, total / 2, 1);
@@ -847,14 +864,14 @@ static void test_output_storage_failures(void **state)
 		"SELECT RAISE(ABORT, 'disk full'); END");
 	journal_flush_policy_set(j, 1000, 3600LL * 1000);
 	gen_fill(chunk, 0, sizeof chunk);
-	assert_int_equal(journal_output_append(j, run, 3, 1, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_append(j, run, KEY(3, 1), JOURNAL_STDOUT,
 					       chunk, sizeof chunk, &e), 0);
-	assert_int_equal(journal_output_append(j, run, 3, 1, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_append(j, run, KEY(3, 1), JOURNAL_STDOUT,
 					       chunk, sizeof chunk, &e), -1);
 	assert_non_null(strstr(e.msg, "no longer stored"));
-	assert_int_equal(journal_output_append(j, run, 3, 1, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_append(j, run, KEY(3, 1), JOURNAL_STDOUT,
 					       chunk, sizeof chunk, &e), 0);
-	assert_int_equal(journal_output_finish(j, run, 3, 1, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_finish(j, run, KEY(3, 1), JOURNAL_STDOUT,
 					       &info, &e), -1);
 	assert_int_equal(info.total_bytes, 3 * sizeof chunk);
 	assert_int_equal(info.truncated, 1);
@@ -863,25 +880,25 @@ static void test_output_storage_failures(void **state)
 
 	/* bytes held before the failure are written later; the rest is lost */
 	journal_flush_policy_set(j, JOURNAL_FLUSH_BYTES, 0);
-	assert_int_equal(journal_output_append(j, run, 4, 1, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_append(j, run, KEY(4, 1), JOURNAL_STDOUT,
 					       chunk, sizeof chunk, &e), 0);
 	raw_sql(f->path, "CREATE TRIGGER no_head BEFORE INSERT ON "
 		"output_chunks WHEN NEW.part = 0 BEGIN "
 		"SELECT RAISE(ABORT, 'disk full'); END");
 	journal_flush_policy_set(j, 500, 3600LL * 1000);
-	assert_int_equal(journal_output_append(j, run, 4, 1, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_append(j, run, KEY(4, 1), JOURNAL_STDOUT,
 					       chunk, sizeof chunk, &e), -1);
 	raw_sql(f->path, "DROP TRIGGER no_head");
-	assert_int_equal(journal_output_append(j, run, 4, 1, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_append(j, run, KEY(4, 1), JOURNAL_STDOUT,
 					       chunk, sizeof chunk, &e), 0);
-	assert_int_equal(journal_output_finish(j, run, 4, 1, JOURNAL_STDOUT,
+	assert_int_equal(journal_output_finish(j, run, KEY(4, 1), JOURNAL_STDOUT,
 					       &info, &e), 0);
 	assert_int_equal(info.total_bytes, 3 * sizeof chunk);
 	assert_int_equal(info.stored_bytes, 1500);
 	assert_int_equal(info.lost_bytes, 1500);
 	struct buf out;
 	buf_init(&out, BUF_UNLIMITED);
-	assert_int_equal(journal_output_read(j, run, 4, 1, JOURNAL_STDOUT, &out,
+	assert_int_equal(journal_output_read(j, run, KEY(4, 1), JOURNAL_STDOUT, &out,
 					     &info, &e), 1);
 	assert_int_equal(info.stored_bytes, 1500);
 	assert_memory_equal(out.data, chunk, sizeof chunk);
@@ -894,7 +911,7 @@ static void test_output_storage_failures(void **state)
 	/* the first stream read back as its head and a consistent tail */
 	j = open_ok(f->path);
 	buf_init(&out, BUF_UNLIMITED);
-	assert_int_equal(journal_output_read(j, run, 1, 1, JOURNAL_STDOUT, &out,
+	assert_int_equal(journal_output_read(j, run, KEY(1, 1), JOURNAL_STDOUT, &out,
 					     &info, &e), 1);
 	assert_int_equal(info.finished, 0);
 	assert_int_equal(out.len, info.stored_bytes);
@@ -926,8 +943,20 @@ static void test_runs_queries(void **state)
 	assert_int_equal(end.seq, 2);
 	assert_int_equal(journal_run_find_unfinished(j, &found, &e), 1);
 	assert_int_equal(found, a);
+	struct journal_event end_a = {
+		.run_id = a, .wall_ms = 1700000001000, .mono_ns = 99,
+		.step = JOURNAL_NO_STEP, .type = "run_end", .actor = "qrh",
+		.payload = "{\"outcome\":\"interrupted\"}",
+	};
+	/* the run row may not say what the event does not */
 	assert_int_equal(journal_run_end(j, a, "interrupted", 1700000001000,
-					 NULL, &e), 0);
+					 NULL, &e), -1);
+	assert_int_equal(journal_run_end(j, a, "ok", 1700000001000, &end_a,
+					 &e), -1);
+	assert_int_equal(journal_run_end(j, a, "interrupted", 1700000001001,
+					 &end_a, &e), -1);
+	assert_int_equal(journal_run_end(j, a, "interrupted", 1700000001000,
+					 &end_a, &e), 0);
 	assert_int_equal(journal_run_find_unfinished(j, &found, &e), 0);
 
 	assert_int_equal(journal_runs_list(j, &runs, &n, &e), 0);
@@ -1036,7 +1065,7 @@ child_append_forever(const char *path, int64_t run, int attempt, int fd)
 	struct journal *j = journal_open(path, &e);
 	unsigned char chunk[3000];
 
-	if (!j)
+	if (!j || journal_run_lock(j, run, "child", &e) < 0)
 		_exit(2);
 	for (int64_t i = 0; ; i++) {
 		struct journal_event ev = {
@@ -1050,7 +1079,7 @@ child_append_forever(const char *path, int64_t run, int attempt, int fd)
 			_exit(4);
 		gen_fill(chunk, (uint64_t)i * sizeof chunk, sizeof chunk);
 		for (int k = 0; k < 8; k++)
-			if (journal_output_append(j, run, 1, attempt,
+			if (journal_output_append(j, run, KEY(1, attempt),
 						  JOURNAL_STDOUT, chunk,
 						  sizeof chunk, &e) < 0)
 				_exit(5);
@@ -1109,7 +1138,7 @@ static void test_kill9_never_loses_commits(void **state)
 		struct buf out;
 		struct journal_output_info info;
 		buf_init(&out, BUF_UNLIMITED);
-		int rc = journal_output_read(j, run, 1, it, JOURNAL_STDOUT,
+		int rc = journal_output_read(j, run, KEY(1, it), JOURNAL_STDOUT,
 					     &out, &info, &e);
 		assert_true(rc >= 0);
 		if (rc == 1) {
@@ -1137,7 +1166,7 @@ static void test_output_survives_kill(void **state)
 	if (pid == 0) {
 		char sha[SHA256_HEX_LEN + 1];
 		struct journal *c = journal_open(f->path, &e);
-		if (!c)
+		if (!c || journal_run_lock(c, run, "child", &e) < 0)
 			_exit(2);
 		stream_feed(c, run, 3, 1, JOURNAL_STDOUT, total, sha);
 		if (journal_flush(c, &e) < 0)

@@ -877,11 +877,47 @@ static void test_proc_grandchild_holds_pipes(void **state)
 	pt_wait(&run);
 	assert_int_equal(run.res.exit_code, 0);
 	assert_true(run.res.pipes_held);
+	/* the sleep was in the group: it is named, and it was killed */
+	assert_int_equal(run.res.n_held_running, 0);
+	assert_int_equal(run.res.n_held_killed, 1);
+	assert_true(run.res.held_killed[0] > 0);
 	PT_ASSERT_OUT(&run.out, "hi\n");
 	assert_true(run.done_ns - run.spawned_ns <= (grace + 1000) * MS);
 	/* The duration is the leader's, without the wait for the pipes. */
 	assert_true(run.res.duration_ns + grace * MS <=
 		    run.done_ns - run.spawned_ns);
+	pt_run_release(&run);
+}
+
+/* A process that left the group (setsid) and holds the pipes is out of
+ * reach of the group kill: the result says it was left running, with its
+ * pid, and it really is still running. */
+static void test_proc_holder_outside_group(void **state)
+{
+	struct pt_run run;
+	pt_run_init(&run, *state);
+	const char *argv[] = {
+		"sh", "-c", "setsid sleep 1013 & echo hi", NULL,
+	};
+	pt_spawn(&run, (struct proc_spec){ .argv = argv, .grace_ms = 300 });
+	pt_wait(&run);
+	assert_int_equal(run.res.exit_code, 0);
+	assert_true(run.res.pipes_held);
+	assert_int_equal(run.res.n_held_killed, 0);
+	assert_int_equal(run.res.n_held_running, 1);
+	pid_t pid = run.res.held_running[0];
+	char path[64], cmd[256] = "";
+	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	size_t n = fread(cmd, 1, sizeof cmd - 1, f);
+	fclose(f);
+	for (size_t i = 0; i < n; i++)
+		if (!cmd[i])
+			cmd[i] = ' ';
+	assert_non_null(strstr(cmd, "sleep 1013"));
+	assert_int_equal(kill(pid, 0), 0);	/* still alive, as reported */
+	kill(pid, SIGKILL);
 	pt_run_release(&run);
 }
 
@@ -1010,6 +1046,7 @@ int main(void)
 		PT(test_proc_timeout_term_obeyed),
 		PT(test_proc_cancel_group),
 		PT(test_proc_grandchild_holds_pipes),
+		PT(test_proc_holder_outside_group),
 		PT(test_proc_background_killed_at_finish),
 		PT(test_proc_eof_before_exit),
 		PT(test_proc_free_running),

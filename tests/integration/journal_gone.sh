@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The journal deleted (or replaced) in the middle of a run: no later step
+# starts, qrh says why and does not exit 0 — as on a full disk.
+. "$(dirname "$0")/../lib.sh"
+export QRH_TEST_DIR=$T
+
+cat >"$T/gone.md" <<'RB'
+## Lose the journal {confirm=no}
+```sh
+rm -f "$QRH_TEST_DIR/j.db" "$QRH_TEST_DIR/j.db-wal" "$QRH_TEST_DIR/j.db-shm"
+echo deleted
+```
+## Must not run {confirm=no}
+```sh
+touch "$QRH_TEST_DIR/ran"
+```
+RB
+run "$QRH_BIN" run --plain --yes --journal "$T/j.db" "$T/gone.md"
+[ "$rc" -ne 0 ] || fail "qrh exited 0 with its journal deleted: $err"
+assert_contains "$err" "the journal file '$T/j.db' was deleted"
+assert_contains "$err" "no step may start"
+[ ! -e "$T/ran" ] || fail "a step ran after the journal was deleted"
+
+# replaced: the path names a new file, the run's writes would go nowhere
+cat >"$T/swap.md" <<'RB'
+## Swap the journal {confirm=no}
+```sh
+cp "$QRH_TEST_DIR/k.db" "$QRH_TEST_DIR/k.copy"
+mv "$QRH_TEST_DIR/k.copy" "$QRH_TEST_DIR/k.db"
+```
+## Must not run {confirm=no}
+```sh
+touch "$QRH_TEST_DIR/ran2"
+```
+RB
+run "$QRH_BIN" run --plain --yes --journal "$T/k.db" "$T/swap.md"
+[ "$rc" -ne 0 ] || fail "qrh exited 0 with its journal replaced: $err"
+assert_contains "$err" "was replaced by another file"
+[ ! -e "$T/ran2" ] || fail "a step ran after the journal was replaced"
+
+# an intact journal is left alone
+printf '## A {confirm=no}\n```sh\necho a\n```\n## B {confirm=no}\n```sh\necho b\n```\n' >"$T/ok.md"
+run "$QRH_BIN" run --plain --yes --journal "$T/ok.db" "$T/ok.md"
+assert_rc 0
+echo "a deleted or replaced journal stops the run"
