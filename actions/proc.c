@@ -711,6 +711,7 @@ static void proc_child_run(const struct proc_launch *c)
 	if (c->go[0] >= 0) {
 		char go;
 		ssize_t n;
+		close(c->go[1]); /* else EOF never comes if the parent dies */
 		do
 			n = read(c->go[0], &go, 1);
 		while (n < 0 && errno == EINTR);
@@ -795,9 +796,16 @@ static int proc_release_child(struct proc_launch *c, pid_t pid,
 	return 0;
 }
 
-/* Field 22 of /proc/PID/stat. The command name (field 2) may hold spaces
- * and parentheses: fields are counted from its last ')'. */
-int proc_start_ticks(pid_t pid, uint64_t *out)
+/* The fields of /proc/PID/stat qrh reads: state (3), pgrp (5) and start
+ * time (22). The command name (field 2) may hold spaces and parentheses:
+ * fields are counted from its last ')'. */
+struct proc_stat {
+	char state;
+	pid_t pgrp;
+	uint64_t start_ticks;
+};
+
+static int proc_stat_read(pid_t pid, struct proc_stat *out)
 {
 	char path[64], buf[1024];
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
@@ -810,15 +818,58 @@ int proc_start_ticks(pid_t pid, uint64_t *out)
 		return -1;
 	buf[n] = '\0';
 	char *p = strrchr(buf, ')');
-	if (!p)
+	if (!p || !p[1] || !p[2])
 		return -1;
+	out->state = p[2];
 	p++; /* the space before field 3 */
-	for (int field = 3; field < 22 && p; field++)
+	for (int field = 3; field < 22 && p; field++) {
 		p = strchr(p + 1, ' '); /* now the space before field + 1 */
+		if (p && field + 1 == 5)
+			out->pgrp = (pid_t)strtol(p + 1, NULL, 10);
+	}
 	if (!p)
 		return -1;
-	*out = strtoull(p + 1, NULL, 10);
+	out->start_ticks = strtoull(p + 1, NULL, 10);
 	return 0;
+}
+
+int proc_start_ticks(pid_t pid, uint64_t *out)
+{
+	struct proc_stat st;
+	if (proc_stat_read(pid, &st) < 0)
+		return -1;
+	*out = st.start_ticks;
+	return 0;
+}
+
+int proc_group_live(pid_t pgid, uint64_t leader_ticks)
+{
+	struct proc_stat st;
+	if (pgid <= 1)
+		return 0;
+	if (proc_stat_read(pgid, &st) == 0) {
+		if (st.start_ticks != leader_ticks)
+			return 0; /* the pid names someone else now */
+		if (st.state != 'Z')
+			return 1;
+	}
+	/* the leader is gone or a zombie: is anything alive in its group? */
+	DIR *d = opendir("/proc");
+	int live = 0;
+	if (!d)
+		return kill(-pgid, 0) == 0;
+	struct dirent *de;
+	while (!live && (de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		if (*end || pid <= 1 || pid == pgid)
+			continue;
+		if (proc_stat_read((pid_t)pid, &st) == 0 && st.pgrp == pgid &&
+		    st.state != 'Z' && st.start_ticks >= leader_ticks)
+			live = 1;
+	}
+	closedir(d);
+	return live;
 }
 
 /* Hand the read ends to the loop; the proc owns them from here. */

@@ -127,6 +127,10 @@ bool proc_finished(const struct proc *p);
  * resume can tell a survivor from a stranger that got the same pid.
  * 0 and *out set, or -1 when the process does not exist. */
 int proc_start_ticks(pid_t pid, uint64_t *out);
+/* Does process group pgid, whose leader started at leader_ticks, still
+ * have a process that is not a zombie? 0 when the group is gone, or when
+ * pgid now names a stranger's process (same pid, another start time). */
+int proc_group_live(pid_t pgid, uint64_t leader_ticks);
 void proc_free(struct proc *p);
 
 #endif

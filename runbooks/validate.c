@@ -330,13 +330,11 @@ static void check_names(const struct runbook *rb, size_t idx,
 			struct name_check *nc, struct diags *d)
 {
 	const struct step *s = &rb->steps[idx];
-	size_t bg = 0;
 	for (size_t k = 0; k < s->n_actions; k++) {
 		const struct action *a = &s->actions[k];
 		size_t j;
 		if (a->stop && !strmap_get(&nc->background, a->stop, NULL))
 			diag_error(d, a->pos, "stop=%s names no background action started before it", a->stop);
-		bg += a->background;
 		if (!a->name)
 			continue;
 		nc->by_index = xgrow(nc->by_index, &nc->cap, nc->n + 1, sizeof *nc->by_index);
@@ -348,8 +346,6 @@ static void check_names(const struct runbook *rb, size_t idx,
 		if (a->background)
 			strmap_add(&nc->background, a->name, 0);
 	}
-	if (bg > 1)
-		diag_error(d, s->pos, "at most one background action per step (this one has %zu)", bg);
 }
 
 static void check_step(struct runbook *rb, size_t idx, struct var_scope *scope,

@@ -224,6 +224,39 @@ static void task_started(struct run_fold *f, const struct journal_event *ev,
 	(void)ev;
 }
 
+static void stream_from_object(struct fold_stream *s, const cJSON *o)
+{
+	if (!cJSON_IsObject(o))
+		return;
+	const cJSON *tr = cJSON_GetObjectItemCaseSensitive(o, "truncated");
+	const char *sha = member_str(o, "sha256");
+	s->known = true;
+	s->bytes = member_int(o, "bytes", STEP_NONE);
+	snprintf(s->sha256, sizeof s->sha256, "%s", sha ? sha : "");
+	s->truncated = cJSON_IsBool(tr) ? cJSON_IsTrue(tr) : -1;
+	s->lost = member_int(o, "lost", 0);
+}
+
+/* step_end / background_end of journals written before tasks. */
+static void stream_from_flat(struct fold_stream *s, const cJSON *p,
+			     const char *name)
+{
+	char key[32];
+	snprintf(key, sizeof key, "%s_bytes", name);
+	if (!cJSON_GetObjectItemCaseSensitive(p, key))
+		return;
+	s->known = true;
+	s->bytes = member_int(p, key, STEP_NONE);
+	snprintf(key, sizeof key, "%s_sha256", name);
+	const char *sha = member_str(p, key);
+	snprintf(s->sha256, sizeof s->sha256, "%s", sha ? sha : "");
+	snprintf(key, sizeof key, "%s_truncated", name);
+	const cJSON *tr = cJSON_GetObjectItemCaseSensitive(p, key);
+	s->truncated = cJSON_IsBool(tr) ? cJSON_IsTrue(tr) : -1;
+	snprintf(key, sizeof key, "%s_lost", name);
+	s->lost = member_int(p, key, 0);
+}
+
 static void task_event(struct run_fold *f, const struct journal_event *ev,
 		       const cJSON *p, struct fold_step *s)
 {
@@ -237,8 +270,13 @@ static void task_event(struct run_fold *f, const struct journal_event *ev,
 	else if (!strcmp(t, EV_ACTION_END) || !strcmp(t, EV_TASK_END) ||
 		 !strcmp(t, EV_BACKGROUND_END) || !strcmp(t, EV_TASK_REAPED)) {
 		struct fold_task *task = task_get(f, member_int(p, "task", 0));
-		if (task)
+		if (task) {
 			task->ended = true;
+			const char *st = member_str(p, !strcmp(t, EV_TASK_REAPED) ? "how" : "status");
+			snprintf(task->status, sizeof task->status, "%s", st ? st : "");
+			stream_from_object(&task->out[1], cJSON_GetObjectItemCaseSensitive(p, "stdout"));
+			stream_from_object(&task->out[2], cJSON_GetObjectItemCaseSensitive(p, "stderr"));
+		}
 	} else if (!strcmp(t, EV_TASK_PROCESS)) {
 		struct fold_task *task = task_get(f, member_int(p, "task", 0));
 		if (task) {
@@ -291,6 +329,12 @@ static void step_event(struct run_fold *f, const struct journal_event *ev,
 	bool same = !s->st.n_attempts || fold_same_boot(f, s->st.attempts[0].segment, seg);
 	if (step_apply(&s->st, &se, same) < 0)
 		f->illegal++;
+	if (se.kind == STEP_EV_START)
+		memset(s->legacy, 0, sizeof s->legacy);
+	if (se.kind == STEP_EV_END) {
+		stream_from_flat(&s->legacy[1], p, "stdout");
+		stream_from_flat(&s->legacy[2], p, "stderr");
+	}
 }
 
 void fold_event(struct run_fold *f, const struct journal_event *ev)

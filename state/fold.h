@@ -35,12 +35,24 @@
 
 #define FOLD_BOOT_ID_MAX 40
 
+/* What the chain says of a stored output stream. */
+struct fold_stream {
+	bool known;
+	int64_t bytes;
+	char sha256[JOURNAL_HASH_LEN + 1];
+	int truncated; /* -1: not said */
+	int64_t lost;
+};
+
 struct fold_step {
 	int64_t index; /* in the runbook; for steps only the events know, the
 			* journal's step number */
 	char *id;
 	char *title; /* NULL: not in the runbook */
 	struct step_state st;
+	/* journals written before tasks: the last attempt's streams, from its
+	 * step_end (index: enum proc_stream) */
+	struct fold_stream legacy[3];
 };
 
 struct fold_segment {
@@ -71,6 +83,8 @@ struct fold_task {
 	uint64_t start_ticks;
 	int segment;
 	bool ended;
+	struct fold_stream out[3]; /* from its end event (enum proc_stream) */
+	char status[16];           /* its end status, "" while it runs */
 };
 
 struct fold_note {

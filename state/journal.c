@@ -138,6 +138,12 @@ int journal_tx_begin(struct journal *j, struct err *e)
  * BEGIN works. Counting commits lets tests prove batching. */
 int journal_tx_commit(struct journal *j, struct err *e)
 {
+	if (j->fail_after == 0) {
+		journal_tx_rollback(j);
+		return err_set(e, "journal '%s': %s", j->path, sqlite3_errstr(j->fail_code));
+	}
+	if (j->fail_after > 0)
+		j->fail_after--;
 	if (journal_exec(j, "COMMIT", e) < 0) {
 		journal_tx_rollback(j);
 		return -1;
@@ -192,6 +198,7 @@ static struct journal *journal_new(const char *path, int readonly)
 	j->flush_bytes = JOURNAL_FLUSH_BYTES;
 	j->flush_interval_ns = (int64_t)JOURNAL_FLUSH_INTERVAL_MS * 1000000;
 	j->tail_interval_ns = (int64_t)JOURNAL_TAIL_INTERVAL_MS * 1000000;
+	j->fail_after = -1;
 	return j;
 }
 
@@ -480,6 +487,12 @@ void journal_flush_policy_set(struct journal *j, size_t bytes,
 }
 
 /* Negative means 0: a snapshot on every append (tests). */
+void journal_fail_after(struct journal *j, int commits, int sqlite_code)
+{
+	j->fail_after = commits < 0 ? -1 : commits;
+	j->fail_code = sqlite_code;
+}
+
 void journal_tail_interval_set(struct journal *j, int64_t interval_ms)
 {
 	j->tail_interval_ns = interval_ms < 0 ? 0 : interval_ms * 1000000;

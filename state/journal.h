@@ -149,6 +149,7 @@ struct journal_run_new {
 	const char *vars_json;		/* non-secret objectives/vars; NULL = {} */
 	int64_t started_ms;		/* wall clock */
 	int64_t mono_ns;		/* monotonic clock at start */
+	const char *boot_id;		/* clock_boot_id; NULL or "": unknown */
 };
 
 struct journal_head {
@@ -430,5 +431,9 @@ void journal_flush_policy_set(struct journal *j, size_t bytes,
 			      int64_t interval_ms);
 /* Default JOURNAL_TAIL_INTERVAL_MS; 0 snapshots on every append. */
 void journal_tail_interval_set(struct journal *j, int64_t interval_ms);
+/* Tests: after `commits` more commits succeed, every later commit fails
+ * as SQLite would with `sqlite_code` (SQLITE_FULL, SQLITE_IOERR, ...):
+ * rolled back, with that code's message. A negative count turns it off. */
+void journal_fail_after(struct journal *j, int commits, int sqlite_code);
 
 #endif

@@ -343,7 +343,11 @@ static int claim_check(struct journal *j, int64_t run_id,
 
 static void claim_name(const struct claim *c, char *out, size_t n)
 {
-	if (c->key.task > 0)
+	if (c->key.task > 0 && c->key.attempt > 0)
+		snprintf(out, n, "%s of step %lld attempt %d (task %lld)",
+			 journal_stream_name(c->stream), (long long)c->key.step + 1,
+			 c->key.attempt, (long long)c->key.task);
+	else if (c->key.task > 0)
 		snprintf(out, n, "%s of task %lld", journal_stream_name(c->stream),
 			 (long long)c->key.task);
 	else if (c->key.attempt == 0)

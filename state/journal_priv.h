@@ -68,6 +68,8 @@ struct journal {
 	int64_t flush_interval_ns;
 	int64_t tail_interval_ns;	/* how often a tail snapshot is due */
 	struct journal_stats stats;
+	int fail_after;   /* tests: commits left before failing; -1: never */
+	int fail_code;
 };
 
 /* journal.c */

@@ -157,8 +157,16 @@ static int run_start_append(struct journal *j, const struct journal_run_new *r,
 
 	if (journal_run_digest(j, run_id, digest, e) != 1)
 		return -1;
-	snprintf(payload, sizeof payload,
-		 "{\"run_sha256\":\"%s\",\"mode\":\"%s\"}", digest, r->mode);
+	/* mode and boot id are checked words: nothing to escape */
+	if (r->boot_id && *r->boot_id &&
+	    strspn(r->boot_id, "0123456789abcdef-") == strlen(r->boot_id) &&
+	    strlen(r->boot_id) < 64)
+		snprintf(payload, sizeof payload,
+			 "{\"run_sha256\":\"%s\",\"mode\":\"%s\",\"boot_id\":\"%s\"}",
+			 digest, r->mode, r->boot_id);
+	else
+		snprintf(payload, sizeof payload,
+			 "{\"run_sha256\":\"%s\",\"mode\":\"%s\"}", digest, r->mode);
 	if (journal_event_insert(j, &ev, e) < 0)
 		return -1;
 	if (head) {

@@ -1,5 +1,6 @@
 #include "state/redact.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 void redactor_init(struct redactor *r, const struct strv *secrets)
@@ -37,8 +38,23 @@ static size_t find_secret(const struct strv *sv, const char *s, size_t n,
 	return best;
 }
 
-/* Redacts s[0..n) into out, keeping back `keep` trailing bytes in hold. */
-static void emit(struct redactor *r, const char *s, size_t n, size_t keep,
+/* The longest suffix of s[0..n) that is a proper prefix of a secret: the
+ * only bytes that could still turn out to be the start of one. Usually 0,
+ * so output is released as soon as it arrives. */
+static size_t held_suffix(const struct strv *sv, const char *s, size_t n,
+			  size_t longest)
+{
+	size_t max = longest - 1 < n ? longest - 1 : n;
+	for (size_t k = max; k > 0; k--)
+		for (size_t i = 0; i < sv->n; i++)
+			if (strlen(sv->v[i]) > k && !memcmp(s + n - k, sv->v[i], k))
+				return k;
+	return 0;
+}
+
+/* Redacts s[0..n) into out, keeping back in hold the trailing bytes that
+ * may begin a secret (all of them at the end of a stream: flush). */
+static void emit(struct redactor *r, const char *s, size_t n, bool flush,
 		 struct buf *out)
 {
 	size_t pos = 0;
@@ -52,7 +68,8 @@ static void emit(struct redactor *r, const char *s, size_t n, size_t keep,
 		pos += at + len;
 	}
 	size_t rest = n - pos;
-	size_t release = rest > keep ? rest - keep : 0;
+	size_t keep = flush ? 0 : held_suffix(r->secrets, s + pos, rest, r->longest);
+	size_t release = rest - keep;
 	buf_add(out, s + pos, release);
 	struct buf next;
 	buf_init(&next, BUF_UNLIMITED);
@@ -72,7 +89,7 @@ void redactor_feed(struct redactor *r, const char *in, size_t n,
 	buf_init(&all, BUF_UNLIMITED);
 	buf_add(&all, r->hold.data, r->hold.len);
 	buf_add(&all, in, n);
-	emit(r, all.data, all.len, r->longest - 1, out);
+	emit(r, all.data, all.len, false, out);
 	buf_release(&all);
 }
 
@@ -83,7 +100,7 @@ void redactor_flush(struct redactor *r, struct buf *out)
 	struct buf all;
 	buf_init(&all, BUF_UNLIMITED);
 	buf_add(&all, r->hold.data, r->hold.len);
-	emit(r, all.data, all.len, 0, out);
+	emit(r, all.data, all.len, true, out);
 	buf_release(&all);
 }
 

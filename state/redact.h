@@ -2,8 +2,9 @@
  *
  * A redactor replaces every occurrence of any secret in a stream with
  * REDACT_MASK, also when a secret is split across two chunks: it holds back
- * the last (longest secret - 1) bytes until it knows they are not the start
- * of one. With no secrets it passes data through untouched. Hashes and byte
+ * only the trailing bytes that are the beginning of some secret (usually
+ * none), until it knows whether the secret follows. So output is released
+ * as soon as it arrives. With no secrets it passes data through untouched. Hashes and byte
  * counts recorded for output are of the redacted stream. */
 #ifndef QRH_STATE_REDACT_H
 #define QRH_STATE_REDACT_H

@@ -15,314 +15,132 @@
 /* Integers beyond this lose precision as a double (cJSON's numbers). */
 #define JSON_EXACT_MAX (1LL << 53)
 
-static const char *const status_names[] = {
-	[REPORT_PENDING] = "pending",
-	[REPORT_RUNNING] = "running",
-	[REPORT_OK] = "ok",
-	[REPORT_FAILED] = "failed",
-	[REPORT_SKIPPED] = "skipped",
-	[REPORT_DONE_BY_HAND] = "done_by_hand",
-	[REPORT_INTERRUPTED] = "interrupted",
-	[REPORT_CANCELLED] = "cancelled",
-	[REPORT_TIMEOUT] = "timeout",
-};
-
-const char *report_status_name(enum report_status s)
-{
-	if ((unsigned)s >= sizeof status_names / sizeof status_names[0])
-		return "unknown";
-	return status_names[s];
-}
-
-int report_status_done(enum report_status s)
-{
-	return s == REPORT_OK || s == REPORT_SKIPPED || s == REPORT_DONE_BY_HAND;
-}
-
-/* ---- payload members ---- */
-
-static const char *member_str(const cJSON *p, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, key);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static int64_t member_int(const cJSON *p, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, key);
-	/* written as !(in range) so that NaN is refused too */
-	if (!cJSON_IsNumber(v) ||
-	    !(v->valuedouble > -9.2e18 && v->valuedouble < 9.2e18))
-		return REPORT_NONE;
-	return (int64_t)v->valuedouble;
-}
-
-/* 1, 0, or -1 when absent. */
-static int member_bool(const cJSON *p, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, key);
-	return cJSON_IsBool(v) ? cJSON_IsTrue(v) : -1;
-}
-
-/* Replace an owned string; NULL clears it. */
-static void str_set(char **slot, const char *s)
-{
-	free(*slot);
-	*slot = xstrdup_or_null(s);
-}
-
-/* ---- steps ---- */
-
-struct builder {
-	struct run_report *r;
-	size_t cap;
-	size_t from_runbook;		/* steps[0, from_runbook) are the runbook's */
-	int ended;			/* a run_end event was read */
-};
-
-static void stream_unknown(struct report_stream *s)
-{
-	s->bytes = REPORT_NONE;
-	s->sha256[0] = '\0';
-	s->truncated = -1;
-}
-
-/* A new step at the end of the list, pending, nothing known. */
-static struct report_step *step_add(struct builder *b, int64_t index,
-				    const char *id, const char *title)
-{
-	struct run_report *r = b->r;
-	struct report_step *s;
-
-	r->steps = xgrow(r->steps, &b->cap, r->n_steps + 1, sizeof *r->steps);
-	s = &r->steps[r->n_steps++];
-	memset(s, 0, sizeof *s);
-	s->index = index;
-	s->id = xstrdup_or_null(id);
-	s->title = xstrdup_or_null(title);
-	s->status = REPORT_PENDING;
-	s->started_ms = s->ended_ms = s->duration_ms = REPORT_NONE;
-	s->exit_code = REPORT_NONE;
-	stream_unknown(&s->out);
-	stream_unknown(&s->err);
-	return s;
-}
+/* ---- the report, from the fold ---- */
 
 /* The steps of the stored runbook, if it still loads at all (a runbook
  * with semantic errors still has its steps). */
-static void steps_from_runbook(struct builder *b)
+static struct runbook *stored_runbook(const struct journal_run *run)
 {
-	const struct journal_run *run = &b->r->run;
-	struct runbook *rb;
 	struct diags d;
-
 	if (!run->runbook_text)
-		return;
+		return NULL;
 	diags_init(&d);
-	rb = runbook_load_buffer(run->runbook_path, run->runbook_text,
-				 run->runbook_len, RUNBOOK_AUTO, &d);
+	struct runbook *rb = runbook_load_buffer(run->runbook_path, run->runbook_text,
+						 run->runbook_len, RUNBOOK_AUTO, &d);
 	diags_release(&d);
-	if (!rb)
+	return rb;
+}
+
+static void stream_set(struct report_stream *out, const struct fold_stream *in)
+{
+	out->bytes = in->known ? in->bytes : REPORT_NONE;
+	snprintf(out->sha256, sizeof out->sha256, "%s", in->known ? in->sha256 : "");
+	out->truncated = in->known ? in->truncated : -1;
+}
+
+/* The last attempt's streams: a legacy step_end's, or the sum over the
+ * tasks of that attempt (one task: its hash too). */
+static void streams_of(const struct run_fold *f, size_t i, struct report_step *rs)
+{
+	const struct fold_step *fs = &f->steps[i];
+	stream_set(&rs->out, &fs->legacy[1]);
+	stream_set(&rs->err, &fs->legacy[2]);
+	if (fs->legacy[1].known)
 		return;
-	for (size_t i = 0; i < rb->n_steps; i++)
-		step_add(b, (int64_t)i, rb->steps[i].id, rb->steps[i].title);
-	b->from_runbook = rb->n_steps;
-	b->r->runbook_loaded = 1;
-	runbook_free(rb);
-}
-
-/* By step_id as resume does, else by index; a step the runbook does not
- * have (or every step, when it did not load) is added as it appears. */
-static struct report_step *step_find(struct builder *b, int64_t index,
-				     const cJSON *p)
-{
-	struct run_report *r = b->r;
-	const char *id = member_str(p, "step_id");
-
-	for (size_t i = 0; i < r->n_steps; i++) {
-		const struct report_step *s = &r->steps[i];
-		if (id ? s->id && !strcmp(s->id, id) : s->index == index)
-			return &r->steps[i];
+	size_t tasks = 0;
+	for (size_t k = 0; k < f->n_tasks; k++) {
+		const struct fold_task *t = &f->tasks[k];
+		if (t->step != (int64_t)i || t->attempt != fs->st.attempt ||
+		    t->role == FOLD_TASK_BACKGROUND || !t->out[1].known)
+			continue;
+		struct report_stream *o[2] = { &rs->out, &rs->err };
+		for (int s = 0; s < 2; s++) {
+			const struct fold_stream *in = &t->out[s + 1];
+			if (!tasks) {
+				stream_set(o[s], in);
+			} else {
+				o[s]->bytes += in->bytes;
+				o[s]->sha256[0] = '\0';
+				o[s]->truncated = o[s]->truncated || in->truncated;
+			}
+		}
+		tasks++;
 	}
-	return step_add(b, index, id, NULL);
 }
 
-static void attempt_reset(struct report_step *s)
+static char *dup_or_null(const char *s)
 {
-	s->ended_ms = s->duration_ms = s->exit_code = REPORT_NONE;
-	str_set(&s->summary, NULL);
-	stream_unknown(&s->out);
-	stream_unknown(&s->err);
+	return s && *s ? xstrdup(s) : NULL;
 }
 
-static void stream_from(struct report_stream *s, const cJSON *p,
-			const char *name)
+static void step_from_fold(const struct run_fold *f, size_t i, int over,
+			   struct report_step *rs)
 {
-	char key[32];
-	const char *sha;
-
-	snprintf(key, sizeof key, "%s_bytes", name);
-	s->bytes = member_int(p, key);
-	snprintf(key, sizeof key, "%s_sha256", name);
-	sha = member_str(p, key);
-	snprintf(s->sha256, sizeof s->sha256, "%s", sha ? sha : "");
-	snprintf(key, sizeof key, "%s_truncated", name);
-	s->truncated = member_bool(p, key);
-}
-
-/* step_end's status; anything unknown counts as failed. */
-static enum report_status end_status(const cJSON *p)
-{
-	const char *st = member_str(p, "status");
-
-	if (st && !strcmp(st, "ok"))
-		return REPORT_OK;
-	if (st && !strcmp(st, "timeout"))
-		return REPORT_TIMEOUT;
-	if (st && !strcmp(st, "cancelled"))
-		return REPORT_CANCELLED;
-	return REPORT_FAILED;
-}
-
-static void step_started(struct report_step *s, const struct journal_event *ev,
-			 const cJSON *p)
-{
-	int64_t attempt = member_int(p, "attempt");
-
-	if (attempt != REPORT_NONE && attempt > s->attempts && attempt < 1000000)
-		s->attempts = (int)attempt;
-	else
-		s->attempts++;
-	if (s->started_ms == REPORT_NONE)
-		s->started_ms = ev->wall_ms;
-	s->status = REPORT_RUNNING;
-	attempt_reset(s);
-}
-
-static void step_ended(struct report_step *s, const struct journal_event *ev,
-		       const cJSON *p)
-{
-	s->status = end_status(p);
-	s->ended_ms = ev->wall_ms;
-	s->duration_ms = member_int(p, "duration_ms");
-	s->exit_code = member_int(p, "exit_code");
-	str_set(&s->summary, member_str(p, "summary"));
-	stream_from(&s->out, p, "stdout");
-	stream_from(&s->err, p, "stderr");
-}
-
-/* Operator closes: skipped or done by hand, with the reason or note. */
-static void step_closed(struct report_step *s, const struct journal_event *ev,
-			enum report_status st, const char *detail)
-{
-	s->status = st;
-	s->ended_ms = ev->wall_ms;
-	str_set(&s->detail, detail);
-}
-
-/* Returns 0 when `type` is not a step event. */
-static int step_apply(struct builder *b, const struct journal_event *ev,
-		      const cJSON *p)
-{
-	const char *t = ev->type;
-	struct report_step *s;
-
-	if (strcmp(t, EV_STEP_CONFIRM) && strcmp(t, EV_STEP_START) &&
-	    strcmp(t, EV_STEP_END) && strcmp(t, EV_STEP_SKIP) &&
-	    strcmp(t, EV_STEP_DONE_BY_HAND) && strcmp(t, EV_STEP_INTERRUPTED))
-		return 0;
-	s = step_find(b, ev->step, p);
-	if (!strcmp(t, EV_STEP_CONFIRM)) {
-		str_set(&s->confirmed_by, ev->actor);
-		str_set(&s->confirmed_how, member_str(p, "how"));
-	} else if (!strcmp(t, EV_STEP_START)) {
-		step_started(s, ev, p);
-	} else if (!strcmp(t, EV_STEP_END)) {
-		step_ended(s, ev, p);
-	} else if (!strcmp(t, EV_STEP_SKIP)) {
-		step_closed(s, ev, REPORT_SKIPPED, member_str(p, "reason"));
-	} else if (!strcmp(t, EV_STEP_DONE_BY_HAND)) {
-		step_closed(s, ev, REPORT_DONE_BY_HAND, member_str(p, "note"));
-	} else {
-		s->status = REPORT_INTERRUPTED;
-	}
-	return 1;
-}
-
-static void note_add(struct builder *b, const struct journal_event *ev,
-		     const cJSON *p)
-{
-	struct run_report *r = b->r;
-	struct report_note *n;
-	const char *text = member_str(p, "text");
-
-	r->notes = xrealloc(r->notes, (r->n_notes + 1) * sizeof *r->notes);
-	n = &r->notes[r->n_notes++];
-	n->seq = ev->seq;
-	n->wall_ms = ev->wall_ms;
-	n->step = ev->step;
-	n->actor = xstrdup(ev->actor);
-	n->text = xstrdup(text ? text : "");
-}
-
-static int report_event(const struct journal_event *ev, void *ctx)
-{
-	struct builder *b = ctx;
-	cJSON *p = cJSON_Parse(ev->payload ? ev->payload : "{}");
-
-	b->r->n_events++;
-	b->r->head.seq = ev->seq;
-	snprintf(b->r->head.hash, sizeof b->r->head.hash, "%s", ev->hash);
-	if (!strcmp(ev->type, EV_RUN_END))
-		b->ended = 1;
-	else if (!strcmp(ev->type, EV_NOTE))
-		note_add(b, ev, p);
-	else if (ev->step >= 0)
-		step_apply(b, ev, p);
-	cJSON_Delete(p);
-	return 0;
+	const struct fold_step *fs = &f->steps[i];
+	const struct step_state *st = &fs->st;
+	memset(rs, 0, sizeof *rs);
+	rs->index = fs->index;
+	rs->id = fs->id ? xstrdup(fs->id) : NULL;
+	rs->title = fs->title ? xstrdup(fs->title) : NULL;
+	rs->status = st->status == STEP_RUNNING && over ? STEP_INTERRUPTED : st->status;
+	rs->started_ms = st->started_wall_ms;
+	rs->ended_ms = st->status == STEP_RUNNING ? REPORT_NONE : st->ended_wall_ms;
+	rs->duration_ms = st->duration_ms;
+	rs->elapsed_ms = st->elapsed_ms;
+	rs->attempts = st->attempt;
+	rs->exit_code = st->exit_code;
+	rs->confirmed_by = dup_or_null(st->confirmed_by);
+	rs->confirmed_how = dup_or_null(st->confirmed_how);
+	rs->closed_by = dup_or_null(st->closed_by);
+	rs->summary = dup_or_null(st->summary);
+	rs->detail = st->detail ? xstrdup(st->detail) : NULL;
+	rs->state = st;
+	streams_of(f, i, rs);
 }
 
 /* Steps only the events know go after the runbook's, by index. */
 static int step_cmp(const void *a, const void *b)
 {
 	const struct report_step *x = a, *y = b;
-
 	if (x->index != y->index)
 		return x->index < y->index ? -1 : 1;
 	return strcmp(x->id ? x->id : "", y->id ? y->id : "");
 }
 
-/* What the events cannot say alone: a step never ended is running only
- * while the run is. */
-static void report_settle(struct builder *b)
-{
-	struct run_report *r = b->r;
-	int over = b->ended || r->run.outcome;
-
-	qsort(r->steps + b->from_runbook, r->n_steps - b->from_runbook,
-	      sizeof *r->steps, step_cmp);
-	for (size_t i = 0; i < r->n_steps; i++)
-		if (r->steps[i].status == REPORT_RUNNING && over)
-			r->steps[i].status = REPORT_INTERRUPTED;
-}
-
 int report_load(struct journal *j, int64_t run_id, struct run_report *out,
 		struct err *e)
 {
-	struct builder b = { .r = out };
-	int rc;
-
 	memset(out, 0, sizeof *out);
-	rc = journal_run_get(j, run_id, &out->run, e);
+	int rc = journal_run_get(j, run_id, &out->run, e);
 	if (rc <= 0)
 		return rc;
-	steps_from_runbook(&b);
-	if (journal_events_each(j, run_id, 0, report_event, &b, e) < 0) {
+	struct runbook *rb = stored_runbook(&out->run);
+	out->runbook_loaded = rb != NULL;
+	fold_init(&out->fold, rb);
+	runbook_free(rb);
+	if (journal_events_each(j, run_id, 0, fold_event_cb, &out->fold, e) < 0) {
 		report_release(out);
 		return -1;
 	}
-	report_settle(&b);
+	const struct run_fold *f = &out->fold;
+	int over = f->ended || out->run.outcome;
+	out->n_steps = f->n_steps;
+	out->steps = xcalloc(f->n_steps ? f->n_steps : 1, sizeof *out->steps);
+	for (size_t i = 0; i < f->n_steps; i++)
+		step_from_fold(f, i, over, &out->steps[i]);
+	qsort(out->steps + f->from_runbook, f->n_steps - f->from_runbook,
+	      sizeof *out->steps, step_cmp);
+	out->n_notes = f->n_notes;
+	out->notes = xcalloc(f->n_notes ? f->n_notes : 1, sizeof *out->notes);
+	for (size_t i = 0; i < f->n_notes; i++) {
+		out->notes[i] = (struct report_note){
+			.seq = f->notes[i].seq, .wall_ms = f->notes[i].wall_ms,
+			.step = f->notes[i].step, .actor = xstrdup(f->notes[i].actor),
+			.text = xstrdup(f->notes[i].text),
+		};
+	}
+	out->n_events = f->n_events;
+	out->head = f->head;
 	return 1;
 }
 
@@ -334,6 +152,7 @@ void report_release(struct run_report *r)
 		free(s->title);
 		free(s->confirmed_by);
 		free(s->confirmed_how);
+		free(s->closed_by);
 		free(s->summary);
 		free(s->detail);
 	}
@@ -343,6 +162,7 @@ void report_release(struct run_report *r)
 		free(r->notes[i].text);
 	}
 	free(r->notes);
+	fold_release(&r->fold);
 	journal_run_release(&r->run);
 	memset(r, 0, sizeof *r);
 }
@@ -436,10 +256,11 @@ static cJSON *step_json(const struct report_step *s)
 	json_int(o, "index", s->index);
 	json_str(o, "id", s->id);
 	json_str(o, "title", s->title);
-	cJSON_AddStringToObject(o, "status", report_status_name(s->status));
+	cJSON_AddStringToObject(o, "status", step_status_name(s->status));
 	json_time(o, "started_at", s->started_ms);
 	json_time(o, "ended_at", s->ended_ms);
 	json_int(o, "duration_ms", s->duration_ms);
+	json_int(o, "elapsed_ms", s->elapsed_ms);
 	json_int(o, "attempts", s->attempts);
 	json_int(o, "exit_code", s->exit_code);
 	cJSON_AddItemToObject(o, "confirmed_by", confirmed_json(s));
@@ -494,6 +315,36 @@ static cJSON *head_json(const struct journal_head *h)
 	return o;
 }
 
+/* Who ran the run: its start and each resume; another operator than the
+ * one before is a handover. */
+static cJSON *sessions_json(const struct run_fold *f)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (size_t i = 0; i < f->n_segments; i++) {
+		const struct fold_segment *s = &f->segments[i];
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "kind", s->resume ? "resume" : "start");
+		json_int(o, "seq", s->seq);
+		json_time(o, "at", s->first_wall_ms);
+		json_str(o, "operator", s->actor);
+		json_str(o, "os_user", s->os_user);
+		cJSON_AddBoolToObject(o, "handover",
+				      i > 0 && strcmp(f->segments[i - 1].actor, s->actor) != 0);
+		cJSON_AddItemToArray(a, o);
+	}
+	return a;
+}
+
+static cJSON *operators_json(const struct run_fold *f)
+{
+	const char *names[64];
+	size_t n = fold_operators(f, names, 64);
+	cJSON *a = cJSON_CreateArray();
+	for (size_t i = 0; i < n; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(names[i]));
+	return a;
+}
+
 int report_export_json(struct journal *j, const struct run_report *r,
 		       struct buf *out, struct err *e)
 {
@@ -504,6 +355,10 @@ int report_export_json(struct journal *j, const struct run_report *r,
 	int rc;
 
 	cJSON_AddItemToObject(doc, "run", run_json(&r->run));
+	cJSON_AddItemToObject(doc, "operators", operators_json(&r->fold));
+	cJSON_AddItemToObject(doc, "sessions", sessions_json(&r->fold));
+	json_int(cJSON_GetObjectItemCaseSensitive(doc, "run"), "elapsed_ms",
+		 fold_elapsed_ms(&r->fold));
 	for (size_t i = 0; i < r->n_steps; i++)
 		cJSON_AddItemToArray(steps, step_json(&r->steps[i]));
 	cJSON_AddItemToObject(doc, "steps", steps);

@@ -1,25 +1,14 @@
 /* report: what a run did, derived from its journal alone — for qrh show,
  * qrh export and anything else that reads a finished (or live) run.
  *
- * The events are the truth (state/events.h); the run row adds the header.
- * Step titles and ids come from the runbook text stored with the run. If
- * that text no longer loads (a newer loader refuses it, say), the steps
- * are rebuilt from the events' "step_id" members and have no title.
- * Events are matched to steps by step_id first and by index second, as
- * resume does, so a run resumed on an edited runbook still adds up.
+ * The events are the truth (state/events.h), folded by the same code the
+ * engine and a resume use (state/fold.h, state/step.h); the run row adds
+ * the header. Step titles and ids come from the runbook text stored with
+ * the run. If that text no longer loads (a newer loader refuses it, say),
+ * the steps are rebuilt from the events' "step_id" members and have no
+ * title. Events are matched to steps by step_id first and by index second,
+ * as resume does, so a run resumed on an edited runbook still adds up.
  *
- * Per step, in event order:
- *   step_confirm      confirmed_by (the event's actor) and how
- *   step_start        running; attempts; the first one sets started_ms;
- *                     resets the last attempt's end, exit code, duration
- *                     and output totals
- *   step_end          the payload's status (ok, failed, timeout,
- *                     cancelled), exit code, duration (monotonic), output
- *                     totals of the attempt
- *   step_retry        nothing more: it stays failed until the next start
- *   step_skip         skipped (detail: the reason)
- *   step_done_by_hand done_by_hand (detail: the note)
- *   step_interrupted  interrupted
  * A step still running after the last event is "running" while the run
  * has no outcome and "interrupted" once it has one (qrh died, the run was
  * ended anyway). The head is the last event read, so a report of a live
@@ -34,28 +23,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "state/fold.h"
 #include "state/journal.h"
+#include "state/step.h"
 #include "util/buf.h"
 #include "util/err.h"
 
-#define REPORT_NONE INT64_MIN
+#define REPORT_NONE STEP_NONE
 
-enum report_status {
-	REPORT_PENDING,
-	REPORT_RUNNING,
-	REPORT_OK,
-	REPORT_FAILED,
-	REPORT_SKIPPED,
-	REPORT_DONE_BY_HAND,
-	REPORT_INTERRUPTED,
-	REPORT_CANCELLED,
-	REPORT_TIMEOUT,
-};
-
-/* One output stream of the step's last attempt, from its step_end. */
+/* One output stream of the step's last attempt: the chain's record. */
 struct report_stream {
 	int64_t bytes;				/* REPORT_NONE: unknown */
-	char sha256[JOURNAL_HASH_LEN + 1];	/* "": unknown */
+	char sha256[JOURNAL_HASH_LEN + 1];	/* "": unknown, or several tasks */
 	int truncated;				/* -1: unknown */
 };
 
@@ -63,18 +42,21 @@ struct report_step {
 	int64_t index;			/* the journal's step number, from 0 */
 	char *id;
 	char *title;			/* NULL: not in the stored runbook */
-	enum report_status status;
+	enum step_status status;
 	int64_t started_ms;		/* wall, first attempt */
 	int64_t ended_ms;		/* wall, last end/skip/done by hand */
-	int64_t duration_ms;		/* monotonic, last attempt */
+	int64_t duration_ms;		/* monotonic, last attempt's own */
+	int64_t elapsed_ms;		/* first start to the end: its wall time */
 	int attempts;
 	int64_t exit_code;
 	char *confirmed_by;		/* actor of the last step_confirm */
 	char *confirmed_how;		/* enter, typed, yes-flag, auto, ... */
+	char *closed_by;		/* actor of a skip or done by hand */
 	char *summary;			/* step_end's one line */
 	char *detail;			/* skip reason or done-by-hand note */
 	struct report_stream out;
 	struct report_stream err;
+	const struct step_state *state;	/* every attempt, in the fold */
 };
 
 struct report_note {
@@ -94,6 +76,7 @@ struct run_report {
 	size_t n_notes;
 	int64_t n_events;
 	struct journal_head head;	/* the last event read */
+	struct run_fold fold;		/* segments, operators, tasks, ... */
 };
 
 /* Derive the report of run `run_id`: 1 and *out filled, 0 no such run,
@@ -102,12 +85,6 @@ int report_load(struct journal *j, int64_t run_id, struct run_report *out,
 		struct err *e);
 /* Leaves *r zeroed. */
 void report_release(struct run_report *r);
-
-/* "pending", "running", "ok", "failed", "skipped", "done_by_hand",
- * "interrupted", "cancelled", "timeout". */
-const char *report_status_name(enum report_status s);
-/* Finished for good: ok, skipped or done by hand. */
-int report_status_done(enum report_status s);
 
 /* The evidence document, appended to *out as pretty-printed JSON:
  *   {"run": {"id", "runbook", "runbook_sha256", "title", "operator",

@@ -1,3 +1,5 @@
+/* The run's lifecycle, its values and lookups, its events, and what the
+ * operator does. See state/run.h for the promises. */
 #include "state/run_priv.h"
 
 #include <stdint.h>
@@ -8,25 +10,6 @@
 #include "state/events.h"
 #include "util/clock.h"
 #include "util/xalloc.h"
-
-static const char *const status_names[] = {
-	[STEP_PENDING] = "pending",	    [STEP_RUNNING] = "running",
-	[STEP_RETRY_WAIT] = "retry_wait",   [STEP_OK] = "ok",
-	[STEP_FAILED] = "failed",	    [STEP_TIMEOUT] = "timeout",
-	[STEP_CANCELLED] = "cancelled",	    [STEP_SKIPPED] = "skipped",
-	[STEP_DONE_BY_HAND] = "done_by_hand", [STEP_INTERRUPTED] = "interrupted",
-};
-
-const char *step_status_name(enum step_status s)
-{
-	return (unsigned)s < sizeof status_names / sizeof *status_names
-		       ? status_names[s] : "?";
-}
-
-bool step_status_final(enum step_status s)
-{
-	return s == STEP_OK || s == STEP_SKIPPED || s == STEP_DONE_BY_HAND;
-}
 
 struct run *run_new(const struct runbook *rb, const struct run_opts *o)
 {
@@ -41,10 +24,19 @@ struct run *run_new(const struct runbook *rb, const struct run_opts *o)
 	for (size_t i = 0; i < rb->n_vars; i++)
 		values_set(&r->values, rb->vars[i].name, rb->vars[i].value,
 			   rb->vars[i].secret);
-	r->steps = xcalloc(rb->n_steps ? rb->n_steps : 1, sizeof *r->steps);
-	for (size_t i = 0; i < rb->n_steps; i++)
-		r->steps[i].exit_code = -1;
+	fold_init(&r->fold, rb);
 	return r;
+}
+
+static void kinds_close(struct run *r)
+{
+	for (int k = 0; k < ACTION_KIND_COUNT; k++) {
+		const struct action_entry *ent = run_entry(r, (enum action_kind)k);
+		if (r->ks_open[k] && ent && ent->close)
+			ent->close(r->ks[k]);
+		r->ks_open[k] = false;
+		r->ks[k] = NULL;
+	}
 }
 
 void run_free(struct run *r)
@@ -54,29 +46,21 @@ void run_free(struct run *r)
 		return;
 	if (r->j && !r->observing)
 		run_flush_events(r, &e);
-	if (r->act) {
-		if (r->act->entry && r->act->ar)
-			r->act->entry->free(r->act->ar);
-		if (r->act->step_timer)
-			loop_timer_cancel(r->loop, r->act->step_timer);
-		if (r->act->retry_timer)
-			loop_timer_cancel(r->loop, r->act->retry_timer);
-		if (r->act->action_timer)
-			loop_timer_cancel(r->loop, r->act->action_timer);
-		for (int s = 1; s <= 2; s++)
-			redactor_release(&r->act->red[s]);
-		buf_release(&r->act->capture);
-		for (char **v = r->act->env; v && *v; v++)
-			free(*v);
-		free(r->act->env);
-		target_set_release(&r->act->targets);
-		free(r->act);
-	}
-	run_background_free_all(r);
+	run_attempt_free(r);
+	task_free_all(r);
+	kinds_close(r);
+	run_survivors_free(r);
+	guard_free(r->guard);
+	if (r->flush_timer)
+		loop_timer_cancel(r->loop, r->flush_timer);
 	if (r->j && !r->observing)
 		journal_run_unlock(r->j, r->id);
+	for (size_t i = 0; i < r->pending.n; i++)
+		cJSON_free((void *)(uintptr_t)r->pending.ev[i].payload);
+	free(r->pending.ev);
+	free(r->tasks);
+	fold_release(&r->fold);
 	values_release(&r->values);
-	free(r->steps);
 	free(r->actor);
 	free(r);
 }
@@ -112,6 +96,11 @@ size_t run_missing_values(const struct run *r, const struct var **out,
 	return n;
 }
 
+bool run_has_secrets(const struct run *r)
+{
+	return r->values.secrets.n > 0;
+}
+
 bool run_observing(const struct run *r)
 {
 	return r->observing;
@@ -134,7 +123,17 @@ const struct runbook *run_runbook(const struct run *r)
 
 const struct step_state *run_step(const struct run *r, size_t i)
 {
-	return i < r->rb->n_steps ? &r->steps[i] : NULL;
+	return i < r->rb->n_steps ? &r->fold.steps[i].st : NULL;
+}
+
+struct step_state *run_step_mut(struct run *r, size_t i)
+{
+	return &r->fold.steps[i].st;
+}
+
+const struct run_fold *run_fold(const struct run *r)
+{
+	return &r->fold;
 }
 
 const char *run_actor(const struct run *r)
@@ -142,35 +141,39 @@ const char *run_actor(const struct run *r)
 	return r->actor;
 }
 
-bool run_step_settled(const struct run *r, size_t i)
+int64_t run_elapsed_ms(const struct run *r)
 {
-	enum step_status s = r->steps[i].status;
-	return step_status_final(s) ||
-	       (r->rb->steps[i].on_fail == ON_FAIL_CONTINUE &&
-		(s == STEP_FAILED || s == STEP_TIMEOUT));
+	if (r->fold.ended || r->observing)
+		return fold_elapsed_ms(&r->fold);
+	return fold_elapsed_to_ms(&r->fold, clock_wall_ms(), clock_mono_ns());
 }
 
-long run_next_step(const struct run *r)
+void run_notify_step(struct run *r, size_t i)
 {
-	for (size_t i = 0; i < r->rb->n_steps; i++)
-		if (!run_step_settled(r, i))
-			return (long)i;
-	return -1;
+	if (r->lis.step_done)
+		r->lis.step_done(r->lis.arg, i);
 }
 
-bool run_step_active(const struct run *r)
+const struct action_entry *run_entry(const struct run *r, enum action_kind k)
 {
-	return r->act != NULL;
+	if (r->opts.entries && r->opts.entries[k])
+		return r->opts.entries[k];
+	return action_entry_for(k);
 }
 
-bool run_busy(const struct run *r)
+int run_kind_state(struct run *r, enum action_kind k,
+		   struct action_kind_state **out, struct err *e)
 {
-	if (r->act)
-		return true;
-	for (size_t i = 0; i < r->n_bg; i++)
-		if (r->bg[i].alive)
-			return true;
-	return false;
+	const struct action_entry *ent = run_entry(r, k);
+	if (!r->ks_open[k] && ent->open) {
+		struct action_host h = { .loop = r->loop, .reaper = r->reaper,
+					 .grace_ms = r->opts.grace_ms };
+		if (ent->open(&h, &r->ks[k], e) < 0)
+			return -1;
+	}
+	r->ks_open[k] = true;
+	*out = r->ks[k];
+	return 0;
 }
 
 /* ---- lookups ---- */
@@ -183,10 +186,10 @@ static const char *builtin(const struct run *r, const char *name)
 		return r->actor;
 	if (!strcmp(name, "QRH_RUNBOOK"))
 		return r->rb->path ? r->rb->path : "";
-	if (!strcmp(name, "QRH_STEP_ID") && r->act)
-		return r->rb->steps[r->act->step].id;
 	if (!strcmp(name, "QRH_STEP_ID") && r->describing >= 0)
 		return r->rb->steps[r->describing].id;
+	if (!strcmp(name, "QRH_STEP_ID") && r->att)
+		return r->rb->steps[r->att->step].id;
 	return NULL;
 }
 
@@ -210,6 +213,14 @@ const char *run_lookup_masked(void *arg, const char *name)
 	return run_lookup(arg, name);
 }
 
+char *run_redact(const struct run *r, const char *text)
+{
+	struct buf b;
+	buf_init(&b, BUF_UNLIMITED);
+	redact_string(&r->values.secrets, text ? text : "", &b);
+	return buf_detach(&b, NULL);
+}
+
 /* ---- events ---- */
 
 cJSON *run_step_payload(const struct run *r, size_t step, int attempt)
@@ -221,26 +232,59 @@ cJSON *run_step_payload(const struct run *r, size_t step, int attempt)
 	return p;
 }
 
+void run_add_actor(const struct run *r, cJSON *p)
+{
+	cJSON_AddStringToObject(p, "os_user", r->opts.os_user ? r->opts.os_user : "");
+	cJSON_AddNumberToObject(p, "uid", (double)r->opts.uid);
+	if (r->opts.operator_name)
+		cJSON_AddStringToObject(p, "operator", r->opts.operator_name);
+}
+
+void run_journal_failure(struct run *r, const char *msg)
+{
+	if (r->journal_broken)
+		return;
+	r->journal_broken = true;
+	if (r->lis.journal_failed)
+		r->lis.journal_failed(r->lis.arg, msg);
+}
+
+static void pending_clear(struct run *r)
+{
+	for (size_t i = 0; i < r->pending.n; i++)
+		cJSON_free((void *)(uintptr_t)r->pending.ev[i].payload);
+	r->pending.n = 0;
+}
+
 int run_flush_events(struct run *r, struct err *e)
 {
 	struct pending *p = &r->pending;
-	int rc = 0;
 	r->defer = false;
 	if (!p->n)
 		return 0;
-	rc = journal_events_append(r->j, p->ev, p->n, e);
+	if (r->journal_broken) {
+		pending_clear(r);
+		return err_set(e, "the journal cannot be written");
+	}
+	int rc = journal_events_append(r->j, p->ev, p->n, e);
 	if (rc < 0) {
-		r->journal_broken = true;
-		if (r->lis.journal_failed)
-			r->lis.journal_failed(r->lis.arg, e->msg);
+		run_journal_failure(r, e->msg);
+		pending_clear(r);
+		return -1;
 	}
-	for (size_t i = 0; i < p->n; i++) {
-		if (rc == 0 && r->lis.event)
+	/* durable: now they are the run's state, then the front end hears */
+	size_t n = p->n;
+	for (size_t i = 0; i < n; i++)
+		fold_event(&r->fold, &p->ev[i]);
+	for (size_t i = 0; i < n; i++)
+		if (r->lis.event)
 			r->lis.event(r->lis.arg, &p->ev[i]);
-		cJSON_free(p->payload[i]);
-	}
-	p->n = 0;
-	return rc;
+	/* a listener may have emitted more (deferred ones stay queued) */
+	for (size_t i = 0; i < n; i++)
+		cJSON_free((void *)(uintptr_t)p->ev[i].payload);
+	memmove(p->ev, p->ev + n, (p->n - n) * sizeof *p->ev);
+	p->n -= n;
+	return 0;
 }
 
 int run_emit(struct run *r, long step, const char *type, const char *actor,
@@ -249,12 +293,13 @@ int run_emit(struct run *r, long step, const char *type, const char *actor,
 	struct pending *p = &r->pending;
 	char *text = payload ? cJSON_PrintUnformatted(payload) : NULL;
 	cJSON_Delete(payload);
-	if (p->n == RUN_PENDING_MAX && run_flush_events(r, e) < 0) {
+	if (r->ended) {
 		cJSON_free(text);
-		return -1;
+		return err_set(e, "run %lld has ended: nothing more is journaled",
+			       (long long)r->id);
 	}
-	bool defer = r->defer;
-	p->ev[p->n] = (struct journal_event){
+	p->ev = xgrow(p->ev, &p->cap, p->n + 1, sizeof *p->ev);
+	p->ev[p->n++] = (struct journal_event){
 		.run_id = r->id,
 		.wall_ms = clock_wall_ms(),
 		.mono_ns = clock_mono_ns(),
@@ -263,18 +308,40 @@ int run_emit(struct run *r, long step, const char *type, const char *actor,
 		.actor = actor ? actor : "qrh",
 		.payload = text,
 	};
-	p->payload[p->n++] = text;
-	r->defer = defer;
-	return defer ? 0 : run_flush_events(r, e);
+	return r->defer ? 0 : run_flush_events(r, e);
 }
 
-static void add_actor(const struct run *r, cJSON *p)
+/* ---- the journal's output batching, on the run's own timer ---- */
+
+static void flush_timer_arm(struct run *r);
+
+static void on_flush_timer(struct loop *l, uint64_t id, void *arg)
 {
-	cJSON_AddStringToObject(p, "os_user", r->opts.os_user ? r->opts.os_user : "");
-	cJSON_AddNumberToObject(p, "uid", (double)r->opts.uid);
-	if (r->opts.operator_name)
-		cJSON_AddStringToObject(p, "operator", r->opts.operator_name);
+	struct run *r = arg;
+	struct err e;
+	(void)l;
+	(void)id;
+	r->flush_timer = 0;
+	if (r->j && !r->journal_broken && journal_flush_due(r->j, &e) < 0)
+		run_journal_failure(r, e.msg);
+	flush_timer_arm(r);
 }
+
+static void flush_timer_arm(struct run *r)
+{
+	if (r->flush_timer || !r->j || r->observing || r->journal_broken)
+		return;
+	int t = journal_flush_timeout_ms(r->j);
+	if (t >= 0)
+		r->flush_timer = loop_timer_add(r->loop, t, on_flush_timer, r);
+}
+
+void run_output_written(struct run *r)
+{
+	flush_timer_arm(r);
+}
+
+/* ---- opening ---- */
 
 /* The non-secret values and the objectives, recorded with the run. */
 static char *run_vars_json(const struct run *r)
@@ -302,22 +369,27 @@ static char *run_vars_json(const struct run *r)
 
 static const char *const mode_names[] = { "live", "drill", "dry-run" };
 
-static void attach(struct run *r, struct journal *j, struct loop *l,
-		   struct proc_reaper *reaper, const struct run_listener *lis)
+static int attach(struct run *r, struct journal *j, struct loop *l,
+		  struct proc_reaper *reaper, const struct run_listener *lis,
+		  struct err *e)
 {
 	r->j = j;
 	r->loop = l;
 	r->reaper = reaper;
 	if (lis)
 		r->lis = *lis;
-	r->start_ns = clock_mono_ns();
+	r->guard = guard_new(r->opts.grace_ms, e);
+	return r->guard ? 0 : -1;
 }
 
 int run_open(struct run *r, struct journal *j, struct loop *l,
 	     struct proc_reaper *reaper, const struct run_listener *lis,
 	     struct err *e)
 {
-	attach(r, j, l, reaper, lis);
+	if (attach(r, j, l, reaper, lis, e) < 0)
+		return -1;
+	char boot[CLOCK_BOOT_ID_MAX];
+	clock_boot_id(boot);
 	char *vars = run_vars_json(r);
 	struct journal_run_new nr = {
 		.runbook_path = r->rb->path ? r->rb->path : "",
@@ -331,7 +403,8 @@ int run_open(struct run *r, struct journal *j, struct loop *l,
 		.mode = mode_names[r->opts.mode],
 		.vars_json = vars,
 		.started_ms = clock_wall_ms(),
-		.mono_ns = r->start_ns,
+		.mono_ns = clock_mono_ns(),
+		.boot_id = boot,
 	};
 	struct journal_head head;
 	int rc = journal_run_create(j, &nr, &r->id, &head, e);
@@ -339,16 +412,19 @@ int run_open(struct run *r, struct journal *j, struct loop *l,
 	if (rc < 0)
 		return -1;
 	snprintf(r->id_text, sizeof r->id_text, "%lld", (long long)r->id);
-	if (r->lis.event) {
-		struct journal_event ev = { .run_id = r->id, .seq = head.seq,
-					    .wall_ms = nr.started_ms,
-					    .mono_ns = nr.mono_ns,
-					    .step = JOURNAL_NO_STEP,
-					    .type = EV_RUN_START,
-					    .actor = r->actor };
-		memcpy(ev.hash, head.hash, sizeof ev.hash);
+	char payload[256];
+	snprintf(payload, sizeof payload, "{\"boot_id\":\"%s\"}", boot);
+	struct journal_event ev = { .run_id = r->id, .seq = head.seq,
+				    .wall_ms = nr.started_ms,
+				    .mono_ns = nr.mono_ns,
+				    .step = JOURNAL_NO_STEP,
+				    .type = EV_RUN_START,
+				    .actor = r->actor,
+				    .payload = payload };
+	memcpy(ev.hash, head.hash, sizeof ev.hash);
+	fold_event(&r->fold, &ev);
+	if (r->lis.event)
 		r->lis.event(r->lis.arg, &ev);
-	}
 	return 0;
 }
 
@@ -356,72 +432,51 @@ int run_reopen(struct run *r, struct journal *j, struct loop *l,
 	       struct proc_reaper *reaper, const struct run_listener *lis,
 	       int64_t id, bool runbook_changed, struct err *e)
 {
-	attach(r, j, l, reaper, lis);
 	r->id = id;
 	snprintf(r->id_text, sizeof r->id_text, "%lld", (long long)id);
 	/* one owner: refused before anything is read or written */
 	if (journal_run_lock(j, id, r->actor, e) < 0)
 		return -1;
-	if (run_reopen_replay(r, e) < 0)
+	if (attach(r, j, l, reaper, lis, e) < 0 || run_reopen_replay(r, e) < 0)
 		return -1;
+	char boot[CLOCK_BOOT_ID_MAX];
+	clock_boot_id(boot);
 	cJSON *p = cJSON_CreateObject();
 	cJSON_AddBoolToObject(p, "runbook_changed", runbook_changed);
-	add_actor(r, p);
+	run_add_actor(r, p);
+	cJSON_AddStringToObject(p, "boot_id", boot);
 	if (run_emit(r, -1, EV_RUN_RESUME, r->actor, p, e) < 0)
 		return -1;
-	for (size_t i = 0; i < r->rb->n_steps; i++) {
-		if (r->steps[i].status != STEP_RUNNING)
-			continue;
-		r->steps[i].status = STEP_INTERRUPTED;
-		snprintf(r->steps[i].summary, sizeof r->steps[i].summary,
-			 "interrupted: outcome unknown");
-		if (run_emit(r, (long)i, EV_STEP_INTERRUPTED, NULL,
-			     run_step_payload(r, i, r->steps[i].attempt), e) < 0)
-			return -1;
-	}
-	return 0;
+	return run_reopen_settle(r, e);
 }
 
 /* ---- what the operator does ---- */
 
-static int describe_actions(const struct run *r, size_t i, struct buf *out,
-			    struct err *e);
-
-int run_describe_step(const struct run *r, size_t i, struct buf *out,
-		      struct err *e)
-{
-	/* the step shown is the step ${QRH_STEP_ID} names */
-	struct run *w = (struct run *)(uintptr_t)r;
-	long was = w->describing;
-	w->describing = (long)i;
-	int rc = describe_actions(r, i, out, e);
-	w->describing = was;
-	return rc;
-}
-
-static int describe_actions(const struct run *r, size_t i, struct buf *out,
+static int describe_actions(struct run *r, size_t i, struct buf *out,
 			    struct err *e)
 {
 	const struct step *s = &r->rb->steps[i];
 	for (size_t k = 0; k < s->n_actions; k++) {
 		const struct action *a = &s->actions[k];
-		const struct action_entry *ent = action_entry_for(a->kind);
+		const struct action_entry *ent = run_entry(r, a->kind);
+		struct buf one;
+		struct target_set shown = { 0 };
+		struct err terr;
 		if (k)
 			buf_addc(out, '\n');
 		buf_addf(out, "[%s%s] ", action_kind_name(a->kind),
 			 a->background ? ", background" : "");
-		struct buf one;
-		struct target_set shown = { 0 };
-		struct err ignored;
+		if (a->target && targets_resolve(r->rb, a->target, run_lookup_masked, r,
+						 &shown, &terr) < 0)
+			buf_addf(out, "(%s) ", terr.msg);
+		if (shown.n > 1)
+			buf_addf(out, "on %zu members of %s: ", shown.n, a->target);
 		buf_init(&one, BUF_UNLIMITED);
-		if (a->target)
-			targets_resolve(r->rb, a->target, run_lookup_masked,
-					(void *)(uintptr_t)r, &shown, &ignored);
 		int rc = ent->describe(a, shown.n ? &shown.v[0] : NULL, run_lookup_masked,
-				       (void *)(uintptr_t)r, &one, e);
-		target_set_release(&shown);
+				       r, &one, e);
 		redact_string(&r->values.secrets, one.data, out);
 		buf_release(&one);
+		target_set_release(&shown);
 		if (rc < 0)
 			return -1;
 	}
@@ -430,21 +485,39 @@ static int describe_actions(const struct run *r, size_t i, struct buf *out,
 	return 0;
 }
 
-static int refuse_busy(const struct run *r, size_t i, struct err *e)
+int run_describe_step(const struct run *r, size_t i, struct buf *out,
+		      struct err *e)
+{
+	/* the step shown is the step ${QRH_STEP_ID} names */
+	struct run *w = (struct run *)(uintptr_t)r;
+	long was = w->describing;
+	w->describing = (long)i;
+	int rc = describe_actions(w, i, out, e);
+	w->describing = was;
+	return rc;
+}
+
+/* Why step i cannot be acted on now, or 0. */
+static int refuse(struct run *r, size_t i, unsigned want, struct err *e)
 {
 	if (r->observing)
 		return err_set(e, "read-only: this run belongs to another qrh");
+	if (r->ended)
+		return err_set(e, "run %lld has ended", (long long)r->id);
 	if (r->journal_broken)
 		return err_set(e, "the journal cannot be written: no step may start");
-
 	if (i >= r->rb->n_steps)
 		return err_set(e, "no step %zu", i + 1);
-	if (r->act)
-		return err_set(e, "step %zu is still running", r->act->step + 1);
-	if (step_status_final(r->steps[i].status))
-		return err_set(e, "step '%s' is already %s", r->rb->steps[i].id,
-			       step_status_name(r->steps[i].status));
-	return 0;
+	if (run_choices(r, i) & want)
+		return 0;
+	const struct step_state *st = run_step(r, i);
+	if (r->att && r->att->step != i)
+		return err_set(e, "step %zu is still running", r->att->step + 1);
+	if (st->status == STEP_INTERRUPTED)
+		return err_set(e, "step %zu '%s' still has a process running from before the "
+			       "resume: wait for it or stop it first", i + 1, r->rb->steps[i].id);
+	return err_set(e, "step %zu '%s' is %s", i + 1, r->rb->steps[i].id,
+		       step_status_words(st->status));
 }
 
 /* The journal deleted or replaced under us: as good as a full disk. */
@@ -452,61 +525,58 @@ static int refuse_journal_gone(struct run *r, struct err *e)
 {
 	if (journal_file_check(r->j, e) == 0)
 		return 0;
-	r->journal_broken = true;
-	if (r->lis.journal_failed)
-		r->lis.journal_failed(r->lis.arg, e->msg);
+	run_journal_failure(r, e->msg);
 	return err_prefix(e, "no step may start");
 }
 
 int run_step_begin(struct run *r, size_t i, const char *how, struct err *e)
 {
-	if (refuse_busy(r, i, e) < 0 || refuse_journal_gone(r, e) < 0)
+	if (refuse(r, i, CHOICE_RUN | CHOICE_RETRY, e) < 0 ||
+	    refuse_journal_gone(r, e) < 0)
 		return -1;
 	cJSON *p = run_step_payload(r, i, 0);
 	cJSON_AddStringToObject(p, "how", how);
-	add_actor(r, p);
+	run_add_actor(r, p);
+	if (run_out_of_order(r, i))
+		cJSON_AddBoolToObject(p, "out_of_order", true);
 	r->defer = true;
 	if (run_emit(r, (long)i, EV_STEP_CONFIRM, r->actor, p, e) < 0)
 		return -1;
-	int rc = run_step_attempt(r, i, r->steps[i].attempt + 1, e);
-	if (run_flush_events(r, e) < 0)
+	if (run_attempt_start(r, i, r->fold.steps[i].st.attempt + 1, e) < 0)
 		return -1;
-	return rc;
+	if (r->journal_broken) {
+		/* the confirmation never became durable: nothing ran */
+		run_attempt_free(r);
+		return err_set(e, "the journal cannot be written: step %zu did not start", i + 1);
+	}
+	return 0;
 }
 
 static int operator_close(struct run *r, size_t i, const char *type,
-			  const char *key, const char *text,
-			  enum step_status st, struct err *e)
+			  const char *key, const char *text, struct err *e)
 {
-	if (refuse_busy(r, i, e) < 0)
+	if (refuse(r, i, !strcmp(type, EV_STEP_SKIP) ? CHOICE_SKIP : CHOICE_DONE_BY_HAND, e) < 0)
 		return -1;
 	cJSON *p = run_step_payload(r, i, 0);
-	struct buf clean;
-	buf_init(&clean, BUF_UNLIMITED);
-	redact_string(&r->values.secrets, text ? text : "", &clean);
-	cJSON_AddStringToObject(p, key, clean.data);
-	buf_release(&clean);
-	add_actor(r, p);
+	char *clean = run_redact(r, text);
+	cJSON_AddStringToObject(p, key, clean);
+	free(clean);
+	run_add_actor(r, p);
 	if (run_emit(r, (long)i, type, r->actor, p, e) < 0)
 		return -1;
-	r->steps[i].status = st;
-	r->steps[i].ended_wall_ms = clock_wall_ms();
-	if (r->lis.step_done)
-		r->lis.step_done(r->lis.arg, i);
+	run_notify_step(r, i);
 	return 0;
 }
 
 int run_step_skip(struct run *r, size_t i, const char *reason, struct err *e)
 {
-	return operator_close(r, i, EV_STEP_SKIP, "reason", reason,
-			      STEP_SKIPPED, e);
+	return operator_close(r, i, EV_STEP_SKIP, "reason", reason, e);
 }
 
 int run_step_done_by_hand(struct run *r, size_t i, const char *note,
 			  struct err *e)
 {
-	return operator_close(r, i, EV_STEP_DONE_BY_HAND, "note", note,
-			      STEP_DONE_BY_HAND, e);
+	return operator_close(r, i, EV_STEP_DONE_BY_HAND, "note", note, e);
 }
 
 int run_dry_step(struct run *r, size_t i, struct err *e)
@@ -529,11 +599,9 @@ int run_note(struct run *r, const char *text, struct err *e)
 	if (r->observing)
 		return err_set(e, "read-only: this run belongs to another qrh");
 	cJSON *p = cJSON_CreateObject();
-	struct buf clean;
-	buf_init(&clean, BUF_UNLIMITED);
-	redact_string(&r->values.secrets, text, &clean);
-	cJSON_AddStringToObject(p, "text", clean.data);
-	buf_release(&clean);
+	char *clean = run_redact(r, text);
+	cJSON_AddStringToObject(p, "text", clean);
+	free(clean);
 	return run_emit(r, -1, EV_NOTE, r->actor, p, e);
 }
 
@@ -546,45 +614,52 @@ int run_mark(struct run *r, const char *type, const char *detail,
 	return run_emit(r, -1, type, NULL, p, e);
 }
 
-int run_end(struct run *r, const char *outcome, struct err *e)
+void run_set_backpressure(struct run *r, bool pause)
+{
+	if (r->backpressure == pause)
+		return;
+	r->backpressure = pause;
+	for (size_t i = 0; i < r->n_tasks; i++) {
+		struct task *t = r->tasks[i];
+		if (t->running && t->ar && t->entry->pause)
+			t->entry->pause(t->ar, pause);
+	}
+}
+
+int run_end(struct run *r, const char *outcome, bool by_operator,
+	    struct err *e)
 {
 	if (run_flush_events(r, e) < 0)
 		return -1;
+	if (r->ended)
+		return err_set(e, "run %lld has already ended", (long long)r->id);
+	int64_t wall = clock_wall_ms(), mono = clock_mono_ns();
 	cJSON *p = cJSON_CreateObject();
 	cJSON_AddStringToObject(p, "outcome", outcome);
 	cJSON_AddNumberToObject(p, "duration_ms",
-				(double)((clock_mono_ns() - r->start_ns) / 1000000));
+				(double)fold_elapsed_to_ms(&r->fold, wall, mono));
 	char *text = cJSON_PrintUnformatted(p);
 	cJSON_Delete(p);
 	struct journal_event ev = {
 		.run_id = r->id,
-		.wall_ms = clock_wall_ms(),
-		.mono_ns = clock_mono_ns(),
+		.wall_ms = wall,
+		.mono_ns = mono,
 		.step = JOURNAL_NO_STEP,
 		.type = EV_RUN_END,
-		.actor = "qrh",
+		.actor = by_operator ? r->actor : "qrh",
 		.payload = text,
 	};
 	int rc = journal_flush(r->j, e);
 	if (rc == 0)
 		rc = journal_run_end(r->j, r->id, outcome, ev.wall_ms, &ev, e);
-	if (rc == 0 && r->lis.event)
-		r->lis.event(r->lis.arg, &ev);
+	if (rc == 0) {
+		r->ended = true;
+		fold_event(&r->fold, &ev);
+		if (r->lis.event)
+			r->lis.event(r->lis.arg, &ev);
+	} else {
+		run_journal_failure(r, e->msg);
+	}
 	cJSON_free(text);
 	return rc;
-}
-
-int run_poll_timeout_ms(const struct run *r)
-{
-	return r->j ? journal_flush_timeout_ms(r->j) : -1;
-}
-
-void run_tick(struct run *r)
-{
-	struct err e;
-	if (r->j && journal_flush_due(r->j, &e) < 0 && !r->journal_broken) {
-		r->journal_broken = true;
-		if (r->lis.journal_failed)
-			r->lis.journal_failed(r->lis.arg, e.msg);
-	}
 }

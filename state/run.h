@@ -1,63 +1,59 @@
-/* run: one run of a runbook — the step state machine, the variables, the
- * processes, and the journal record of all of it.
+/* run: one run of a runbook — its tasks, its steps' statuses, its policy,
+ * and the journal record of all of it.
  *
- * The engine never draws and never reads keys: a front end (the plain line
- * mode, the console, tests) decides what the operator confirmed and calls
- * run_step_begin; the engine runs the step on the event loop and reports
- * every journaled event, every output chunk and every finished step through
- * a listener. Nothing runs unless a front end asked for that step.
+ * The engine never draws and never reads keys. A front end (the console,
+ * the plain line mode, `qrh watch`, the tests) asks the policy what the
+ * operator may do (run_choices), presents those choices, and passes the
+ * answer back (run_step_begin, run_step_skip, ...); the engine runs the
+ * work on the event loop as tasks and reports every journaled event, every
+ * output chunk, every live value and every settled step through a
+ * listener. Nothing runs unless a front end asked for that step.
  *
- * Lifecycle: run_new -> run_set_value... -> run_open (new run) or
- * run_reopen (resume) -> steps -> run_stop_background, loop until
- * !run_busy -> run_end -> run_free. The runbook, journal, loop and reaper
- * are borrowed and must outlive the run.
+ * Tasks. Every piece of concurrent work is a task with an id (unique in
+ * the run, across resumes), an owner (a step attempt's action on one
+ * target, one member of a fan-out, a background action), its own output
+ * streams (journaled by task), a deadline kept by the engine, and, when it
+ * runs a local process, that process group and its start time, journaled
+ * before the process runs anything. Any number of tasks run at once.
  *
- * Guarantees: every state change is journaled before it is reported;
- * secret values are redacted from output before it is stored or shown and
- * never journaled; a step that was running when qrh died is
+ * Lifecycle: run_new -> run_set_value... -> run_open (a new run) or
+ * run_reopen (resume) -> steps -> run_end -> run_free (run_free stops what
+ * still runs). The runbook, journal, loop and reaper are borrowed and must
+ * outlive the run. The run keeps its own journal-batching timer on the
+ * loop: front ends only run the loop.
+ *
+ * Guarantees: every state change is journaled before it is reported, and
+ * a step's status changes only through the one transition function
+ * (state/step.h) applied to the journaled event; secret values are
+ * redacted from output, live values, summaries and every other text before
+ * it is stored or shown; a step that was running when qrh died is
  * STEP_INTERRUPTED after run_reopen and is never re-run by the engine on
- * its own. */
+ * its own, nor offered to run again while a process of it is still alive;
+ * background actions never outlive qrh (actions/guard.h). */
 #ifndef QRH_STATE_RUN_H
 #define QRH_STATE_RUN_H
 
+#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
+#include "actions/action.h"
 #include "actions/proc.h"
 #include "runbooks/model.h"
+#include "state/fold.h"
 #include "state/journal.h"
+#include "state/step.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/loop.h"
 
 #define RUN_CAPTURE_MAX 65536
 #define RUN_DEFAULT_BACKOFF_MS 1000
+#define RUN_DEFAULT_PARALLEL 10
 
 enum run_mode { RUN_LIVE, RUN_DRILL, RUN_DRY };
-
-enum step_status {
-	STEP_PENDING,
-	STEP_RUNNING,
-	STEP_RETRY_WAIT, /* failed, the next attempt starts after backoff */
-	STEP_OK,
-	STEP_FAILED,
-	STEP_TIMEOUT,
-	STEP_CANCELLED,
-	STEP_SKIPPED,
-	STEP_DONE_BY_HAND,
-	STEP_INTERRUPTED, /* running when qrh died: outcome unknown */
-};
-
-struct step_state {
-	enum step_status status;
-	int attempt; /* the last attempt started; 0 before the first */
-	int64_t started_wall_ms;
-	int64_t ended_wall_ms;
-	int64_t duration_ms; /* monotonic, of the last attempt */
-	int exit_code;       /* of the last action that ran, -1 if none */
-	char summary[256];
-};
 
 struct run_opts {
 	enum run_mode mode;
@@ -66,25 +62,54 @@ struct run_opts {
 	int64_t uid;
 	const char *host;
 	int64_t grace_ms; /* SIGTERM to SIGKILL; 0: the default */
+	/* Tests: the action kinds to use, indexed by enum action_kind (NULL
+	 * entries and a NULL table mean the real ones). */
+	const struct action_entry *const *entries;
 };
 
 struct run;
 
+/* A chunk of a task's output, redacted. */
+struct run_chunk {
+	size_t step;
+	int attempt;
+	int64_t task;
+	const char *label; /* fan-out member or background name; NULL: none */
+	bool background;
+	enum proc_stream stream;
+	const char *data;
+	size_t len;
+};
+
+/* A task as front ends see it. */
+struct run_task_view {
+	int64_t task;
+	size_t step;
+	int attempt;
+	size_t action;
+	const char *label;
+	bool background;
+	bool running;
+	const cJSON *progress; /* the last live values (redacted), or NULL */
+};
+
 struct run_listener {
-	/* After each event is journaled. */
+	/* After each event is journaled (and folded). */
 	void (*event)(void *arg, const struct journal_event *ev);
-	/* Output of a step (redacted); background output too. */
-	void (*output)(void *arg, size_t step, enum proc_stream stream,
-		       const char *data, size_t len);
-	/* A step reached a state that needs the front end: finished (in any
-	 * way) or failed for good. */
+	/* Output of a task. */
+	void (*output)(void *arg, const struct run_chunk *c);
+	/* A task's live values changed, or it started or ended. */
+	void (*task)(void *arg, const struct run_task_view *t);
+	/* A step settled or needs the operator (failed for good, cancelled,
+	 * interrupted): ask run_choices what now. */
 	void (*step_done)(void *arg, size_t step);
-	/* The journal could not be written: the run must stop. */
+	/* The journal could not be written: no step may start. */
 	void (*journal_failed)(void *arg, const char *msg);
 	void *arg;
 };
 
 struct run *run_new(const struct runbook *rb, const struct run_opts *o);
+/* Stops whatever still runs (no callbacks), gives up the run's lock. */
 void run_free(struct run *r);
 
 /* -v NAME=value: only declared variables; -1 with a message otherwise. */
@@ -93,12 +118,17 @@ int run_set_value(struct run *r, const char *name, const char *text,
 /* The declared variables that still have no value, in order. */
 size_t run_missing_values(const struct run *r, const struct var **out,
 			  size_t max);
+/* Does any variable hold a secret value? */
+bool run_has_secrets(const struct run *r);
 
 int run_open(struct run *r, struct journal *j, struct loop *l,
 	     struct proc_reaper *reaper, const struct run_listener *lis,
 	     struct err *e);
-/* Restores the state of run `id` from its events and journals the resume;
- * steps that were running become STEP_INTERRUPTED. */
+/* Takes run `id` over (refused while another qrh owns it), restores its
+ * state from its events and journals the resume (a handover when another
+ * operator ran it last). Steps that were running become STEP_INTERRUPTED,
+ * with their surviving processes found by process group and start time;
+ * background processes of the earlier session that survived are killed. */
 int run_reopen(struct run *r, struct journal *j, struct loop *l,
 	       struct proc_reaper *reaper, const struct run_listener *lis,
 	       int64_t id, bool runbook_changed, struct err *e);
@@ -115,44 +145,116 @@ struct journal *run_journal(const struct run *r);
 int64_t run_id(const struct run *r);
 const struct runbook *run_runbook(const struct run *r);
 const struct step_state *run_step(const struct run *r, size_t i);
-const char *step_status_name(enum step_status s);
-/* Finished for good: ok, skipped or done by hand. */
-bool step_status_final(enum step_status s);
-/* Final, or failed in a step whose on_fail=continue lets the run go on:
- * either way the run does not come back to it on its own. */
+/* Everything the journal says so far: segments, notes, tasks, ... */
+const struct run_fold *run_fold(const struct run *r);
+/* The actor recorded for what the operator does. */
+const char *run_actor(const struct run *r);
+/* The run's elapsed time now, over every resume. */
+int64_t run_elapsed_ms(const struct run *r);
+
+/* ---- the policy (state/policy.c) ---- */
+
+enum run_choice {
+	CHOICE_RUN = 1u << 0,          /* run it (the first time, or again) */
+	CHOICE_RETRY = 1u << 1,        /* run it again after it failed */
+	CHOICE_SKIP = 1u << 2,         /* skip it, saying why */
+	CHOICE_DONE_BY_HAND = 1u << 3, /* mark it done by hand, saying what */
+	CHOICE_ABORT = 1u << 4,        /* end the run as aborted */
+	CHOICE_LATER = 1u << 5,        /* leave it for now; the run stays open */
+	CHOICE_CANCEL = 1u << 6,       /* cancel it while it runs or waits */
+	CHOICE_WAIT = 1u << 7,         /* wait for its surviving process */
+	CHOICE_STOP = 1u << 8,         /* stop its surviving process */
+};
+
+/* What the operator may do about step i now. */
+unsigned run_choices(const struct run *r, size_t i);
+/* The word the operator must type for choice c on step i (the step's
+ * confirm word, ABORT, or the out-of-order word), NULL when a plain
+ * confirmation is enough. */
+const char *run_choice_word(const struct run *r, size_t i, enum run_choice c);
+#define RUN_WORD_ABORT "ABORT"
+#define RUN_WORD_OUT_OF_ORDER "OUT-OF-ORDER"
+/* Settled: final, or failed in a step whose on_fail=continue lets the run
+ * go on. The run does not come back to a settled step on its own. */
 bool run_step_settled(const struct run *r, size_t i);
 /* The first step that is not settled, or -1 when every step is. */
 long run_next_step(const struct run *r);
-/* A step is running or waiting to retry, or a background process lives. */
-bool run_busy(const struct run *r);
-bool run_step_active(const struct run *r);
-/* The actor recorded for what the operator does. */
-const char *run_actor(const struct run *r);
+/* Running step i now would pass over an earlier step that is not settled
+ * (so it takes the out-of-order word). */
+bool run_out_of_order(const struct run *r, size_t i);
+/* Every step is settled. */
+bool run_complete(const struct run *r);
+/* The outcome of a complete run: "ok" or "failed". */
+const char *run_outcome(const struct run *r);
 
-/* What step i will run, one block per action, secrets masked. */
+/* What a signal means for the run. */
+enum run_signal_rule {
+	RUN_SIGNAL_CANCEL,  /* SIGINT, SIGTERM: cancel the running step, stop
+			     * background actions, start nothing; the run
+			     * stays open for resume */
+	RUN_SIGNAL_FINISH,  /* SIGHUP: let the running step finish, start
+			     * nothing; the run stays open */
+};
+enum run_signal_rule run_signal_rule(int signo);
+
+/* ---- what is running ---- */
+
+/* A step is running or waiting to retry, or a background task lives. */
+bool run_busy(const struct run *r);
+/* The step running or waiting to retry, or -1. */
+long run_active_step(const struct run *r);
+bool run_step_active(const struct run *r);
+/* Background tasks still running. */
+size_t run_background_count(const struct run *r);
+/* Tasks currently running, for front ends: up to max views (valid until
+ * the next loop pass). */
+size_t run_tasks(const struct run *r, struct run_task_view *out, size_t max);
+
+/* A process of an interrupted step that outlived the qrh that started it. */
+struct run_survivor {
+	int64_t task;
+	pid_t pgid;
+	char command[128]; /* from /proc: what it is running */
+	int64_t age_ms;    /* how long it has been running */
+	uint64_t start_ticks; /* its leader's (/proc/PID/stat field 22) */
+	bool alive;
+};
+/* The survivors of step i found at resume (alive = still running now). */
+size_t run_survivors(const struct run *r, size_t i,
+		     const struct run_survivor **out);
+
+/* ---- what the operator does ---- */
+
+/* What step i will run and where, one block per action, secrets masked. */
 int run_describe_step(const struct run *r, size_t i, struct buf *out,
 		      struct err *e);
 /* Journals the confirmation (how: "enter", "typed", "yes-flag", "auto",
- * "rerun-interrupted") and starts the step's first attempt. */
+ * "rerun-interrupted") and starts the step's next attempt. Refused (with a
+ * message) when run_choices does not offer CHOICE_RUN or CHOICE_RETRY. */
 int run_step_begin(struct run *r, size_t i, const char *how, struct err *e);
 int run_step_skip(struct run *r, size_t i, const char *reason, struct err *e);
 int run_step_done_by_hand(struct run *r, size_t i, const char *note,
 			  struct err *e);
+/* Waits for (CHOICE_WAIT) or stops (CHOICE_STOP: SIGTERM, then SIGKILL
+ * after the grace) the surviving processes of interrupted step i; step_done
+ * is reported when they are gone (the step stays interrupted). */
+int run_survivors_wait(struct run *r, size_t i, struct err *e);
+int run_survivors_stop(struct run *r, size_t i, struct err *e);
 int run_dry_step(struct run *r, size_t i, struct err *e);
 int run_note(struct run *r, const char *text, struct err *e);
 /* Journals a signal or hangup event (type from state/events.h). */
 int run_mark(struct run *r, const char *type, const char *detail,
 	     struct err *e);
-/* Cancels the running step (SIGTERM, then SIGKILL after the grace). */
+/* Cancels the running step (SIGTERM, then SIGKILL after the grace), or a
+ * step waiting to retry (journaled as step_cancel). */
 void run_cancel_step(struct run *r);
-/* Asks every background process to stop. */
+/* Asks every background task to stop. */
 void run_stop_background(struct run *r);
-/* Records the outcome ("ok", "failed", "aborted", "interrupted"). */
-int run_end(struct run *r, const char *outcome, struct err *e);
-
-/* Drives the journal's output batching: the poll timeout the front end
- * should use at most, and the call to make when it passes. */
-int run_poll_timeout_ms(const struct run *r);
-void run_tick(struct run *r);
+/* Back-pressure: pause (true) or resume reading every task's output. */
+void run_set_backpressure(struct run *r, bool pause);
+/* Records the outcome ("ok", "failed", "aborted", "interrupted"); by_operator:
+ * the operator ended it (an abort), else qrh. Nothing is journaled after. */
+int run_end(struct run *r, const char *outcome, bool by_operator,
+	    struct err *e);
 
 #endif

@@ -1,99 +1,292 @@
-/* Resume: the state of a run rebuilt from its journal alone. Steps are
- * matched by id, so a runbook edited since (and accepted with
- * --runbook-changed-ok) maps onto the record by name, not by position. */
+/* Resume and watch: a run's state rebuilt from its journal alone, by the
+ * same fold the live engine keeps (state/fold.h). Steps are matched by id,
+ * so a runbook edited since (and accepted with --runbook-changed-ok) maps
+ * onto the record by name, not by position.
+ *
+ * On resume, what the earlier session left running is found by the
+ * process groups its tasks journaled (task_process) and their leaders'
+ * start times: a step that was running is interrupted, and a process of it
+ * still alive is a survivor the operator is told about (and not offered to
+ * run again while it lives); a background task's survivor is stopped, as
+ * the guard would have done. */
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "state/events.h"
 #include "state/run_priv.h"
+#include "util/clock.h"
+#include "util/xalloc.h"
 
-struct replay {
-	struct run *r;
-	bool ended;
-	bool notify; /* observing: tell the listener about each event */
-	int64_t last_seq;
-};
+#define SURVIVOR_POLL_MS 200
 
-static long step_by_id(const struct run *r, const cJSON *p)
+int run_reopen_replay(struct run *r, struct err *e)
 {
-	const cJSON *id = cJSON_GetObjectItemCaseSensitive(p, "step_id");
-	if (!cJSON_IsString(id))
+	fold_release(&r->fold);
+	fold_init(&r->fold, r->rb);
+	if (journal_events_each(r->j, r->id, 0, fold_event_cb, &r->fold, e) < 0)
 		return -1;
-	for (size_t i = 0; i < r->rb->n_steps; i++)
-		if (!strcmp(r->rb->steps[i].id, id->valuestring))
-			return (long)i;
-	return -1;
-}
-
-static enum step_status status_from(const char *s)
-{
-	if (!strcmp(s, "ok"))
-		return STEP_OK;
-	if (!strcmp(s, "timeout"))
-		return STEP_TIMEOUT;
-	if (!strcmp(s, "cancelled"))
-		return STEP_CANCELLED;
-	return STEP_FAILED;
-}
-
-static int number(const cJSON *p, const char *key, int dflt)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, key);
-	return cJSON_IsNumber(v) ? v->valueint : dflt;
-}
-
-static void apply_step_event(struct run *r, struct step_state *st,
-			     const struct journal_event *ev, const cJSON *p)
-{
-	const char *t = ev->type;
-	int attempt = number(p, "attempt", 0);
-	if (attempt > st->attempt)
-		st->attempt = attempt;
-	if (!strcmp(t, EV_STEP_START)) {
-		st->status = STEP_RUNNING;
-		st->started_wall_ms = ev->wall_ms;
-	} else if (!strcmp(t, EV_STEP_END)) {
-		const cJSON *s = cJSON_GetObjectItemCaseSensitive(p, "status");
-		const cJSON *sum = cJSON_GetObjectItemCaseSensitive(p, "summary");
-		st->status = cJSON_IsString(s) ? status_from(s->valuestring) : STEP_FAILED;
-		st->exit_code = number(p, "exit_code", -1);
-		st->duration_ms = number(p, "duration_ms", 0);
-		st->ended_wall_ms = ev->wall_ms;
-		snprintf(st->summary, sizeof st->summary, "%s",
-			 cJSON_IsString(sum) ? sum->valuestring : "");
-	} else if (!strcmp(t, EV_STEP_RETRY)) {
-		/* it was waiting to try again: it runs again when confirmed */
-		st->status = STEP_FAILED;
-	} else if (!strcmp(t, EV_STEP_SKIP)) {
-		st->status = STEP_SKIPPED;
-	} else if (!strcmp(t, EV_STEP_DONE_BY_HAND)) {
-		st->status = STEP_DONE_BY_HAND;
-	} else if (!strcmp(t, EV_STEP_INTERRUPTED)) {
-		st->status = STEP_INTERRUPTED;
-		snprintf(st->summary, sizeof st->summary, "interrupted: outcome unknown");
-	} else if (!strcmp(t, EV_CAPTURE)) {
-		const cJSON *n = cJSON_GetObjectItemCaseSensitive(p, "name");
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, "value");
-		if (cJSON_IsString(n) && cJSON_IsString(v))
-			values_set(&r->values, n->valuestring, v->valuestring, false);
+	if (r->fold.ended)
+		return err_set(e, "run %lld has already ended", (long long)r->id);
+	r->next_task = r->fold.max_task;
+	for (size_t i = 0; i < r->fold.n_captures; i++) {
+		const struct var *decl = runbook_var(r->rb, r->fold.captures[i].name);
+		if (!decl || !decl->secret)
+			values_set(&r->values, r->fold.captures[i].name,
+				   r->fold.captures[i].value, false);
 	}
+	return 0;
 }
 
-static int replay_one(const struct journal_event *ev, void *ctx)
+/* ---- what a process is ---- */
+
+static void read_cmdline(pid_t pid, char *out, size_t cap)
 {
-	struct replay *rp = ctx;
-	rp->last_seq = ev->seq;
-	if (!strcmp(ev->type, EV_RUN_END))
-		rp->ended = true;
-	if (ev->step >= 0) {
-		cJSON *p = cJSON_Parse(ev->payload ? ev->payload : "{}");
-		long i = step_by_id(rp->r, p);
-		if (i >= 0)
-			apply_step_event(rp->r, &rp->r->steps[i], ev, p);
-		cJSON_Delete(p);
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+	out[0] = '\0';
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, out, cap - 1);
+	close(fd);
+	if (n <= 0) {
+		out[0] = '\0';
+		return;
 	}
-	if (rp->notify && rp->r->lis.event)
-		rp->r->lis.event(rp->r->lis.arg, ev);
+	for (ssize_t i = 0; i < n; i++)
+		if (out[i] == '\0' || (unsigned char)out[i] < 0x20)
+			out[i] = ' ';
+	while (n > 0 && out[n - 1] == ' ')
+		n--;
+	out[n] = '\0';
+}
+
+/* How long ago a process started, from its start time in clock ticks. */
+static int64_t age_ms(uint64_t start_ticks)
+{
+	FILE *f = fopen("/proc/uptime", "re");
+	double up = 0;
+	if (!f)
+		return 0;
+	if (fscanf(f, "%lf", &up) != 1)
+		up = 0;
+	fclose(f);
+	long hz = sysconf(_SC_CLK_TCK);
+	double started = hz > 0 ? (double)start_ticks / (double)hz : 0;
+	return up > started ? (int64_t)((up - started) * 1000) : 0;
+}
+
+/* ---- survivors ---- */
+
+static struct survivors *surv_of(struct run *r, size_t i)
+{
+	if (!r->surv)
+		r->surv = xcalloc(r->rb->n_steps ? r->rb->n_steps : 1, sizeof *r->surv);
+	return &r->surv[i];
+}
+
+size_t run_survivors(const struct run *r, size_t i,
+		     const struct run_survivor **out)
+{
+	if (!r->surv || i >= r->rb->n_steps) {
+		*out = NULL;
+		return 0;
+	}
+	*out = r->surv[i].v;
+	return r->surv[i].n;
+}
+
+/* The live processes of the tasks of step fold index i that never ended. */
+static cJSON *find_survivors(struct run *r, size_t i)
+{
+	cJSON *list = cJSON_CreateArray();
+	const struct step_state *st = run_step(r, i);
+	for (size_t k = 0; k < r->fold.n_tasks; k++) {
+		const struct fold_task *t = &r->fold.tasks[k];
+		if (t->step != (int64_t)i || t->attempt != st->attempt || t->ended ||
+		    t->role == FOLD_TASK_BACKGROUND || t->pgid <= 0 ||
+		    !guard_group_alive(t->pgid, t->start_ticks))
+			continue;
+		struct survivors *s = surv_of(r, i);
+		s->v = xrealloc(s->v, (s->n + 1) * sizeof *s->v);
+		struct run_survivor *v = &s->v[s->n++];
+		memset(v, 0, sizeof *v);
+		v->task = t->id;
+		v->pgid = t->pgid;
+		v->start_ticks = t->start_ticks;
+		v->alive = true;
+		read_cmdline(t->pgid, v->command, sizeof v->command);
+		v->age_ms = age_ms(t->start_ticks);
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "task", (double)t->id);
+		cJSON_AddNumberToObject(o, "pgid", t->pgid);
+		char *clean = run_redact(r, v->command);
+		cJSON_AddStringToObject(o, "command", clean);
+		free(clean);
+		cJSON_AddNumberToObject(o, "started_ms_ago", (double)v->age_ms);
+		cJSON_AddItemToArray(list, o);
+	}
+	return list;
+}
+
+/* A background task of an earlier session: it must not outlive that qrh. */
+static int reap_background(struct run *r, const struct fold_task *t,
+			   struct err *e)
+{
+	bool alive = t->pgid > 0 && guard_group_alive(t->pgid, t->start_ticks);
+	if (alive) {
+		guard_signal_group(t->pgid, t->start_ticks, SIGKILL);
+	}
+	cJSON *p = cJSON_CreateObject();
+	cJSON_AddNumberToObject(p, "task", (double)t->id);
+	if (t->pgid > 0)
+		cJSON_AddNumberToObject(p, "pgid", t->pgid);
+	cJSON_AddStringToObject(p, "how", alive ? "killed" : "gone");
+	return run_emit(r, t->step, EV_TASK_REAPED, NULL, p, e);
+}
+
+int run_reopen_settle(struct run *r, struct err *e)
+{
+	for (size_t k = 0; k < r->fold.n_tasks; k++) {
+		struct fold_task t = r->fold.tasks[k];
+		if (t.role == FOLD_TASK_BACKGROUND && !t.ended &&
+		    reap_background(r, &t, e) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < r->rb->n_steps; i++) {
+		const struct step_state *st = run_step(r, i);
+		if (st->status == STEP_INTERRUPTED) {
+			/* interrupted before an earlier resume: alive still? */
+			cJSON_Delete(find_survivors(r, i));
+			continue;
+		}
+		if (st->status != STEP_RUNNING)
+			continue;
+		cJSON *p = run_step_payload(r, i, st->attempt);
+		cJSON_AddItemToObject(p, "survivors", find_survivors(r, i));
+		if (run_emit(r, (long)i, EV_STEP_INTERRUPTED, NULL, p, e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- waiting for or stopping survivors ---- */
+
+static bool surv_any_alive(struct survivors *s)
+{
+	bool any = false;
+	for (size_t k = 0; k < s->n; k++) {
+		if (s->v[k].alive && !proc_group_live(s->v[k].pgid, s->v[k].start_ticks))
+			s->v[k].alive = false;
+		any = any || s->v[k].alive;
+	}
+	return any;
+}
+
+static void on_surv_poll(struct loop *l, uint64_t id, void *arg);
+
+static void surv_arm(struct run *r, size_t i)
+{
+	struct survivors *s = &r->surv[i];
+	if (!s->poll_timer)
+		s->poll_timer = loop_timer_add(r->loop, SURVIVOR_POLL_MS, on_surv_poll,
+					       (void *)&r->surv[i]);
+}
+
+static void on_surv_poll(struct loop *l, uint64_t id, void *arg)
+{
+	struct survivors *s = arg;
+	(void)l;
+	(void)id;
+	s->poll_timer = 0;
+	struct run *r = s->run;
+	size_t i = (size_t)(s - r->surv);
+	if (surv_any_alive(s)) {
+		surv_arm(r, i);
+		return;
+	}
+	s->waiting = s->stopping = false;
+	run_notify_step(r, i);
+}
+
+static void on_surv_kill(struct loop *l, uint64_t id, void *arg)
+{
+	struct survivors *s = arg;
+	(void)l;
+	(void)id;
+	s->kill_timer = 0;
+	for (size_t k = 0; k < s->n; k++)
+		if (s->v[k].alive)
+			kill(-s->v[k].pgid, SIGKILL);
+}
+
+static int surv_begin(struct run *r, size_t i, unsigned want, struct err *e)
+{
+	if (i >= r->rb->n_steps || !(run_choices(r, i) & want))
+		return err_set(e, "step %zu has no process left running", i + 1);
+	struct survivors *s = &r->surv[i];
+	s->run = r;
+	surv_arm(r, i);
+	return 0;
+}
+
+int run_survivors_wait(struct run *r, size_t i, struct err *e)
+{
+	if (surv_begin(r, i, CHOICE_WAIT, e) < 0)
+		return -1;
+	r->surv[i].waiting = true;
+	return 0;
+}
+
+int run_survivors_stop(struct run *r, size_t i, struct err *e)
+{
+	if (surv_begin(r, i, CHOICE_STOP, e) < 0)
+		return -1;
+	struct survivors *s = &r->surv[i];
+	s->stopping = true;
+	for (size_t k = 0; k < s->n; k++)
+		if (s->v[k].alive)
+			kill(-s->v[k].pgid, SIGTERM);
+	if (!s->kill_timer)
+		s->kill_timer = loop_timer_add(r->loop, r->opts.grace_ms > 0 ? r->opts.grace_ms
+							: PROC_GRACE_MS_DEFAULT,
+					       on_surv_kill, s);
+	return 0;
+}
+
+bool run_survivors_busy(const struct run *r)
+{
+	for (size_t i = 0; r->surv && i < r->rb->n_steps; i++)
+		if (r->surv[i].waiting || r->surv[i].stopping)
+			return true;
+	return false;
+}
+
+void run_survivors_free(struct run *r)
+{
+	for (size_t i = 0; r->surv && i < r->rb->n_steps; i++) {
+		if (r->surv[i].poll_timer)
+			loop_timer_cancel(r->loop, r->surv[i].poll_timer);
+		if (r->surv[i].kill_timer)
+			loop_timer_cancel(r->loop, r->surv[i].kill_timer);
+		free(r->surv[i].v);
+	}
+	free(r->surv);
+	r->surv = NULL;
+}
+
+/* ---- watching ---- */
+
+static int observe_one(const struct journal_event *ev, void *ctx)
+{
+	struct run *r = ctx;
+	fold_event(&r->fold, ev);
+	if (r->lis.event)
+		r->lis.event(r->lis.arg, ev);
 	return 0;
 }
 
@@ -103,7 +296,6 @@ int run_observe(struct run *r, struct journal *j, int64_t id,
 	r->j = j;
 	r->id = id;
 	r->observing = true;
-	r->observed_seq = 0;
 	if (lis)
 		r->lis = *lis;
 	snprintf(r->id_text, sizeof r->id_text, "%lld", (long long)id);
@@ -112,21 +304,8 @@ int run_observe(struct run *r, struct journal *j, int64_t id,
 
 int run_observe_poll(struct run *r, bool *ended, struct err *e)
 {
-	struct replay rp = { .r = r, .notify = true, .last_seq = r->observed_seq };
-	if (journal_events_each(r->j, r->id, r->observed_seq, replay_one, &rp, e) < 0)
+	if (journal_events_each(r->j, r->id, r->fold.head.seq, observe_one, r, e) < 0)
 		return -1;
-	r->observed_seq = rp.last_seq;
-	r->observed_end = r->observed_end || rp.ended;
-	*ended = r->observed_end;
-	return 0;
-}
-
-int run_reopen_replay(struct run *r, struct err *e)
-{
-	struct replay rp = { .r = r };
-	if (journal_events_each(r->j, r->id, 0, replay_one, &rp, e) < 0)
-		return -1;
-	if (rp.ended)
-		return err_set(e, "run %lld has already ended", (long long)r->id);
+	*ended = r->fold.ended;
 	return 0;
 }

@@ -1,444 +1,522 @@
-/* Executing a step: its actions in order on the event loop, output through
- * redaction into the journal and to the front end, the step's timeout,
- * retries with backoff, capture, and background processes. */
+/* A step attempt: its actions in order, each one task on its target or a
+ * fan-out of tasks over a group's members; the step's timeout; retries
+ * with backoff; the capture. Every change of the step's status is an event
+ * applied through the fold (state/step.h). */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "state/events.h"
 #include "state/run_priv.h"
-#include "state/targets.h"
 #include "util/clock.h"
 #include "util/xalloc.h"
 
-static void action_next(struct run *r);
+static void action_begin(struct run *r);
 static void step_finish(struct run *r);
 
-/* Moving on happens from a timer, on a clean stack: an action's callbacks
- * may not free the action they are called from. */
-static void action_next_timer(struct loop *l, uint64_t id, void *arg)
-{
-	(void)l;
-	(void)id;
-	action_next(arg);
-}
+/* ---- the environment of processes ---- */
 
-/* NAME=value for every variable with a value, and the QRH_* names. */
-static char **build_env(struct run *r)
+static void env_add(char ***env, size_t *n, size_t *cap, const char *name,
+		    const char *value)
 {
-	size_t n = r->values.n + 5, k = 0;
-	char **env = xcalloc(n, sizeof *env);
 	struct buf b;
 	buf_init(&b, BUF_UNLIMITED);
-	for (size_t i = 0; i < r->values.n; i++) {
-		const struct value *v = &r->values.v[i];
-		if (!v->text)
-			continue;
-		buf_reset(&b);
-		buf_addf(&b, "%s=%s", v->name, v->text);
-		env[k++] = xstrdup(b.data);
-	}
+	buf_addf(&b, "%s=%s", name, value ? value : "");
+	*env = xgrow(*env, cap, *n + 2, sizeof **env);
+	(*env)[(*n)++] = buf_detach(&b, NULL);
+	(*env)[*n] = NULL;
+}
+
+/* NAME=value for every variable with a value, the QRH_* names, and the
+ * target's fields for a process acting on a target. */
+char **run_env_build(struct run *r, const struct action_target *t)
+{
+	char **env = NULL;
+	size_t n = 0, cap = 0;
+	for (size_t i = 0; i < r->values.n; i++)
+		if (r->values.v[i].text)
+			env_add(&env, &n, &cap, r->values.v[i].name, r->values.v[i].text);
 	static const char *const names[] = { "QRH_RUN_ID", "QRH_STEP_ID",
 					     "QRH_OPERATOR", "QRH_RUNBOOK" };
-	for (size_t i = 0; i < 4; i++) {
-		const char *v = run_lookup(r, names[i]);
-		buf_reset(&b);
-		buf_addf(&b, "%s=%s", names[i], v ? v : "");
-		env[k++] = xstrdup(b.data);
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+		env_add(&env, &n, &cap, names[i], run_lookup(r, names[i]));
+	if (t) {
+		char port[16];
+		snprintf(port, sizeof port, "%d", t->port);
+		env_add(&env, &n, &cap, "QRH_TARGET", t->name);
+		env_add(&env, &n, &cap, "QRH_TARGET_HOST", t->host ? t->host : "");
+		env_add(&env, &n, &cap, "QRH_TARGET_PORT", t->port ? port : "");
+		env_add(&env, &n, &cap, "QRH_TARGET_USER", t->user ? t->user : "");
 	}
-	buf_release(&b);
+	if (!env)
+		env = xcalloc(1, sizeof *env);
 	return env;
 }
 
-static void free_env(char **env)
+void run_env_free(char **env)
 {
 	for (char **e = env; e && *e; e++)
 		free(*e);
 	free(env);
 }
 
-static void journal_failure(struct run *r, const struct err *e)
+/* ---- what the journal records of an action about to run ---- */
+
+/* The resolved target, as the operator confirmed it: no secret. */
+static cJSON *target_json(const struct action_target *t)
 {
-	if (!r->journal_broken) {
-		r->journal_broken = true;
-		if (r->lis.journal_failed)
-			r->lis.journal_failed(r->lis.arg, e->msg);
-	}
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "name", t->name);
+	cJSON_AddStringToObject(o, "kind", target_kind_name(t->kind));
+	if (t->group)
+		cJSON_AddStringToObject(o, "group", t->group);
+	if (t->host)
+		cJSON_AddStringToObject(o, "host", t->host);
+	if (t->port)
+		cJSON_AddNumberToObject(o, "port", t->port);
+	if (t->user)
+		cJSON_AddStringToObject(o, "user", t->user);
+	if (t->conninfo)
+		cJSON_AddStringToObject(o, "dsn", t->conninfo);
+	if (t->url)
+		cJSON_AddStringToObject(o, "url", t->url);
+	if (t->insecure)
+		cJSON_AddBoolToObject(o, "insecure", true);
+	if (t->trust_new)
+		cJSON_AddBoolToObject(o, "trust_new", true);
+	if (t->context)
+		cJSON_AddStringToObject(o, "context", t->context);
+	return o;
 }
 
-/* Stores and shows one redacted chunk of a stream; the foreground step's
- * stdout also feeds its capture. */
-static void deliver(struct run *r, size_t step, int attempt,
-		    enum proc_stream stream, const char *data, size_t len)
+/* Does the script name $NAME or ${NAME}? */
+static bool script_uses(const char *script, const char *name)
 {
-	struct err e;
-	if (!len)
-		return;
-	struct active *a = r->act;
-	const char *cap = r->rb->steps[step].capture;
-	if (a && a->step == step && a->attempt == attempt &&
-	    stream == PROC_STDOUT && cap) {
-		buf_add(&a->capture, data, len);
-		const struct var *v = runbook_var(r->rb, cap);
-		if (v && v->secret)
-			return; /* it is the secret: neither stored nor shown */
-	}
-	/* task 0 until the engine has tasks: the legacy (step, attempt) key */
-	struct journal_okey k = { .step = (int64_t)step, .attempt = attempt };
-	if (journal_output_append(r->j, r->id, &k,
-				  stream == PROC_STDOUT ? JOURNAL_STDOUT : JOURNAL_STDERR,
-				  data, len, &e) < 0)
-		journal_failure(r, &e);
-	if (r->lis.output)
-		r->lis.output(r->lis.arg, step, stream, data, len);
-}
-
-static void on_output(void *arg, enum proc_stream stream, const char *data,
-		      size_t len)
-{
-	struct run *r = arg;
-	struct active *a = r->act;
-	struct buf out;
-	if (!a)
-		return;
-	if (!r->values.secrets.n) {
-		deliver(r, a->step, a->attempt, stream, data, len);
-		return;
-	}
-	buf_init(&out, BUF_UNLIMITED);
-	redactor_feed(&a->red[stream], data, len, &out);
-	deliver(r, a->step, a->attempt, stream, out.data, out.len);
-	buf_release(&out);
-}
-
-static void on_done(void *arg, const struct action_result *res)
-{
-	struct run *r = arg;
-	struct active *a = r->act;
-	struct err e;
-	/* recorded with what follows (the next action's start or the step's
-	 * end), one commit for both */
-	r->defer = true;
-	a->last = *res;
-	a->last.values = NULL;
-	if ((a->timed_out || a->action_timed_out) && res->status == ACTION_CANCELLED)
-		a->last.status = ACTION_TIMEOUT;
-	a->action_timed_out = false;
-	cJSON *p = run_step_payload(r, a->step, a->attempt);
-	cJSON_AddNumberToObject(p, "action", (double)a->action);
-	cJSON_AddStringToObject(p, "status", action_status_name(a->last.status));
-	if (res->exit_code >= 0)
-		cJSON_AddNumberToObject(p, "exit_code", res->exit_code);
-	else
-		cJSON_AddNullToObject(p, "exit_code");
-	cJSON_AddNumberToObject(p, "signal", res->signo);
-	cJSON_AddNumberToObject(p, "duration_ms", (double)(res->duration_ns / 1000000));
-	cJSON_AddStringToObject(p, "summary", res->summary);
-	run_emit(r, (long)a->step, EV_ACTION_END, NULL, p, &e);
-	loop_timer_add(r->loop, 0, action_next_timer, r);
-}
-
-/* ---- background processes ---- */
-
-static struct background *find_bg(struct run *r, const char *name)
-{
-	for (size_t i = 0; i < r->n_bg; i++)
-		if (r->bg[i].alive && r->bg[i].name && !strcmp(r->bg[i].name, name))
-			return &r->bg[i];
-	return NULL;
-}
-
-static bool bg_of_step(const struct run *r, size_t step)
-{
-	for (size_t i = 0; i < r->n_bg; i++)
-		if (r->bg[i].step == step)
+	size_t n = strlen(name);
+	for (const char *p = strchr(script, '$'); p; p = strchr(p + 1, '$')) {
+		const char *q = p + 1 + (p[1] == '{');
+		if (!strncmp(q, name, n) && !(isalnum((unsigned char)q[n]) || q[n] == '_'))
 			return true;
+	}
 	return false;
 }
 
-static void bg_output(void *arg, enum proc_stream stream, const char *data,
-		      size_t len)
+/* The non-secret values an sh script reads from its environment: what the
+ * operator confirms is what will run, values included. */
+static cJSON *script_vars(const struct run *r, const struct action *a)
 {
-	struct background *b = arg;
-	struct run *r = b->run;
-	struct buf out;
-	buf_init(&out, BUF_UNLIMITED);
-	redactor_feed(&b->red[stream], data, len, &out);
-	b->bytes += (int64_t)len;
-	deliver(r, b->step, BACKGROUND_ATTEMPT, stream, out.data, out.len);
-	buf_release(&out);
-}
-
-static void finish_streams(struct run *r, size_t step, int attempt,
-			   struct redactor *red, cJSON *p)
-{
-	static const char *const keys[3] = { NULL, "stdout", "stderr" };
-	for (int s = PROC_STDOUT; s <= PROC_STDERR; s++) {
-		struct buf rest;
-		struct err e;
-		struct journal_output_info info = { 0 };
-		char key[32];
-		buf_init(&rest, BUF_UNLIMITED);
-		redactor_flush(&red[s], &rest);
-		deliver(r, step, attempt, (enum proc_stream)s, rest.data, rest.len);
-		buf_release(&rest);
-		struct journal_okey k = { .step = (int64_t)step, .attempt = attempt };
-		if (journal_output_finish(r->j, r->id, &k,
-					  s == PROC_STDOUT ? JOURNAL_STDOUT : JOURNAL_STDERR,
-					  &info, &e) < 0)
-			journal_failure(r, &e);
-		if (!p)
+	if ((a->kind != ACTION_SH && a->kind != ACTION_SSH) || !a->body)
+		return NULL;
+	cJSON *o = NULL;
+	for (size_t i = 0; i < r->values.n; i++) {
+		const struct value *v = &r->values.v[i];
+		if (!v->text || !script_uses(a->body, v->name))
 			continue;
-		snprintf(key, sizeof key, "%s_bytes", keys[s]);
-		cJSON_AddNumberToObject(p, key, (double)info.total_bytes);
-		snprintf(key, sizeof key, "%s_sha256", keys[s]);
-		cJSON_AddStringToObject(p, key, info.sha256);
-		snprintf(key, sizeof key, "%s_truncated", keys[s]);
-		cJSON_AddBoolToObject(p, key, info.truncated);
+		if (!o)
+			o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, v->name, v->secret ? REDACT_MASK : v->text);
 	}
+	return o;
 }
 
-static void bg_done(void *arg, const struct action_result *res)
+/* action_start's payload: what runs (masked), where, with what. */
+static cJSON *action_start_payload(struct run *r, const struct action *a,
+				   const struct action_target *shown)
 {
-	struct background *b = arg;
-	struct run *r = b->run;
+	struct attempt *att = r->att;
+	struct buf desc;
 	struct err e;
-	b->alive = false;
-	cJSON *p = run_step_payload(r, b->step, 0);
-	cJSON_AddStringToObject(p, "name", b->name ? b->name : "");
-	cJSON_AddNumberToObject(p, "exit_code", res->exit_code);
-	cJSON_AddNumberToObject(p, "signal", res->signo);
-	cJSON_AddNumberToObject(p, "duration_ms", (double)(res->duration_ns / 1000000));
-	finish_streams(r, b->step, BACKGROUND_ATTEMPT, b->red, p);
-	run_emit(r, (long)b->step, EV_BACKGROUND_END, NULL, p, &e);
-	if (r->act && r->act->stopping_background) {
-		const struct action *a = &r->rb->steps[r->act->step].actions[r->act->action];
-		if (!find_bg(r, a->stop)) {
-			struct action_result ok = { .status = ACTION_OK, .exit_code = -1 };
-			action_summary(&ok, "background '%s' stopped", a->stop);
-			r->act->stopping_background = false;
-			if (r->act->stop_timer)
-				loop_timer_cancel(r->loop, r->act->stop_timer);
-			r->act->stop_timer = 0;
-			on_done(r, &ok);
-		}
-	}
+	buf_init(&desc, BUF_UNLIMITED);
+	if (run_entry(r, a->kind)->describe(a, shown, run_lookup_masked, r, &desc, &e) < 0)
+		buf_reset(&desc);
+	char *clean = run_redact(r, desc.data);
+	buf_release(&desc);
+	cJSON *p = run_step_payload(r, att->step, att->attempt);
+	cJSON_AddNumberToObject(p, "action", (double)att->action);
+	cJSON_AddStringToObject(p, "kind", action_kind_name(a->kind));
+	cJSON_AddStringToObject(p, "command", clean);
+	free(clean);
+	if (shown)
+		cJSON_AddItemToObject(p, "target", target_json(shown));
+	cJSON *vars = script_vars(r, a);
+	if (vars)
+		cJSON_AddItemToObject(p, "vars", vars);
+	return p;
 }
 
-static int start_background(struct run *r, const struct action *a,
-			    struct action_ctx *ctx, struct err *e)
-{
-	r->bg = xgrow(r->bg, &r->cap_bg, r->n_bg + 1, sizeof *r->bg);
-	struct background *b = &r->bg[r->n_bg];
-	memset(b, 0, sizeof *b);
-	b->run = r;
-	b->step = r->act->step;
-	b->name = xstrdup_or_null(a->name);
-	b->entry = action_entry_for(a->kind);
-	for (int s = 1; s <= 2; s++)
-		redactor_init(&b->red[s], &r->values.secrets);
-	ctx->sink.output = bg_output;
-	ctx->sink.done = bg_done;
-	ctx->sink.arg = b;
-	ctx->die_with_qrh = true;
-	b->ar = b->entry->start(a, ctx, e);
-	if (!b->ar) {
-		for (int s = 1; s <= 2; s++)
-			redactor_release(&b->red[s]);
-		free(b->name);
-		return -1;
-	}
-	b->alive = true;
-	r->n_bg++;
-	return 0;
-}
+/* ---- moving on ---- */
 
-void run_stop_background(struct run *r)
-{
-	for (size_t i = 0; i < r->n_bg; i++)
-		if (r->bg[i].alive)
-			r->bg[i].entry->cancel(r->bg[i].ar, ACTION_CANCEL_SHUTDOWN);
-}
-
-void run_background_free_all(struct run *r)
-{
-	for (size_t i = 0; i < r->n_bg; i++) {
-		r->bg[i].entry->free(r->bg[i].ar);
-		for (int s = 1; s <= 2; s++)
-			redactor_release(&r->bg[i].red[s]);
-		free(r->bg[i].name);
-	}
-	free(r->bg);
-	r->bg = NULL;
-	r->n_bg = r->cap_bg = 0;
-}
-
-/* ---- the foreground step ---- */
-
-static void on_stop_timeout(struct loop *l, uint64_t id, void *arg);
-
-/* The action's own deadline (timeout= on its fence): the engine's. */
-static void on_action_timeout(struct loop *l, uint64_t id, void *arg)
+static void on_next(struct loop *l, uint64_t id, void *arg)
 {
 	struct run *r = arg;
 	(void)l;
 	(void)id;
-	if (!r->act || !r->act->ar)
-		return;
-	r->act->action_timer = 0;
-	r->act->action_timed_out = true;
-	r->act->entry->cancel(r->act->ar, ACTION_CANCEL_TIMEOUT);
-}
-
-static void fail_action(struct run *r, const char *msg)
-{
-	struct action_result res = { .status = ACTION_ERROR, .exit_code = -1 };
-	action_summary(&res, "%s", msg);
-	on_done(r, &res);
-}
-
-/* Starts action number a->action, or finishes the step after the last. */
-static void action_start_current(struct run *r)
-{
-	struct active *act = r->act;
-	const struct step *s = &r->rb->steps[act->step];
-	const struct action *a = &s->actions[act->action];
-	struct err e = { "" };
-	struct buf desc;
-	buf_init(&desc, BUF_UNLIMITED);
-	const struct action_entry *ent = action_entry_for(a->kind);
-	struct target_set shown = { 0 };
-	if (a->target)
-		targets_resolve(r->rb, a->target, run_lookup_masked, r, &shown, &e);
-	if (ent->describe(a, shown.n ? &shown.v[0] : NULL, run_lookup_masked, r, &desc, &e) < 0)
-		buf_reset(&desc);
-	target_set_release(&shown);
-	struct buf clean;
-	buf_init(&clean, BUF_UNLIMITED);
-	redact_string(&r->values.secrets, desc.data, &clean);
-	cJSON *p = run_step_payload(r, act->step, act->attempt);
-	cJSON_AddNumberToObject(p, "action", (double)act->action);
-	cJSON_AddStringToObject(p, "kind", action_kind_name(a->kind));
-	cJSON_AddStringToObject(p, "command", clean.data);
-	buf_release(&desc);
-	int rc = run_emit(r, (long)act->step,
-			  a->background ? EV_BACKGROUND_START : EV_ACTION_START,
-			  NULL, p, &e);
-	buf_release(&clean);
-	/* nothing runs before the journal says it does */
-	if (rc == 0)
-		rc = run_flush_events(r, &e);
-	if (rc < 0) {
-		fail_action(r, e.msg);
-		return;
-	}
-	if (a->kind == ACTION_WAIT && a->stop) {
-		struct background *b = find_bg(r, a->stop);
-		if (!b) {
-			struct action_result ok = { .status = ACTION_OK, .exit_code = -1 };
-			action_summary(&ok, "background '%s' is not running", a->stop);
-			on_done(r, &ok);
-			return;
-		}
-		act->stopping_background = true;
-		if (a->timeout_ms > 0)
-			act->stop_timer = loop_timer_add(r->loop, a->timeout_ms, on_stop_timeout, r);
-		b->entry->cancel(b->ar, ACTION_CANCEL_OPERATOR);
-		return;
-	}
-	target_set_release(&act->targets);
-	if (a->target && targets_resolve(r->rb, a->target, run_lookup, r, &act->targets, &e) < 0) {
-		fail_action(r, e.msg);
-		return;
-	}
-	if (act->targets.n > 1) {
-		fail_action(r, "fan-out over a group is not available in this version of qrh");
-		return;
-	}
-	struct action_ctx ctx = {
-		.target = act->targets.n ? &act->targets.v[0] : NULL,
-		.loop = r->loop,
-		.reaper = r->reaper,
-		.env = (const char *const *)act->env,
-		.grace_ms = r->opts.grace_ms,
-		.lookup = run_lookup,
-		.lookup_arg = r,
-		.sink = { .output = on_output, .done = on_done, .arg = r },
-	};
-	if (a->background && bg_of_step(r, act->step)) {
-		/* a retry: its background process was started by an earlier
-		 * attempt (it has one output stream per step) */
-		struct action_result ok = { .status = ACTION_OK, .exit_code = -1 };
-		action_summary(&ok, "already started by an earlier attempt");
-		on_done(r, &ok);
-		return;
-	}
-	if (a->background) {
-		if (start_background(r, a, &ctx, &e) < 0) {
-			fail_action(r, e.msg);
-			return;
-		}
-		struct action_result ok = { .status = ACTION_OK, .exit_code = -1 };
-		action_summary(&ok, "started in the background");
-		on_done(r, &ok);
-		return;
-	}
-	act->entry = ent;
-	act->ar = ent->start(a, &ctx, &e);
-	if (!act->ar) {
-		fail_action(r, e.msg);
-		return;
-	}
-	if (a->timeout_ms > 0)
-		act->action_timer = loop_timer_add(r->loop, a->timeout_ms, on_action_timeout, r);
-}
-
-static void action_next(struct run *r)
-{
-	struct active *act = r->act;
-	if (!act)
-		return;
-	if (act->ar) {
-		act->entry->free(act->ar);
-		act->ar = NULL;
-	}
-	if (act->action_timer)
-		loop_timer_cancel(r->loop, act->action_timer);
-	act->action_timer = 0;
-	const struct step *s = &r->rb->steps[act->step];
-	bool started = act->action < s->n_actions && act->last.status != ACTION_OK;
-	if (act->cancelled || act->timed_out || started ||
-	    act->action + 1 >= s->n_actions || r->journal_broken) {
+	r->att->next_timer = 0;
+	struct attempt *att = r->att;
+	const struct step *s = &r->rb->steps[att->step];
+	bool failed = att->action < s->n_actions && att->last.status != ACTION_OK;
+	if (att->cancelled || att->timed_out || failed || r->journal_broken ||
+	    att->action + 1 >= s->n_actions) {
 		step_finish(r);
 		return;
 	}
-	act->action++;
-	action_start_current(r);
+	att->action++;
+	action_begin(r);
 }
 
-/* A wait {stop=NAME} is cut short: the background process still gets
- * SIGKILL after its grace period, but the step does not wait for it. */
-static void give_up_stopping(struct run *r, enum action_status st)
+/* Moving on happens from a timer, on a clean stack: a task's end may not
+ * start the next task from inside its own callback. */
+static void next_soon(struct run *r)
 {
-	struct action_result res = { .status = st, .exit_code = -1 };
-	action_summary(&res, "%s while stopping a background process",
-		       st == ACTION_TIMEOUT ? "timed out" : "cancelled");
-	r->act->stopping_background = false;
-	if (r->act->stop_timer)
-		loop_timer_cancel(r->loop, r->act->stop_timer);
-	r->act->stop_timer = 0;
-	on_done(r, &res);
+	if (!r->att->next_timer)
+		r->att->next_timer = loop_timer_add(r->loop, 0, on_next, r);
 }
 
-static void on_stop_timeout(struct loop *l, uint64_t id, void *arg)
+/* The current action ended without a task (or with its task's result). */
+static void action_result(struct run *r, enum action_status st,
+			  const char *summary, cJSON *end)
 {
-	struct run *r = arg;
-	(void)l;
-	(void)id;
-	if (!r->act || !r->act->stopping_background)
+	struct attempt *att = r->att;
+	struct err e;
+	att->last = (struct action_result){ .status = st, .exit_code = -1 };
+	action_summary(&att->last, "%s", summary);
+	if (end) {
+		const cJSON *x = cJSON_GetObjectItemCaseSensitive(end, "exit_code");
+		if (cJSON_IsNumber(x))
+			att->last.exit_code = x->valueint;
+	} else {
+		end = run_step_payload(r, att->step, att->attempt);
+		cJSON_AddNumberToObject(end, "action", (double)att->action);
+		cJSON_AddStringToObject(end, "status", action_status_name(st));
+		cJSON_AddNullToObject(end, "exit_code");
+		char *clean = run_redact(r, summary);
+		cJSON_AddStringToObject(end, "summary", clean);
+		free(clean);
+	}
+	/* recorded with what follows: one commit for both */
+	r->defer = true;
+	run_emit(r, (long)att->step, EV_ACTION_END, NULL, end, &e);
+	next_soon(r);
+}
+
+/* ---- one task ---- */
+
+static void single_end(struct task *t)
+{
+	struct run *r = t->run;
+	struct attempt *att = r->att;
+	cJSON *p = run_step_payload(r, t->step, t->attempt);
+	cJSON_AddNumberToObject(p, "action", (double)t->action);
+	task_end_payload(t, p);
+	enum action_status st = t->res.status;
+	char summary[ACTION_SUMMARY_MAX];
+	snprintf(summary, sizeof summary, "%s", t->res.summary);
+	int exit_code = t->res.exit_code;
+	att->task = NULL;
+	task_free(t);
+	action_result(r, st, summary, p);
+	att->last.exit_code = exit_code; /* null in the payload for none */
+}
+
+static void single_start(struct run *r, const struct action *a)
+{
+	struct attempt *att = r->att;
+	struct err e;
+	const struct action_target *tg = att->targets.n ? &att->targets.v[0] : NULL;
+	struct target_set shown = { 0 };
+	if (a->target)
+		targets_resolve(r->rb, a->target, run_lookup_masked, r, &shown, &e);
+	struct task *t = task_new(r, FOLD_TASK_ACTION, att->step, att->attempt,
+				  att->action, a, tg, NULL);
+	cJSON *p = action_start_payload(r, a, shown.n ? &shown.v[0] : NULL);
+	target_set_release(&shown);
+	cJSON_AddNumberToObject(p, "task", (double)t->id);
+	r->defer = true;
+	/* nothing runs before the journal says it does */
+	if (run_emit(r, (long)att->step, EV_ACTION_START, NULL, p, &e) < 0 ||
+	    run_flush_events(r, &e) < 0) {
+		task_free(t);
+		action_result(r, ACTION_ERROR, e.msg, NULL);
 		return;
-	r->act->stop_timer = 0;
-	give_up_stopping(r, ACTION_TIMEOUT);
+	}
+	const struct step *s = &r->rb->steps[att->step];
+	if (s->capture) {
+		t->capture = &att->capture;
+		const struct var *v = runbook_var(r->rb, s->capture);
+		t->capture_only = v && v->secret;
+	}
+	t->on_end = single_end;
+	t->owner = att;
+	att->task = t;
+	struct action_ctx base;
+	char **env = tg ? run_env_build(r, tg) : NULL;
+	task_ctx_base(r, env ? env : att->env, &base);
+	task_start(t, &base);
+	run_env_free(env); /* the action copied what it needs */
+}
+
+/* ---- fan-out ---- */
+
+static size_t fan_need(const struct action *a, size_t n)
+{
+	if (!a->require || !strcmp(a->require, "all"))
+		return n;
+	if (!strcmp(a->require, "any"))
+		return n ? 1 : 0;
+	size_t k = (size_t)strtoul(a->require, NULL, 10);
+	return k < n ? k : n;
+}
+
+static void fan_fill(struct run *r);
+
+static void fan_done(struct run *r)
+{
+	struct attempt *att = r->att;
+	struct fanout *f = att->fan;
+	size_t n = f->set.n;
+	bool ok = f->ok >= f->need;
+	cJSON *p = run_step_payload(r, att->step, att->attempt);
+	cJSON_AddNumberToObject(p, "action", (double)att->action);
+	cJSON_AddStringToObject(p, "status", action_status_name(ok ? ACTION_OK : ACTION_FAILED));
+	cJSON_AddNullToObject(p, "exit_code");
+	cJSON_AddNumberToObject(p, "duration_ms",
+				(double)((clock_mono_ns() - f->started_ns) / 1000000));
+	char summary[ACTION_SUMMARY_MAX];
+	size_t not_run = n - f->ended;
+	int len = snprintf(summary, sizeof summary, "%zu of %zu members ok, %zu failed",
+			   f->ok, n, f->failed);
+	if (not_run && len > 0 && (size_t)len < sizeof summary)
+		snprintf(summary + len, sizeof summary - (size_t)len, ", %zu not run", not_run);
+	cJSON_AddStringToObject(p, "summary", summary);
+	cJSON *hosts = cJSON_AddArrayToObject(p, "hosts");
+	for (size_t i = 0; i < n; i++) {
+		cJSON *h = cJSON_CreateObject();
+		cJSON_AddStringToObject(h, "label", f->set.v[i].name);
+		cJSON_AddStringToObject(h, "status", f->hosts[i].done
+			? action_status_name(f->hosts[i].status) : "not_run");
+		if (f->hosts[i].done && f->hosts[i].exit_code >= 0)
+			cJSON_AddNumberToObject(h, "exit_code", f->hosts[i].exit_code);
+		if (f->hosts[i].done)
+			cJSON_AddStringToObject(h, "summary", f->hosts[i].summary);
+		if (f->hosts[i].task)
+			cJSON_AddNumberToObject(h, "task", (double)f->hosts[i].task);
+		cJSON_AddItemToArray(hosts, h);
+	}
+	target_set_release(&f->set);
+	free(f->hosts);
+	free(f);
+	att->fan = NULL;
+	action_result(r, ok ? ACTION_OK : ACTION_FAILED, summary, p);
+}
+
+static void member_end(struct task *t)
+{
+	struct run *r = t->run;
+	struct attempt *att = r->att;
+	struct fanout *f = att->fan;
+	struct err e;
+	size_t i = (size_t)(uintptr_t)t->owner;
+	cJSON *p = run_step_payload(r, t->step, t->attempt);
+	cJSON_AddNumberToObject(p, "action", (double)t->action);
+	task_end_payload(t, p);
+	f->hosts[i].status = t->res.status;
+	f->hosts[i].exit_code = t->res.exit_code;
+	snprintf(f->hosts[i].summary, sizeof f->hosts[i].summary, "%s", t->res.summary);
+	f->hosts[i].done = true;
+	f->running--;
+	f->ended++;
+	if (t->res.status == ACTION_OK)
+		f->ok++;
+	else
+		f->failed++;
+	task_free(t);
+	r->defer = true;
+	run_emit(r, (long)att->step, EV_TASK_END, NULL, p, &e);
+	run_flush_events(r, &e);
+	size_t n = f->set.n;
+	if (f->ok >= f->need || f->failed > n - f->need)
+		f->decided = true;
+	if (att->cancelled || att->timed_out)
+		f->decided = true;
+	fan_fill(r);
+}
+
+/* Starts members up to the limit; all their task_start events in one
+ * commit, before any of them runs. */
+static void fan_fill(struct run *r)
+{
+	struct attempt *att = r->att;
+	struct fanout *f = att->fan;
+	const struct action *a = &r->rb->steps[att->step].actions[att->action];
+	struct task *batch[QRH_MAX_PARALLEL];
+	size_t nb = 0;
+	struct err e;
+	r->defer = true;
+	while (!f->decided && f->next < f->set.n && f->running + nb < f->parallel) {
+		size_t i = f->next++;
+		struct task *t = task_new(r, FOLD_TASK_MEMBER, att->step, att->attempt,
+					  att->action, a, &f->set.v[i], f->set.v[i].name);
+		cJSON *p = run_step_payload(r, att->step, att->attempt);
+		cJSON_AddNumberToObject(p, "action", (double)att->action);
+		cJSON_AddNumberToObject(p, "task", (double)t->id);
+		cJSON_AddStringToObject(p, "label", f->set.v[i].name);
+		run_emit(r, (long)att->step, EV_TASK_START, NULL, p, &e);
+		t->on_end = member_end;
+		t->owner = (void *)(uintptr_t)i;
+		f->hosts[i].task = t->id;
+		f->hosts[i].started = true;
+		batch[nb++] = t;
+	}
+	if (run_flush_events(r, &e) < 0) {
+		for (size_t k = 0; k < nb; k++)
+			task_free(batch[k]);
+		f->decided = true;
+		nb = 0;
+	}
+	for (size_t k = 0; k < nb; k++) {
+		struct action_ctx base;
+		char **env = run_env_build(r, batch[k]->target);
+		task_ctx_base(r, env, &base);
+		f->running++;
+		task_start(batch[k], &base);
+		run_env_free(env);
+	}
+	if (!f->running)
+		fan_done(r);
+}
+
+static void fan_start(struct run *r, const struct action *a)
+{
+	struct attempt *att = r->att;
+	struct err e;
+	struct fanout *f = xcalloc(1, sizeof *f);
+	f->set = att->targets;
+	memset(&att->targets, 0, sizeof att->targets);
+	f->parallel = a->parallel > 0 ? (size_t)a->parallel : RUN_DEFAULT_PARALLEL;
+	f->need = fan_need(a, f->set.n);
+	f->hosts = xcalloc(f->set.n, sizeof *f->hosts);
+	f->started_ns = clock_mono_ns();
+	att->fan = f;
+	cJSON *p = action_start_payload(r, a, NULL);
+	cJSON *fo = cJSON_AddObjectToObject(p, "fanout");
+	cJSON_AddStringToObject(fo, "group", a->target);
+	cJSON_AddNumberToObject(fo, "members", (double)f->set.n);
+	cJSON_AddNumberToObject(fo, "parallel", (double)f->parallel);
+	cJSON_AddStringToObject(fo, "require", a->require ? a->require : "all");
+	cJSON *names = cJSON_AddArrayToObject(fo, "names");
+	for (size_t i = 0; i < f->set.n; i++)
+		cJSON_AddItemToArray(names, cJSON_CreateString(f->set.v[i].name));
+	r->defer = true;
+	if (run_emit(r, (long)att->step, EV_ACTION_START, NULL, p, &e) < 0) {
+		f->decided = true;
+		fan_done(r);
+		return;
+	}
+	fan_fill(r);
+}
+
+/* ---- the current action ---- */
+
+static bool is_group(const struct runbook *rb, const char *name)
+{
+	const struct target *t = name ? runbook_target(rb, name) : NULL;
+	return t && t->kind && !strcmp(t->kind, "group");
+}
+
+static void wait_stop_begin(struct run *r, const struct action *a)
+{
+	struct attempt *att = r->att;
+	struct err e;
+	r->defer = true;
+	if (run_emit(r, (long)att->step, EV_ACTION_START, NULL,
+		     action_start_payload(r, a, NULL), &e) < 0 ||
+	    run_flush_events(r, &e) < 0) {
+		action_result(r, ACTION_ERROR, e.msg, NULL);
+		return;
+	}
+	if (!run_background_stop_named(r, a->stop)) {
+		char msg[128];
+		snprintf(msg, sizeof msg, "background '%s' is not running", a->stop);
+		action_result(r, ACTION_OK, msg, NULL);
+		return;
+	}
+	att->stopping = true;
+}
+
+static void action_begin(struct run *r)
+{
+	struct attempt *att = r->att;
+	const struct action *a = &r->rb->steps[att->step].actions[att->action];
+	struct err e;
+	if (a->kind == ACTION_WAIT && a->stop) {
+		wait_stop_begin(r, a);
+		return;
+	}
+	if (a->background) {
+		if (run_background_of(r, att->step, att->action)) {
+			action_result(r, ACTION_OK, "already running, started by an earlier attempt", NULL);
+			return;
+		}
+		if (run_background_start(r, a, &e) < 0)
+			action_result(r, ACTION_ERROR, e.msg, NULL);
+		else
+			action_result(r, ACTION_OK, "started in the background", NULL);
+		return;
+	}
+	target_set_release(&att->targets);
+	if (a->target && targets_resolve(r->rb, a->target, run_lookup, r, &att->targets, &e) < 0) {
+		char *clean = run_redact(r, e.msg);
+		r->defer = true;
+		run_emit(r, (long)att->step, EV_ACTION_START, NULL,
+			 action_start_payload(r, a, NULL), &e);
+		action_result(r, ACTION_ERROR, clean, NULL);
+		free(clean);
+		return;
+	}
+	if (is_group(r->rb, a->target))
+		fan_start(r, a);
+	else
+		single_start(r, a);
+}
+
+/* A background task ended while a wait {stop} waited for one. */
+void run_attempt_background_ended(struct run *r)
+{
+	struct attempt *att = r->att;
+	if (!att || !att->stopping)
+		return;
+	const struct action *a = &r->rb->steps[att->step].actions[att->action];
+	if (run_background_find(r, a->stop))
+		return;
+	att->stopping = false;
+	if (att->stop_timer)
+		loop_timer_cancel(r->loop, att->stop_timer);
+	att->stop_timer = 0;
+	char msg[128];
+	snprintf(msg, sizeof msg, "background '%s' stopped", a->stop);
+	action_result(r, ACTION_OK, msg, NULL);
+}
+
+/* ---- the step's own timeout, and cancel ---- */
+
+static void cancel_running(struct run *r, enum action_cancel_reason why)
+{
+	struct attempt *att = r->att;
+	if (att->task)
+		task_cancel(att->task, why);
+	for (size_t i = 0; att->fan && i < r->n_tasks; i++)
+		if (r->tasks[i]->role == FOLD_TASK_MEMBER && r->tasks[i]->step == att->step)
+			task_cancel(r->tasks[i], why);
+	if (att->fan)
+		att->fan->decided = true;
+	if (att->stopping) {
+		att->stopping = false;
+		action_result(r, why == ACTION_CANCEL_TIMEOUT ? ACTION_TIMEOUT : ACTION_CANCELLED,
+			      why == ACTION_CANCEL_TIMEOUT ? "timed out while stopping a background action"
+							   : "cancelled while stopping a background action",
+			      NULL);
+	}
 }
 
 static void on_step_timeout(struct loop *l, uint64_t id, void *arg)
@@ -446,14 +524,9 @@ static void on_step_timeout(struct loop *l, uint64_t id, void *arg)
 	struct run *r = arg;
 	(void)l;
 	(void)id;
-	if (!r->act)
-		return;
-	r->act->step_timer = 0;
-	r->act->timed_out = true;
-	if (r->act->ar)
-		r->act->entry->cancel(r->act->ar, ACTION_CANCEL_TIMEOUT);
-	else if (r->act->stopping_background)
-		give_up_stopping(r, ACTION_TIMEOUT);
+	r->att->step_timer = 0;
+	r->att->timed_out = true;
+	cancel_running(r, ACTION_CANCEL_TIMEOUT);
 }
 
 static void on_retry(struct loop *l, uint64_t id, void *arg)
@@ -462,164 +535,182 @@ static void on_retry(struct loop *l, uint64_t id, void *arg)
 	struct err e;
 	(void)l;
 	(void)id;
-	size_t i = r->act->step;
-	int attempt = r->act->attempt + 1;
-	free(r->act);
-	r->act = NULL;
-	if (run_step_attempt(r, i, attempt, &e) < 0 && r->lis.step_done)
-		r->lis.step_done(r->lis.arg, i);
-}
-
-static void free_active(struct run *r)
-{
-	struct active *a = r->act;
-	if (a->step_timer)
-		loop_timer_cancel(r->loop, a->step_timer);
-	if (a->stop_timer)
-		loop_timer_cancel(r->loop, a->stop_timer);
-	a->stop_timer = 0;
-	for (int s = 1; s <= 2; s++)
-		redactor_release(&a->red[s]);
-	buf_release(&a->capture);
-	free_env(a->env);
-	a->env = NULL;
-	target_set_release(&a->targets);
-}
-
-static void record_capture(struct run *r, struct active *a)
-{
-	const char *name = r->rb->steps[a->step].capture;
-	struct err e;
-	while (a->capture.len && (a->capture.data[a->capture.len - 1] == '\n' ||
-				  a->capture.data[a->capture.len - 1] == '\r'))
-		a->capture.data[--a->capture.len] = '\0';
-	const struct var *decl = runbook_var(r->rb, name);
-	values_set(&r->values, name, a->capture.data, decl && decl->secret);
-	cJSON *p = run_step_payload(r, a->step, a->attempt);
-	cJSON_AddStringToObject(p, "name", name);
-	if (!(decl && decl->secret))
-		cJSON_AddStringToObject(p, "value", a->capture.data);
-	run_emit(r, (long)a->step, EV_CAPTURE, NULL, p, &e);
-}
-
-static enum step_status result_status(const struct active *a)
-{
-	if (a->cancelled)
-		return STEP_CANCELLED;
-	if (a->timed_out || a->last.status == ACTION_TIMEOUT)
-		return STEP_TIMEOUT;
-	if (a->last.status == ACTION_OK)
-		return STEP_OK;
-	if (a->last.status == ACTION_CANCELLED)
-		return STEP_CANCELLED;
-	return STEP_FAILED;
-}
-
-static void step_finish(struct run *r)
-{
-	struct active *a = r->act;
-	const struct step *s = &r->rb->steps[a->step];
-	struct step_state *st = &r->steps[a->step];
-	struct err e;
-	enum step_status status = result_status(a);
-	if (!s->n_actions)
-		status = STEP_OK;
-	cJSON *p = run_step_payload(r, a->step, a->attempt);
-	cJSON_AddStringToObject(p, "status", step_status_name(status));
-	if (a->last.exit_code >= 0)
-		cJSON_AddNumberToObject(p, "exit_code", a->last.exit_code);
-	else
-		cJSON_AddNullToObject(p, "exit_code");
-	int64_t dur = (clock_mono_ns() - a->step_start_ns) / 1000000;
-	cJSON_AddNumberToObject(p, "duration_ms", (double)dur);
-	cJSON_AddStringToObject(p, "summary", s->n_actions ? a->last.summary : "done");
-	finish_streams(r, a->step, a->attempt, a->red, p);
-	if (status == STEP_OK && s->capture)
-		record_capture(r, a);
-	run_emit(r, (long)a->step, EV_STEP_END, NULL, p, &e);
-	st->status = status;
-	st->duration_ms = dur;
-	st->ended_wall_ms = clock_wall_ms();
-	st->exit_code = a->last.exit_code;
-	snprintf(st->summary, sizeof st->summary, "%s", s->n_actions ? a->last.summary : "done");
-	free_active(r);
-	bool retry = (status == STEP_FAILED || status == STEP_TIMEOUT) &&
-		     a->attempt <= s->retries && !r->journal_broken;
-	if (retry) {
-		int64_t base = s->backoff_ms >= 0 ? s->backoff_ms : RUN_DEFAULT_BACKOFF_MS;
-		int shift = a->attempt - 1 < 10 ? a->attempt - 1 : 10;
-		int64_t wait = base << shift;
-		cJSON *rp = run_step_payload(r, a->step, a->attempt + 1);
-		cJSON_AddNumberToObject(rp, "backoff_ms", (double)wait);
-		run_emit(r, (long)a->step, EV_STEP_RETRY, NULL, rp, &e);
-		st->status = STEP_RETRY_WAIT;
-		a->retry_timer = loop_timer_add(r->loop, wait, on_retry, r);
-		run_flush_events(r, &e);
-		return;
-	}
-	size_t i = a->step;
-	free(a);
-	r->act = NULL;
-	run_flush_events(r, &e);
-	if (r->lis.step_done)
-		r->lis.step_done(r->lis.arg, i);
-}
-
-int run_step_attempt(struct run *r, size_t i, int attempt, struct err *e)
-{
-	struct step_state *st = &r->steps[i];
-	struct active *a = xcalloc(1, sizeof *a);
-	a->step = i;
-	a->attempt = attempt;
-	a->step_start_ns = clock_mono_ns();
-	a->last.status = ACTION_OK;
-	a->last.exit_code = -1;
-	for (int s = 1; s <= 2; s++)
-		redactor_init(&a->red[s], &r->values.secrets);
-	buf_init(&a->capture, RUN_CAPTURE_MAX);
-	r->act = a;
+	size_t i = r->att->step;
+	int attempt = r->att->attempt + 1;
+	r->att->retry_timer = 0;
+	run_attempt_free(r);
 	r->defer = true;
-	if (run_emit(r, (long)i, EV_STEP_START, NULL, run_step_payload(r, i, attempt), e) < 0) {
-		free_active(r);
-		free(a);
-		r->act = NULL;
-		return -1;
-	}
-	a->env = build_env(r);
-	st->status = STEP_RUNNING;
-	st->attempt = attempt;
-	st->started_wall_ms = clock_wall_ms();
-	const struct step *s = &r->rb->steps[i];
-	if (s->timeout_ms > 0)
-		a->step_timer = loop_timer_add(r->loop, s->timeout_ms, on_step_timeout, r);
-	if (!s->n_actions) {
-		/* a manual step: confirming it is doing it */
-		loop_timer_add(r->loop, 0, action_next_timer, r);
-		return 0;
-	}
-	action_start_current(r);
-	return 0;
+	if (run_attempt_start(r, i, attempt, &e) < 0)
+		run_notify_step(r, i);
 }
 
 void run_cancel_step(struct run *r)
 {
-	struct active *a = r->act;
-	if (!a)
+	struct attempt *att = r->att;
+	struct err e;
+	if (!att)
 		return;
-	a->cancelled = true;
-	if (a->retry_timer) {
-		loop_timer_cancel(r->loop, a->retry_timer);
-		a->retry_timer = 0;
-		size_t i = a->step;
-		r->steps[i].status = STEP_CANCELLED;
-		free(a);
-		r->act = NULL;
-		if (r->lis.step_done)
-			r->lis.step_done(r->lis.arg, i);
+	if (att->retry_timer) {
+		size_t i = att->step;
+		cJSON *p = run_step_payload(r, i, att->attempt + 1);
+		run_add_actor(r, p);
+		run_emit(r, (long)i, EV_STEP_CANCEL, r->actor, p, &e);
+		run_attempt_free(r);
+		run_notify_step(r, i);
 		return;
 	}
-	if (a->ar)
-		a->entry->cancel(a->ar, ACTION_CANCEL_OPERATOR);
-	else if (a->stopping_background)
-		give_up_stopping(r, ACTION_CANCELLED);
+	att->cancelled = true;
+	cancel_running(r, ACTION_CANCEL_OPERATOR);
+}
+
+/* ---- the end of an attempt ---- */
+
+static enum step_status attempt_status(const struct attempt *att,
+				       const struct step *s)
+{
+	if (!s->n_actions)
+		return STEP_OK;
+	if (att->cancelled)
+		return STEP_CANCELLED;
+	if (att->timed_out || att->last.status == ACTION_TIMEOUT)
+		return STEP_TIMEOUT;
+	if (att->last.status == ACTION_OK)
+		return STEP_OK;
+	if (att->last.status == ACTION_CANCELLED)
+		return STEP_CANCELLED;
+	return STEP_FAILED;
+}
+
+static void record_capture(struct run *r, struct attempt *att)
+{
+	const char *name = r->rb->steps[att->step].capture;
+	struct err e;
+	while (att->capture.len && (att->capture.data[att->capture.len - 1] == '\n' ||
+				    att->capture.data[att->capture.len - 1] == '\r'))
+		att->capture.data[--att->capture.len] = '\0';
+	const struct var *decl = runbook_var(r->rb, name);
+	values_set(&r->values, name, att->capture.data, decl && decl->secret);
+	cJSON *p = run_step_payload(r, att->step, att->attempt);
+	cJSON_AddStringToObject(p, "name", name);
+	if (!(decl && decl->secret)) {
+		char *clean = run_redact(r, att->capture.data);
+		cJSON_AddStringToObject(p, "value", clean);
+		free(clean);
+	}
+	run_emit(r, (long)att->step, EV_CAPTURE, NULL, p, &e);
+}
+
+static void step_finish(struct run *r)
+{
+	struct attempt *att = r->att;
+	const struct step *s = &r->rb->steps[att->step];
+	size_t i = att->step;
+	struct err e;
+	enum step_status status = attempt_status(att, s);
+	const char *summary = s->n_actions ? att->last.summary : "done";
+	int64_t now_wall = clock_wall_ms(), now_mono = clock_mono_ns();
+	cJSON *p = run_step_payload(r, i, att->attempt);
+	cJSON_AddStringToObject(p, "status", step_status_name(status));
+	if (att->last.exit_code >= 0)
+		cJSON_AddNumberToObject(p, "exit_code", att->last.exit_code);
+	else
+		cJSON_AddNullToObject(p, "exit_code");
+	cJSON_AddNumberToObject(p, "duration_ms", (double)((now_mono - att->started_ns) / 1000000));
+	const struct step_state *st = run_step(r, i);
+	if (st->n_attempts) {
+		const struct step_attempt *first = &st->attempts[0];
+		bool same = fold_same_boot(&r->fold, first->segment, (int)r->fold.n_segments - 1);
+		int64_t el = same ? (now_mono - first->started_mono_ns) / 1000000
+				  : now_wall - first->started_wall_ms;
+		cJSON_AddNumberToObject(p, "elapsed_ms", (double)(el > 0 ? el : 0));
+	}
+	char *clean = run_redact(r, summary);
+	cJSON_AddStringToObject(p, "summary", clean);
+	free(clean);
+	r->defer = true;
+	if (status == STEP_OK && s->capture)
+		record_capture(r, att);
+	run_emit(r, (long)i, EV_STEP_END, NULL, p, &e);
+	bool retry = (status == STEP_FAILED || status == STEP_TIMEOUT) &&
+		     att->attempt <= s->retries && !r->journal_broken;
+	if (retry) {
+		int64_t base = s->backoff_ms >= 0 ? s->backoff_ms : RUN_DEFAULT_BACKOFF_MS;
+		int shift = att->attempt - 1 < 10 ? att->attempt - 1 : 10;
+		int64_t wait = base << shift;
+		cJSON *rp = run_step_payload(r, i, att->attempt + 1);
+		cJSON_AddNumberToObject(rp, "backoff_ms", (double)wait);
+		run_emit(r, (long)i, EV_STEP_RETRY, NULL, rp, &e);
+		if (run_flush_events(r, &e) == 0) {
+			if (att->step_timer)
+				loop_timer_cancel(r->loop, att->step_timer);
+			att->step_timer = 0;
+			att->retry_timer = loop_timer_add(r->loop, wait, on_retry, r);
+			run_notify_step(r, i); /* a front end shows the countdown */
+			return;
+		}
+	}
+	run_flush_events(r, &e);
+	run_attempt_free(r);
+	run_notify_step(r, i);
+}
+
+/* ---- an attempt's life ---- */
+
+int run_attempt_start(struct run *r, size_t i, int attempt, struct err *e)
+{
+	const struct step *s = &r->rb->steps[i];
+	struct attempt *att = xcalloc(1, sizeof *att);
+	att->step = i;
+	att->attempt = attempt;
+	att->started_ns = clock_mono_ns();
+	att->last.status = ACTION_OK;
+	att->last.exit_code = -1;
+	buf_init(&att->capture, RUN_CAPTURE_MAX);
+	r->att = att;
+	r->defer = true;
+	if (run_emit(r, (long)i, EV_STEP_START, NULL, run_step_payload(r, i, attempt), e) < 0) {
+		run_attempt_free(r);
+		return -1;
+	}
+	att->env = run_env_build(r, NULL);
+	if (s->timeout_ms > 0)
+		att->step_timer = loop_timer_add(r->loop, s->timeout_ms, on_step_timeout, r);
+	if (!s->n_actions) {
+		/* a manual step: confirming it is doing it */
+		if (run_flush_events(r, e) < 0) {
+			run_attempt_free(r);
+			return -1;
+		}
+		next_soon(r);
+		return 0;
+	}
+	action_begin(r);
+	return 0;
+}
+
+void run_attempt_free(struct run *r)
+{
+	struct attempt *att = r->att;
+	if (!att)
+		return;
+	uint64_t *timers[] = { &att->step_timer, &att->retry_timer, &att->next_timer,
+			       &att->stop_timer };
+	for (size_t k = 0; k < sizeof timers / sizeof *timers; k++)
+		if (*timers[k])
+			loop_timer_cancel(r->loop, *timers[k]);
+	if (att->task)
+		task_free(att->task);
+	if (att->fan) {
+		for (size_t k = r->n_tasks; k-- > 0;)
+			if (r->tasks[k]->role == FOLD_TASK_MEMBER)
+				task_free(r->tasks[k]);
+		target_set_release(&att->fan->set);
+		free(att->fan->hosts);
+		free(att->fan);
+	}
+	target_set_release(&att->targets);
+	buf_release(&att->capture);
+	run_env_free(att->env);
+	free(att);
+	r->att = NULL;
 }

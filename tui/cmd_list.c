@@ -31,7 +31,7 @@ static void steps_format(struct journal *j, int64_t run_id, char *out,
 		return;
 	}
 	for (size_t i = 0; i < r.n_steps; i++)
-		done += report_status_done(r.steps[i].status);
+		done += step_status_final(r.steps[i].status);
 	snprintf(out, n, "%zu/%zu", done, r.n_steps);
 	report_release(&r);
 }

@@ -153,6 +153,7 @@ static void identity(struct run_opts *o, const struct run_args *a,
 		     char *host, size_t host_len)
 {
 	struct passwd *pw = getpwuid(getuid());
+	memset(o, 0, sizeof *o);
 	o->os_user = pw ? pw->pw_name : "unknown";
 	o->uid = (int64_t)getuid();
 	if (gethostname(host, host_len) < 0)

@@ -23,19 +23,19 @@ struct glyph {
 };
 
 static const struct glyph glyphs[] = {
-	[REPORT_PENDING] = { "\u00b7", "." },
-	[REPORT_RUNNING] = { "\u25b6", ">" },
-	[REPORT_OK] = { "\u2713", "+" },
-	[REPORT_FAILED] = { "\u2717", "x" },
-	[REPORT_SKIPPED] = { "\u21b7", "-" },
-	[REPORT_DONE_BY_HAND] = { "\u270e", "h" },
-	[REPORT_INTERRUPTED] = { "?", "?" },
-	[REPORT_CANCELLED] = { "\u2298", "c" },
-	[REPORT_TIMEOUT] = { "\u29d7", "t" },
+	[STEP_PENDING] = { "\u00b7", "." },
+	[STEP_RUNNING] = { "\u25b6", ">" },
+	[STEP_OK] = { "\u2713", "+" },
+	[STEP_FAILED] = { "\u2717", "x" },
+	[STEP_SKIPPED] = { "\u21b7", "-" },
+	[STEP_DONE_BY_HAND] = { "\u270e", "h" },
+	[STEP_INTERRUPTED] = { "?", "?" },
+	[STEP_CANCELLED] = { "\u2298", "c" },
+	[STEP_TIMEOUT] = { "\u29d7", "t" },
 };
 
 /* Outside a UTF-8 locale the glyphs would print as mojibake. */
-static const char *glyph(enum report_status s)
+static const char *glyph(enum step_status s)
 {
 	static int utf8 = -1;
 
@@ -79,6 +79,20 @@ static void time_print(const char *label, int64_t wall_ms)
 	printf("%s%s", label, t);
 }
 
+/* Each resume, and whether it was a handover to another operator. */
+static void sessions_print(const struct run_fold *f)
+{
+	for (size_t i = 1; i < f->n_segments; i++) {
+		const struct fold_segment *s = &f->segments[i];
+		bool handover = strcmp(f->segments[i - 1].actor, s->actor) != 0;
+		time_print(handover ? "  handover  " : "  resumed   ", s->first_wall_ms);
+		if (handover)
+			print_clean(" from ", f->segments[i - 1].actor, "");
+		print_clean(handover ? " to " : " by ", s->actor, "");
+		print_clean(" (os user ", s->os_user ? s->os_user : "?", ")\n");
+	}
+}
+
 static void header_print(const struct run_report *r)
 {
 	const struct journal_run *run = &r->run;
@@ -100,6 +114,12 @@ static void header_print(const struct run_report *r)
 	} else {
 		printf("  ended     not yet: the run has no outcome\n");
 	}
+	if (r->fold.ended && r->fold.ended_by && strcmp(r->fold.ended_by, "qrh"))
+		print_clean("  ended by  ", r->fold.ended_by, "\n");
+	char dur[32];
+	duration_format(fold_elapsed_ms(&r->fold), dur, sizeof dur);
+	printf("  elapsed   %s\n", dur);
+	sessions_print(&r->fold);
 	printf("  head      %lld:%lld:%.12s\n", (long long)run->id,
 	       (long long)r->head.seq, r->head.hash);
 }
@@ -120,42 +140,52 @@ static void step_status_print(const struct report_step *s)
 {
 	char dur[32];
 
-	printf(SHOW_INDENT "%s", report_status_name(s->status));
+	printf(SHOW_INDENT "%s", step_status_name(s->status));
 	switch (s->status) {
-	case REPORT_OK:
-	case REPORT_FAILED:
-	case REPORT_TIMEOUT:
-	case REPORT_CANCELLED:
+	case STEP_OK:
+	case STEP_FAILED:
+	case STEP_TIMEOUT:
+	case STEP_CANCELLED:
 		if (s->duration_ms != REPORT_NONE) {
 			duration_format(s->duration_ms, dur, sizeof dur);
 			printf(" in %s", dur);
 		}
 		if (s->exit_code != REPORT_NONE)
 			printf(", exit %lld", (long long)s->exit_code);
-		if (s->status != REPORT_OK && summary_says_more(s))
+		if (s->status != STEP_OK && summary_says_more(s))
 			print_clean(" (", s->summary, ")");
 		break;
-	case REPORT_RUNNING:
+	case STEP_RUNNING:
 		time_print(" since ", s->started_ms);
 		break;
-	case REPORT_INTERRUPTED:
+	case STEP_RETRY_WAIT:
+		printf(": waiting to try again");
+		break;
+	case STEP_INTERRUPTED:
 		printf(": outcome unknown");
 		break;
-	case REPORT_SKIPPED:
-	case REPORT_DONE_BY_HAND:
+	case STEP_SKIPPED:
+	case STEP_DONE_BY_HAND:
 		if (s->detail)
 			print_clean(": ", s->detail, "");
 		break;
-	case REPORT_PENDING:
+	case STEP_PENDING:
+	case STEP_STATUS_COUNT:
 		break;
 	}
 	if (s->attempts > 1)
 		printf(", %d attempts", s->attempts);
+	if (s->closed_by && (s->status == STEP_SKIPPED || s->status == STEP_DONE_BY_HAND))
+		print_clean(" by ", s->closed_by, "");
 	if (s->confirmed_by) {
 		print_clean("; confirmed by ", s->confirmed_by, "");
 		print_clean(" (", s->confirmed_how ? s->confirmed_how : "?", ")");
 	}
 	printf("\n");
+	if (s->elapsed_ms != REPORT_NONE && s->attempts > 1) {
+		duration_format(s->elapsed_ms, dur, sizeof dur);
+		printf(SHOW_INDENT "%d attempts over %s, from the first start\n", s->attempts, dur);
+	}
 }
 
 static void step_print(const struct report_step *s)
@@ -185,20 +215,27 @@ static void notes_print(const struct run_report *r)
 
 /* ---- --output ---- */
 
-static void stream_header(const struct journal_output_ref *ref,
+/* "stdout, attempt 2", "stdout of web-1, attempt 1, action 2",
+ * "stderr of background 'load'". */
+static void stream_header(const struct run_fold *f,
+			  const struct journal_output_ref *ref,
 			  const struct journal_output_info *info,
 			  const struct journal_output_verdict *v)
 {
+	const struct fold_task *t = ref->task ? fold_task_by_id(f, ref->task) : NULL;
+	bool background = t ? t->role == FOLD_TASK_BACKGROUND : ref->attempt == 0;
 	printf(SHOW_INDENT "%s", ref->stream == JOURNAL_STDERR ? "stderr" :
 	       "stdout");
-	if (ref->task > 0)
-		printf(" of task %lld", (long long)ref->task);
-	if (ref->label[0])
-		print_clean(" (", ref->label, ")");
-	if (ref->attempt == 0)
+	if (background && ref->label[0])
+		print_clean(" of background '", ref->label, "'");
+	else if (background)
 		printf(" of background processes");
-	else
+	else if (ref->label[0])
+		print_clean(" of ", ref->label, "");
+	if (!background)
 		printf(", attempt %d", ref->attempt);
+	if (t && !background && t->action > 0)
+		printf(", action %d", t->action + 1);
 	if (v->trust == JOURNAL_OUTPUT_FORGED) {
 		/* the detail is qrh's words, but quotes stored numbers only */
 		printf(": NOT SHOWN: the stored copy is not what the journal's "
@@ -240,7 +277,7 @@ static void stream_body(const struct buf *raw, char margin)
 	buf_release(&clean);
 }
 
-static int stream_print(struct journal *j, int64_t run_id,
+static int stream_print(struct journal *j, const struct run_report *r,
 			const struct journal_output_ref *ref)
 {
 	struct journal_okey key = { .step = ref->step, .attempt = ref->attempt,
@@ -251,6 +288,7 @@ static int stream_print(struct journal *j, int64_t run_id,
 	struct buf raw;
 	int rc;
 
+	int64_t run_id = r->run.id;
 	buf_init(&raw, BUF_UNLIMITED);
 	rc = journal_output_read(j, run_id, &key, ref->stream, &raw, &info, &e);
 	if (rc == 1 &&
@@ -260,7 +298,7 @@ static int stream_print(struct journal *j, int64_t run_id,
 		journal_cli_error("show", &e);
 	if (rc == 1 && (info.total_bytes || !info.finished ||
 			v.trust == JOURNAL_OUTPUT_FORGED)) {
-		stream_header(ref, &info, &v);
+		stream_header(&r->fold, ref, &info, &v);
 		if (v.trust != JOURNAL_OUTPUT_FORGED)
 			stream_body(&raw, ref->stream == JOURNAL_STDERR ? '!' : '|');
 	}
@@ -270,7 +308,7 @@ static int stream_print(struct journal *j, int64_t run_id,
 	return rc == 1 && v.trust == JOURNAL_OUTPUT_FORGED;
 }
 
-static int outputs_print(struct journal *j, int64_t run_id,
+static int outputs_print(struct journal *j, const struct run_report *r,
 			 const struct report_step *s,
 			 const struct journal_output_ref *refs, size_t n)
 {
@@ -279,7 +317,7 @@ static int outputs_print(struct journal *j, int64_t run_id,
 	for (size_t i = 0; i < n; i++) {
 		if (refs[i].step != s->index)
 			continue;
-		int one = stream_print(j, run_id, &refs[i]);
+		int one = stream_print(j, r, &refs[i]);
 		if (one < 0 || (one > 0 && rc == 0))
 			rc = one;
 	}
@@ -299,11 +337,11 @@ static int steps_print(struct journal *j, const struct run_report *r,
 		return -1;
 	}
 	for (size_t i = 0; i < r->n_steps; i++)
-		done += report_status_done(r->steps[i].status);
+		done += step_status_final(r->steps[i].status);
 	printf("\nsteps: %zu of %zu done\n", done, r->n_steps);
 	for (size_t i = 0; i < r->n_steps; i++) {
 		step_print(&r->steps[i]);
-		int one = output ? outputs_print(j, r->run.id, &r->steps[i],
+		int one = output ? outputs_print(j, r, &r->steps[i],
 						 refs, n) : 0;
 		if (one < 0 || (one > 0 && rc == 0))
 			rc = one;

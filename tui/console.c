@@ -120,10 +120,13 @@ static void evict(struct console *c, size_t keep)
 	}
 }
 
-static void on_output(void *arg, size_t step, enum proc_stream stream,
-		      const char *data, size_t len)
+static void on_output(void *arg, const struct run_chunk *ch)
 {
 	struct console *c = &the_console;
+	size_t step = ch->step;
+	enum proc_stream stream = ch->stream;
+	const char *data = ch->data;
+	size_t len = ch->len;
 	(void)arg;
 	if (step >= c->rb->n_steps)
 		return;
@@ -152,6 +155,7 @@ static void on_output(void *arg, size_t step, enum proc_stream stream,
 }
 
 static void offer_failure(struct console *c, size_t i);
+static void offer_interrupted(struct console *c, size_t i);
 
 static void on_step_done(void *arg, size_t i)
 {
@@ -168,6 +172,8 @@ static void on_step_done(void *arg, size_t i)
 	if (st->status == STEP_FAILED || st->status == STEP_TIMEOUT ||
 	    st->status == STEP_CANCELLED) {
 		offer_failure(c, i);
+	} else if (st->status == STEP_INTERRUPTED) {
+		offer_interrupted(c, i); /* its survivors have ended */
 	}
 }
 
@@ -222,6 +228,7 @@ static void failure_chosen(struct console *c, int key, const char *text)
 		return;
 	case 'a':
 		c->quit = true;
+		c->aborted = true;
 		c->exit_code = QRH_EXIT_FAILED;
 		return;
 	default:
@@ -254,28 +261,58 @@ static void ask_confirmation(struct console *c, size_t i);
 
 static void interrupted_chosen(struct console *c, int key, const char *text)
 {
-	struct err e;
+	struct err e = { "" };
 	size_t i = c->dlg.step;
+	int rc = 0;
 	(void)text;
 	if (key == 'r' && c->rb->steps[i].confirm == CONFIRM_TYPED)
 		ask_confirmation(c, i); /* running it again still takes the word */
 	else if (key == 'r')
 		console_start_step(c, i, "rerun-interrupted");
-	else if (key == 's' && run_step_skip(c->run, i, "interrupted step skipped on resume", &e) < 0)
+	else if (key == 's')
+		rc = run_step_skip(c->run, i, "interrupted step skipped on resume", &e);
+	else if (key == 'w')
+		rc = run_survivors_wait(c->run, i, &e);
+	else if (key == 'k')
+		rc = run_survivors_stop(c->run, i, &e);
+	else if (key == 'd')
+		console_ask_done(c, i);
+	if (rc < 0)
 		console_set_status(c, "%s", e.msg);
+	else if (key == 'w' || key == 'k')
+		console_set_status(c, "step %zu: %s its process; the choice comes back when it has ended",
+				   i + 1, key == 'w' ? "waiting for" : "stopping");
 }
 
 static void offer_interrupted(struct console *c, size_t i)
 {
 	char title[160];
+	unsigned ch = run_choices(c->run, i);
 	snprintf(title, sizeof title, "Step %zu was running when qrh stopped: its outcome is unknown", i + 1);
 	c->sel = i;
 	c->view = VIEW_OUTPUT; /* what it printed before qrh stopped */
 	dialog_open(c, DLG_MENU, title, interrupted_chosen);
-	snprintf(c->dlg.choices, sizeof c->dlg.choices, "rs");
 	c->dlg.step = i;
 	styled_add_str(&c->dlg.body, "Check what it did before you decide.", 0);
-	styled_add_str(&c->dlg.body, "[r] run it again   [s] skip it   [Esc] later", 0);
+	const struct run_survivor *sv;
+	size_t n = run_survivors(c->run, i, &sv);
+	for (size_t k = 0; k < n; k++) {
+		if (!sv[k].alive)
+			continue;
+		char line[256];
+		snprintf(line, sizeof line, "pid %d (%.80s) is still running, started %lld s ago",
+			 (int)sv[k].pgid, sv[k].command, (long long)(sv[k].age_ms / 1000));
+		styled_add_plain(&c->dlg.body, line, strlen(line), STYLE_BOLD);
+	}
+	if (ch & CHOICE_WAIT) {
+		snprintf(c->dlg.choices, sizeof c->dlg.choices, "wkds");
+		styled_add_str(&c->dlg.body, "[w] wait for it to end   [k] stop it", 0);
+		styled_add_str(&c->dlg.body, "[d] done by hand   [s] skip it   [Esc] later", 0);
+	} else {
+		snprintf(c->dlg.choices, sizeof c->dlg.choices, "rsd");
+		styled_add_str(&c->dlg.body, "[r] run it again   [s] skip it   [d] done by hand", 0);
+		styled_add_str(&c->dlg.body, "[Esc] later", 0);
+	}
 }
 
 static void confirmed(struct console *c, int key, const char *text)
@@ -408,58 +445,67 @@ static void run_clock_and_head(struct console *c)
 /* ---- output from the journal: qrh watch, and evicted scrollbacks ---- */
 
 /* Appends one stored stream (or nothing) to text; adds its size. */
-static void read_stream(struct console *c, size_t i, int attempt,
-			enum journal_stream stream, struct buf *text, int64_t *total)
+static void read_stream(struct console *c, const struct journal_output_ref *ref,
+			struct buf *text, int64_t *total)
 {
 	struct journal_output_info info;
 	struct err e;
-	struct journal_okey k = { .step = (int64_t)i, .attempt = attempt };
+	struct journal_okey k = { .step = ref->step, .attempt = ref->attempt,
+				  .task = ref->task };
 	memset(&info, 0, sizeof info);
-	journal_output_read(run_journal(c->run), run_id(c->run), &k, stream, text,
+	journal_output_read(run_journal(c->run), run_id(c->run), &k, ref->stream, text,
 			    &info, &e);
 	*total += info.total_bytes;
 }
 
-static bool has_background(const struct step *s)
+/* Is this stored stream shown with step i's latest attempt: its own
+ * tasks, and background tasks of the step (attempt 0 in old journals). */
+static bool ref_shown(const struct console *c, const struct journal_output_ref *ref,
+		      int attempt)
 {
-	for (size_t k = 0; k < s->n_actions; k++)
-		if (s->actions[k].background)
-			return true;
-	return false;
+	if (ref->attempt == attempt)
+		return true;
+	if (!ref->task)
+		return ref->attempt == 0;
+	const struct fold_task *t = fold_task_by_id(run_fold(c->run), ref->task);
+	return t && t->role == FOLD_TASK_BACKGROUND;
 }
 
-/* The stored output of step i (its background process, attempt 0, and its
- * latest attempt), when it grew. stdout and stderr are stored apart, so
- * each attempt shows its stdout lines, then its stderr lines. */
+/* The stored output of step i (its background tasks and its latest
+ * attempt), when it grew. stdout and stderr are stored apart, so each
+ * task shows its stdout lines, then its stderr lines. */
 static void journal_output(struct console *c, size_t i)
 {
 	const struct step_state *st = run_step(c->run, i);
 	struct step_view *v = &c->sv[i];
-	int attempts[2] = { has_background(&c->rb->steps[i]) ? 0 : -1, st->attempt };
-	struct buf text[4];
+	struct journal_output_ref *refs = NULL;
+	size_t n = 0;
+	struct err e;
 	int64_t total = 0;
-	if (!st->attempt)
+	if (!st->attempt ||
+	    journal_output_list(run_journal(c->run), run_id(c->run), (int64_t)i, &refs, &n, &e) < 0)
 		return;
-	for (int k = 0; k < 4; k++)
+	struct buf *text = xcalloc(n ? n : 1, sizeof *text);
+	for (size_t k = 0; k < n; k++) {
 		buf_init(&text[k], BUF_UNLIMITED);
-	for (int a = 0; a < 2; a++) {
-		if (attempts[a] < 0 || (a == 1 && attempts[1] == attempts[0]))
-			continue;
-		read_stream(c, i, attempts[a], JOURNAL_STDOUT, &text[2 * a], &total);
-		read_stream(c, i, attempts[a], JOURNAL_STDERR, &text[2 * a + 1], &total);
+		if (ref_shown(c, &refs[k], st->attempt))
+			read_stream(c, &refs[k], &text[k], &total);
 	}
 	if (total != v->seen_bytes || st->attempt != v->seen_attempt) {
 		scrollback_free(v->sb);
 		v->sb = scrollback_new();
-		for (int k = 0; k < 4; k++)
-			scrollback_feed(v->sb, k % 2 ? SB_STDERR : SB_STDOUT, text[k].data, text[k].len);
+		for (size_t k = 0; k < n; k++)
+			scrollback_feed(v->sb, refs[k].stream == JOURNAL_STDERR ? SB_STDERR : SB_STDOUT,
+					text[k].data, text[k].len);
 		scrollback_finish(v->sb);
 		v->seen_bytes = total;
 		v->seen_attempt = st->attempt;
 		c->dirty = true;
 	}
-	for (int k = 0; k < 4; k++)
+	for (size_t k = 0; k < n; k++)
 		buf_release(&text[k]);
+	free(text);
+	free(refs);
 }
 
 static void on_watch_poll(struct loop *l, uint64_t id, void *arg)
@@ -650,7 +696,7 @@ static void finish_run(struct console *c)
 	const char *outcome = any_failed(c) ? "failed" : "ok";
 	snprintf(c->outcome, sizeof c->outcome, "%s", outcome);
 	c->end_ns = clock_mono_ns();
-	if (run_end(c->run, outcome, &e) < 0)
+	if (run_end(c->run, outcome, false, &e) < 0)
 		console_set_status(c, "%s", e.msg);
 	else
 		console_set_status(c, "run finished: %s. Press q to leave.", outcome);
@@ -695,11 +741,11 @@ static void console_teardown(struct console *c)
 	dialog_close(c);
 }
 
-/* How long to sleep: until the next journal flush or one frame. */
+/* How long to sleep at most: the loop wakes for its timers anyway. */
 static int wait_ms(struct console *c)
 {
-	int t = run_poll_timeout_ms(c->run);
-	return t < 0 || t > 1000 ? 1000 : t;
+	(void)c;
+	return 1000;
 }
 
 /* Draws now when the last frame is a frame's time old, so a key shows at
@@ -744,7 +790,6 @@ int console_drive(struct run *r, struct loop *l, const struct console_opts *o)
 		schedule_draw(c);
 		if (loop_run_once(l, wait_ms(c)) < 0 && errno != EINTR)
 			break;
-		run_tick(r);
 		if (!c->hangup)
 			read_keys(c);
 		if ((c->hangup || c->interrupt) && !run_step_active(r))
@@ -762,11 +807,11 @@ int console_drive(struct run *r, struct loop *l, const struct console_opts *o)
 	run_cancel_step(r);
 	run_stop_background(r);
 	while (run_busy(r) && loop_run_once(l, wait_ms(c)) >= 0)
-		run_tick(r);
+		;
 	finish_run(c);
 	int code = c->finished ? c->exit_code
 		 : c->exit_code == QRH_EXIT_FAILED ? QRH_EXIT_FAILED : QRH_EXIT_INTERRUPTED;
-	if (code == QRH_EXIT_FAILED && !c->finished && run_end(r, "aborted", &e) < 0)
+	if (c->aborted && !c->finished && run_end(r, "aborted", true, &e) < 0)
 		fprintf(stderr, "qrh: %s\n", e.msg);
 	console_teardown(c);
 	return code;

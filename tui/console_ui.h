@@ -91,6 +91,7 @@ struct console {
 	int64_t head_seq;
 	char head_hash[16];
 	bool quit;
+	bool aborted; /* the operator chose to abort the run */
 	bool hangup;
 	int interrupt;
 	int exit_code;

@@ -1,7 +1,10 @@
-/* Plain mode's driver: walks the steps in order, gets each confirmation
- * from the flags or the terminal, lets the engine run the step on the
- * event loop, and decides what a failure means (on_fail). */
+/* Plain mode's driver: walks the steps in order as the run policy says,
+ * gets each confirmation from the flags or the terminal, and lets the
+ * engine run the step. Everything happens on the event loop, prompts
+ * included: while it waits for an answer, background actions and timers
+ * go on, and its output never blocks the loop (tui/outq.h). */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,13 +14,19 @@
 
 #include "state/events.h"
 #include "tui/cli.h"
+#include "tui/outq.h"
 #include "tui/plain.h"
 #include "tui/sanitize.h"
 #include "util/xalloc.h"
 
 void plain_print_flush(void);
 
-/* What the signals asked for; set from loop callbacks, never from a
+#define PLAIN_ANSWER_MAX 4096
+
+struct driver;
+typedef void answer_fn(struct driver *d, const char *line);
+
+/* What the signals asked for is set from loop callbacks, never from a
  * signal handler. */
 struct driver {
 	struct run *run;
@@ -26,23 +35,89 @@ struct driver {
 	int interrupt; /* SIGINT or SIGTERM */
 	bool hangup;
 	bool failed;
+	bool finishing;
+	bool done;
+	const char *outcome; /* at the end; NULL: the run stays open */
+	int exit_code;
+	size_t step;       /* the step being asked about or run */
+	bool step_ran;     /* it ran in this session and did not settle */
+	long waiting_for;  /* the interrupted step whose survivors we wait for */
+	uint64_t kick;     /* decide again, from a clean stack */
+	uint64_t idle_timer; /* finishing: waiting for the run to be idle */
+	bool reading;
+	struct buf input;
+	answer_fn *on_answer;
 };
 
-static void on_signal(struct loop *l, int signo, void *arg)
+static void decide(struct driver *d);
+static void finish(struct driver *d, const char *outcome, int code);
+
+static void on_kick(struct loop *l, uint64_t id, void *arg)
 {
 	struct driver *d = arg;
-	struct err e;
 	(void)l;
-	if (signo == SIGHUP) {
-		if (!d->hangup)
-			run_mark(d->run, EV_HANGUP, NULL, &e);
-		d->hangup = true;
+	(void)id;
+	d->kick = 0;
+	decide(d);
+}
+
+static void kick(struct driver *d)
+{
+	if (!d->kick && !d->done)
+		d->kick = loop_timer_add(d->loop, 0, on_kick, d);
+}
+
+/* ---- asking on the terminal, through the loop ---- */
+
+static void stop_reading(struct driver *d)
+{
+	if (!d->reading)
+		return;
+	loop_fd_remove(d->loop, STDIN_FILENO);
+	d->reading = false;
+}
+
+static void on_stdin(struct loop *l, int fd, short revents, void *arg)
+{
+	struct driver *d = arg;
+	char chunk[512];
+	(void)l;
+	(void)revents;
+	ssize_t n = read(fd, chunk, sizeof chunk);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n > 0) {
+		buf_add(&d->input, chunk, (size_t)n);
+		char *nl = memchr(d->input.data, '\n', d->input.len);
+		if (!nl && d->input.len < PLAIN_ANSWER_MAX)
+			return;
+		if (nl)
+			*nl = '\0';
+		size_t len = strlen(d->input.data);
+		while (len && d->input.data[len - 1] == '\r')
+			d->input.data[--len] = '\0';
+	}
+	stop_reading(d);
+	char *line = n > 0 ? xstrdup(d->input.data) : NULL;
+	buf_reset(&d->input);
+	d->on_answer(d, line);
+	free(line);
+}
+
+/* Asks on stderr and reads the answer from the terminal through the loop;
+ * on_answer gets the line, or NULL at end of file. */
+static void ask(struct driver *d, const char *prompt, answer_fn *on_answer)
+{
+	fputs(prompt, stderr);
+	fflush(stderr);
+	d->on_answer = on_answer;
+	buf_reset(&d->input);
+	struct err e;
+	if (loop_fd_add(d->loop, STDIN_FILENO, POLLIN, on_stdin, d, &e) < 0) {
+		on_answer(d, NULL);
 		return;
 	}
-	if (!d->interrupt)
-		run_mark(d->run, EV_SIGNAL, signo == SIGINT ? "SIGINT" : "SIGTERM", &e);
-	d->interrupt = signo;
-	run_cancel_step(d->run);
+	d->reading = true;
 }
 
 char *plain_ask(const char *prompt, bool secret)
@@ -73,6 +148,30 @@ char *plain_ask(const char *prompt, bool secret)
 		line[--n] = '\0';
 	return line;
 }
+
+/* ---- signals ---- */
+
+static void on_signal(struct loop *l, int signo, void *arg)
+{
+	struct driver *d = arg;
+	struct err e;
+	(void)l;
+	if (run_signal_rule(signo) == RUN_SIGNAL_FINISH) {
+		if (!d->hangup)
+			run_mark(d->run, EV_HANGUP, NULL, &e);
+		d->hangup = true;
+	} else {
+		if (!d->interrupt)
+			run_mark(d->run, EV_SIGNAL, signo == SIGINT ? "SIGINT" : "SIGTERM", &e);
+		d->interrupt = signo;
+		run_cancel_step(d->run);
+		run_stop_background(d->run);
+	}
+	stop_reading(d);
+	kick(d);
+}
+
+/* ---- confirming a step ---- */
 
 /* The word given with --typed ID=WORD for this step, or NULL. */
 static const char *typed_flag(const struct plain_opts *o, const char *id)
@@ -107,207 +206,335 @@ static void show_step(struct run *r, size_t i)
 	buf_release(&d);
 }
 
-/* Gets the confirmation for step i: 1 confirmed (how set), 0 declined,
- * -1 refused because nobody can confirm it here. */
-static int confirm(struct driver *d, size_t i, const char **how)
+static void begin(struct driver *d, const char *how)
 {
-	const struct step *s = &run_runbook(d->run)->steps[i];
+	struct err e;
+	if (run_step_begin(d->run, d->step, how, &e) < 0) {
+		char *msg = sanitize_string(e.msg, strlen(e.msg));
+		fprintf(stderr, "qrh: %s\n", msg);
+		free(msg);
+		finish(d, NULL, QRH_EXIT_USAGE);
+	}
+}
+
+static void on_confirm_answer(struct driver *d, const char *line)
+{
+	const struct step *s = &run_runbook(d->run)->steps[d->step];
+	const char *word = run_choice_word(d->run, d->step, CHOICE_RUN);
+	bool ok = line && (word ? !strcmp(line, word)
+				: (!strcmp(line, "y") || !strcmp(line, "yes")));
+	if (d->interrupt || d->hangup) {
+		kick(d);
+		return;
+	}
+	if (!ok) {
+		fprintf(stderr, "qrh: step %zu not confirmed; the run stops here and can be resumed\n",
+			d->step + 1);
+		finish(d, NULL, QRH_EXIT_INTERRUPTED);
+		return;
+	}
+	begin(d, s->confirm == CONFIRM_TYPED || word ? "typed" : "enter");
+}
+
+/* How step i is confirmed: from the runbook, the flags, or the terminal. */
+static void confirm(struct driver *d)
+{
+	const struct step *s = &run_runbook(d->run)->steps[d->step];
+	const char *word = run_choice_word(d->run, d->step, CHOICE_RUN);
 	if (s->dual_control) {
 		fprintf(stderr, "qrh: step '%s' needs dual control, which plain mode cannot give yet\n", s->id);
-		return -1;
+		finish(d, NULL, QRH_EXIT_USAGE);
+		return;
 	}
-	if (s->confirm == CONFIRM_NO) {
-		*how = "auto";
-		return 1;
+	if (s->confirm == CONFIRM_NO && !word) {
+		begin(d, "auto");
+		return;
 	}
-	if (s->confirm == CONFIRM_TYPED) {
+	if (word) {
 		const char *w = typed_flag(d->o, s->id);
-		if (w && !strcmp(w, s->confirm_word)) {
-			*how = "typed";
-			return 1;
+		if (w && !strcmp(w, word)) {
+			begin(d, "typed");
+			return;
 		}
 		if (w) {
 			fprintf(stderr, "qrh: --typed %s=%s does not match the word the step asks for\n", s->id, w);
-			return -1;
+			finish(d, NULL, QRH_EXIT_USAGE);
+			return;
 		}
 	} else if (d->o->yes) {
-		*how = "yes-flag";
-		return 1;
+		begin(d, "yes-flag");
+		return;
 	}
 	if (d->hangup || !isatty(STDIN_FILENO)) {
-		if (s->confirm == CONFIRM_TYPED)
+		if (word)
 			fprintf(stderr, "qrh: step '%s' needs a confirmation: give --typed %s=%s\n",
-				s->id, s->id, s->confirm_word);
+				s->id, s->id, word);
 		else
 			fprintf(stderr, "qrh: step '%s' needs a confirmation: give --yes or run on a terminal\n",
 				s->id);
-		return -1;
+		finish(d, NULL, QRH_EXIT_USAGE);
+		return;
 	}
-	show_step(d->run, i);
+	show_step(d->run, d->step);
 	char prompt[256];
-	if (s->confirm == CONFIRM_TYPED)
-		snprintf(prompt, sizeof prompt, "Type %s to run this step: ", s->confirm_word);
+	if (word)
+		snprintf(prompt, sizeof prompt, "Type %s to run this step: ", word);
 	else
 		snprintf(prompt, sizeof prompt, "Run this step? [y/N] ");
-	char *answer = plain_ask(prompt, false);
-	int ok = answer && (s->confirm == CONFIRM_TYPED ? !strcmp(answer, s->confirm_word)
-				: (!strcmp(answer, "y") || !strcmp(answer, "yes")));
-	free(answer);
-	*how = s->confirm == CONFIRM_TYPED ? "typed" : "enter";
-	return ok;
+	ask(d, prompt, on_confirm_answer);
 }
 
-static void wait_idle(struct driver *d, bool step_only)
-{
-	while (step_only ? run_step_active(d->run) : run_busy(d->run)) {
-		int t = run_poll_timeout_ms(d->run);
-		if (loop_run_once(d->loop, t < 0 ? 1000 : t) < 0 && errno != EINTR)
-			break;
-		run_tick(d->run);
-		fflush(stdout); /* a log shows output as it comes, once per pass */
-	}
-}
+/* ---- an interrupted step, after a resume ---- */
 
-/* A step failed for good: what now? Returns 1 to go on, 0 to stop. */
-static int after_failure(struct driver *d, size_t i)
+static void interrupted(struct driver *d)
 {
+	struct err e;
+	size_t i = d->step;
 	const struct step *s = &run_runbook(d->run)->steps[i];
-	struct err e;
-	if (s->on_fail == ON_FAIL_CONTINUE) {
-		d->failed = true;
-		return 1;
+	unsigned ch = run_choices(d->run, i);
+	const struct run_survivor *sv;
+	size_t n = run_survivors(d->run, i, &sv);
+	if (d->o->interrupted == INTERRUPTED_SKIP) {
+		if (run_step_skip(d->run, i, "interrupted step skipped on resume", &e) < 0)
+			finish(d, NULL, QRH_EXIT_USAGE);
+		return;
 	}
-	if (s->on_fail == ON_FAIL_ASK && !d->hangup && isatty(STDIN_FILENO)) {
-		char *a = plain_ask("Step failed: [r]etry, [s]kip, [d]one by hand, [a]bort? ", false);
-		int go = 0;
-		if (a && a[0] == 'r') {
-			/* a retry of a typed step takes its word again */
-			const char *how = "enter";
-			if (s->confirm == CONFIRM_TYPED) {
-				char prompt[128];
-				snprintf(prompt, sizeof prompt, "Type %s to run it again: ", s->confirm_word);
-				char *w = plain_ask(prompt, false);
-				bool ok = w && !strcmp(w, s->confirm_word);
-				free(w);
-				how = ok ? "typed" : NULL;
-			}
-			go = how && run_step_begin(d->run, i, how, &e) == 0 ? 2 : 0;
+	if ((ch & CHOICE_WAIT) && d->o->interrupted == INTERRUPTED_RERUN) {
+		/* asked to run it again: not while it lives; wait for its end */
+		if (d->waiting_for == (long)i)
+			return;
+		for (size_t k = 0; k < n; k++) {
+			if (!sv[k].alive)
+				continue;
+			char *cmd = sanitize_string(sv[k].command, strlen(sv[k].command));
+			fprintf(stderr, "qrh: step %zu '%s' was interrupted, and its pid %d (%s) is still "
+					"running: waiting for it to end before running the step again\n",
+				i + 1, s->id, (int)sv[k].pgid, cmd);
+			free(cmd);
 		}
-		else if (a && a[0] == 's')
-			go = run_step_skip(d->run, i, "skipped after failure", &e) == 0;
-		else if (a && a[0] == 'd')
-			go = run_step_done_by_hand(d->run, i, "done by hand after failure", &e) == 0;
-		free(a);
-		if (go == 2) {
-			wait_idle(d, true);
-			const struct step_state *st = run_step(d->run, i);
-			return st->status == STEP_OK ? 1 : after_failure(d, i);
+		if (run_survivors_wait(d->run, i, &e) < 0) {
+			fprintf(stderr, "qrh: %s\n", e.msg);
+			finish(d, NULL, QRH_EXIT_USAGE);
+			return;
 		}
-		if (go)
-			return 1;
+		d->waiting_for = (long)i;
+		return;
 	}
-	return 0;
-}
-
-static int handle_interrupted(struct driver *d, size_t i)
-{
-	struct err e;
-	const char *id = run_runbook(d->run)->steps[i].id;
-	if (d->o->interrupted == INTERRUPTED_SKIP)
-		return run_step_skip(d->run, i, "interrupted step skipped on resume", &e) == 0 ? 1 : -1;
+	d->waiting_for = -1;
+	if (ch & CHOICE_WAIT) {
+		for (size_t k = 0; k < n; k++) {
+			if (!sv[k].alive)
+				continue;
+			char *cmd = sanitize_string(sv[k].command, strlen(sv[k].command));
+			fprintf(stderr, "qrh: step %zu '%s' was interrupted, and its pid %d (%s) is still "
+					"running, started %lld s ago: it is not run again while it lives; "
+					"wait for it, stop it, or give --skip-interrupted\n",
+				i + 1, s->id, (int)sv[k].pgid, cmd, (long long)(sv[k].age_ms / 1000));
+			free(cmd);
+		}
+		finish(d, NULL, QRH_EXIT_USAGE);
+		return;
+	}
 	if (d->o->interrupted == INTERRUPTED_RERUN) {
 		/* running it again still takes its typed word */
-		const struct step *s = &run_runbook(d->run)->steps[i];
-		const char *w = s->confirm == CONFIRM_TYPED ? typed_flag(d->o, s->id) : NULL;
-		if (s->confirm == CONFIRM_TYPED && (!w || strcmp(w, s->confirm_word))) {
+		const char *word = run_choice_word(d->run, i, CHOICE_RUN);
+		const char *w = word ? typed_flag(d->o, s->id) : NULL;
+		if (word && (!w || strcmp(w, word))) {
 			fprintf(stderr, "qrh: step %zu '%s' was interrupted; to run it again give --typed %s=%s\n",
-				i + 1, id, id, s->confirm_word);
-			return -1;
+				i + 1, s->id, s->id, word);
+			finish(d, NULL, QRH_EXIT_USAGE);
+			return;
 		}
-		return run_step_begin(d->run, i, "rerun-interrupted", &e) == 0 ? 2 : -1;
+		begin(d, "rerun-interrupted");
+		return;
 	}
 	fprintf(stderr, "qrh: step %zu '%s' was running when qrh stopped: its outcome is unknown; "
-			"give --rerun-interrupted or --skip-interrupted\n", i + 1, id);
-	return -1;
+			"give --rerun-interrupted or --skip-interrupted\n", i + 1, s->id);
+	finish(d, NULL, QRH_EXIT_USAGE);
 }
 
-static int finish(struct driver *d, const char *outcome, int code)
+/* ---- after a failure ---- */
+
+static void on_retry_word(struct driver *d, const char *line)
 {
 	struct err e;
-	run_stop_background(d->run);
-	wait_idle(d, false);
-	plain_print_flush();
-	if (outcome && run_end(d->run, outcome, &e) < 0) {
-		fprintf(stderr, "qrh: %s\n", e.msg);
-		return QRH_EXIT_USAGE;
+	const char *word = run_choice_word(d->run, d->step, CHOICE_RETRY);
+	if (d->interrupt || d->hangup) {
+		kick(d);
+		return;
 	}
-	plain_print_flush();
-	return code;
+	if (!line || !word || strcmp(line, word)) {
+		finish(d, "failed", QRH_EXIT_FAILED);
+		return;
+	}
+	if (run_step_begin(d->run, d->step, "typed", &e) < 0)
+		finish(d, "failed", QRH_EXIT_FAILED);
 }
 
-static int drive_step(struct driver *d, size_t i)
+static void on_failure_answer(struct driver *d, const char *line)
 {
 	struct err e;
-	const struct step_state *st = run_step(d->run, i);
-	int started = 0;
-	if (st->status == STEP_INTERRUPTED) {
-		started = handle_interrupted(d, i);
-		if (started < 0)
-			return -1;
+	size_t i = d->step;
+	int rc = 0;
+	if (d->interrupt || d->hangup) {
+		kick(d);
+		return;
 	}
-	if (!started) {
-		const char *how = NULL;
-		int c = confirm(d, i, &how);
-		if (c <= 0)
-			return c < 0 ? -1 : -2;
-		if (run_step_begin(d->run, i, how, &e) < 0) {
-			fprintf(stderr, "qrh: %s\n", e.msg);
-			return -1;
+	if (line && line[0] == 'r') {
+		/* a retry of a typed step takes its word again */
+		const char *word = run_choice_word(d->run, i, CHOICE_RETRY);
+		if (word) {
+			char prompt[128];
+			snprintf(prompt, sizeof prompt, "Type %s to run it again: ", word);
+			ask(d, prompt, on_retry_word);
+			return;
 		}
+		rc = run_step_begin(d->run, i, "enter", &e);
+	} else if (line && line[0] == 's') {
+		rc = run_step_skip(d->run, i, "skipped after failure", &e);
+	} else if (line && line[0] == 'd') {
+		rc = run_step_done_by_hand(d->run, i, "done by hand after failure", &e);
+	} else {
+		finish(d, "failed", QRH_EXIT_FAILED);
+		return;
 	}
-	wait_idle(d, true);
-	return 0;
+	if (rc < 0)
+		finish(d, "failed", QRH_EXIT_FAILED);
+	else
+		kick(d);
+}
+
+static void after_failure(struct driver *d)
+{
+	const struct step *s = &run_runbook(d->run)->steps[d->step];
+	unsigned ch = run_choices(d->run, d->step);
+	if (s->on_fail == ON_FAIL_ASK && (ch & CHOICE_SKIP) && !d->hangup &&
+	    isatty(STDIN_FILENO)) {
+		ask(d, "Step failed: [r]etry, [s]kip, [d]one by hand, [a]bort? ", on_failure_answer);
+		return;
+	}
+	finish(d, "failed", QRH_EXIT_FAILED);
+}
+
+/* ---- what next ---- */
+
+static void decide(struct driver *d)
+{
+	if (d->finishing || d->reading || run_step_active(d->run))
+		return;
+	if (d->interrupt || d->hangup) {
+		finish(d, NULL, QRH_EXIT_INTERRUPTED); /* the run stays open for resume */
+		return;
+	}
+	long next = run_next_step(d->run);
+	if (next < 0) {
+		const char *outcome = run_outcome(d->run);
+		finish(d, outcome, strcmp(outcome, "ok") ? QRH_EXIT_FAILED : QRH_EXIT_OK);
+		return;
+	}
+	d->step = (size_t)next;
+	switch (run_step(d->run, d->step)->status) {
+	case STEP_INTERRUPTED:
+		interrupted(d);
+		break;
+	case STEP_FAILED:
+	case STEP_TIMEOUT:
+	case STEP_CANCELLED:
+		if (d->step_ran) {
+			d->step_ran = false;
+			after_failure(d);
+			break;
+		}
+		confirm(d); /* failed before a resume: it runs again when confirmed */
+		break;
+	default:
+		confirm(d);
+		break;
+	}
+}
+
+static void on_step_done(void *arg, size_t step)
+{
+	struct driver *d = arg;
+	enum step_status st = run_step(d->run, step)->status;
+	if (st == STEP_RETRY_WAIT)
+		return;
+	if (!step_status_final(st))
+		d->step_ran = true;
+	kick(d);
+}
+
+/* ---- the end ---- */
+
+static void on_idle_check(struct loop *l, uint64_t id, void *arg)
+{
+	struct driver *d = arg;
+	struct err e;
+	(void)l;
+	(void)id;
+	d->idle_timer = 0;
+	if (run_busy(d->run)) {
+		d->idle_timer = loop_timer_add(d->loop, 20, on_idle_check, d);
+		return;
+	}
+	plain_print_flush();
+	if (d->outcome && run_end(d->run, d->outcome, false, &e) < 0) {
+		fprintf(stderr, "qrh: %s\n", e.msg);
+		d->exit_code = QRH_EXIT_USAGE;
+	}
+	plain_print_flush();
+	d->done = true;
+	loop_stop(d->loop);
+}
+
+static void finish(struct driver *d, const char *outcome, int code)
+{
+	if (d->finishing)
+		return;
+	d->finishing = true;
+	d->outcome = outcome;
+	d->exit_code = code;
+	stop_reading(d);
+	run_stop_background(d->run);
+	d->idle_timer = loop_timer_add(d->loop, 0, on_idle_check, d);
+}
+
+static void on_pressure(void *arg, bool slow_down)
+{
+	run_set_backpressure(arg, slow_down);
 }
 
 int plain_drive(struct run *r, struct loop *l, const struct plain_opts *o)
 {
-	struct driver d = { .run = r, .loop = l, .o = o };
+	struct driver d = { .run = r, .loop = l, .o = o, .waiting_for = -1 };
 	struct err e;
+	buf_init(&d.input, PLAIN_ANSWER_MAX + 512);
 	int sigs[] = { SIGINT, SIGTERM, SIGHUP };
 	for (size_t k = 0; k < 3; k++)
 		if (loop_signal(l, sigs[k], on_signal, &d, &e) < 0)
 			fprintf(stderr, "qrh: %s\n", e.msg);
 	if (o->on_signals_ready)
 		o->on_signals_ready(false);
-	const struct runbook *rb = run_runbook(r);
+	outq_attach(l, on_pressure, r);
+	plain_listener_steps(on_step_done, &d);
 	if (o->dry_run) {
+		const struct runbook *rb = run_runbook(r);
 		for (size_t i = 0; i < rb->n_steps; i++)
 			if (run_dry_step(r, i, &e) < 0)
 				fprintf(stderr, "qrh: step %zu: %s\n", i + 1, e.msg);
-		return finish(&d, "ok", QRH_EXIT_OK);
+		finish(&d, "ok", QRH_EXIT_OK);
+	} else {
+		kick(&d);
 	}
-	for (size_t i = 0; i < rb->n_steps; i++) {
-		if (run_step_settled(r, i)) {
-			/* settled by failing on_fail=continue before a resume */
-			d.failed = d.failed || !step_status_final(run_step(r, i)->status);
-			continue;
-		}
-		if (d.interrupt || d.hangup)
+	while (!d.done)
+		if (loop_run(l) < 0 && errno != EINTR)
 			break;
-		int rc = drive_step(&d, i);
-		if (rc == -1)
-			return finish(&d, NULL, QRH_EXIT_USAGE);
-		if (rc == -2) {
-			fprintf(stderr, "qrh: step %zu not confirmed; the run stops here and can be resumed\n", i + 1);
-			return finish(&d, NULL, QRH_EXIT_INTERRUPTED);
-		}
-		if (d.interrupt || d.hangup)
-			break;
-		if (!step_status_final(run_step(r, i)->status) && !after_failure(&d, i))
-			return finish(&d, "failed", QRH_EXIT_FAILED);
-	}
-	if (d.interrupt || d.hangup) /* the run stays open for resume */
-		return finish(&d, NULL, QRH_EXIT_INTERRUPTED);
-	return finish(&d, d.failed ? "failed" : "ok",
-		      d.failed ? QRH_EXIT_FAILED : QRH_EXIT_OK);
+	stop_reading(&d);
+	if (d.kick)
+		loop_timer_cancel(l, d.kick);
+	if (d.idle_timer)
+		loop_timer_cancel(l, d.idle_timer);
+	buf_release(&d.input);
+	plain_listener_steps(NULL, NULL);
+	return d.exit_code;
 }

@@ -27,6 +27,8 @@ struct plain_opts {
 int plain_drive(struct run *r, struct loop *l, const struct plain_opts *o);
 /* The listener plain mode prints through; arg is unused. */
 void plain_listener(struct run_listener *lis);
+/* Where that listener reports settled steps (plain_drive sets it). */
+void plain_listener_steps(void (*fn)(void *arg, size_t step), void *arg);
 /* Asks for a line on the terminal (no echo when secret); NULL when stdin
  * is not a terminal or at end of file. Caller frees. */
 char *plain_ask(const char *prompt, bool secret);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "state/events.h"
+#include "tui/outq.h"
 #include "tui/plain.h"
 #include "tui/sanitize.h"
 #include "util/buf.h"
@@ -16,19 +17,22 @@
 
 #define PLAIN_LINE_MAX 4096
 
+/* A task's stream being cut into lines. */
 struct line_state {
+	int64_t task;
+	enum proc_stream stream;
+	size_t step;
 	struct sanitizer san;
 	struct buf line;
-	char prefix[32]; /* "[N] | " */
+	char prefix[96]; /* "[N] | " or "[N web-1] | " */
 	size_t prefix_len;
-	bool used;
 };
 
 /* The front end's own state: plain mode is the process's one front end. */
 static struct {
 	const struct runbook *rb;
-	struct line_state *lines; /* 2 per step: stdout, stderr */
-	size_t n;
+	struct line_state *lines; /* the open streams of running tasks */
+	size_t n, cap;
 	bool quiet_output;
 } out_state;
 
@@ -37,31 +41,13 @@ void plain_print_flush(void);
 
 void plain_print_setup(const struct runbook *rb, bool quiet_output)
 {
-	static char outbuf[1 << 16];
-	if (!isatty(STDOUT_FILENO)) /* logs and pipes: fewer, larger writes */
-		setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
 	out_state.rb = rb;
-	out_state.n = rb->n_steps * 2;
-	out_state.lines = xcalloc(out_state.n ? out_state.n : 1, sizeof *out_state.lines);
 	out_state.quiet_output = quiet_output;
 }
 
-/* The hot path for big outputs: no printf per line. */
-static void print_line(size_t step, enum proc_stream stream, const char *s,
-		       size_t n, const char *cont)
-{
-	char prefix[32];
-	int p = snprintf(prefix, sizeof prefix, "[%zu] %c ", step + 1,
-			 stream == PROC_STDOUT ? '|' : '!');
-	fwrite(prefix, 1, (size_t)p, stdout);
-	fputs(cont, stdout);
-	fwrite(s, 1, n, stdout);
-	putchar('\n');
-}
-
-/* Prints every complete line held, prefixed, with one write. */
-static void emit_lines(size_t step, enum proc_stream stream,
-		       struct line_state *ls)
+/* Prints every complete line held, prefixed, in one queued write; a line
+ * longer than PLAIN_LINE_MAX is cut and marked as going on. */
+static void emit_lines(struct line_state *ls)
 {
 	char *p = ls->line.data;
 	size_t left = ls->line.len;
@@ -74,56 +60,93 @@ static void emit_lines(size_t step, enum proc_stream stream,
 		left -= (size_t)(nl - p) + 1;
 		p = nl + 1;
 	}
-	fwrite(batch.data, 1, batch.len, stdout);
-	buf_release(&batch);
 	while (left > PLAIN_LINE_MAX) {
 		size_t bytes;
 		sanitize_clip(p, left, PLAIN_LINE_MAX / 4, &bytes);
 		if (!bytes)
 			bytes = 1;
-		print_line(step, stream, p, bytes, "");
-		printf("[%zu] %c +", step + 1, stream == PROC_STDOUT ? '|' : '!');
-		printf("(line continues)\n");
+		buf_add(&batch, ls->prefix, ls->prefix_len);
+		buf_add(&batch, p, bytes);
+		buf_adds(&batch, "\n");
+		buf_add(&batch, ls->prefix, ls->prefix_len - 2);
+		buf_adds(&batch, "+(line continues)\n");
 		left -= bytes;
 		p += bytes;
 	}
+	outq_add(batch.data, batch.len);
+	buf_release(&batch);
 	memmove(ls->line.data, p, left);
 	ls->line.len = left;
 	ls->line.data[left] = '\0';
 }
 
-static void on_output(void *arg, size_t step, enum proc_stream stream,
-		      const char *data, size_t len)
+static struct line_state *line_for(const struct run_chunk *c)
+{
+	for (size_t i = 0; i < out_state.n; i++)
+		if (out_state.lines[i].task == c->task && out_state.lines[i].stream == c->stream)
+			return &out_state.lines[i];
+	out_state.lines = xgrow(out_state.lines, &out_state.cap, out_state.n + 1,
+				sizeof *out_state.lines);
+	struct line_state *ls = &out_state.lines[out_state.n++];
+	memset(ls, 0, sizeof *ls);
+	ls->task = c->task;
+	ls->stream = c->stream;
+	ls->step = c->step;
+	sanitize_init(&ls->san, 0);
+	buf_init(&ls->line, BUF_UNLIMITED);
+	char *label = c->label ? sanitize_string(c->label, strlen(c->label)) : NULL;
+	ls->prefix_len = (size_t)snprintf(ls->prefix, sizeof ls->prefix, "[%zu%s%.40s] %c ",
+					  c->step + 1, label ? " " : "", label ? label : "",
+					  c->stream == PROC_STDOUT ? '|' : '!');
+	if (ls->prefix_len >= sizeof ls->prefix)
+		ls->prefix_len = sizeof ls->prefix - 1;
+	free(label);
+	return ls;
+}
+
+static void on_output(void *arg, const struct run_chunk *c)
 {
 	(void)arg;
-	if (out_state.quiet_output || step * 2 + 1 >= out_state.n)
+	if (out_state.quiet_output)
 		return;
-	struct line_state *ls = &out_state.lines[step * 2 + (stream == PROC_STDERR)];
-	if (!ls->used) {
-		sanitize_init(&ls->san, 0);
-		buf_init(&ls->line, BUF_UNLIMITED);
-		ls->prefix_len = (size_t)snprintf(ls->prefix, sizeof ls->prefix, "[%zu] %c ",
-						  step + 1, stream == PROC_STDOUT ? '|' : '!');
-		ls->used = true;
+	struct line_state *ls = line_for(c);
+	sanitize_feed(&ls->san, c->data, c->len, &ls->line);
+	emit_lines(ls);
+}
+
+/* The last, unterminated line of a stream. */
+static void line_close(size_t i)
+{
+	struct line_state *ls = &out_state.lines[i];
+	sanitize_flush(&ls->san, &ls->line);
+	if (ls->line.len) {
+		outq_add(ls->prefix, ls->prefix_len);
+		outq_add(ls->line.data, ls->line.len);
+		outq_add("\n", 1);
 	}
-	sanitize_feed(&ls->san, data, len, &ls->line);
-	emit_lines(step, stream, ls);
+	buf_release(&ls->line);
+	out_state.lines[i] = out_state.lines[--out_state.n];
+}
+
+/* A task ended: its last lines go out before what the engine says of it. */
+static void on_task(void *arg, const struct run_task_view *t)
+{
+	(void)arg;
+	if (t->running)
+		return;
+	for (size_t i = out_state.n; i-- > 0;)
+		if (out_state.lines[i].task == t->task)
+			line_close(i);
 }
 
 void plain_print_flush(void)
 {
-	for (size_t i = 0; i < out_state.n; i++) {
-		struct line_state *ls = &out_state.lines[i];
-		if (!ls->used)
-			continue;
-		sanitize_flush(&ls->san, &ls->line);
-		if (ls->line.len)
-			print_line(i / 2, i % 2 ? PROC_STDERR : PROC_STDOUT,
-				   ls->line.data, ls->line.len, "");
-		buf_release(&ls->line);
-		ls->used = false;
-	}
-	fflush(stdout);
+	while (out_state.n)
+		line_close(out_state.n - 1);
+	free(out_state.lines);
+	out_state.lines = NULL;
+	out_state.cap = 0;
+	outq_drain();
 }
 
 /* ---- events ---- */
@@ -159,13 +182,28 @@ static void describe_event(const struct journal_event *ev, const cJSON *p,
 	if (!strcmp(t, EV_STEP_CONFIRM)) {
 		buf_addf(b, "confirmed by ");
 		add_clean(b, ev->actor, 80);
-		buf_addf(b, " (%s)", str(p, "how"));
+		buf_addf(b, " (%s%s)", str(p, "how"),
+			 cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "out_of_order"))
+				 ? ", out of order" : "");
 	} else if (!strcmp(t, EV_STEP_START)) {
 		buf_addf(b, "started, attempt %lld", num(p, "attempt"));
 	} else if (!strcmp(t, EV_ACTION_START) || !strcmp(t, EV_BACKGROUND_START)) {
 		buf_addf(b, "%s %lld (%s): ", !strcmp(t, EV_ACTION_START) ? "action" : "background",
 			 num(p, "action") + 1, str(p, "kind"));
+		const cJSON *fo = cJSON_GetObjectItemCaseSensitive(p, "fanout");
+		if (fo)
+			buf_addf(b, "on %lld members of %s, %lld at a time: ", num(fo, "members"),
+				 str(fo, "group"), num(fo, "parallel"));
 		add_clean(b, str(p, "command"), 200);
+	} else if (!strcmp(t, EV_TASK_START)) {
+		buf_adds(b, "on ");
+		add_clean(b, str(p, "label"), 80);
+		buf_adds(b, ": started");
+	} else if (!strcmp(t, EV_TASK_END)) {
+		buf_adds(b, "on ");
+		add_clean(b, str(p, "label"), 80);
+		buf_addf(b, ": %s in %lld ms: ", str(p, "status"), num(p, "duration_ms"));
+		add_clean(b, str(p, "summary"), 200);
 	} else if (!strcmp(t, EV_ACTION_END)) {
 		buf_addf(b, "action %lld %s in %lld ms: ", num(p, "action") + 1,
 			 str(p, "status"), num(p, "duration_ms"));
@@ -173,9 +211,13 @@ static void describe_event(const struct journal_event *ev, const cJSON *p,
 	} else if (!strcmp(t, EV_STEP_END)) {
 		buf_addf(b, "%s in %lld ms (", str(p, "status"), num(p, "duration_ms"));
 		add_clean(b, str(p, "summary"), 200);
-		buf_addf(b, "), output %lld bytes", num(p, "stdout_bytes") + num(p, "stderr_bytes"));
+		buf_adds(b, ")");
+		if (num(p, "elapsed_ms") > num(p, "duration_ms"))
+			buf_addf(b, ", %lld ms since its first start", num(p, "elapsed_ms"));
 	} else if (!strcmp(t, EV_STEP_RETRY)) {
 		buf_addf(b, "retrying in %lld ms (attempt %lld)", num(p, "backoff_ms"), num(p, "attempt"));
+	} else if (!strcmp(t, EV_STEP_CANCEL)) {
+		buf_adds(b, "cancelled while waiting to try again");
 	} else if (!strcmp(t, EV_STEP_SKIP) || !strcmp(t, EV_STEP_DONE_BY_HAND)) {
 		buf_addf(b, "%s by ", !strcmp(t, EV_STEP_SKIP) ? "skipped" : "done by hand");
 		add_clean(b, ev->actor, 80);
@@ -183,13 +225,26 @@ static void describe_event(const struct journal_event *ev, const cJSON *p,
 		add_clean(b, !strcmp(t, EV_STEP_SKIP) ? str(p, "reason") : str(p, "note"), 200);
 	} else if (!strcmp(t, EV_STEP_INTERRUPTED)) {
 		buf_addf(b, "interrupted (attempt %lld): outcome unknown", num(p, "attempt"));
+		const cJSON *sv;
+		cJSON_ArrayForEach(sv, cJSON_GetObjectItemCaseSensitive(p, "survivors"))
+		{
+			buf_addf(b, "; pid %lld (", num(sv, "pgid"));
+			add_clean(b, str(sv, "command"), 60);
+			buf_addf(b, ") is still running, started %lld s ago",
+				 num(sv, "started_ms_ago") / 1000);
+		}
 	} else if (!strcmp(t, EV_CAPTURE)) {
 		buf_addf(b, "captured ");
 		add_clean(b, str(p, "name"), 80);
 	} else if (!strcmp(t, EV_BACKGROUND_END)) {
 		buf_addf(b, "background ");
 		add_clean(b, str(p, "name"), 80);
-		buf_addf(b, " ended (exit %lld, signal %lld)", num(p, "exit_code"), num(p, "signal"));
+		buf_addf(b, " ended (%s", str(p, "status"));
+		if (num(p, "exit_code") >= 0)
+			buf_addf(b, ", exit %lld", num(p, "exit_code"));
+		buf_adds(b, ")");
+	} else if (!strcmp(t, EV_TASK_REAPED)) {
+		buf_addf(b, "a background process of the earlier session: %s", str(p, "how"));
 	} else if (!strcmp(t, EV_DRY_RUN)) {
 		buf_adds(b, "dry run, would run:");
 	} else {
@@ -239,6 +294,8 @@ static void run_event_text(const struct journal_event *ev, const cJSON *p,
 
 static void on_event(void *arg, const struct journal_event *ev)
 {
+	if (!strcmp(ev->type, EV_TASK_PROCESS))
+		return; /* bookkeeping for resume: nothing to read */
 	char when[RFC3339_MS_LEN];
 	struct buf b;
 	(void)arg;
@@ -251,7 +308,7 @@ static void on_event(void *arg, const struct journal_event *ev)
 	} else {
 		run_event_text(ev, p, &b);
 	}
-	printf("%s %s\n", when, b.data);
+	outq_printf("%s %s\n", when, b.data);
 	if (!strcmp(ev->type, EV_DRY_RUN)) {
 		const cJSON *c = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(p, "commands"), 0);
 		if (cJSON_IsString(c)) {
@@ -265,13 +322,12 @@ static void on_event(void *arg, const struct journal_event *ev)
 			while (line < end) {
 				const char *nl = memchr(line, '\n', (size_t)(end - line));
 				size_t n = nl ? (size_t)(nl - line) : (size_t)(end - line);
-				printf("    %.*s\n", (int)n, line);
+				outq_printf("    %.*s\n", (int)n, line);
 				line += n + 1;
 			}
 			buf_release(&clean);
 		}
 	}
-	fflush(stdout);
 	cJSON_Delete(p);
 	buf_release(&b);
 }
@@ -282,10 +338,30 @@ static void on_journal_failed(void *arg, const char *msg)
 	fprintf(stderr, "qrh: the journal cannot be written: %s\n", msg);
 }
 
+static struct {
+	void (*fn)(void *arg, size_t step);
+	void *arg;
+} steps_hook;
+
+void plain_listener_steps(void (*fn)(void *arg, size_t step), void *arg)
+{
+	steps_hook.fn = fn;
+	steps_hook.arg = arg;
+}
+
+static void on_step_done(void *arg, size_t step)
+{
+	(void)arg;
+	if (steps_hook.fn)
+		steps_hook.fn(steps_hook.arg, step);
+}
+
 void plain_listener(struct run_listener *lis)
 {
 	memset(lis, 0, sizeof *lis);
 	lis->event = on_event;
 	lis->output = on_output;
+	lis->task = on_task;
+	lis->step_done = on_step_done;
 	lis->journal_failed = on_journal_failed;
 }

@@ -1,6 +1,7 @@
 #include "util/clock.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 int64_t clock_mono_ns(void)
@@ -30,4 +31,18 @@ void clock_rfc3339_ms(int64_t wall_ms, char out[RFC3339_MS_LEN])
 	gmtime_r(&secs, &tm);
 	strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(out, RFC3339_MS_LEN, "%.19s.%03uZ", date, (unsigned)ms % 1000u);
+}
+
+void clock_boot_id(char out[CLOCK_BOOT_ID_MAX])
+{
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+	out[0] = '\0';
+	if (!f)
+		return;
+	if (fgets(out, CLOCK_BOOT_ID_MAX, f))
+		out[strcspn(out, "\n")] = '\0';
+	fclose(f);
+	/* only the UUID's characters: it goes into JSON as it is */
+	if (strspn(out, "0123456789abcdef-") != strlen(out))
+		out[0] = '\0';
 }

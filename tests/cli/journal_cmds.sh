@@ -237,7 +237,7 @@ oid=$(sqlite3 "$J" "SELECT id FROM outputs WHERE run_id = 1 AND step = 0 AND str
 tamper output "UPDATE output_chunks SET data = CAST(replace(CAST(data AS TEXT), 'hello', 'HACKD') AS BLOB) WHERE output_id = $oid"
 run "$QRH_BIN" verify --journal "$TAMPERED"
 assert_rc 1 "forged output"
-assert_contains "$out" "stored output does not match its chain: stdout of step 1 attempt 1: its stored bytes hash to"
+assert_contains "$out" "stored output does not match its chain: stdout of step 1 attempt 1 (task 1): its stored bytes hash to"
 run "$QRH_BIN" show --output --journal "$TAMPERED" 1
 assert_rc 1 "show of a forged stream"
 assert_contains "$out" "stdout, attempt 1: NOT SHOWN: the stored copy is not what the journal's chain"

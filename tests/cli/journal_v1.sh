@@ -20,11 +20,54 @@ same() { # NAME COMMAND...: stdout of COMMAND must be the golden NAME
 		fail "$name differs from qrh 0.1.0's: $(diff "$FX/$name" "$T/got" | head -20)"
 }
 
+# The evidence document may gain members, never lose or change one: every
+# member of 0.1.0's document is in ours with the same value.
+extends() { # NAME COMMAND...
+	local name=$1
+	shift
+	"$@" >"$T/got" 2>"$T/err" || fail "$name: exit $? ($(cat "$T/err"))"
+	python3 - "$FX/$name" "$T/got" <<'PY' || fail "$name no longer holds what qrh 0.1.0 exported"
+import json, sys
+def within(old, new, path):
+    if isinstance(old, dict):
+        if not isinstance(new, dict):
+            sys.exit(f"{path}: not an object any more")
+        for k, v in old.items():
+            if k not in new:
+                sys.exit(f"{path}.{k}: missing")
+            within(v, new[k], f"{path}.{k}")
+    elif isinstance(old, list):
+        if not isinstance(new, list) or len(old) != len(new):
+            sys.exit(f"{path}: a list of another length")
+        for i, (a, b) in enumerate(zip(old, new)):
+            within(a, b, f"{path}[{i}]")
+    elif old != new:
+        sys.exit(f"{path}: {old!r} became {new!r}")
+within(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), "$")
+PY
+}
+
+# What qrh show prints may gain lines, never lose or change one: 0.1.0's
+# lines are all there, in order.
+keeps() { # NAME COMMAND...
+	local name=$1
+	shift
+	"$@" >"$T/got" 2>"$T/err" || fail "$name: exit $? ($(cat "$T/err"))"
+	python3 - "$FX/$name" "$T/got" <<'PY' || fail "$name lost what qrh 0.1.0 showed"
+import sys
+old = open(sys.argv[1]).read().splitlines()
+new = iter(open(sys.argv[2]).read().splitlines())
+for line in old:
+    if not any(line == n for n in new):
+        sys.exit(f"missing or changed: {line!r}")
+PY
+}
+
 check_old_runs() { # $1: when
 	same verify-1.out "$QRH_BIN" verify --journal "$J" 1
 	for r in 1 2; do
-		same "show-$r.out" "$QRH_BIN" show --output --journal "$J" "$r"
-		same "export-$r.json" "$QRH_BIN" export --journal "$J" "$r"
+		keeps "show-$r.out" "$QRH_BIN" show --output --journal "$J" "$r"
+		extends "export-$r.json" "$QRH_BIN" export --journal "$J" "$r"
 	done
 	echo "runs 1 and 2 read as before ($1)"
 }

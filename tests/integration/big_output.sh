@@ -28,10 +28,11 @@ read -r rc rss_kb <"$T/rss"
 want_bytes=$(wc -c <"$T/expected")
 want_sha=$(sha256sum "$T/expected" | cut -d' ' -f1)
 rm -f "$T/expected"
-q() { sqlite3 "$T/j.db" "select json_extract(payload,'\$.$1') from events where type='step_end'"; }
-assert_eq "$(q stdout_bytes)" "$want_bytes"
-assert_eq "$(q stdout_sha256)" "$want_sha"
-assert_eq "$(q stdout_truncated)" "1"
+# the stream's record is in the end event of the task that wrote it
+q() { sqlite3 "$T/j.db" "select json_extract(payload,'\$.$1') from events where type='action_end'"; }
+assert_eq "$(q stdout.bytes)" "$want_bytes"
+assert_eq "$(q stdout.sha256)" "$want_sha"
+assert_eq "$(q stdout.truncated)" "1"
 stored=$(sqlite3 "$T/j.db" "select sum(length(data)) from output_chunks")
 [ "$stored" -le $((5 * 1024 * 1024)) ] || fail "stored $stored bytes of output, expected head and tail only"
 if [ -z "${QRH_SANITIZE:-}" ]; then

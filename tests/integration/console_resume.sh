@@ -86,14 +86,23 @@ one_size() {
 	assert_eq "$(sqlite3 "$TUI_DB" "pragma integrity_check")" ok
 	"$QRH_BIN" verify --journal "$TUI_DB" >/dev/null || fail "qrh verify fails after kill -9"
 
-	# resume after kill -9: interrupted, outcome unknown; r runs it again
+	# resume after kill -9: interrupted, outcome unknown, and its script
+	# still runs: not offered to run again until it is stopped; then r
 	tui_start c$cols "$cols" "$lines" -- "$QRH_BIN" resume --journal "$TUI_DB"
 	s=c$cols
 	wait_for $s "Step 2 was running when qrh stopped: its outcome is unknown"
-	assert_screen $s "[r] run it again"
+	wait_for $s "[k] stop it"
+	assert_screen $s "(/bin/sh -e -c echo"
+	assert_not_screen $s "[r] run it again"
 	wait_for $s "attempt started" # what it printed before qrh died
 	assert_screen $s "2. Long one  [Output]  interrupted"
-	kill_sleeper
+	keys $s k
+	wait_for $s "[r] run it again"
+	# gone, or a zombie waiting for init to reap it
+	local sl
+	sl=$(cat "$T/sleeper")
+	[ ! -r /proc/$sl/stat ] || [ "$(cut -d' ' -f3 /proc/$sl/stat)" = Z ] ||
+		fail "k did not stop the step's surviving process"
 	keys $s r
 	wait_for $s "Steps 2/3 done"
 	keys $s k o # its output: the second attempt's

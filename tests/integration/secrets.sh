@@ -37,7 +37,7 @@ assert_not_contains "$err" "$secret"
 assert_contains "$out" "[1] | password=***"
 assert_contains "$out" "[2] | user:***@db"
 # the redacted stream is what is counted and hashed
-n=$(sqlite3 "$T/j.db" "select json_extract(payload,'\$.stdout_bytes') from events where type='step_end' and step=0")
+n=$(sqlite3 "$T/j.db" "select json_extract(payload,'\$.stdout.bytes') from events where type='action_end' and step=0")
 [ "$n" -gt 250000 ] || fail "expected the long output to be stored, got $n bytes"
 for f in "$T"/j.db*; do
 	if LC_ALL=C grep -aqF "$secret" "$f"; then

@@ -101,15 +101,27 @@ wait $pid 2>/dev/null
 kid=$(sqlite3 "$db" "select max(id) from runs")
 run "$QRH_BIN" resume --plain --yes --journal "$db"
 assert_rc 2
-assert_contains "$err" "step 1 'long' was running when qrh stopped"
+# its script outlived qrh: resume names it and will not run it again
+assert_contains "$err" "step 1 'long' was interrupted, and its pid"
+assert_contains "$err" "is still running"
 assert_not_contains "$out" "long-done"
-assert_eq "$(sqlite3 "$db" "select count(*) from events where run_id=$kid and type='step_interrupted'")" "1"
+survivor=$(sqlite3 "$db" "select json_extract(payload,'\$.pgid') from events where run_id=$kid and type='task_process' order by seq desc limit 1")
+[ -n "$survivor" ] && kill -0 -- "-$survivor" 2>/dev/null || fail "the survivor is not running"
+# --rerun-interrupted waits for it to end before running the step again
+"$QRH_BIN" resume --plain --yes --rerun-interrupted --journal "$db" >"$T/rerun.out" 2>"$T/rerun.err" &
+rpid=$!
+for _ in $(seq 1 200); do grep -q "waiting for it to end" "$T/rerun.err" && break; sleep 0.05; done
+assert_contains "$(cat "$T/rerun.err")" "waiting for it to end before running the step again"
+kill -0 $rpid 2>/dev/null || fail "resume did not wait for the survivor"
+kill -INT $rpid
+wait $rpid
+assert_not_contains "$(cat "$T/rerun.out")" "long-done"
+kill -TERM -- "-$survivor"
 touch "$T/quick"
 run "$QRH_BIN" resume --plain --yes --skip-interrupted --journal "$db"
 assert_rc 0
 assert_not_contains "$out" "long-done"
 assert_contains "$out" "[2] | after-done"
-assert_eq "$(sqlite3 "$db" "select count(*) from events where run_id=$kid and type='step_interrupted'")" "1"
 assert_eq "$(sqlite3 "$db" "select json_extract(payload,'\$.reason') from events where run_id=$kid and type='step_skip'")" "interrupted step skipped on resume"
 # an interrupted typed step runs again only with its word
 rm -f "$T/quick"
@@ -127,6 +139,10 @@ wait_for_event action_start "$before"
 kill -9 $pid
 wait $pid 2>/dev/null
 touch "$T/quick"
+tid=$(sqlite3 "$db" "select max(id) from runs")
+survivor=$(sqlite3 "$db" "select json_extract(payload,'\$.pgid') from events where run_id=$tid and type='task_process' order by seq desc limit 1")
+kill -TERM -- "-$survivor" 2>/dev/null
+for _ in $(seq 1 100); do kill -0 -- "-$survivor" 2>/dev/null || break; sleep 0.05; done
 run "$QRH_BIN" resume --plain --yes --rerun-interrupted --journal "$db" </dev/null
 assert_rc 2
 assert_contains "$err" "to run it again give --typed promote=PROMOTE"

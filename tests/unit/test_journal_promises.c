@@ -518,7 +518,7 @@ static void test_output_checked(void **state)
 	int64_t t4 = output_id(f->path, "task = 4 AND stream = 'stdout'");
 	snprintf(sql, sizeof sql, "UPDATE output_chunks SET data = "
 		 "zeroblob(length(data)) WHERE output_id = %lld", (long long)t4);
-	expect_forged(f, sql, &task, JOURNAL_STDOUT, "stdout of task 4");
+	expect_forged(f, sql, &task, JOURNAL_STDOUT, "stdout of step 3 attempt 1 (task 4)");
 }
 
 /* ---- 5: the journal file watched ---- */

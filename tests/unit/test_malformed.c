@@ -77,7 +77,6 @@ static const struct bad_case cases[] = {
 	{ "after-list-text.md", "- a\n- b\n\nNote.\n", "after-list-text.md:4:1: warning: text outside the list of steps is not part of any step and is not shown during a run" },
 	{ "stop.md", "## A\n\n```wait {stop=load}\n```\n", "stop.md:3:1: error: stop=load names no background action started before it" },
 	{ "dup-name.md", "## A\n\n```sh {name=x}\necho\n```\n\n## B\n\n```sh {name=x}\necho\n```\n", "dup-name.md:9:1: error: duplicate action name 'x' (first at 3:1)" },
-	{ "two-bg.md", "## A\n\n```sh {background=true}\nsleep 1\n```\n\n```sh {background=true}\nsleep 1\n```\n", "two-bg.md:1:1: error: at most one background action per step (this one has 2)" },
 	{ "expect.md", "## A\n\n```http {url=http://x expect=ok}\n```\n", "expect.md:3:1: error: bad expect 'ok': write HTTP statuses like 200, 2xx or 200,204" },
 	{ "every.md", "## A\n\n```http {url=http://x every=1s}\n```\n", "every.md:3:1: error: every= and within= need until=STATUS: what is being waited for" },
 	{ "reserved.md", FM("vars:\n  QRH_X: y\n") "## A\n", "reserved.md:3:3: error: variable names starting with QRH_ are qrh's own" },

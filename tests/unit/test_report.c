@@ -207,7 +207,7 @@ static void test_report_steps(void **state)
 	assert_int_equal(s->index, 0);
 	assert_string_equal(s->id, "lag");
 	assert_string_equal(s->title, "Check replica lag");
-	assert_int_equal(s->status, REPORT_OK);
+	assert_int_equal(s->status, STEP_OK);
 	assert_int_equal(s->attempts, 1);
 	assert_int_equal(s->exit_code, 0);
 	assert_int_equal(s->duration_ms, 120);
@@ -224,7 +224,7 @@ static void test_report_steps(void **state)
 	/* two attempts: started at the first, the rest from the last */
 	s = &r.steps[1];
 	assert_string_equal(s->title, "Promote");
-	assert_int_equal(s->status, REPORT_OK);
+	assert_int_equal(s->status, STEP_OK);
 	assert_int_equal(s->attempts, 2);
 	assert_int_equal(s->started_ms, T0 + 6000);
 	assert_int_equal(s->ended_ms, T0 + 11000);
@@ -236,7 +236,7 @@ static void test_report_steps(void **state)
 	assert_int_equal(s->out.truncated, 1);
 
 	s = &r.steps[2];
-	assert_int_equal(s->status, REPORT_SKIPPED);
+	assert_int_equal(s->status, STEP_SKIPPED);
 	assert_string_equal(s->detail, "done in the console");
 	assert_int_equal(s->started_ms, REPORT_NONE);
 	assert_int_equal(s->ended_ms, T0 + 12000);
@@ -246,12 +246,12 @@ static void test_report_steps(void **state)
 	assert_int_equal(s->out.truncated, -1);
 
 	s = &r.steps[3];
-	assert_int_equal(s->status, REPORT_DONE_BY_HAND);
+	assert_int_equal(s->status, STEP_DONE_BY_HAND);
 	assert_string_equal(s->detail, "posted");
 
 	/* started, never ended, the run goes on */
 	s = &r.steps[4];
-	assert_int_equal(s->status, REPORT_RUNNING);
+	assert_int_equal(s->status, STEP_RUNNING);
 	assert_int_equal(s->duration_ms, REPORT_NONE);
 	assert_int_equal(s->exit_code, REPORT_NONE);
 	assert_string_equal(s->confirmed_how, "typed");
@@ -285,7 +285,7 @@ static void test_report_interrupted(void **state)
 	report_ok(f, f->run, &r);
 	assert_string_equal(r.run.outcome, "aborted");
 	assert_int_equal(r.run.ended_ms, T0 + 60000);
-	assert_int_equal(r.steps[4].status, REPORT_INTERRUPTED);
+	assert_int_equal(r.steps[4].status, STEP_INTERRUPTED);
 	assert_int_equal(r.head.seq, 18);
 	report_release(&r);
 
@@ -299,8 +299,8 @@ static void test_report_interrupted(void **state)
 	       "{\"step_id\":\"lag\",\"attempt\":1}");
 	report_ok(f, f->run, &r);
 	assert_null(r.run.outcome);
-	assert_int_equal(r.steps[0].status, REPORT_INTERRUPTED);
-	assert_int_equal(r.steps[1].status, REPORT_PENDING);
+	assert_int_equal(r.steps[0].status, STEP_INTERRUPTED);
+	assert_int_equal(r.steps[1].status, STEP_PENDING);
 	report_release(&r);
 }
 
@@ -325,13 +325,13 @@ static void test_report_unloadable_runbook(void **state)
 	assert_int_equal(r.steps[0].index, 1);
 	assert_string_equal(r.steps[0].id, "early");
 	assert_null(r.steps[0].title);
-	assert_int_equal(r.steps[0].status, REPORT_SKIPPED);
+	assert_int_equal(r.steps[0].status, STEP_SKIPPED);
 	assert_int_equal(r.steps[1].index, 3);
-	assert_int_equal(r.steps[1].status, REPORT_TIMEOUT);
+	assert_int_equal(r.steps[1].status, STEP_TIMEOUT);
 	assert_int_equal(r.steps[1].exit_code, -1);
 	assert_int_equal(r.steps[2].index, 5);
 	assert_null(r.steps[2].id);
-	assert_int_equal(r.steps[2].status, REPORT_CANCELLED);
+	assert_int_equal(r.steps[2].status, STEP_CANCELLED);
 	report_release(&r);
 }
 
@@ -350,12 +350,12 @@ static void test_report_matches_by_id(void **state)
 	       "\"note\":\"by hand\"}");
 	report_ok(f, f->run, &r);
 	assert_int_equal(r.n_steps, 6);
-	assert_int_equal(r.steps[1].status, REPORT_OK);
+	assert_int_equal(r.steps[1].status, STEP_OK);
 	assert_int_equal(r.steps[1].index, 1);
-	assert_int_equal(r.steps[2].status, REPORT_PENDING);
+	assert_int_equal(r.steps[2].status, STEP_PENDING);
 	assert_string_equal(r.steps[5].id, "extra");
 	assert_null(r.steps[5].title);
-	assert_int_equal(r.steps[5].status, REPORT_DONE_BY_HAND);
+	assert_int_equal(r.steps[5].status, STEP_DONE_BY_HAND);
 	report_release(&r);
 }
 
@@ -367,10 +367,10 @@ static void test_report_no_run(void **state)
 
 	assert_int_equal(report_load(f->j, f->run + 40, &r, &e), 0);
 	assert_int_equal(r.n_steps, 0);
-	assert_string_equal(report_status_name(REPORT_DONE_BY_HAND),
+	assert_string_equal(step_status_name(STEP_DONE_BY_HAND),
 			    "done_by_hand");
-	assert_true(report_status_done(REPORT_SKIPPED));
-	assert_false(report_status_done(REPORT_FAILED));
+	assert_true(step_status_final(STEP_SKIPPED));
+	assert_false(step_status_final(STEP_FAILED));
 }
 
 /* ---- the JSON document ---- */
@@ -438,15 +438,16 @@ static void test_export_json(void **state)
 {
 	static const char *const run_keys[] = { "id", "runbook",
 		"runbook_sha256", "title", "operator", "host", "mode",
-		"started_at", "ended_at", "outcome", NULL };
+		"started_at", "ended_at", "outcome", "elapsed_ms", NULL };
 	static const char *const step_keys[] = { "index", "id", "title",
-		"status", "started_at", "ended_at", "duration_ms", "attempts",
+		"status", "started_at", "ended_at", "duration_ms", "elapsed_ms",
+		"attempts",
 		"exit_code", "confirmed_by", "output_bytes", "output_sha256",
 		"output_truncated", "stderr_bytes", "stderr_sha256", NULL };
 	static const char *const event_keys[] = { "seq", "time", "mono_ns",
 		"step", "type", "actor", "payload", "prev_hash", "hash", NULL };
-	static const char *const top_keys[] = { "run", "steps", "events",
-		"head", NULL };
+	static const char *const top_keys[] = { "run", "operators", "sessions",
+		"steps", "events", "head", NULL };
 	struct fixture *f = *state;
 	char sha[SHA256_HEX_LEN + 1];
 	const cJSON *run, *steps, *events, *s, *ev, *head;

@@ -1,0 +1,158 @@
+/* The run policy: what comes next, what the operator may do about a step,
+ * when a typed word is needed, the outcome, and what a signal means. The
+ * console and plain mode only present these choices. */
+#include <signal.h>
+
+#include "state/run_priv.h"
+
+bool run_step_settled(const struct run *r, size_t i)
+{
+	enum step_status s = run_step(r, i)->status;
+	return step_status_final(s) ||
+	       (r->rb->steps[i].on_fail == ON_FAIL_CONTINUE &&
+		(s == STEP_FAILED || s == STEP_TIMEOUT));
+}
+
+long run_next_step(const struct run *r)
+{
+	for (size_t i = 0; i < r->rb->n_steps; i++)
+		if (!run_step_settled(r, i))
+			return (long)i;
+	return -1;
+}
+
+bool run_out_of_order(const struct run *r, size_t i)
+{
+	long next = run_next_step(r);
+	return next >= 0 && (size_t)next < i;
+}
+
+bool run_complete(const struct run *r)
+{
+	return run_next_step(r) < 0;
+}
+
+const char *run_outcome(const struct run *r)
+{
+	for (size_t i = 0; i < r->rb->n_steps; i++)
+		if (!step_status_final(run_step(r, i)->status))
+			return "failed";
+	return "ok";
+}
+
+static bool survivor_alive(const struct run *r, size_t i)
+{
+	const struct run_survivor *v;
+	size_t n = run_survivors(r, i, &v);
+	for (size_t k = 0; k < n; k++)
+		if (v[k].alive)
+			return true;
+	return false;
+}
+
+/* After a failure: on_fail=stop offers retry, abort or later; ask (and a
+ * continue step the operator comes back to) the full choice. */
+static unsigned after_failure(const struct step *s)
+{
+	if (s->on_fail == ON_FAIL_STOP)
+		return CHOICE_RETRY | CHOICE_ABORT | CHOICE_LATER;
+	return CHOICE_RETRY | CHOICE_SKIP | CHOICE_DONE_BY_HAND | CHOICE_ABORT |
+	       CHOICE_LATER;
+}
+
+unsigned run_choices(const struct run *r, size_t i)
+{
+	if (r->observing || r->ended || i >= r->rb->n_steps)
+		return 0;
+	const struct step *s = &r->rb->steps[i];
+	enum step_status st = run_step(r, i)->status;
+	long active = run_active_step(r);
+	if (active >= 0 && (size_t)active != i)
+		return 0; /* one step at a time */
+	switch (st) {
+	case STEP_RUNNING:
+	case STEP_RETRY_WAIT:
+		return CHOICE_CANCEL;
+	case STEP_PENDING:
+		return CHOICE_RUN | CHOICE_SKIP | CHOICE_DONE_BY_HAND | CHOICE_ABORT;
+	case STEP_FAILED:
+	case STEP_TIMEOUT:
+	case STEP_CANCELLED:
+		return after_failure(s);
+	case STEP_INTERRUPTED:
+		if (survivor_alive(r, i))
+			return CHOICE_WAIT | CHOICE_STOP | CHOICE_DONE_BY_HAND |
+			       CHOICE_SKIP | CHOICE_LATER | CHOICE_ABORT;
+		return CHOICE_RUN | CHOICE_SKIP | CHOICE_DONE_BY_HAND |
+		       CHOICE_LATER | CHOICE_ABORT;
+	case STEP_OK:
+	case STEP_SKIPPED:
+	case STEP_DONE_BY_HAND:
+	case STEP_STATUS_COUNT:
+		break;
+	}
+	return 0;
+}
+
+const char *run_choice_word(const struct run *r, size_t i, enum run_choice c)
+{
+	const struct step *s = &r->rb->steps[i];
+	if (c == CHOICE_ABORT)
+		return RUN_WORD_ABORT;
+	if (c != CHOICE_RUN && c != CHOICE_RETRY)
+		return NULL;
+	/* a typed step takes its word every time it runs, retries included */
+	if (s->confirm == CONFIRM_TYPED)
+		return s->confirm_word;
+	if (run_out_of_order(r, i))
+		return RUN_WORD_OUT_OF_ORDER;
+	return NULL;
+}
+
+enum run_signal_rule run_signal_rule(int signo)
+{
+	return signo == SIGHUP ? RUN_SIGNAL_FINISH : RUN_SIGNAL_CANCEL;
+}
+
+bool run_step_active(const struct run *r)
+{
+	return r->att != NULL;
+}
+
+long run_active_step(const struct run *r)
+{
+	return r->att ? (long)r->att->step : -1;
+}
+
+size_t run_background_count(const struct run *r)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->n_tasks; i++)
+		n += r->tasks[i]->role == FOLD_TASK_BACKGROUND && r->tasks[i]->running;
+	return n;
+}
+
+bool run_busy(const struct run *r)
+{
+	if (r->att)
+		return true;
+	for (size_t i = 0; i < r->n_tasks; i++)
+		if (r->tasks[i]->running)
+			return true;
+	return run_survivors_busy(r);
+}
+
+size_t run_tasks(const struct run *r, struct run_task_view *out, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->n_tasks && n < max; i++) {
+		const struct task *t = r->tasks[i];
+		out[n++] = (struct run_task_view){
+			.task = t->id, .step = t->step, .attempt = t->attempt,
+			.action = t->action, .label = t->label,
+			.background = t->role == FOLD_TASK_BACKGROUND,
+			.running = t->running, .progress = t->progress,
+		};
+	}
+	return n;
+}

@@ -1,0 +1,530 @@
+/* test_engine: the engine (state/run*.c) driven directly, with the scripted
+ * action kind of fake_action.h: every transition, cancel at every point,
+ * concurrent tasks ending in every order, fan-out with a concurrency
+ * limit, durations, redaction of summaries and values, the policy, and
+ * journal write failures. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "runbooks/load.h"
+#include "state/events.h"
+#include "state/run.h"
+#include "tests/unit/fake_action.h"
+#include "util/clock.h"
+#include "util/xalloc.h"
+
+struct fx {
+	char dir[64];
+	char path[128];
+	struct journal *j;
+	struct loop *loop;
+	struct proc_reaper *reaper;
+	struct runbook *rb;
+	struct run *run;
+	struct buf events;  /* "type step\n" per event */
+	struct buf output;
+	int step_done[16];
+	bool journal_failed;
+	char failed_msg[512];
+};
+
+static void on_event(void *arg, const struct journal_event *ev)
+{
+	struct fx *f = arg;
+	buf_addf(&f->events, "%s %lld\n", ev->type, (long long)ev->step);
+}
+
+static void on_output(void *arg, const struct run_chunk *c)
+{
+	struct fx *f = arg;
+	buf_addf(&f->output, "[%zu%s%s]", c->step, c->label ? " " : "", c->label ? c->label : "");
+	buf_add(&f->output, c->data, c->len);
+}
+
+static void on_step_done(void *arg, size_t i)
+{
+	struct fx *f = arg;
+	if (i < 16)
+		f->step_done[i]++;
+}
+
+static void on_failed(void *arg, const char *msg)
+{
+	struct fx *f = arg;
+	f->journal_failed = true;
+	snprintf(f->failed_msg, sizeof f->failed_msg, "%s", msg);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = xcalloc(1, sizeof *f);
+	struct err e;
+	snprintf(f->dir, sizeof f->dir, "/tmp/qrh-engine.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof f->path, "%s/j.db", f->dir);
+	f->j = journal_open(f->path, &e);
+	assert_non_null(f->j);
+	f->loop = loop_new(&e);
+	f->reaper = proc_reaper_new(f->loop, &e);
+	assert_non_null(f->reaper);
+	buf_init(&f->events, BUF_UNLIMITED);
+	buf_init(&f->output, BUF_UNLIMITED);
+	fake_reset();
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[160];
+	run_free(f->run);
+	runbook_free(f->rb);
+	proc_reaper_free(f->reaper);
+	loop_free(f->loop);
+	journal_close(f->j);
+	buf_release(&f->events);
+	buf_release(&f->output);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	/* every fake action that started was ended or freed */
+	assert_int_equal(fake_stats.running, 0);
+	assert_int_equal(fake_stats.opened, fake_stats.closed);
+	free(f);
+	return 0;
+}
+
+/* Loads md and opens a run of it with the fake kind. */
+static void open_run(struct fx *f, const char *md, const char *secret)
+{
+	struct diags d;
+	struct err e;
+	diags_init(&d);
+	f->rb = runbook_load_buffer("t.md", md, strlen(md), RUNBOOK_MARKDOWN, &d);
+	if (!f->rb || d.n_errors)
+		fail_msg("runbook: %s", d.n ? d.v[0].msg : "?");
+	diags_release(&d);
+	struct run_opts o = { .mode = RUN_LIVE, .operator_name = "alice", .os_user = "al",
+			      .uid = 1000, .host = "h", .grace_ms = 200,
+			      .entries = fake_entries };
+	f->run = run_new(f->rb, &o);
+	if (secret)
+		assert_int_equal(run_set_value(f->run, "PW", secret, &e), 0);
+	struct run_listener lis = { .event = on_event, .output = on_output,
+				    .step_done = on_step_done,
+				    .journal_failed = on_failed, .arg = f };
+	if (run_open(f->run, f->j, f->loop, f->reaper, &lis, &e) < 0)
+		fail_msg("run_open: %s", e.msg);
+}
+
+/* Runs the loop until cond holds (or fails after 10 s). */
+#define RUN_UNTIL(f, cond)                                                    \
+	do {                                                                  \
+		int64_t until_ = clock_mono_ns() + 10000000000LL;             \
+		while (!(cond)) {                                             \
+			if (clock_mono_ns() > until_)                         \
+				fail_msg("timed out waiting for %s", #cond);  \
+			loop_run_once((f)->loop, 50);                         \
+		}                                                             \
+	} while (0)
+
+static void begin(struct fx *f, size_t i)
+{
+	struct err e;
+	if (run_step_begin(f->run, i, "enter", &e) < 0)
+		fail_msg("run_step_begin: %s", e.msg);
+}
+
+static enum step_status status(struct fx *f, size_t i)
+{
+	return run_step(f->run, i)->status;
+}
+
+static bool has(struct fx *f, const char *text)
+{
+	return strstr(f->events.data, text) != NULL;
+}
+
+static int64_t sql_int(struct fx *f, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int64_t v = -1;
+	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static void verify_ok(struct fx *f)
+{
+	struct journal_verify_result res;
+	struct err e;
+	assert_int_equal(journal_verify(f->j, 0, &res, &e), 0);
+	if (res.problem != JOURNAL_VERIFY_OK)
+		fail_msg("verify: %s", res.detail);
+}
+
+/* ---- transitions ---- */
+
+static void test_step_ok(void **state)
+{
+	struct fx *f = *state;
+	open_run(f, "## A\n```sh\nout hello\nvalues {\"n\":1}\nexit 0\n```\n## B\n```sh\nexit 0\n```\n", NULL);
+	assert_int_equal(status(f, 0), STEP_PENDING);
+	assert_true(run_choices(f->run, 0) & CHOICE_RUN);
+	begin(f, 0);
+	assert_int_equal(status(f, 0), STEP_RUNNING);
+	assert_int_equal(run_choices(f->run, 1), 0); /* one step at a time */
+	RUN_UNTIL(f, f->step_done[0]);
+	assert_int_equal(status(f, 0), STEP_OK);
+	assert_true(has(f, "step_confirm 0\nstep_start 0\naction_start 0\naction_end 0\nstep_end 0\n"));
+	assert_non_null(strstr(f->output.data, "[0]hello\n"));
+	assert_int_equal(sql_int(f, "select json_extract(payload,'$.values.n') from events where type='action_end'"), 1);
+	assert_int_equal(sql_int(f, "select count(*) from outputs where task is not null"), 2);
+	assert_int_equal(run_next_step(f->run), 1);
+	verify_ok(f);
+}
+
+static void test_failure_choices(void **state)
+{
+	struct fx *f = *state;
+	open_run(f, "## Stop\n```sh\nexit 3\n```\n## Ask {on_fail=ask}\n```sh\nexit 4\n```\n"
+		    "## Go on {on_fail=continue}\n```sh\nexit 5\n```\n", NULL);
+	struct err e;
+	begin(f, 0);
+	RUN_UNTIL(f, f->step_done[0]);
+	assert_int_equal(status(f, 0), STEP_FAILED);
+	assert_int_equal(run_step(f->run, 0)->exit_code, 3);
+	/* stop: retry, abort or later; not skip nor done by hand */
+	assert_int_equal(run_choices(f->run, 0), CHOICE_RETRY | CHOICE_ABORT | CHOICE_LATER);
+	assert_int_equal(run_step_skip(f->run, 0, "no", &e), -1);
+	assert_false(run_step_settled(f->run, 0));
+	assert_string_equal(run_choice_word(f->run, 0, CHOICE_ABORT), RUN_WORD_ABORT);
+	/* out of order: step 2 before step 1 is settled takes a word */
+	assert_true(run_out_of_order(f->run, 1));
+	assert_string_equal(run_choice_word(f->run, 1, CHOICE_RUN), RUN_WORD_OUT_OF_ORDER);
+	assert_int_equal(run_step_done_by_hand(f->run, 0, "fixed by hand", &e), -1);
+	begin(f, 1);
+	RUN_UNTIL(f, f->step_done[1]);
+	assert_true(has(f, "step_confirm 1"));
+	assert_int_equal(sql_int(f, "select json_extract(payload,'$.out_of_order') from events where type='step_confirm' and step=1"), 1);
+	/* ask: the full choice */
+	assert_int_equal(run_choices(f->run, 1), CHOICE_RETRY | CHOICE_SKIP | CHOICE_DONE_BY_HAND |
+							 CHOICE_ABORT | CHOICE_LATER);
+	assert_int_equal(run_step_skip(f->run, 1, "not needed", &e), 0);
+	assert_int_equal(status(f, 1), STEP_SKIPPED);
+	assert_string_equal(run_step(f->run, 1)->closed_by, "alice");
+	assert_int_equal(run_choices(f->run, 1), 0);
+	begin(f, 2);
+	RUN_UNTIL(f, f->step_done[2]);
+	assert_true(run_step_settled(f->run, 2)); /* on_fail=continue */
+	assert_int_equal(run_next_step(f->run), 0);
+	verify_ok(f);
+}
+
+static void test_retries_and_durations(void **state)
+{
+	struct fx *f = *state;
+	open_run(f, "## Flaky {retries=2 backoff=100ms}\n```sh\nwait 50\nexit 1\n```\n", NULL);
+	begin(f, 0);
+	RUN_UNTIL(f, f->step_done[0] && status(f, 0) != STEP_RETRY_WAIT &&
+			     !run_step_active(f->run));
+	const struct step_state *st = run_step(f->run, 0);
+	assert_int_equal(st->status, STEP_FAILED);
+	assert_int_equal(st->attempt, 3);
+	assert_int_equal(st->n_attempts, 3);
+	/* each attempt its own time; the step's wall time over all of them:
+	 * 3 x 50 ms of work + 100 + 200 ms of backoff */
+	assert_true(st->duration_ms >= 50 && st->duration_ms < 1000);
+	assert_true(st->elapsed_ms >= 450);
+	for (int k = 0; k < 3; k++)
+		assert_true(st->attempts[k].duration_ms >= 50);
+	assert_int_equal(sql_int(f, "select count(*) from events where type='step_retry'"), 2);
+	assert_true(sql_int(f, "select max(json_extract(payload,'$.elapsed_ms')) from events where type='step_end'") >= 450);
+	verify_ok(f);
+}
+
+/* ---- cancel at every point ---- */
+
+static void test_cancel_before_start(void **state)
+{
+	struct fx *f = *state;
+	open_run(f, "## A\n```sh\nexit 0\n```\n", NULL);
+	run_cancel_step(f->run); /* nothing runs: nothing happens */
+	assert_int_equal(status(f, 0), STEP_PENDING);
+	assert_int_equal(fake_stats.started, 0);
+	assert_false(has(f, "step_end"));
+}
+
+static void test_cancel_during_output(void **state)
+{
+	struct fx *f = *state;
+	open_run(f, "## A\n```sh\nout one\nhang\n```\n", NULL);
+	begin(f, 0);
+	RUN_UNTIL(f, strstr(f->output.data, "one"));
+	run_cancel_step(f->run);
+	RUN_UNTIL(f, f->step_done[0]);
+	assert_int_equal(status(f, 0), STEP_CANCELLED);
+	assert_int_equal(fake_stats.cancelled, 1);
+	assert_int_equal(sql_int(f, "select count(*) from events where type='step_end' and json_extract(payload,'$.status')='cancelled'"), 1);
+	verify_ok(f);
+}
+
+static void test_cancel_during_backoff(void **state)
+{
+	struct fx *f = *state;
+	open_run(f, "## A {retries=3 backoff=10s}\n```sh\nexit 1\n```\n", NULL);
+	begin(f, 0);
+	RUN_UNTIL(f, status(f, 0) == STEP_RETRY_WAIT);
+	assert_int_equal(run_choices(f->run, 0), CHOICE_CANCEL);
+	run_cancel_step(f->run);
+	assert_int_equal(status(f, 0), STEP_CANCELLED);
+	assert_false(run_step_active(f->run));
+	/* journaled, by the operator: a resume sees it as cancelled */
+	assert_int_equal(sql_int(f, "select count(*) from events where type='step_cancel' and actor='alice'"), 1);
+	struct run_fold fold;
+	struct err e;
+	fold_init(&fold, f->rb);
+	assert_int_equal(journal_events_each(f->j, run_id(f->run), 0, fold_event_cb, &fold, &e), 0);
+	assert_int_equal(fold.steps[0].st.status, STEP_CANCELLED);
+	assert_int_equal(fold.illegal, 0);
+	fold_release(&fold);
+	verify_ok(f);
+}
+
+static void test_cancel_with_background(void **state)
+{
+	struct fx *f = *state;
+	open_run(f, "## Load\n```sh {background=true name=load}\nout tick\nhang\n```\n"
+		    "```sh {background=true name=second}\nhang\n```\n"
+		    "## Work\n```sh\nhang\n```\n## Stop\n```wait {stop=load}\n```\n", NULL);
+	begin(f, 0);
+	RUN_UNTIL(f, f->step_done[0]);
+	assert_int_equal(status(f, 0), STEP_OK);
+	assert_int_equal(run_background_count(f->run), 2); /* two in one step */
+	begin(f, 1);
+	RUN_UNTIL(f, fake_stats.running == 3);
+	run_cancel_step(f->run); /* cancels the step, not the background */
+	RUN_UNTIL(f, f->step_done[1]);
+	assert_int_equal(status(f, 1), STEP_CANCELLED);
+	assert_int_equal(run_background_count(f->run), 2);
+	begin(f, 2);
+	RUN_UNTIL(f, f->step_done[2]);
+	assert_int_equal(status(f, 2), STEP_OK);
+	assert_int_equal(run_background_count(f->run), 1);
+	run_stop_background(f->run);
+	RUN_UNTIL(f, !run_busy(f->run));
+	assert_int_equal(sql_int(f, "select count(*) from events where type='background_end'"), 2);
+	/* each background task has its own output */
+	assert_int_equal(sql_int(f, "select count(distinct task) from outputs where label in ('load','second')"), 2);
+	verify_ok(f);
+}
+
+static void test_timeout(void **state)
+{
+	struct fx *f = *state;
+	open_run(f, "## A\n```sh {timeout=100ms}\nhang\n```\n## B {timeout=100ms}\n```sh\nhang\n```\n", NULL);
+	begin(f, 0);
+	RUN_UNTIL(f, f->step_done[0]);
+	assert_int_equal(status(f, 0), STEP_TIMEOUT);
+	assert_int_equal(sql_int(f, "select count(*) from events where type='action_end' and json_extract(payload,'$.status')='timeout'"), 1);
+	begin(f, 1);
+	RUN_UNTIL(f, f->step_done[1]);
+	assert_int_equal(status(f, 1), STEP_TIMEOUT);
+	assert_int_equal(fake_stats.done_from_cancel, 0);
+}
+
+/* ---- fan-out ---- */
+
+static const char *group_md(int n, int parallel, const char *require,
+			    const char *script)
+{
+	static char md[8192];
+	size_t len = (size_t)snprintf(md, sizeof md, "---\ntargets:\n");
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(md + len, sizeof md - len,
+					"  h%d: {kind: ssh, host: 127.0.0.%d}\n", i, i + 1);
+	len += (size_t)snprintf(md + len, sizeof md - len, "  all: {kind: group, members: [");
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(md + len, sizeof md - len, "%sh%d", i ? ", " : "", i);
+	snprintf(md + len, sizeof md - len,
+		 "]}\n---\n## Fleet\n```sh {target=all parallel=%d%s%s}\n%s\n```\n",
+		 parallel, require ? " require=" : "", require ? require : "", script);
+	return md;
+}
+
+static void test_fanout_limit(void **state)
+{
+	struct fx *f = *state;
+	open_run(f, group_md(10, 3, NULL, "out on $QRH_TARGET\nwait 30\nexit 0"), NULL);
+	begin(f, 0);
+	RUN_UNTIL(f, f->step_done[0]);
+	assert_int_equal(status(f, 0), STEP_OK);
+	assert_int_equal(fake_stats.started, 10);
+	assert_int_equal(fake_stats.max_running, 3); /* never more than parallel */
+	assert_int_equal(sql_int(f, "select count(*) from events where type='task_start'"), 10);
+	assert_int_equal(sql_int(f, "select count(*) from events where type='task_end'"), 10);
+	assert_int_equal(sql_int(f, "select json_array_length(payload,'$.hosts') from events where type='action_end'"), 10);
+	assert_int_equal(sql_int(f, "select count(distinct label) from outputs"), 10);
+	assert_non_null(strstr(f->output.data, "[0 h7]"));
+	verify_ok(f);
+}
+
+/* Members end in every order: the outcome and the record are the same. */
+static void test_fanout_orders(void **state)
+{
+	static const int orders[6][3] = { { 10, 20, 30 }, { 10, 30, 20 }, { 20, 10, 30 },
+					  { 20, 30, 10 }, { 30, 10, 20 }, { 30, 20, 10 } };
+	struct fx *f = *state;
+	for (int o = 0; o < 6; o++) {
+		char md[4096];
+		/* b fails: require=2 still holds with a and c; require=all not */
+		snprintf(md, sizeof md,
+			 "---\ntargets:\n  a: {kind: ssh, host: x}\n  b: {kind: ssh, host: y}\n"
+			 "  c: {kind: ssh, host: z}\n  g: {kind: group, members: [a, b, c]}\n---\n"
+			 "## Two of three\n```sh {target=g require=2}\nwaitby a:%d,b:%d,c:%d\nexitby b:1\n```\n"
+			 "## All\n```sh {target=g}\nwaitby a:%d,b:%d,c:%d\nexitby b:1\n```\n",
+			 orders[o][0], orders[o][1], orders[o][2],
+			 orders[o][0], orders[o][1], orders[o][2]);
+		open_run(f, md, NULL);
+		begin(f, 0);
+		RUN_UNTIL(f, !run_step_active(f->run));
+		assert_int_equal(status(f, 0), STEP_OK);
+		begin(f, 1);
+		RUN_UNTIL(f, !run_step_active(f->run));
+		assert_int_equal(status(f, 1), STEP_FAILED);
+		assert_int_equal(sql_int(f, "select count(*) from events where type='task_end'"), 6);
+		verify_ok(f);
+		run_free(f->run);
+		runbook_free(f->rb);
+		f->run = NULL;
+		f->rb = NULL;
+		journal_close(f->j);
+		unlink(f->path);
+		struct err e;
+		f->j = journal_open(f->path, &e);
+		assert_non_null(f->j);
+	}
+}
+
+static void test_fanout_require_any(void **state)
+{
+	struct fx *f = *state;
+	open_run(f, group_md(6, 1, "any", "exit 0"), NULL);
+	begin(f, 0);
+	RUN_UNTIL(f, f->step_done[0]);
+	assert_int_equal(status(f, 0), STEP_OK);
+	/* one success decides it: the others are not started */
+	assert_int_equal(fake_stats.started, 1);
+	assert_int_equal(sql_int(f, "select count(*) from json_each((select json_extract(payload,'$.hosts') from events where type='action_end')) where json_extract(value,'$.status')='not_run'"), 5);
+}
+
+/* ---- secrets, actors, the journal failing ---- */
+
+static void test_secret_redaction(void **state)
+{
+	struct fx *f = *state;
+	open_run(f, "---\nvars:\n  PW: {secret: true}\n---\n## A\n"
+		    "```sh\nout the pw is s3cr3t-value\nprogress {\"url\":\"x?pw=s3cr3t-value\"}\n"
+		    "values {\"dsn\":\"password=s3cr3t-value\"}\nexit 2\n```\n", "s3cr3t-value");
+	begin(f, 0);
+	RUN_UNTIL(f, f->step_done[0]);
+	assert_null(strstr(f->output.data, "s3cr3t"));
+	assert_int_equal(sql_int(f, "select count(*) from events where payload like '%s3cr3t%'"), 0);
+	assert_true(sql_int(f, "select count(*) from events where type='action_end' and payload like '%password=***%'") == 1);
+	assert_int_equal(sql_int(f, "select count(*) from output_chunks where cast(data as text) like '%s3cr3t%'"), 0);
+}
+
+/* A failure to start names what failed; the name of a secret is masked. */
+static void test_start_error_redacted(void **state)
+{
+	struct fx *f = *state;
+	open_run(f, "---\nvars:\n  PW: {secret: true}\n---\n## A\n```sh\nfail-start cannot run /nonexistent/hunter22\n```\n",
+		 "hunter22");
+	begin(f, 0);
+	RUN_UNTIL(f, f->step_done[0]);
+	assert_int_equal(status(f, 0), STEP_FAILED);
+	assert_string_equal(run_step(f->run, 0)->summary, "cannot run /nonexistent/***");
+	assert_int_equal(sql_int(f, "select count(*) from events where payload like '%hunter22%'"), 0);
+}
+
+static void test_abort_actor(void **state)
+{
+	struct fx *f = *state;
+	struct err e;
+	open_run(f, "## A\n```sh\nexit 1\n```\n", NULL);
+	begin(f, 0);
+	RUN_UNTIL(f, f->step_done[0]);
+	assert_int_equal(run_end(f->run, "aborted", true, &e), 0);
+	assert_int_equal(sql_int(f, "select count(*) from events where type='run_end' and actor='alice'"), 1);
+	/* nothing after the end */
+	assert_int_equal(run_note(f->run, "late", &e), -1);
+	assert_int_equal(run_choices(f->run, 0), 0);
+}
+
+static void test_journal_full(void **state)
+{
+	struct fx *f = *state;
+	struct err e;
+	open_run(f, "## A\n```sh\nout x\nwait 20\nexit 0\n```\n## B\n```sh\nexit 0\n```\n", NULL);
+	/* the confirmation batch commits; the next commit fails */
+	journal_fail_after(f->j, 1, SQLITE_FULL);
+	begin(f, 0);
+	RUN_UNTIL(f, f->journal_failed && !run_step_active(f->run));
+	assert_non_null(strstr(f->failed_msg, "full"));
+	/* no step may start once the journal cannot be written */
+	assert_int_equal(run_step_begin(f->run, 1, "enter", &e), -1);
+	assert_non_null(strstr(e.msg, "journal"));
+	assert_int_equal(fake_stats.started, 1);
+	journal_fail_after(f->j, -1, 0);
+	verify_ok(f); /* what was committed still verifies */
+}
+
+static void test_journal_ioerr_at_start(void **state)
+{
+	struct fx *f = *state;
+	struct err e;
+	open_run(f, "## A\n```sh\nexit 0\n```\n", NULL);
+	journal_fail_after(f->j, 0, SQLITE_IOERR);
+	/* the confirmation cannot be made durable: nothing runs */
+	assert_int_equal(run_step_begin(f->run, 0, "enter", &e), -1);
+	assert_int_equal(fake_stats.started, 0);
+	assert_true(f->journal_failed);
+	journal_fail_after(f->j, -1, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_step_ok, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failure_choices, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retries_and_durations, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel_before_start, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel_during_output, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel_during_backoff, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel_with_background, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fanout_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fanout_orders, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fanout_require_any, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secret_redaction, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_start_error_redacted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_abort_actor, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_ioerr_at_start, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
