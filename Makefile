@@ -49,6 +49,11 @@ TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_SUPPORT_SRC := $(sort $(wildcard tests/unit/support_*.c))
 TEST_SUPPORT_OBJ := $(TEST_SUPPORT_SRC:%.c=$(BUILD)/%.o)
 
+# Benchmark programs: bench/NAME.c becomes $(BUILD)/bench/NAME, run by
+# bench/NAME.sh.
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
 .PHONY: all check check-asan deps fuzz install clean bench demo tests
 .SECONDARY:
 all: qrh
@@ -74,6 +79,10 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TEST_SUPPORT_OBJ) $(LIBQRH)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
 
+$(BENCH_BIN): $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIBQRH)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 tests: $(TEST_BIN) $(BIN)
 
 check: tests
@@ -90,7 +99,7 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh
 
-bench: qrh
+bench: qrh $(BENCH_BIN)
 	$(Q)sh bench/run.sh
 
 # The practice drill in the console, journaled apart from real runs. The

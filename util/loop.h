@@ -1,10 +1,12 @@
-/* loop: a single-threaded poll(2) event loop.
+/* loop: a single-threaded event loop (epoll(7), with poll(2)'s semantics).
  *
  * Every source of work in qrh is a file descriptor, a timer or a signal,
  * and all of them are dispatched from one place, one callback at a time.
  * The loop promises:
- * - fd watches: a callback runs when poll(2) reports the fd ready for the
- *   events asked for (POLLHUP/POLLERR/POLLNVAL are always reported). A watch
+ * - fd watches: a callback runs when the fd is ready for the events asked
+ *   for, as poll(2) reports it (POLLHUP/POLLERR/POLLNVAL are always
+ *   reported; a file epoll cannot watch, such as a regular file or
+ *   /dev/null, is always ready; an fd that is not open is POLLNVAL). A watch
  *   with no events is kept but not polled (a paused reader). Watches may be
  *   added, changed and removed from inside any callback, including the one
  *   being dispatched; a removed watch never sees another callback, even for
@@ -20,11 +22,16 @@
  *   signal context. Several deliveries of one signal between two passes are
  *   reported once (as the kernel does for standard signals).
  * - every fd the loop creates is O_CLOEXEC, so children inherit none.
+ * - scale: a pass costs what is ready, not what is watched (fds are indexed
+ *   by number and waited for with epoll; timers are a heap: add and cancel
+ *   are O(log n)).
  *
  * Only one loop in a process can handle signals at a time (a handler has
  * nowhere but a global to find its pipe). loop_free restores the
  * dispositions that were in place before loop_signal. A loop does not own
- * the fds it watches: the caller closes them (after loop_fd_remove).
+ * the fds it watches: the caller closes them (after loop_fd_remove; a
+ * watched fd closed first may go unreported, and costs the next pass a
+ * rebuild of the epoll set).
  * Not supported: loop_run_once or loop_free from inside a callback. */
 #ifndef QRH_LOOP_H
 #define QRH_LOOP_H
@@ -67,7 +74,8 @@ int loop_signal(struct loop *l, int signo, loop_signal_fn *cb, void *arg,
 
 /* Wait at most max_wait_ms (negative: no limit) for something to do, and do
  * it. Returns how many callbacks ran (0 on a timeout or an interrupted
- * poll), or -1 with errno set if poll(2) failed. */
+ * wait), or -1 with errno set if the wait (or making the epoll set)
+ * failed. */
 int loop_run_once(struct loop *l, int max_wait_ms);
 /* Run passes until loop_stop is called; 0 then, or -1 as loop_run_once.
  * The stop request is consumed, so the loop can be run again. */

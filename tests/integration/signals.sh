@@ -6,6 +6,21 @@
 db=$T/j.db
 export QRH_TEST_DIR=$T
 
+# Steps that may outlive a qrh killed with -9 write their process group
+# (qrh runs each step as a session leader) to $T/groups; those groups, and
+# only those, are killed when the test ends, however it ends.
+kill_step_groups() {
+	local g
+	[ -f "$T/groups" ] || return 0
+	while read -r g; do
+		# a group with no member left may not be ours any more
+		ps -o args= -g "$g" 2>/dev/null | grep -q "sleep 30" &&
+			kill -KILL -- "-$g" 2>/dev/null
+	done <"$T/groups"
+	return 0
+}
+trap 'kill_step_groups; rm -rf "$T"' EXIT
+
 last_run() { sqlite3 "$db" "select coalesce(max(id),0) from runs" 2>/dev/null || echo 0; }
 
 wait_for_event() { # TYPE AFTER_RUN: the event in a run newer than AFTER_RUN
@@ -21,6 +36,7 @@ wait_for_event() { # TYPE AFTER_RUN: the event in a run newer than AFTER_RUN
 cat >"$T/long.md" <<'RB'
 ## Long {confirm=no}
 ```sh
+echo $$ >>"$QRH_TEST_DIR/groups"
 if [ ! -e "$QRH_TEST_DIR/quick" ]; then sleep 30; fi
 echo long-done
 ```
@@ -128,6 +144,7 @@ rm -f "$T/quick"
 cat >"$T/typed.md" <<'RB'
 ## Promote {confirm=typed:PROMOTE}
 ```sh
+echo $$ >>"$QRH_TEST_DIR/groups"
 if [ ! -e "$QRH_TEST_DIR/quick" ]; then sleep 30; fi
 echo promoted
 ```
@@ -150,5 +167,5 @@ assert_not_contains "$out" "promoted"
 run "$QRH_BIN" resume --plain --rerun-interrupted --typed promote=PROMOTE --journal "$db" </dev/null
 assert_rc 0
 assert_contains "$out" "[1] | promoted"
-pkill -f "sleep 30" 2>/dev/null
+kill_step_groups
 echo "signals: ok"
