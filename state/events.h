@@ -19,8 +19,13 @@
  *   step_end         {"step_id", "attempt", "status", "exit_code",
  *                     "duration_ms", "summary",
  *                     "stdout_bytes", "stdout_sha256", "stdout_truncated",
- *                     "stderr_bytes", "stderr_sha256", "stderr_truncated"}
+ *                     "stdout_lost",
+ *                     "stderr_bytes", "stderr_sha256", "stderr_truncated",
+ *                     "stderr_lost"}
  *                    status: ok | failed | timeout | cancelled
+ *                    truncated: the cap dropped bytes between head and
+ *                    tail; lost: bytes the journal could not store (absent
+ *                    in events written before qrh recorded it)
  *   step_retry       {"step_id", "attempt" (the next one), "backoff_ms"}
  *   step_skip        {"step_id", "reason"}
  *   step_done_by_hand {"step_id", "note"}
@@ -30,7 +35,8 @@
  *   background_start {"step_id", "name", "command"}
  *   background_end   {"step_id", "name", "exit_code", "signal",
  *                     "duration_ms", "stdout_bytes", "stdout_sha256",
- *                     "stdout_truncated", "stderr_..." likewise}
+ *                     "stdout_truncated", "stdout_lost", "stderr_..."
+ *                     likewise}
  *   dry_run          {"step_id", "commands": [...]}
  *   note             {"text"}
  *   hangup           {} SIGHUP: the operator's terminal went away

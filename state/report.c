@@ -85,6 +85,7 @@ static void stream_unknown(struct report_stream *s)
 	s->bytes = REPORT_NONE;
 	s->sha256[0] = '\0';
 	s->truncated = -1;
+	s->lost = REPORT_NONE;
 }
 
 /* A new step at the end of the list, pending, nothing known. */
@@ -168,6 +169,8 @@ static void stream_from(struct report_stream *s, const cJSON *p,
 	snprintf(s->sha256, sizeof s->sha256, "%s", sha ? sha : "");
 	snprintf(key, sizeof key, "%s_truncated", name);
 	s->truncated = member_bool(p, key);
+	snprintf(key, sizeof key, "%s_lost", name);
+	s->lost = member_int(p, key);
 }
 
 /* step_end's status; anything unknown counts as failed. */
@@ -446,8 +449,12 @@ static cJSON *step_json(const struct report_step *s)
 	json_int(o, "output_bytes", s->out.bytes);
 	json_hash(o, "output_sha256", s->out.sha256);
 	json_bool(o, "output_truncated", s->out.truncated);
+	if (s->out.lost != REPORT_NONE)
+		json_int(o, "output_lost_bytes", s->out.lost);
 	json_int(o, "stderr_bytes", s->err.bytes);
 	json_hash(o, "stderr_sha256", s->err.sha256);
+	if (s->err.lost != REPORT_NONE)
+		json_int(o, "stderr_lost_bytes", s->err.lost);
 	return o;
 }
 

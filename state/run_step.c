@@ -198,6 +198,9 @@ static void finish_streams(struct run *r, size_t step, int attempt,
 		cJSON_AddStringToObject(p, key, info.sha256);
 		snprintf(key, sizeof key, "%s_truncated", keys[s]);
 		cJSON_AddBoolToObject(p, key, info.truncated);
+		/* bytes the journal could not store: not truncation */
+		snprintf(key, sizeof key, "%s_lost", keys[s]);
+		cJSON_AddNumberToObject(p, key, (double)info.lost_bytes);
 	}
 }
 

@@ -174,6 +174,10 @@ static void describe_event(const struct journal_event *ev, const cJSON *p,
 		buf_addf(b, "%s in %lld ms (", str(p, "status"), num(p, "duration_ms"));
 		add_clean(b, str(p, "summary"), 200);
 		buf_addf(b, "), output %lld bytes", num(p, "stdout_bytes") + num(p, "stderr_bytes"));
+		long long lost = (num(p, "stdout_lost") > 0 ? num(p, "stdout_lost") : 0) +
+				 (num(p, "stderr_lost") > 0 ? num(p, "stderr_lost") : 0);
+		if (lost)
+			buf_addf(b, ", %lld of them lost: the journal could not be written", lost);
 	} else if (!strcmp(t, EV_STEP_RETRY)) {
 		buf_addf(b, "retrying in %lld ms (attempt %lld)", num(p, "backoff_ms"), num(p, "attempt"));
 	} else if (!strcmp(t, EV_STEP_SKIP) || !strcmp(t, EV_STEP_DONE_BY_HAND)) {
