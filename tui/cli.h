@@ -59,6 +59,10 @@ void journal_cli_error(const char *cmd, const struct err *e);
 void usage_print(FILE *out);
 /* Prints the help of one command to stdout; returns QRH_EXIT_OK. */
 int help_command(const char *name);
+/* printf to stderr as one line, sanitized as a whole (tui/sanitize.h):
+ * every message that may quote a path, a name or a library's words goes
+ * through here, so no control byte reaches the terminal. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "qrh CMD: message" on stderr, then a hint to `qrh help CMD`. */
 int usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

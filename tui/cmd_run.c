@@ -118,7 +118,7 @@ static int fill_values(struct run *r, const struct run_args *a)
 		int rc = run_set_value(r, name, eq + 1, &e);
 		free(name);
 		if (rc < 0) {
-			fprintf(stderr, "qrh %s: %s\n", a->cmd, e.msg);
+			cli_error("qrh %s: %s", a->cmd, e.msg);
 			return -1;
 		}
 	}
@@ -216,9 +216,9 @@ static int session_open(struct session *s, const struct run_args *a)
 	if (path)
 		s->j = journal_open(path, &e);
 	if (!s->j) {
-		fprintf(stderr, "qrh %s: cannot open the journal%s%s: %s\n"
-				"qrh refuses to run without a journal: give --journal PATH\n",
-			a->cmd, path ? " " : "", path ? path : "", e.msg);
+		cli_error("qrh %s: cannot open the journal%s%s: %s", a->cmd,
+			  path ? " " : "", path ? path : "", e.msg);
+		fprintf(stderr, "qrh refuses to run without a journal: give --journal PATH\n");
 		free(path);
 		return -1;
 	}
@@ -226,7 +226,7 @@ static int session_open(struct session *s, const struct run_args *a)
 	s->loop = loop_new(&e);
 	s->reaper = s->loop ? proc_reaper_new(s->loop, &e) : NULL;
 	if (!s->reaper) {
-		fprintf(stderr, "qrh %s: %s\n", a->cmd, e.msg);
+		cli_error("qrh %s: %s", a->cmd, e.msg);
 		return -1;
 	}
 	return 0;
@@ -296,7 +296,7 @@ int cmd_run(int argc, char **argv)
 	plain_print_setup(s.rb, a.quiet_output);
 	hold_signals(true);
 	if (run_open(s.run, s.j, s.loop, s.reaper, &lis, &e) < 0) {
-		fprintf(stderr, "qrh run: %s\n", e.msg);
+		cli_error("qrh run: %s", e.msg);
 		goto out;
 	}
 	rc = drive(&s, &a);
@@ -320,7 +320,7 @@ static int pick_run(struct session *s, const struct run_args *a, int64_t *id)
 	}
 	int found = journal_run_find_unfinished(s->j, id, &e);
 	if (found <= 0) {
-		fprintf(stderr, "qrh resume: %s\n", found < 0 ? e.msg : "no unfinished run in the journal");
+		cli_error("qrh resume: %s", found < 0 ? e.msg : "no unfinished run in the journal");
 		return -1;
 	}
 	return 0;
@@ -387,7 +387,7 @@ int cmd_resume(int argc, char **argv)
 		goto out;
 	int got = journal_run_get(s.j, id, &jr, &e);
 	if (got <= 0) {
-		fprintf(stderr, "qrh resume: %s\n", got < 0 ? e.msg : "no such run");
+		cli_error("qrh resume: %s", got < 0 ? e.msg : "no such run");
 		goto out;
 	}
 	if (load_for_resume(&s, &a, &jr, &changed) < 0)
@@ -401,7 +401,7 @@ int cmd_resume(int argc, char **argv)
 	plain_print_setup(s.rb, a.quiet_output);
 	hold_signals(true);
 	if (run_reopen(s.run, s.j, s.loop, s.reaper, &lis, id, changed, &e) < 0) {
-		fprintf(stderr, "qrh resume: %s\n", e.msg);
+		cli_error("qrh resume: %s", e.msg);
 		goto out;
 	}
 	rc = drive(&s, &a);

@@ -767,7 +767,7 @@ int console_drive(struct run *r, struct loop *l, const struct console_opts *o)
 	int code = c->finished ? c->exit_code
 		 : c->exit_code == QRH_EXIT_FAILED ? QRH_EXIT_FAILED : QRH_EXIT_INTERRUPTED;
 	if (code == QRH_EXIT_FAILED && !c->finished && run_end(r, "aborted", &e) < 0)
-		fprintf(stderr, "qrh: %s\n", e.msg);
+		cli_error("qrh: %s", e.msg);
 	console_teardown(c);
 	return code;
 }

@@ -127,7 +127,7 @@ static int confirm(struct driver *d, size_t i, const char **how)
 			return 1;
 		}
 		if (w) {
-			fprintf(stderr, "qrh: --typed %s=%s does not match the word the step asks for\n", s->id, w);
+			cli_error("qrh: --typed %s=%s does not match the word the step asks for", s->id, w);
 			return -1;
 		}
 	} else if (d->o->yes) {
@@ -238,7 +238,7 @@ static int finish(struct driver *d, const char *outcome, int code)
 	wait_idle(d, false);
 	plain_print_flush();
 	if (outcome && run_end(d->run, outcome, &e) < 0) {
-		fprintf(stderr, "qrh: %s\n", e.msg);
+		cli_error("qrh: %s", e.msg);
 		return QRH_EXIT_USAGE;
 	}
 	plain_print_flush();
@@ -261,7 +261,7 @@ static int drive_step(struct driver *d, size_t i)
 		if (c <= 0)
 			return c < 0 ? -1 : -2;
 		if (run_step_begin(d->run, i, how, &e) < 0) {
-			fprintf(stderr, "qrh: %s\n", e.msg);
+			cli_error("qrh: %s", e.msg);
 			return -1;
 		}
 	}
@@ -276,14 +276,14 @@ int plain_drive(struct run *r, struct loop *l, const struct plain_opts *o)
 	int sigs[] = { SIGINT, SIGTERM, SIGHUP };
 	for (size_t k = 0; k < 3; k++)
 		if (loop_signal(l, sigs[k], on_signal, &d, &e) < 0)
-			fprintf(stderr, "qrh: %s\n", e.msg);
+			cli_error("qrh: %s", e.msg);
 	if (o->on_signals_ready)
 		o->on_signals_ready(false);
 	const struct runbook *rb = run_runbook(r);
 	if (o->dry_run) {
 		for (size_t i = 0; i < rb->n_steps; i++)
 			if (run_dry_step(r, i, &e) < 0)
-				fprintf(stderr, "qrh: step %zu: %s\n", i + 1, e.msg);
+				cli_error("qrh: step %zu: %s", i + 1, e.msg);
 		return finish(&d, "ok", QRH_EXIT_OK);
 	}
 	for (size_t i = 0; i < rb->n_steps; i++) {
