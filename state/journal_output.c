@@ -78,12 +78,13 @@ static void key_describe(char *out, size_t n, int64_t step, int attempt,
 			 int64_t task, enum journal_stream stream)
 {
 	if (task > 0)
-		snprintf(out, n, "%s of task %lld (step %lld)",
-			 journal_stream_name(stream), (long long)task,
-			 (long long)step + 1);
+		snprintf(out, n, "task %lld of step %lld, %s",
+			 (long long)task, (long long)step + 1,
+			 journal_stream_name(stream));
 	else
-		snprintf(out, n, "%s of step %lld attempt %d",
-			 journal_stream_name(stream), (long long)step + 1, attempt);
+		snprintf(out, n, "step %lld attempt %d, %s",
+			 (long long)step + 1, attempt,
+			 journal_stream_name(stream));
 }
 
 /* An output is written once: a second stream under the same key (after a
@@ -632,7 +633,7 @@ static int stream_break(struct journal_ostream *s, size_t left, struct err *e)
 	s->lost += (int64_t)left;
 	key_describe(what, sizeof what, s->step, s->attempt, s->task,
 		     s->stream);
-	return err_prefix(e, "output (%s) is no longer stored", what);
+	return err_prefix(e, "output of %s, is no longer stored", what);
 }
 
 /* Hash first: the digest must cover every byte, stored or not. */

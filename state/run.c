@@ -430,9 +430,11 @@ static int refuse_busy(const struct run *r, size_t i, struct err *e)
 	if (i >= r->rb->n_steps)
 		return err_set(e, "no step %zu", i + 1);
 	if (r->act)
-		return err_set(e, "step %zu is still running", r->act->step + 1);
+		return err_set(e, "step %zu '%s' is still running",
+			       r->act->step + 1, r->rb->steps[r->act->step].id);
 	if (step_status_final(r->steps[i].status))
-		return err_set(e, "step '%s' is already %s", r->rb->steps[i].id,
+		return err_set(e, "step %zu '%s' is already %s", i + 1,
+			       r->rb->steps[i].id,
 			       step_status_name(r->steps[i].status));
 	return 0;
 }

@@ -56,6 +56,12 @@ static void free_env(char **env)
 	free(env);
 }
 
+/* Messages name the step as the operator does: its number and its id. */
+static void step_failure(struct run *r, size_t step, struct err *e)
+{
+	err_prefix(e, "step %zu '%s'", step + 1, r->rb->steps[step].id);
+}
+
 static void journal_failure(struct run *r, const struct err *e)
 {
 	if (!r->journal_broken) {
@@ -86,8 +92,10 @@ static void deliver(struct run *r, size_t step, int attempt,
 	struct journal_okey k = { .step = (int64_t)step, .attempt = attempt };
 	if (journal_output_append(r->j, r->id, &k,
 				  stream == PROC_STDOUT ? JOURNAL_STDOUT : JOURNAL_STDERR,
-				  data, len, &e) < 0)
+				  data, len, &e) < 0) {
+		step_failure(r, step, &e);
 		journal_failure(r, &e);
+	}
 	if (r->lis.output)
 		r->lis.output(r->lis.arg, step, stream, data, len);
 }
@@ -188,8 +196,10 @@ static void finish_streams(struct run *r, size_t step, int attempt,
 		struct journal_okey k = { .step = (int64_t)step, .attempt = attempt };
 		if (journal_output_finish(r->j, r->id, &k,
 					  s == PROC_STDOUT ? JOURNAL_STDOUT : JOURNAL_STDERR,
-					  &info, &e) < 0)
+					  &info, &e) < 0) {
+			step_failure(r, step, &e);
 			journal_failure(r, &e);
+		}
 		if (!p)
 			continue;
 		snprintf(key, sizeof key, "%s_bytes", keys[s]);

@@ -225,7 +225,8 @@ static void failure_chosen(struct console *c, int key, const char *text)
 		c->exit_code = QRH_EXIT_FAILED;
 		return;
 	default:
-		console_set_status(c, "step %zu failed: Enter runs it again, s skips it, d marks it done by hand", i + 1);
+		console_set_status(c, "step %zu '%s' failed: Enter runs it again, s skips it, d marks it done by hand",
+				   i + 1, c->rb->steps[i].id);
 	}
 }
 
@@ -306,7 +307,7 @@ void console_ask_step(struct console *c, size_t i)
 		return;
 	}
 	if (step_status_final(st->status)) {
-		console_set_status(c, "step %zu is already %s", i + 1, step_status_name(st->status));
+		console_set_status(c, "step %zu '%s' is already %s", i + 1, s->id, step_status_name(st->status));
 		return;
 	}
 	if (st->status == STEP_INTERRUPTED) {
@@ -314,7 +315,7 @@ void console_ask_step(struct console *c, size_t i)
 		return;
 	}
 	if (s->dual_control) {
-		console_set_status(c, "step %zu needs dual control, which this version cannot give", i + 1);
+		console_set_status(c, "step %zu '%s' needs dual control, which this version cannot give", i + 1, s->id);
 		return;
 	}
 	ask_confirmation(c, i);

@@ -113,7 +113,8 @@ static int confirm(struct driver *d, size_t i, const char **how)
 {
 	const struct step *s = &run_runbook(d->run)->steps[i];
 	if (s->dual_control) {
-		fprintf(stderr, "qrh: step '%s' needs dual control, which plain mode cannot give yet\n", s->id);
+		fprintf(stderr, "qrh: step %zu '%s' needs dual control, which plain mode cannot give yet\n",
+			i + 1, s->id);
 		return -1;
 	}
 	if (s->confirm == CONFIRM_NO) {
@@ -136,11 +137,11 @@ static int confirm(struct driver *d, size_t i, const char **how)
 	}
 	if (d->hangup || !isatty(STDIN_FILENO)) {
 		if (s->confirm == CONFIRM_TYPED)
-			fprintf(stderr, "qrh: step '%s' needs a confirmation: give --typed %s=%s\n",
-				s->id, s->id, s->confirm_word);
+			fprintf(stderr, "qrh: step %zu '%s' needs a confirmation: give --typed %s=%s\n",
+				i + 1, s->id, s->id, s->confirm_word);
 		else
-			fprintf(stderr, "qrh: step '%s' needs a confirmation: give --yes or run on a terminal\n",
-				s->id);
+			fprintf(stderr, "qrh: step %zu '%s' needs a confirmation: give --yes or run on a terminal\n",
+				i + 1, s->id);
 		return -1;
 	}
 	show_step(d->run, i);
@@ -283,7 +284,7 @@ int plain_drive(struct run *r, struct loop *l, const struct plain_opts *o)
 	if (o->dry_run) {
 		for (size_t i = 0; i < rb->n_steps; i++)
 			if (run_dry_step(r, i, &e) < 0)
-				cli_error("qrh: step %zu: %s", i + 1, e.msg);
+				cli_error("qrh: step %zu '%s': %s", i + 1, rb->steps[i].id, e.msg);
 		return finish(&d, "ok", QRH_EXIT_OK);
 	}
 	for (size_t i = 0; i < rb->n_steps; i++) {
@@ -298,7 +299,8 @@ int plain_drive(struct run *r, struct loop *l, const struct plain_opts *o)
 		if (rc == -1)
 			return finish(&d, NULL, QRH_EXIT_USAGE);
 		if (rc == -2) {
-			fprintf(stderr, "qrh: step %zu not confirmed; the run stops here and can be resumed\n", i + 1);
+			fprintf(stderr, "qrh: step %zu '%s' not confirmed; the run stops here and can be resumed\n",
+				i + 1, rb->steps[i].id);
 			return finish(&d, NULL, QRH_EXIT_INTERRUPTED);
 		}
 		if (d.interrupt || d.hangup)
