@@ -6,6 +6,7 @@
 #ifndef QRH_TUI_CLI_H
 #define QRH_TUI_CLI_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -66,6 +67,13 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "qrh CMD: message" on stderr, then a hint to `qrh help CMD`. */
 int usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* The value a -v NAME=SPEC gives (tui/cmd_vars.c): SPEC itself, or
+ * @PATH, @env:VAR, @fd:N, @@text. *literal says it was written on the
+ * command line. A secret's file must not be readable by group or others.
+ * Caller frees (after explicit_bzero for a secret); NULL with e set. */
+char *var_value_read(const char *spec, bool secret, bool *literal,
+		     struct err *e);
 
 /* Prints FILE:LINE:COL: severity: message for each diagnostic, text
  * sanitized, and a count of those that were dropped. */

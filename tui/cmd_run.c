@@ -107,21 +107,47 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 	return 0;
 }
 
+/* -v NAME=SPEC: the value from where SPEC says (tui/cmd_vars.c). A secret
+ * written on the command line works, with a warning: ps shows it. */
+static int give_value(struct run *r, const struct run_args *a, const char *arg)
+{
+	struct err e;
+	char *name = xstrdup(arg), *eq = strchr(name, '='), *value;
+	bool literal;
+	int rc = -1;
+
+	*eq = '\0';
+	const struct var *decl = runbook_var(run_runbook(r), name);
+	if (!decl) {
+		cli_error("qrh %s: the runbook declares no variable '%s'", a->cmd, name);
+		free(name);
+		return -1;
+	}
+	value = var_value_read(eq + 1, decl->secret, &literal, &e);
+	if (!value) {
+		cli_error("qrh %s: -v %s: %s", a->cmd, name, e.msg);
+	} else {
+		if (decl->secret && literal)
+			cli_error("qrh %s: warning: the secret %s was given on the command "
+				  "line, where ps and /proc show it to others: use -v %s=@FILE, "
+				  "-v %s=@env:VAR or -v %s=@fd:N", a->cmd, name, name, name, name);
+		rc = run_set_value(r, name, value, &e);
+		if (rc < 0)
+			cli_error("qrh %s: %s", a->cmd, e.msg);
+		explicit_bzero(value, strlen(value));
+		free(value);
+	}
+	free(name);
+	return rc;
+}
+
 /* Gives every variable a value: -v first, then a prompt on a terminal. */
 static int fill_values(struct run *r, const struct run_args *a)
 {
 	struct err e;
-	for (size_t i = 0; i < a->given.n; i++) {
-		char *name = xstrdup(a->given.v[i]);
-		char *eq = strchr(name, '=');
-		*eq = '\0';
-		int rc = run_set_value(r, name, eq + 1, &e);
-		free(name);
-		if (rc < 0) {
-			cli_error("qrh %s: %s", a->cmd, e.msg);
+	for (size_t i = 0; i < a->given.n; i++)
+		if (give_value(r, a, a->given.v[i]) < 0)
 			return -1;
-		}
-	}
 	const struct var *missing[QRH_MAX_VARS];
 	size_t n = run_missing_values(r, missing, QRH_MAX_VARS);
 	for (size_t i = 0; i < n; i++) {

@@ -20,7 +20,11 @@ const struct command qrh_commands[] = {
 	  "  --dry-run           print what each step would run; run nothing\n"
 	  "  --drill             record the run as a drill, not a live incident\n"
 	  "  --operator NAME     who is running it (default: the OS user)\n"
-	  "  -v, --var NAME=VALUE  give a variable its value\n"
+	  "  -v, --var NAME=VALUE  give a variable its value; VALUE may be\n"
+	  "                      @FILE (a secret's file must be private: chmod 600),\n"
+	  "                      @env:VAR, @fd:N (read to the end), or @@TEXT for a\n"
+	  "                      literal @TEXT. A secret written on the command line\n"
+	  "                      is shown by ps: qrh warns\n"
 	  "  --journal DB        the journal (default $QRH_JOURNAL, then\n"
 	  "                      $XDG_STATE_HOME/qrh/journal.db)\n"
 	  "  --grace DURATION    between SIGTERM and SIGKILL on timeout (default 5s)\n"
@@ -29,6 +33,7 @@ const struct command qrh_commands[] = {
 	  "Without --yes, steps are confirmed on the terminal, or refused when\n"
 	  "standard input is not one. SIGINT and SIGTERM cancel the running step;\n"
 	  "SIGHUP lets it finish; either way the run stays open for qrh resume.\n"
+
 	  "\n"
 	  "Exit status: 0 every step ok, 1 a step failed, 2 bad input or usage,\n"
 	  "3 interrupted.\n" },
