@@ -74,6 +74,9 @@ int usage_error(const char *cmd, const char *fmt, ...)
  * Caller frees (after explicit_bzero for a secret); NULL with e set. */
 char *var_value_read(const char *spec, bool secret, bool *literal,
 		     struct err *e);
+/* No core file and no ptrace for a process that holds secrets
+ * (PR_SET_DUMPABLE 0, RLIMIT_CORE 0); a no-op in sanitizer builds. */
+int secrets_protect(struct err *e);
 
 /* Prints FILE:LINE:COL: severity: message for each diagnostic, text
  * sanitized, and a count of those that were dropped. */

@@ -107,6 +107,14 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 	return 0;
 }
 
+static bool has_secrets(const struct runbook *rb)
+{
+	for (size_t i = 0; i < rb->n_vars; i++)
+		if (rb->vars[i].secret)
+			return true;
+	return false;
+}
+
 /* -v NAME=SPEC: the value from where SPEC says (tui/cmd_vars.c). A secret
  * written on the command line works, with a warning: ps shows it. */
 static int give_value(struct run *r, const struct run_args *a, const char *arg)
@@ -141,10 +149,15 @@ static int give_value(struct run *r, const struct run_args *a, const char *arg)
 	return rc;
 }
 
-/* Gives every variable a value: -v first, then a prompt on a terminal. */
+/* Gives every variable a value: -v first, then a prompt on a terminal. A
+ * run that will hold a secret can no longer dump core before it has one. */
 static int fill_values(struct run *r, const struct run_args *a)
 {
 	struct err e;
+	if (has_secrets(run_runbook(r)) && secrets_protect(&e) < 0) {
+		cli_error("qrh %s: %s", a->cmd, e.msg);
+		return -1;
+	}
 	for (size_t i = 0; i < a->given.n; i++)
 		if (give_value(r, a, a->given.v[i]) < 0)
 			return -1;

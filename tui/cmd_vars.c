@@ -1,4 +1,5 @@
-/* cmd_vars: where a -v value comes from.
+/* cmd_vars: where a -v value comes from, and keeping secrets out of core
+ * files.
  *
  *   -v NAME=text        the text itself (on the command line: ps, /proc
  *                       and shell history show it to others)
@@ -17,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -138,4 +141,24 @@ char *var_value_read(const char *spec, bool secret, bool *literal,
 		return NULL;
 	}
 	return buf_detach(&b, NULL);
+}
+
+/* A core file of a process that holds a secret holds the secret: no core,
+ * and no ptrace or /proc/PID/mem by other processes of the same user
+ * (PR_SET_DUMPABLE 0 does both). Sanitizer builds keep their crash
+ * reports, which matter more there than a test secret. */
+int secrets_protect(struct err *e)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(QRH_SANITIZE)
+	(void)e;
+	return 0;
+#else
+	struct rlimit none = { 0, 0 };
+
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return err_errno(e, "cannot make qrh non-dumpable");
+	if (setrlimit(RLIMIT_CORE, &none) < 0)
+		return err_errno(e, "cannot turn core files off");
+	return 0;
+#endif
 }

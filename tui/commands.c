@@ -33,7 +33,8 @@ const struct command qrh_commands[] = {
 	  "Without --yes, steps are confirmed on the terminal, or refused when\n"
 	  "standard input is not one. SIGINT and SIGTERM cancel the running step;\n"
 	  "SIGHUP lets it finish; either way the run stays open for qrh resume.\n"
-
+	  "A run whose runbook declares a secret cannot dump core (it holds the\n"
+	  "secret in memory).\n"
 	  "\n"
 	  "Exit status: 0 every step ok, 1 a step failed, 2 bad input or usage,\n"
 	  "3 interrupted.\n" },
