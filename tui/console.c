@@ -408,47 +408,48 @@ static void run_clock_and_head(struct console *c)
 
 /* ---- output from the journal: qrh watch, and evicted scrollbacks ---- */
 
-/* Appends one stored stream (or nothing) to text; adds its size. */
-static void read_stream(struct console *c, size_t i, int attempt,
-			enum journal_stream stream, struct buf *text, int64_t *total)
+/* Appends one stored stream (or nothing) to text; adds its size. Read by
+ * the key the journal lists, so output keyed by task shows too. */
+static void read_stream(struct console *c, const struct journal_output_ref *ref,
+			struct buf *text, int64_t *total)
 {
 	struct journal_output_info info;
 	struct err e;
-	struct journal_okey k = { .step = (int64_t)i, .attempt = attempt };
+	struct journal_okey k = { .step = ref->step, .attempt = ref->attempt,
+				  .task = ref->task };
 	memset(&info, 0, sizeof info);
-	journal_output_read(run_journal(c->run), run_id(c->run), &k, stream, text,
-			    &info, &e);
+	journal_output_read(run_journal(c->run), run_id(c->run), &k, ref->stream,
+			    text, &info, &e);
 	*total += info.total_bytes;
 }
 
-static bool has_background(const struct step *s)
-{
-	for (size_t k = 0; k < s->n_actions; k++)
-		if (s->actions[k].background)
-			return true;
-	return false;
-}
-
-/* The stored output of step i (its background process, attempt 0, and its
- * latest attempt), when it grew. stdout and stderr are stored apart, so
- * each attempt shows its stdout lines, then its stderr lines. */
+/* The stored output of step i (its background processes, attempt 0, and
+ * its latest attempt, every task of each), when it grew. stdout and
+ * stderr are stored apart, so each attempt shows its stdout lines, then
+ * its stderr lines. */
 static void journal_output(struct console *c, size_t i)
 {
 	const struct step_state *st = run_step(c->run, i);
 	struct step_view *v = &c->sv[i];
-	int attempts[2] = { has_background(&c->rb->steps[i]) ? 0 : -1, st->attempt };
+	struct journal_output_ref *refs = NULL;
 	struct buf text[4];
+	struct err e;
+	size_t n = 0;
 	int64_t total = 0;
-	if (!st->attempt)
+	if (!st->attempt ||
+	    journal_output_list(run_journal(c->run), run_id(c->run), (int64_t)i,
+				&refs, &n, &e) < 0)
 		return;
 	for (int k = 0; k < 4; k++)
 		buf_init(&text[k], BUF_UNLIMITED);
-	for (int a = 0; a < 2; a++) {
-		if (attempts[a] < 0 || (a == 1 && attempts[1] == attempts[0]))
+	for (size_t r = 0; r < n; r++) {
+		int a = refs[r].attempt == 0 ? 0 : 1;
+		if (a == 1 && refs[r].attempt != st->attempt)
 			continue;
-		read_stream(c, i, attempts[a], JOURNAL_STDOUT, &text[2 * a], &total);
-		read_stream(c, i, attempts[a], JOURNAL_STDERR, &text[2 * a + 1], &total);
+		read_stream(c, &refs[r], &text[2 * a + (refs[r].stream == JOURNAL_STDERR)],
+			    &total);
 	}
+	free(refs);
 	if (total != v->seen_bytes || st->attempt != v->seen_attempt) {
 		scrollback_free(v->sb);
 		v->sb = scrollback_new();
