@@ -34,9 +34,12 @@
  *   capture          {"step_id", "name", "value"} (no value when secret)
  *   background_start {"step_id", "name", "command"}
  *   background_end   {"step_id", "name", "exit_code", "signal",
- *                     "duration_ms", "stdout_bytes", "stdout_sha256",
- *                     "stdout_truncated", "stdout_lost", "stderr_..."
- *                     likewise}
+ *                     "duration_ms", "task", "stdout": {"bytes", "sha256",
+ *                     "truncated", "lost"}, "stderr": {...}}
+ *                    a background action's output is keyed by a task of
+ *                    its own (a resumed run may start it again); journals
+ *                    written before that carry flat "stdout_bytes", ...
+ *                    and key it by (step, attempt 0)
  *   dry_run          {"step_id", "commands": [...]}
  *   note             {"text"}
  *   hangup           {} SIGHUP: the operator's terminal went away
@@ -45,8 +48,9 @@
  *
  * Durations are milliseconds from the monotonic clock; "attempt" counts
  * from 1. Output is stored per (step, attempt, stream); a background
- * process's output is stored under its step with attempt 0 (a retry of the
- * step does not start it again).
+ * process's output is stored under its step with attempt 0 and a task
+ * number of its own (a retry of the step does not start it again, a
+ * resumed run may).
  *
  * With tasks (schema 2), output is stored per (task, stream) and the event
  * that ends a task carries "task": N and, per stream, an object

@@ -345,6 +345,11 @@ int journal_output_read(struct journal *j, int64_t run_id,
 			enum journal_stream stream, struct buf *out,
 			struct journal_output_info *info, struct err *e);
 
+/* The highest task number the run's output uses (0: none), stored or
+ * open in this handle: an owner numbers new tasks above it. */
+int journal_output_max_task(struct journal *j, int64_t run_id, int64_t *max,
+			    struct err *e);
+
 struct journal_output_ref {
 	int64_t step;
 	int attempt;

@@ -34,6 +34,7 @@ struct run *run_new(const struct runbook *rb, const struct run_opts *o)
 	r->rb = rb;
 	r->opts = *o;
 	r->describing = -1;
+	r->last_task = -1;
 	r->actor = xstrdup(o->operator_name && *o->operator_name
 				   ? o->operator_name
 				   : (o->os_user ? o->os_user : "unknown"));

@@ -33,6 +33,7 @@ struct active {
 struct background {
 	char *name;
 	size_t step;
+	int64_t task; /* its output's key: a resumed run may start it again */
 	const struct action_entry *entry;
 	struct action_run *ar;
 	struct redactor red[3];
@@ -76,6 +77,7 @@ struct run {
 	struct active *act;
 	struct background *bg;
 	size_t n_bg, cap_bg;
+	int64_t last_task; /* output task numbers given out; -1: not read yet */
 };
 
 /* Journals an event (payload consumed, may be NULL) and tells the

@@ -71,26 +71,26 @@ static void journal_failure(struct run *r, const struct err *e)
 	}
 }
 
-/* Stores and shows one redacted chunk of a stream; the foreground step's
+/* Stores and shows one redacted chunk of a stream under its output key
+ * (a step attempt; a background action's task); the foreground step's
  * stdout also feeds its capture. */
-static void deliver(struct run *r, size_t step, int attempt,
+static void deliver(struct run *r, const struct journal_okey *k,
 		    enum proc_stream stream, const char *data, size_t len)
 {
 	struct err e;
+	size_t step = (size_t)k->step;
 	if (!len)
 		return;
 	struct active *a = r->act;
 	const char *cap = r->rb->steps[step].capture;
-	if (a && a->step == step && a->attempt == attempt &&
+	if (a && a->step == step && a->attempt == k->attempt && !k->task &&
 	    stream == PROC_STDOUT && cap) {
 		buf_add(&a->capture, data, len);
 		const struct var *v = runbook_var(r->rb, cap);
 		if (v && v->secret)
 			return; /* it is the secret: neither stored nor shown */
 	}
-	/* task 0 until the engine has tasks: the legacy (step, attempt) key */
-	struct journal_okey k = { .step = (int64_t)step, .attempt = attempt };
-	if (journal_output_append(r->j, r->id, &k,
+	if (journal_output_append(r->j, r->id, k,
 				  stream == PROC_STDOUT ? JOURNAL_STDOUT : JOURNAL_STDERR,
 				  data, len, &e) < 0) {
 		step_failure(r, step, &e);
@@ -98,6 +98,20 @@ static void deliver(struct run *r, size_t step, int attempt,
 	}
 	if (r->lis.output)
 		r->lis.output(r->lis.arg, step, stream, data, len);
+}
+
+/* The output key of the foreground attempt (task 0: the legacy key) and
+ * of a background action (its own task, its name as the label). */
+static struct journal_okey fg_key(const struct active *a)
+{
+	return (struct journal_okey){ .step = (int64_t)a->step, .attempt = a->attempt };
+}
+
+static struct journal_okey bg_key(const struct background *b)
+{
+	return (struct journal_okey){ .step = (int64_t)b->step,
+				      .attempt = BACKGROUND_ATTEMPT,
+				      .task = b->task, .label = b->name };
 }
 
 static void on_output(void *arg, enum proc_stream stream, const char *data,
@@ -109,12 +123,14 @@ static void on_output(void *arg, enum proc_stream stream, const char *data,
 	if (!a)
 		return;
 	if (!r->values.secrets.n) {
-		deliver(r, a->step, a->attempt, stream, data, len);
+		struct journal_okey k = fg_key(a);
+		deliver(r, &k, stream, data, len);
 		return;
 	}
 	buf_init(&out, BUF_UNLIMITED);
 	redactor_feed(&a->red[stream], data, len, &out);
-	deliver(r, a->step, a->attempt, stream, out.data, out.len);
+	struct journal_okey k = fg_key(a);
+	deliver(r, &k, stream, out.data, out.len);
 	buf_release(&out);
 }
 
@@ -176,42 +192,67 @@ static void bg_output(void *arg, enum proc_stream stream, const char *data,
 	buf_init(&out, BUF_UNLIMITED);
 	redactor_feed(&b->red[stream], data, len, &out);
 	b->bytes += (int64_t)len;
-	deliver(r, b->step, BACKGROUND_ATTEMPT, stream, out.data, out.len);
+	struct journal_okey k = bg_key(b);
+	deliver(r, &k, stream, out.data, out.len);
 	buf_release(&out);
 }
 
-static void finish_streams(struct run *r, size_t step, int attempt,
+/* The end event's record of a stream: flat stdout_* members for a step
+ * attempt, or, for a task, "task" and an object per stream. */
+static void stream_record(cJSON *p, int64_t task, const char *name,
+			  const struct journal_output_info *info)
+{
+	char key[32];
+	cJSON *o = p;
+
+	if (task > 0)
+		o = cJSON_AddObjectToObject(p, name);
+	snprintf(key, sizeof key, task > 0 ? "bytes" : "%s_bytes", name);
+	cJSON_AddNumberToObject(o, key, (double)info->total_bytes);
+	snprintf(key, sizeof key, task > 0 ? "sha256" : "%s_sha256", name);
+	cJSON_AddStringToObject(o, key, info->sha256);
+	snprintf(key, sizeof key, task > 0 ? "truncated" : "%s_truncated", name);
+	cJSON_AddBoolToObject(o, key, info->truncated);
+	/* bytes the journal could not store: not truncation */
+	snprintf(key, sizeof key, task > 0 ? "lost" : "%s_lost", name);
+	cJSON_AddNumberToObject(o, key, (double)info->lost_bytes);
+}
+
+static void finish_streams(struct run *r, const struct journal_okey *k,
 			   struct redactor *red, cJSON *p)
 {
 	static const char *const keys[3] = { NULL, "stdout", "stderr" };
+	if (p && k->task > 0)
+		cJSON_AddNumberToObject(p, "task", (double)k->task);
 	for (int s = PROC_STDOUT; s <= PROC_STDERR; s++) {
 		struct buf rest;
 		struct err e;
 		struct journal_output_info info = { 0 };
-		char key[32];
 		buf_init(&rest, BUF_UNLIMITED);
 		redactor_flush(&red[s], &rest);
-		deliver(r, step, attempt, (enum proc_stream)s, rest.data, rest.len);
+		deliver(r, k, (enum proc_stream)s, rest.data, rest.len);
 		buf_release(&rest);
-		struct journal_okey k = { .step = (int64_t)step, .attempt = attempt };
-		if (journal_output_finish(r->j, r->id, &k,
+		if (journal_output_finish(r->j, r->id, k,
 					  s == PROC_STDOUT ? JOURNAL_STDOUT : JOURNAL_STDERR,
 					  &info, &e) < 0) {
-			step_failure(r, step, &e);
+			step_failure(r, (size_t)k->step, &e);
 			journal_failure(r, &e);
 		}
-		if (!p)
-			continue;
-		snprintf(key, sizeof key, "%s_bytes", keys[s]);
-		cJSON_AddNumberToObject(p, key, (double)info.total_bytes);
-		snprintf(key, sizeof key, "%s_sha256", keys[s]);
-		cJSON_AddStringToObject(p, key, info.sha256);
-		snprintf(key, sizeof key, "%s_truncated", keys[s]);
-		cJSON_AddBoolToObject(p, key, info.truncated);
-		/* bytes the journal could not store: not truncation */
-		snprintf(key, sizeof key, "%s_lost", keys[s]);
-		cJSON_AddNumberToObject(p, key, (double)info.lost_bytes);
+		if (p)
+			stream_record(p, k->task, keys[s], &info);
 	}
+}
+
+/* A background action's output is keyed by a task of its own: a run
+ * resumed after a crash may start the action again, and its new output
+ * must not meet the old under one key. */
+static int64_t task_new(struct run *r)
+{
+	struct err e;
+	if (r->last_task < 0 &&
+	    journal_output_max_task(r->j, r->id, &r->last_task, &e) < 0)
+		r->last_task = 0;
+	return ++r->last_task;
 }
 
 static void bg_done(void *arg, const struct action_result *res)
@@ -225,7 +266,8 @@ static void bg_done(void *arg, const struct action_result *res)
 	cJSON_AddNumberToObject(p, "exit_code", res->exit_code);
 	cJSON_AddNumberToObject(p, "signal", res->signo);
 	cJSON_AddNumberToObject(p, "duration_ms", (double)(res->duration_ns / 1000000));
-	finish_streams(r, b->step, BACKGROUND_ATTEMPT, b->red, p);
+	struct journal_okey k = bg_key(b);
+	finish_streams(r, &k, b->red, p);
 	run_emit(r, (long)b->step, EV_BACKGROUND_END, NULL, p, &e);
 	if (r->act && r->act->stopping_background) {
 		const struct action *a = &r->rb->steps[r->act->step].actions[r->act->action];
@@ -249,6 +291,7 @@ static int start_background(struct run *r, const struct action *a,
 	memset(b, 0, sizeof *b);
 	b->run = r;
 	b->step = r->act->step;
+	b->task = task_new(r);
 	b->name = xstrdup_or_null(a->name);
 	b->entry = action_entry_for(a->kind);
 	for (int s = 1; s <= 2; s++)
@@ -515,7 +558,8 @@ static void step_finish(struct run *r)
 	int64_t dur = (clock_mono_ns() - a->step_start_ns) / 1000000;
 	cJSON_AddNumberToObject(p, "duration_ms", (double)dur);
 	cJSON_AddStringToObject(p, "summary", s->n_actions ? a->last.summary : "done");
-	finish_streams(r, a->step, a->attempt, a->red, p);
+	struct journal_okey k = fg_key(a);
+	finish_streams(r, &k, a->red, p);
 	if (status == STEP_OK && s->capture)
 		record_capture(r, a);
 	run_emit(r, (long)a->step, EV_STEP_END, NULL, p, &e);

@@ -191,13 +191,13 @@ static void stream_header(const struct journal_output_ref *ref,
 {
 	printf(SHOW_INDENT "%s", ref->stream == JOURNAL_STDERR ? "stderr" :
 	       "stdout");
-	if (ref->task > 0)
-		printf(" of task %lld", (long long)ref->task);
-	if (ref->label[0])
-		print_clean(" (", ref->label, ")");
-	if (ref->attempt == 0)
+	if (ref->attempt == 0 && ref->label[0])
+		print_clean(" of background process '", ref->label, "'");
+	else if (ref->attempt == 0)
 		printf(" of background processes");
-	else
+	else if (ref->label[0])
+		print_clean(" of ", ref->label, "");
+	if (ref->attempt > 0)
 		printf(", attempt %d", ref->attempt);
 	if (v->trust == JOURNAL_OUTPUT_FORGED) {
 		/* the detail is qrh's words, but quotes stored numbers only */
