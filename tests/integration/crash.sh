@@ -186,8 +186,9 @@ while [ $kills -lt "$kills_wanted" ]; do
 	# kill the run itself after 0..0.9 s (a whole run takes about 0.8 s)
 	one 900 run --plain --yes --journal "$db" "$rb"
 	rc=$?
-	id=$(sqlite3 "$db" "select coalesce(max(id), 0) from runs")
-	[ "$id" -eq "$id_hint" ] || id=
+	# no table yet when qrh was killed before its schema committed
+	id=$(sqlite3 "$db" "select coalesce(max(id), 0) from runs" 2>/dev/null)
+	[ "${id:-0}" -eq "$id_hint" ] || id=
 	if [ $rc -eq 137 ]; then
 		kills=$((kills + 1))
 		check_journal "run $runs, kill $kills" $id
