@@ -2,6 +2,7 @@
 #   make            build ./qrh
 #   make check      build and run every test
 #   make check-asan the same under AddressSanitizer + UBSan
+#   make check-slow the long crash campaign (CRASH_KILLS=240 kill -9s)
 #   make deps       install build and test dependencies (Debian 12, apt-get)
 #   make fuzz       run the libFuzzer targets (FUZZ_SECONDS=N each)
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -54,7 +55,7 @@ TEST_SUPPORT_OBJ := $(TEST_SUPPORT_SRC:%.c=$(BUILD)/%.o)
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all check check-asan deps fuzz install clean bench demo tests
+.PHONY: all check check-asan check-slow deps fuzz install clean bench demo tests
 .SECONDARY:
 all: qrh
 
@@ -87,6 +88,13 @@ tests: $(TEST_BIN) $(BIN)
 
 check: tests
 	$(Q)QRH_BIN=$(abspath $(BIN)) QRH_BUILD=$(abspath $(BUILD)) QRH_SANITIZE=$(QRH_SANITIZE) tests/run.sh
+
+# The crash campaign of make check, at length: kill -9 at random moments
+# of runs and of the resumes that continue them (tests/integration/crash.sh).
+CRASH_KILLS ?= 240
+check-slow: tests
+	$(Q)QRH_BIN=$(abspath $(BIN)) QRH_BUILD=$(abspath $(BUILD)) QRH_SRC=$(abspath .) \
+		QRH_CRASH_KILLS=$(CRASH_KILLS) bash tests/integration/crash.sh
 
 check-asan:
 	$(Q)$(MAKE) --no-print-directory BUILD=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \

@@ -234,7 +234,7 @@ static void stream_from_object(struct fold_stream *s, const cJSON *o)
 	s->bytes = member_int(o, "bytes", STEP_NONE);
 	snprintf(s->sha256, sizeof s->sha256, "%s", sha ? sha : "");
 	s->truncated = cJSON_IsBool(tr) ? cJSON_IsTrue(tr) : -1;
-	s->lost = member_int(o, "lost", 0);
+	s->lost = member_int(o, "lost", STEP_NONE);
 }
 
 /* step_end / background_end of journals written before tasks. */
@@ -254,7 +254,7 @@ static void stream_from_flat(struct fold_stream *s, const cJSON *p,
 	const cJSON *tr = cJSON_GetObjectItemCaseSensitive(p, key);
 	s->truncated = cJSON_IsBool(tr) ? cJSON_IsTrue(tr) : -1;
 	snprintf(key, sizeof key, "%s_lost", name);
-	s->lost = member_int(p, key, 0);
+	s->lost = member_int(p, key, STEP_NONE);
 }
 
 static void task_event(struct run_fold *f, const struct journal_event *ev,

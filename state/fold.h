@@ -41,7 +41,8 @@ struct fold_stream {
 	int64_t bytes;
 	char sha256[JOURNAL_HASH_LEN + 1];
 	int truncated; /* -1: not said */
-	int64_t lost;
+	int64_t lost;  /* bytes the journal could not store; STEP_NONE: not
+			* recorded (events written before qrh recorded it) */
 };
 
 struct fold_step {

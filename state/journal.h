@@ -279,9 +279,13 @@ enum journal_stream {
 struct journal_output_info {
 	int64_t total_bytes;	/* whole stream (stored so far, if unfinished) */
 	int64_t stored_bytes;	/* output bytes kept (head + tail) */
-	int64_t lost_bytes;	/* counted but not stored after a storage error */
+	int64_t lost_bytes;	/* counted but not stored: the journal could
+				 * not be written; shown in the output as
+				 * "[N bytes lost: the journal could not be
+				 * written]" */
 	char sha256[JOURNAL_HASH_LEN + 1];	/* "" until finished */
-	int truncated;		/* something between head and tail dropped */
+	int truncated;		/* the cap dropped bytes between head and
+				 * tail (lost bytes are not truncation) */
 	int finished;
 };
 
@@ -315,7 +319,12 @@ int journal_output_append(struct journal *j, int64_t run_id,
 /* Write the pending head and the final tail snapshot, record total bytes,
  * SHA-256 and the truncated flag, and insert the truncation marker. Fills
  * *info (may be NULL) for the end event, even when it returns -1; the
- * stream is closed either way. */
+ * stream is closed either way. When it returns -1 (the journal could not
+ * be written: locked past the busy timeout, disk full), the head bytes
+ * already committed stay, the rest counts as lost, and the stream's
+ * record (totals, SHA-256, the loss and its notice in the output) is
+ * written by the first flush that succeeds: before the next event, on the
+ * flush clock, or at journal_close. *info is what that record says. */
 int journal_output_finish(struct journal *j, int64_t run_id,
 			  const struct journal_okey *k,
 			  enum journal_stream stream,
@@ -336,6 +345,11 @@ int journal_output_read(struct journal *j, int64_t run_id,
 			const struct journal_okey *k,
 			enum journal_stream stream, struct buf *out,
 			struct journal_output_info *info, struct err *e);
+
+/* The highest task number the run's output uses (0: none), stored or
+ * open in this handle: an owner numbers new tasks above it. */
+int journal_output_max_task(struct journal *j, int64_t run_id, int64_t *max,
+			    struct err *e);
 
 struct journal_output_ref {
 	int64_t step;

@@ -78,12 +78,13 @@ static void key_describe(char *out, size_t n, int64_t step, int attempt,
 			 int64_t task, enum journal_stream stream)
 {
 	if (task > 0)
-		snprintf(out, n, "%s of task %lld (step %lld)",
-			 journal_stream_name(stream), (long long)task,
-			 (long long)step + 1);
+		snprintf(out, n, "task %lld of step %lld, %s",
+			 (long long)task, (long long)step + 1,
+			 journal_stream_name(stream));
 	else
-		snprintf(out, n, "%s of step %lld attempt %d",
-			 journal_stream_name(stream), (long long)step + 1, attempt);
+		snprintf(out, n, "step %lld attempt %d, %s",
+			 (long long)step + 1, attempt,
+			 journal_stream_name(stream));
 }
 
 /* An output is written once: a second stream under the same key (after a
@@ -150,6 +151,11 @@ static struct journal_ostream *stream_get(struct journal *j, int64_t run_id,
 	if (stream_check(k, stream, e) < 0)
 		return NULL;
 	s = journal_streams_find(j, run_id, k, stream);
+	if (s && s->closing) {
+		err_set(e, "output of run %lld is finished and waits to be "
+			"recorded", (long long)run_id);
+		return NULL;
+	}
 	if (s)
 		return s;
 	if (journal_run_check_owned(j, run_id, e) < 0 ||
@@ -182,6 +188,7 @@ static void stream_free(struct journal_ostream *s)
 
 static void stream_remove(struct journal *j, struct journal_ostream *s)
 {
+	j->nclosing -= s->closing != 0;
 	journal_streams_remove(j, s);
 	stream_free(s);
 }
@@ -357,11 +364,16 @@ static void tail_hint_rescan(struct journal *j)
 /* Write one stream's pending head bytes and, if `snap`, its tail snapshot.
  * Runs inside the flush transaction; in-memory state changes only after
  * the commit (see flush_settle). */
+static int closing_write(struct journal *j, struct journal_ostream *s,
+			 struct err *e);
+
 static int stream_write(struct journal *j, struct journal_ostream *s,
 			int snap, struct err *e)
 {
 	int64_t end = s->flushed + (int64_t)s->pending.len;
 
+	if (s->closing)
+		return closing_write(j, s, e);
 	if (!s->pending.len && !snap)
 		return 0;
 	if (!s->output_id && output_row_insert(j, s, e) < 0)
@@ -433,13 +445,20 @@ static void flush_settle(struct journal *j, int committed,
 		j->stats.output_flushes++;
 		tail_hint_rescan(j);
 	}
+	for (size_t i = j->nstreams; i-- > 0;) {
+		struct journal_ostream *s = j->streams[i];
+		if (s->closing_written && committed)
+			stream_remove(j, s);	/* recorded at last */
+		else
+			s->closing_written = 0;
+	}
 }
 
 /* Anything for a flush to write: pending head bytes or a wanted tail.
  * Walks the streams only when some tail may be wanted. */
 static int flush_wanted(struct journal *j, int force, int64_t now_ns)
 {
-	if (j->buffered)
+	if (j->buffered || j->nclosing)
 		return 1;
 	if (!force && !tail_hint_due(j, now_ns))
 		return 0;
@@ -499,7 +518,7 @@ static int flush_is_due(const struct journal *j, int64_t now_ns)
 	if (j->buffered &&
 	    now_ns - j->buffered_since_ns >= j->flush_interval_ns)
 		return 1;
-	return tail_hint_due(j, now_ns);
+	return j->nclosing || tail_hint_due(j, now_ns);
 }
 
 /* For the event loop's timer (and every append). */
@@ -517,6 +536,8 @@ static int64_t flush_deadline_ns(const struct journal *j)
 
 	if (j->buffered)
 		due = j->buffered_since_ns + j->flush_interval_ns;
+	if (j->nclosing)	/* retried on the flush clock */
+		due = j->buffered ? due : clock_mono_ns() + j->flush_interval_ns;
 	if (j->tail_hint_ns && j->tail_hint_ns + j->tail_interval_ns < due)
 		due = j->tail_hint_ns + j->tail_interval_ns;
 	return due;
@@ -612,7 +633,7 @@ static int stream_break(struct journal_ostream *s, size_t left, struct err *e)
 	s->lost += (int64_t)left;
 	key_describe(what, sizeof what, s->step, s->attempt, s->task,
 		     s->stream);
-	return err_prefix(e, "output (%s) is no longer stored", what);
+	return err_prefix(e, "output of %s, is no longer stored", what);
 }
 
 /* Hash first: the digest must cover every byte, stored or not. */
@@ -665,8 +686,8 @@ static void marker_format(struct buf *b, int64_t stored_end)
 /* Said plainly in the output itself, where a reader will look. */
 static void lost_format(struct buf *b, int64_t lost)
 {
-	buf_addf(b, "\n[qrh: the last %lld bytes of output were not stored: "
-		 "journal storage failed]\n", (long long)lost);
+	buf_addf(b, "\n[%lld bytes lost: the journal could not be written]\n",
+		 (long long)lost);
 }
 
 /* Only bytes between head and tail are ever dropped. */
@@ -713,27 +734,68 @@ static int output_row_finish(struct journal *j, const struct journal_ostream *s,
 		return -1;
 	sqlite3_bind_int64(st, 1, info->total_bytes);
 	sqlite3_bind_int64(st, 2, stream_stored_end(s));
-	sqlite3_bind_int64(st, 3, s->lost);
+	sqlite3_bind_int64(st, 3, info->lost_bytes);
 	sqlite3_bind_text(st, 4, info->sha256, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 5, info->truncated);
 	sqlite3_bind_int64(st, 6, s->output_id);
 	return step_done(j, st, "cannot finish journal output", e);
 }
 
-/* Computed before the write, so a failed write still yields totals. Head
- * bytes still pending (their flush failed) count as lost. */
+/* What a finished stream stores: everything counted, less what was lost;
+ * truncated means the cap dropped bytes between head and tail, nothing
+ * else (lost bytes are counted as lost). */
 static void info_from_stream(const struct journal_ostream *s,
 			     const char *sha, struct journal_output_info *info)
 {
-	int64_t stored = s->flushed + (int64_t)s->ring_len;
+	int64_t end = stream_stored_end(s);
 
 	memset(info, 0, sizeof *info);
 	info->total_bytes = s->total;
-	info->stored_bytes = stored;
-	info->lost_bytes = s->lost + (int64_t)s->pending.len;
+	info->stored_bytes = s->flushed + (int64_t)s->pending.len +
+		(int64_t)s->ring_len;
+	info->lost_bytes = s->lost;
 	snprintf(info->sha256, sizeof info->sha256, "%s", sha);
-	info->truncated = s->total > stored;
+	info->truncated = journal_output_is_truncated(end);
 	info->finished = 1;
+}
+
+/* The finish could not be written (the journal is locked, the disk
+ * full). What is committed stays: the head bytes [0, flushed). The rest,
+ * pending head bytes and the tail, is lost, and is recorded as lost by
+ * the first flush that can write (before the next event, on the flush
+ * clock, at close). `final` is exactly what that record will say. */
+static void stream_close_later(struct journal *j, struct journal_ostream *s,
+			       const char *sha)
+{
+	j->buffered -= s->pending.len;
+	if (!j->buffered)
+		j->buffered_since_ns = 0;
+	buf_reset(&s->pending);
+	free(s->ring);
+	s->ring = NULL;
+	s->ring_len = s->ring_pos = 0;
+	s->tail_dirty_ns = 0;
+	s->broken = 1;
+	s->lost = s->total - s->flushed;
+	info_from_stream(s, sha, &s->final);
+	s->closing = 1;
+	j->nclosing++;
+}
+
+/* The record a failed finish left waiting, inside the flush transaction:
+ * the row (created if the stream never flushed), no tail, the loss
+ * notice, the totals. */
+static int closing_write(struct journal *j, struct journal_ostream *s,
+			 struct err *e)
+{
+	if (!s->output_id && output_row_insert(j, s, e) < 0)
+		return -1;
+	if (tail_rows_delete(j, s->output_id, e) < 0 ||
+	    markers_insert(j, s, e) < 0 ||
+	    output_row_finish(j, s, &s->final, e) < 0)
+		return -1;
+	s->closing_written = 1;
+	return 0;
 }
 
 /* Snapshot, markers and totals commit together or not at all. */
@@ -778,16 +840,17 @@ int journal_output_finish(struct journal *j, int64_t run_id,
 	sha256_finish_hex(s->hash, sha);
 	s->hash = NULL;
 	info_from_stream(s, sha, &mine);
-	if (info)
-		*info = mine;
-	/* The digest is spent, so the stream goes either way; on failure the
-	 * caller still has the totals for its end event. */
 	if (rc == 0)
 		rc = finish_write(j, s, &mine, e);
-	j->buffered -= s->pending.len;	/* only if the flush failed */
-	if (!j->buffered)
-		j->buffered_since_ns = 0;
-	stream_remove(j, s);
+	if (rc == 0) {
+		stream_remove(j, s);
+	} else {
+		/* recorded later, as lost; the caller's end event says so */
+		stream_close_later(j, s, sha);
+		mine = s->final;
+	}
+	if (info)
+		*info = mine;
 	return rc;
 }
 
@@ -947,5 +1010,30 @@ int journal_output_list(struct journal *j, int64_t run_id, int64_t step,
 	}
 	*refs = v;
 	*n = count;
+	return 0;
+}
+
+/* Stored rows and streams not yet flushed alike. */
+int journal_output_max_task(struct journal *j, int64_t run_id, int64_t *max,
+			    struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*max = 0;
+	if (journal_check_use(j, 0, e) < 0 ||
+	    journal_prepare(j, "SELECT coalesce(max(task), 0) FROM outputs "
+			    "WHERE run_id = ?", &st, e) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, run_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*max = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return journal_sql_err(j, e, "cannot read journal output");
+	for (size_t i = 0; i < j->nstreams; i++)
+		if (j->streams[i]->run_id == run_id && j->streams[i]->task > *max)
+			*max = j->streams[i]->task;
 	return 0;
 }

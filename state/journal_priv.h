@@ -36,6 +36,9 @@ struct journal_ostream {
 	int snapping;		/* a snapshot is in the open transaction */
 	struct sha256 *hash;
 	int broken;		/* storing the head failed: count and hash only */
+	int closing;		/* finish failed: `final` waits to be recorded */
+	int closing_written;	/* ... and is in the open transaction */
+	struct journal_output_info final;	/* what finish told the caller */
 };
 
 struct journal_lock {
@@ -63,6 +66,7 @@ struct journal {
 	size_t nlocks;
 	size_t locks_cap;
 	size_t buffered;		/* pending bytes over all streams */
+	size_t nclosing;		/* streams whose finish waits */
 	int64_t buffered_since_ns;	/* mono time of the oldest; 0: none */
 	size_t flush_bytes;
 	int64_t flush_interval_ns;

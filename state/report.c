@@ -36,6 +36,7 @@ static void stream_set(struct report_stream *out, const struct fold_stream *in)
 	out->bytes = in->known ? in->bytes : REPORT_NONE;
 	snprintf(out->sha256, sizeof out->sha256, "%s", in->known ? in->sha256 : "");
 	out->truncated = in->known ? in->truncated : -1;
+	out->lost = in->known ? in->lost : REPORT_NONE;
 }
 
 /* The last attempt's streams: a legacy step_end's, or the sum over the
@@ -62,6 +63,8 @@ static void streams_of(const struct run_fold *f, size_t i, struct report_step *r
 				o[s]->bytes += in->bytes;
 				o[s]->sha256[0] = '\0';
 				o[s]->truncated = o[s]->truncated || in->truncated;
+				if (in->lost != REPORT_NONE)
+					o[s]->lost = (o[s]->lost == REPORT_NONE ? 0 : o[s]->lost) + in->lost;
 			}
 		}
 		tasks++;
@@ -267,8 +270,12 @@ static cJSON *step_json(const struct report_step *s)
 	json_int(o, "output_bytes", s->out.bytes);
 	json_hash(o, "output_sha256", s->out.sha256);
 	json_bool(o, "output_truncated", s->out.truncated);
+	if (s->out.lost != REPORT_NONE)
+		json_int(o, "output_lost_bytes", s->out.lost);
 	json_int(o, "stderr_bytes", s->err.bytes);
 	json_hash(o, "stderr_sha256", s->err.sha256);
+	if (s->err.lost != REPORT_NONE)
+		json_int(o, "stderr_lost_bytes", s->err.lost);
 	return o;
 }
 

@@ -36,6 +36,7 @@ struct report_stream {
 	int64_t bytes;				/* REPORT_NONE: unknown */
 	char sha256[JOURNAL_HASH_LEN + 1];	/* "": unknown, or several tasks */
 	int truncated;				/* -1: unknown */
+	int64_t lost;				/* REPORT_NONE: not recorded */
 };
 
 struct report_step {
@@ -92,14 +93,16 @@ void report_release(struct run_report *r);
  *    "steps": [{"index", "id", "title", "status", "started_at",
  *               "ended_at", "duration_ms", "attempts", "exit_code",
  *               "confirmed_by": {"actor", "how"}, "output_bytes",
- *               "output_sha256", "output_truncated", "stderr_bytes",
- *               "stderr_sha256"}],
+ *               "output_sha256", "output_truncated", "output_lost_bytes",
+ *               "stderr_bytes", "stderr_sha256", "stderr_lost_bytes"}],
  *    "events": [{"seq", "time", "mono_ns", "step", "type", "actor",
  *                "payload", "prev_hash", "hash"}],
  *    "head": {"seq", "hash"}}
  * Times are RFC 3339 UTC with milliseconds, durations milliseconds from
  * the monotonic clock, absent values null. output_* is the stdout of the
- * last attempt. "payload" is the event's payload as a JSON object; the
+ * last attempt. *_lost_bytes (bytes the journal could not store) appear
+ * only when the step's end event records them (events written before
+ * qrh recorded losses do not), so older journals export as they did. "payload" is the event's payload as a JSON object; the
  * hash covers its stored text, which a re-serialization need not match
  * byte for byte. The events are re-read from `j` up to r->head, so the
  * document matches the report even while the run goes on. */

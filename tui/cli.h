@@ -6,6 +6,7 @@
 #ifndef QRH_TUI_CLI_H
 #define QRH_TUI_CLI_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -59,9 +60,23 @@ void journal_cli_error(const char *cmd, const struct err *e);
 void usage_print(FILE *out);
 /* Prints the help of one command to stdout; returns QRH_EXIT_OK. */
 int help_command(const char *name);
+/* printf to stderr as one line, sanitized as a whole (tui/sanitize.h):
+ * every message that may quote a path, a name or a library's words goes
+ * through here, so no control byte reaches the terminal. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "qrh CMD: message" on stderr, then a hint to `qrh help CMD`. */
 int usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* The value a -v NAME=SPEC gives (tui/cmd_vars.c): SPEC itself, or
+ * @PATH, @env:VAR, @fd:N, @@text. *literal says it was written on the
+ * command line. A secret's file must not be readable by group or others.
+ * Caller frees (after explicit_bzero for a secret); NULL with e set. */
+char *var_value_read(const char *spec, bool secret, bool *literal,
+		     struct err *e);
+/* No core file and no ptrace for a process that holds secrets
+ * (PR_SET_DUMPABLE 0, RLIMIT_CORE 0); a no-op in sanitizer builds. */
+int secrets_protect(struct err *e);
 
 /* Prints FILE:LINE:COL: severity: message for each diagnostic, text
  * sanitized, and a count of those that were dropped. */

@@ -1,9 +1,12 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "runbooks/load.h"
 #include "tui/cli.h"
+#include "tui/sanitize.h"
 
 /* Checks one file; returns true when it passes. */
 static bool check_one(const char *path, bool strict, bool quiet)
@@ -13,9 +16,12 @@ static bool check_one(const char *path, bool strict, bool quiet)
 	struct runbook *rb = runbook_load_file(path, &d);
 	diags_print(stderr, path, &d);
 	bool ok = rb && d.n_errors == 0 && (!strict || d.n_warnings == 0);
-	if (ok && !quiet)
-		printf("%s: ok, %zu step%s\n", path, rb->n_steps,
+	if (ok && !quiet) {
+		char *name = sanitize_string(path, strlen(path));
+		printf("%s: ok, %zu step%s\n", name, rb->n_steps,
 		       rb->n_steps == 1 ? "" : "s");
+		free(name);
+	}
 	runbook_free(rb);
 	diags_release(&d);
 	return ok;

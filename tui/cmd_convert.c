@@ -43,7 +43,7 @@ int cmd_convert(int argc, char **argv)
 			       : runbook_guess_format(path, rb->source, rb->source_len) ==
 					 RUNBOOK_MARKDOWN;
 		if (!want_json && runbook_markdown_safe(rb, &e) < 0) {
-			fprintf(stderr, "qrh convert: cannot write Markdown: %s\n", e.msg);
+			cli_error("qrh convert: cannot write Markdown: %s", e.msg);
 			runbook_free(rb);
 			diags_release(&d);
 			return QRH_EXIT_USAGE;

@@ -1,9 +1,12 @@
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tui/cli.h"
 #include "tui/console_ui.h"
+#include "tui/sanitize.h"
+#include "util/buf.h"
 
 void usage_print(FILE *out)
 {
@@ -26,14 +29,41 @@ void usage_print(FILE *out)
 		"See qrh help COMMAND, qrh(1) and qrh-runbook(5).\n");
 }
 
-int usage_error(const char *cmd, const char *fmt, ...)
+/* One line of stderr, made safe as a whole: messages quote paths, names
+ * and SQLite's words, any of which may hold control bytes. */
+static void line_vprint(const char *fmt, va_list ap)
+{
+	struct buf b;
+	char *clean;
+
+	buf_init(&b, BUF_UNLIMITED);
+	buf_vaddf(&b, fmt, ap);
+	clean = sanitize_string(b.data, b.len);
+	fprintf(stderr, "%s\n", clean);
+	free(clean);
+	buf_release(&b);
+}
+
+void cli_error(const char *fmt, ...)
 {
 	va_list ap;
-	fprintf(stderr, "qrh %s: ", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	line_vprint(fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry 'qrh help %s'.\n", cmd);
+}
+
+int usage_error(const char *cmd, const char *fmt, ...)
+{
+	struct buf b;
+	va_list ap;
+
+	buf_init(&b, BUF_UNLIMITED);
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	cli_error("qrh %s: %s", cmd, b.data);
+	buf_release(&b);
+	fprintf(stderr, "Try 'qrh help %s'.\n", cmd);
 	return QRH_EXIT_USAGE;
 }
 
@@ -48,7 +78,7 @@ int cmd_help(int argc, char **argv)
 		return QRH_EXIT_OK;
 	}
 	if (!command_find(argv[1])) {
-		fprintf(stderr, "qrh help: unknown command '%s'\n", argv[1]);
+		cli_error("qrh help: unknown command '%s'", argv[1]);
 		return QRH_EXIT_USAGE;
 	}
 	return help_command(argv[1]);

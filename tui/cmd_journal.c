@@ -12,10 +12,7 @@
 /* Messages quote paths and SQLite's words, which may hold anything. */
 void journal_cli_error(const char *cmd, const struct err *e)
 {
-	char *clean = sanitize_string(e->msg, strlen(e->msg));
-
-	fprintf(stderr, "qrh %s: %s\n", cmd, clean);
-	free(clean);
+	cli_error("qrh %s: %s", cmd, e->msg);
 }
 
 struct journal *journal_cli_open(const char *cmd, const char *cli_path)
@@ -74,13 +71,9 @@ int journal_cli_run(const char *cmd, struct journal *j, const char *arg,
 {
 	if (!arg)
 		return run_newest(cmd, j, id);
-	if (run_id_parse(arg, id) < 0) {
-		char *clean = sanitize_string(arg, strlen(arg));
-		usage_error(cmd, "'%s' is not a run id (a number, as qrh list "
-			    "shows)", clean);
-		free(clean);
-		return QRH_EXIT_USAGE;
-	}
+	if (run_id_parse(arg, id) < 0)
+		return usage_error(cmd, "'%s' is not a run id (a number, as "
+				   "qrh list shows)", arg);
 	return QRH_EXIT_OK;
 }
 

@@ -107,21 +107,60 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 	return 0;
 }
 
-/* Gives every variable a value: -v first, then a prompt on a terminal. */
+static bool has_secrets(const struct runbook *rb)
+{
+	for (size_t i = 0; i < rb->n_vars; i++)
+		if (rb->vars[i].secret)
+			return true;
+	return false;
+}
+
+/* -v NAME=SPEC: the value from where SPEC says (tui/cmd_vars.c). A secret
+ * written on the command line works, with a warning: ps shows it. */
+static int give_value(struct run *r, const struct run_args *a, const char *arg)
+{
+	struct err e;
+	char *name = xstrdup(arg), *eq = strchr(name, '='), *value;
+	bool literal;
+	int rc = -1;
+
+	*eq = '\0';
+	const struct var *decl = runbook_var(run_runbook(r), name);
+	if (!decl) {
+		cli_error("qrh %s: the runbook declares no variable '%s'", a->cmd, name);
+		free(name);
+		return -1;
+	}
+	value = var_value_read(eq + 1, decl->secret, &literal, &e);
+	if (!value) {
+		cli_error("qrh %s: -v %s: %s", a->cmd, name, e.msg);
+	} else {
+		if (decl->secret && literal)
+			cli_error("qrh %s: warning: the secret %s was given on the command "
+				  "line, where ps and /proc show it to others: use -v %s=@FILE, "
+				  "-v %s=@env:VAR or -v %s=@fd:N", a->cmd, name, name, name, name);
+		rc = run_set_value(r, name, value, &e);
+		if (rc < 0)
+			cli_error("qrh %s: %s", a->cmd, e.msg);
+		explicit_bzero(value, strlen(value));
+		free(value);
+	}
+	free(name);
+	return rc;
+}
+
+/* Gives every variable a value: -v first, then a prompt on a terminal. A
+ * run that will hold a secret can no longer dump core before it has one. */
 static int fill_values(struct run *r, const struct run_args *a)
 {
 	struct err e;
-	for (size_t i = 0; i < a->given.n; i++) {
-		char *name = xstrdup(a->given.v[i]);
-		char *eq = strchr(name, '=');
-		*eq = '\0';
-		int rc = run_set_value(r, name, eq + 1, &e);
-		free(name);
-		if (rc < 0) {
-			fprintf(stderr, "qrh %s: %s\n", a->cmd, e.msg);
-			return -1;
-		}
+	if (has_secrets(run_runbook(r)) && secrets_protect(&e) < 0) {
+		cli_error("qrh %s: %s", a->cmd, e.msg);
+		return -1;
 	}
+	for (size_t i = 0; i < a->given.n; i++)
+		if (give_value(r, a, a->given.v[i]) < 0)
+			return -1;
 	const struct var *missing[QRH_MAX_VARS];
 	size_t n = run_missing_values(r, missing, QRH_MAX_VARS);
 	for (size_t i = 0; i < n; i++) {
@@ -217,9 +256,9 @@ static int session_open(struct session *s, const struct run_args *a)
 	if (path)
 		s->j = journal_open(path, &e);
 	if (!s->j) {
-		fprintf(stderr, "qrh %s: cannot open the journal%s%s: %s\n"
-				"qrh refuses to run without a journal: give --journal PATH\n",
-			a->cmd, path ? " " : "", path ? path : "", e.msg);
+		cli_error("qrh %s: cannot open the journal%s%s: %s", a->cmd,
+			  path ? " " : "", path ? path : "", e.msg);
+		fprintf(stderr, "qrh refuses to run without a journal: give --journal PATH\n");
 		free(path);
 		return -1;
 	}
@@ -227,7 +266,7 @@ static int session_open(struct session *s, const struct run_args *a)
 	s->loop = loop_new(&e);
 	s->reaper = s->loop ? proc_reaper_new(s->loop, &e) : NULL;
 	if (!s->reaper) {
-		fprintf(stderr, "qrh %s: %s\n", a->cmd, e.msg);
+		cli_error("qrh %s: %s", a->cmd, e.msg);
 		return -1;
 	}
 	return 0;
@@ -297,7 +336,7 @@ int cmd_run(int argc, char **argv)
 	plain_print_setup(s.rb, a.quiet_output);
 	hold_signals(true);
 	if (run_open(s.run, s.j, s.loop, s.reaper, &lis, &e) < 0) {
-		fprintf(stderr, "qrh run: %s\n", e.msg);
+		cli_error("qrh run: %s", e.msg);
 		goto out;
 	}
 	rc = drive(&s, &a);
@@ -321,7 +360,7 @@ static int pick_run(struct session *s, const struct run_args *a, int64_t *id)
 	}
 	int found = journal_run_find_unfinished(s->j, id, &e);
 	if (found <= 0) {
-		fprintf(stderr, "qrh resume: %s\n", found < 0 ? e.msg : "no unfinished run in the journal");
+		cli_error("qrh resume: %s", found < 0 ? e.msg : "no unfinished run in the journal");
 		return -1;
 	}
 	return 0;
@@ -388,7 +427,7 @@ int cmd_resume(int argc, char **argv)
 		goto out;
 	int got = journal_run_get(s.j, id, &jr, &e);
 	if (got <= 0) {
-		fprintf(stderr, "qrh resume: %s\n", got < 0 ? e.msg : "no such run");
+		cli_error("qrh resume: %s", got < 0 ? e.msg : "no such run");
 		goto out;
 	}
 	if (load_for_resume(&s, &a, &jr, &changed) < 0)
@@ -402,7 +441,7 @@ int cmd_resume(int argc, char **argv)
 	plain_print_setup(s.rb, a.quiet_output);
 	hold_signals(true);
 	if (run_reopen(s.run, s.j, s.loop, s.reaper, &lis, id, changed, &e) < 0) {
-		fprintf(stderr, "qrh resume: %s\n", e.msg);
+		cli_error("qrh resume: %s", e.msg);
 		goto out;
 	}
 	rc = drive(&s, &a);

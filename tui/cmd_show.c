@@ -248,6 +248,11 @@ static void stream_header(const struct run_fold *f,
 	if (!info->finished)
 		printf(": unfinished, %lld bytes stored\n",
 		       (long long)info->stored_bytes);
+	else if (info->lost_bytes)
+		printf(": %lld bytes, %lld kept, %lld lost (the journal could "
+		       "not be written)\n", (long long)info->total_bytes,
+		       (long long)info->stored_bytes,
+		       (long long)info->lost_bytes);
 	else if (info->truncated)
 		printf(": %lld bytes, %lld kept\n", (long long)info->total_bytes,
 		       (long long)info->stored_bytes);

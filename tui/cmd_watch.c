@@ -27,7 +27,7 @@ static int pick(struct journal *j, const char *arg, int64_t *id)
 	struct journal_run *runs = NULL;
 	size_t n = 0;
 	if (journal_runs_list(j, &runs, &n, &e) < 0 || !n) {
-		fprintf(stderr, "qrh watch: %s\n", n ? e.msg : "the journal has no runs");
+		cli_error("qrh watch: %s", n ? e.msg : "the journal has no runs");
 		journal_runs_free(runs, n);
 		return -1;
 	}
@@ -79,7 +79,7 @@ int cmd_watch(int argc, char **argv)
 	struct journal *j = path ? journal_open_ro(path, &e) : NULL;
 	free(path);
 	if (!j) {
-		fprintf(stderr, "qrh watch: cannot open the journal: %s\n", e.msg);
+		cli_error("qrh watch: cannot open the journal: %s", e.msg);
 		return QRH_EXIT_USAGE;
 	}
 	if (pick(j, optind < argc ? argv[optind] : NULL, &id) < 0)

@@ -232,7 +232,8 @@ static void failure_chosen(struct console *c, int key, const char *text)
 		c->exit_code = QRH_EXIT_FAILED;
 		return;
 	default:
-		console_set_status(c, "step %zu failed: Enter runs it again, s skips it, d marks it done by hand", i + 1);
+		console_set_status(c, "step %zu '%s' failed: Enter runs it again, s skips it, d marks it done by hand",
+				   i + 1, c->rb->steps[i].id);
 	}
 }
 
@@ -343,7 +344,7 @@ void console_ask_step(struct console *c, size_t i)
 		return;
 	}
 	if (step_status_final(st->status)) {
-		console_set_status(c, "step %zu is already %s", i + 1, step_status_name(st->status));
+		console_set_status(c, "step %zu '%s' was already %s", i + 1, s->id, step_status_words(st->status));
 		return;
 	}
 	if (st->status == STEP_INTERRUPTED) {
@@ -351,7 +352,7 @@ void console_ask_step(struct console *c, size_t i)
 		return;
 	}
 	if (s->dual_control) {
-		console_set_status(c, "step %zu needs dual control, which this version cannot give", i + 1);
+		console_set_status(c, "step %zu '%s' needs dual control, which this version cannot give", i + 1, s->id);
 		return;
 	}
 	ask_confirmation(c, i);
@@ -812,7 +813,7 @@ int console_drive(struct run *r, struct loop *l, const struct console_opts *o)
 	int code = c->finished ? c->exit_code
 		 : c->exit_code == QRH_EXIT_FAILED ? QRH_EXIT_FAILED : QRH_EXIT_INTERRUPTED;
 	if (c->aborted && !c->finished && run_end(r, "aborted", true, &e) < 0)
-		fprintf(stderr, "qrh: %s\n", e.msg);
+		cli_error("qrh: %s", e.msg);
 	console_teardown(c);
 	return code;
 }

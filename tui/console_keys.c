@@ -107,11 +107,13 @@ static void note_for_done(struct console *c, int key, const char *text)
 static bool can_close(struct console *c)
 {
 	if (run_step_active(c->run) && c->sel == (size_t)run_next_step(c->run)) {
-		console_set_status(c, "step %zu is running", c->sel + 1);
+		console_set_status(c, "step %zu '%s' is running", c->sel + 1,
+				   c->rb->steps[c->sel].id);
 		return false;
 	}
 	if (step_status_final(run_step(c->run, c->sel)->status)) {
-		console_set_status(c, "step %zu is already %s", c->sel + 1,
+		console_set_status(c, "step %zu '%s' is already %s", c->sel + 1,
+				   c->rb->steps[c->sel].id,
 				   step_status_name(run_step(c->run, c->sel)->status));
 		return false;
 	}

@@ -210,9 +210,7 @@ static void begin(struct driver *d, const char *how)
 {
 	struct err e;
 	if (run_step_begin(d->run, d->step, how, &e) < 0) {
-		char *msg = sanitize_string(e.msg, strlen(e.msg));
-		fprintf(stderr, "qrh: %s\n", msg);
-		free(msg);
+		cli_error("qrh: %s", e.msg);
 		finish(d, NULL, QRH_EXIT_USAGE);
 	}
 }
@@ -228,8 +226,8 @@ static void on_confirm_answer(struct driver *d, const char *line)
 		return;
 	}
 	if (!ok) {
-		fprintf(stderr, "qrh: step %zu not confirmed; the run stops here and can be resumed\n",
-			d->step + 1);
+		fprintf(stderr, "qrh: step %zu '%s' not confirmed; the run stops here and can be resumed\n",
+			d->step + 1, run_runbook(d->run)->steps[d->step].id);
 		finish(d, NULL, QRH_EXIT_INTERRUPTED);
 		return;
 	}
@@ -242,7 +240,8 @@ static void confirm(struct driver *d)
 	const struct step *s = &run_runbook(d->run)->steps[d->step];
 	const char *word = run_choice_word(d->run, d->step, CHOICE_RUN);
 	if (s->dual_control) {
-		fprintf(stderr, "qrh: step '%s' needs dual control, which plain mode cannot give yet\n", s->id);
+		fprintf(stderr, "qrh: step %zu '%s' needs dual control, which plain mode cannot give yet\n",
+			d->step + 1, s->id);
 		finish(d, NULL, QRH_EXIT_USAGE);
 		return;
 	}
@@ -257,7 +256,7 @@ static void confirm(struct driver *d)
 			return;
 		}
 		if (w) {
-			fprintf(stderr, "qrh: --typed %s=%s does not match the word the step asks for\n", s->id, w);
+			cli_error("qrh: --typed %s=%s does not match the word the step asks for", s->id, w);
 			finish(d, NULL, QRH_EXIT_USAGE);
 			return;
 		}
@@ -267,11 +266,11 @@ static void confirm(struct driver *d)
 	}
 	if (d->hangup || !isatty(STDIN_FILENO)) {
 		if (word)
-			fprintf(stderr, "qrh: step '%s' needs a confirmation: give --typed %s=%s\n",
-				s->id, s->id, word);
+			fprintf(stderr, "qrh: step %zu '%s' needs a confirmation: give --typed %s=%s\n",
+				d->step + 1, s->id, s->id, word);
 		else
-			fprintf(stderr, "qrh: step '%s' needs a confirmation: give --yes or run on a terminal\n",
-				s->id);
+			fprintf(stderr, "qrh: step %zu '%s' needs a confirmation: give --yes or run on a terminal\n",
+				d->step + 1, s->id);
 		finish(d, NULL, QRH_EXIT_USAGE);
 		return;
 	}
@@ -313,7 +312,7 @@ static void interrupted(struct driver *d)
 			free(cmd);
 		}
 		if (run_survivors_wait(d->run, i, &e) < 0) {
-			fprintf(stderr, "qrh: %s\n", e.msg);
+			cli_error("qrh: %s", e.msg);
 			finish(d, NULL, QRH_EXIT_USAGE);
 			return;
 		}
@@ -479,7 +478,7 @@ static void on_idle_check(struct loop *l, uint64_t id, void *arg)
 	}
 	plain_print_flush();
 	if (d->outcome && run_end(d->run, d->outcome, false, &e) < 0) {
-		fprintf(stderr, "qrh: %s\n", e.msg);
+		cli_error("qrh: %s", e.msg);
 		d->exit_code = QRH_EXIT_USAGE;
 	}
 	plain_print_flush();
@@ -512,7 +511,7 @@ int plain_drive(struct run *r, struct loop *l, const struct plain_opts *o)
 	int sigs[] = { SIGINT, SIGTERM, SIGHUP };
 	for (size_t k = 0; k < 3; k++)
 		if (loop_signal(l, sigs[k], on_signal, &d, &e) < 0)
-			fprintf(stderr, "qrh: %s\n", e.msg);
+			cli_error("qrh: %s", e.msg);
 	if (o->on_signals_ready)
 		o->on_signals_ready(false);
 	outq_attach(l, on_pressure, r);
@@ -521,7 +520,7 @@ int plain_drive(struct run *r, struct loop *l, const struct plain_opts *o)
 		const struct runbook *rb = run_runbook(r);
 		for (size_t i = 0; i < rb->n_steps; i++)
 			if (run_dry_step(r, i, &e) < 0)
-				fprintf(stderr, "qrh: step %zu: %s\n", i + 1, e.msg);
+				cli_error("qrh: step %zu '%s': %s", i + 1, rb->steps[i].id, e.msg);
 		finish(&d, "ok", QRH_EXIT_OK);
 	} else {
 		kick(&d);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "state/events.h"
+#include "tui/cli.h"
 #include "tui/outq.h"
 #include "tui/plain.h"
 #include "tui/sanitize.h"
@@ -335,7 +336,7 @@ static void on_event(void *arg, const struct journal_event *ev)
 static void on_journal_failed(void *arg, const char *msg)
 {
 	(void)arg;
-	fprintf(stderr, "qrh: the journal cannot be written: %s\n", msg);
+	cli_error("qrh: the journal cannot be written: %s", msg);
 }
 
 static struct {

@@ -68,6 +68,26 @@ run timeout 20 "$QRH_BIN" run --plain --yes --journal "$T/fifo.db" "$T/fifo.md"
 assert_rc 2 "run of a FIFO"
 assert_contains "$err" "not a regular file (a FIFO)"
 
+# every file name qrh prints is sanitized, the ok line's too
+evil=$T/$'evil\033]0;pwned\007.md'
+cp "$T/good.md" "$evil"
+run "$QRH_BIN" check "$evil"
+assert_rc 0
+assert_contains "$out" "evil^[]0;pwned^G.md: ok, 1 step"
+assert_not_contains "$out" $'\033'
+run "$QRH_BIN" run --plain --yes --journal "$T/good.md/"$'\033]0;x\007/j.db' "$evil"
+assert_rc 2
+assert_contains "$err" "cannot open the journal $T/good.md/^[]0;x^G/j.db"
+assert_not_contains "$err" $'\033'
+assert_not_contains "$err" $'\007'
+run "$QRH_BIN" list --journal "$T/"$'nothing\033[2J.db'
+assert_not_contains "$err" $'\033'
+run "$QRH_BIN" show --journal "$T/j.db" $'1\033[2J'
+assert_rc 2
+assert_not_contains "$err" $'\033'
+run "$QRH_BIN" help $'\033]0;x\007'
+assert_not_contains "$err" $'\033'
+
 # hostile text in a message is shown visibly, never raw
 printf '## A {\033]0;pwned\007=1}\n' >"$T/esc.md"
 run "$QRH_BIN" check "$T/esc.md"

@@ -31,7 +31,7 @@ assert_eq "$(sqlite3 "$db" "select count(*) from events where run_id=1 and type=
 # without --yes and without a terminal: refuses the first step that needs one
 run "$QRH_BIN" run --plain --journal "$db" "$T/ok.md" </dev/null
 assert_rc 2
-assert_contains "$err" "step 'second' needs a confirmation"
+assert_contains "$err" "step 2 'second' needs a confirmation"
 assert_contains "$out" "[1] | one"
 assert_not_contains "$out" "[2] | two"
 

@@ -25,13 +25,18 @@ echo released
 echo after
 ```
 RB
-"$QRH_BIN" run --plain --operator alice --journal "$db" "$T/hold.md" >"$T/run.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 400); do
-	grep -q "holding" "$T/run.log" && break
-	sleep 0.05
-done
-grep -q "holding" "$T/run.log" || fail "the run never started: $(cat "$T/run.log")"
+# hold LOG: qrh runs hold.md as alice in the background until its step
+# holds (sets pid)
+hold() {
+	"$QRH_BIN" run --plain --operator alice --journal "$db" "$T/hold.md" >"$1" 2>&1 &
+	pid=$!
+	for _ in $(seq 1 400); do
+		grep -q "holding" "$1" && return 0
+		sleep 0.05
+	done
+	fail "the run never started: $(cat "$1")"
+}
+hold "$T/run.log"
 
 lock=$db-run-1.lock
 [ -f "$lock" ] || fail "no lock file beside the journal"
@@ -65,12 +70,7 @@ assert_rc 0
 
 # kill -9 the owner mid-step: the run is free to resume at once
 rm -f "$T/go"
-"$QRH_BIN" run --plain --operator alice --journal "$db" "$T/hold.md" >"$T/run2.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 400); do
-	grep -q "holding" "$T/run2.log" && break
-	sleep 0.05
-done
+hold "$T/run2.log"
 kill -9 $pid
 wait $pid 2>/dev/null
 touch "$T/go"

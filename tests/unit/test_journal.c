@@ -22,65 +22,20 @@
 #include <unistd.h>
 
 #include "state/journal.h"
+#include "tests/unit/support_journal.h"
 #include "util/sha256.h"
 #include "util/xalloc.h"
 
-/* A legacy (step, attempt) output key, as the engine passes today. */
-#define KEY(s, a) (&(const struct journal_okey){ .step = (s), .attempt = (a) })
-/* A task's output key. */
-#define TASK(s, a, t, l) (&(const struct journal_okey){ .step = (s), \
-	.attempt = (a), .task = (t), .label = (l) })
-
-struct fixture {
-	char dir[64];
-	char path[128];
-};
-
 static int setup(void **state)
 {
-	struct fixture *f = xcalloc(1, sizeof *f);
-
-	snprintf(f->dir, sizeof f->dir, "/tmp/qrh-journal-XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->path, sizeof f->path, "%s/state/qrh/journal.db", f->dir);
-	*state = f;
-	return 0;
-}
-
-static int rm_one(const char *p, const struct stat *sb, int flag,
-		  struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	free(f);
-	return 0;
-}
-
-static struct journal *open_ok(const char *path)
-{
-	struct err e = { "" };
-	struct journal *j = journal_open(path, &e);
-
-	if (!j)
-		fail_msg("journal_open: %s", e.msg);
-	return j;
+	return jt_setup_at(state, "state/qrh/journal.db");
 }
 
 /* Reopened by "the next qrh", which must own the run to write to it. */
 static struct journal *open_owner(const char *path, int64_t run)
 {
 	struct err e = { "" };
-	struct journal *j = open_ok(path);
+	struct journal *j = jt_open(path);
 
 	if (journal_run_lock(j, run, "alice", &e) < 0)
 		fail_msg("journal_run_lock: %s", e.msg);
@@ -136,39 +91,13 @@ static int64_t event_add(struct journal *j, int64_t run, int64_t i)
 	return ev.seq;
 }
 
-static void raw_sql(const char *path, const char *sql)
-{
-	sqlite3 *db;
-	char *msg = NULL;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-		fail_msg("raw sql '%s': %s", sql, msg);
-	sqlite3_close(db);
-}
-
-static struct journal_verify_result verify_ok_or_not(const char *path,
-						      int64_t run)
-{
-	struct err e = { "" };
-	struct journal_verify_result res;
-	struct journal *j = journal_open_ro(path, &e);
-
-	if (!j)
-		fail_msg("journal_open_ro: %s", e.msg);
-	if (journal_verify(j, run, &res, &e) < 0)
-		fail_msg("journal_verify: %s", e.msg);
-	journal_close(j);
-	return res;
-}
-
 /* ---- schema ---- */
 
 static void test_schema_create_and_reopen(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct err e = { "" };
-	struct journal *j = open_ok(f->path);
+	struct journal *j = jt_open(f->path);
 	struct stat sb;
 	char dir[160];
 	sqlite3 *db;
@@ -192,7 +121,7 @@ static void test_schema_create_and_reopen(void **state)
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 
-	j = open_ok(f->path);
+	j = jt_open(f->path);
 	struct journal_run r;
 	assert_int_equal(journal_run_get(j, run, &r, &e), 1);
 	assert_string_equal(r.title, "first");
@@ -208,13 +137,13 @@ static void test_schema_create_and_reopen(void **state)
 
 static void test_migration_idempotent(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct err e = { "" };
 	sqlite3 *db;
 	sqlite3_stmt *st;
 
 	for (int i = 0; i < 3; i++) {
-		struct journal *j = open_ok(f->path);
+		struct journal *j = jt_open(f->path);
 		assert_int_equal(journal_schema_version(j, &e),
 				 JOURNAL_SCHEMA_VERSION);
 		run_make(j, "again");
@@ -227,18 +156,18 @@ static void test_migration_idempotent(void **state)
 	assert_int_equal(sqlite3_column_int(st, 0), 3);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
-	struct journal_verify_result res = verify_ok_or_not(f->path, 0);
+	struct journal_verify_result res = jt_verify(f->path, 0);
 	assert_int_equal(res.problem, JOURNAL_VERIFY_OK);
 	assert_int_equal(res.runs_checked, 3);
 }
 
 static void test_refuses_newer_schema(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct err e = { "" };
 
-	journal_close(open_ok(f->path));
-	raw_sql(f->path, "PRAGMA user_version = 99");
+	journal_close(jt_open(f->path));
+	jt_sql(f->path, "PRAGMA user_version = 99");
 	assert_null(journal_open(f->path, &e));
 	assert_non_null(strstr(e.msg, "schema version 99"));
 	assert_non_null(strstr(e.msg, "newer qrh"));
@@ -249,14 +178,14 @@ static void test_refuses_newer_schema(void **state)
 
 static void test_open_ro(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct err e = { "" };
 	struct journal_event ev = {
 		.run_id = 1, .type = "note", .actor = "bob", .step = -1,
 	};
 
 	assert_null(journal_open_ro(f->path, &e));	/* no file yet */
-	struct journal *w = open_ok(f->path);
+	struct journal *w = jt_open(f->path);
 	int64_t run = run_make(w, "ro");
 	struct journal *r = journal_open_ro(f->path, &e);
 	assert_non_null(r);
@@ -326,9 +255,9 @@ static int collect_event(const struct journal_event *ev, void *ctx)
 
 static void test_append_and_verify(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct err e = { "" };
-	struct journal *j = open_ok(f->path);
+	struct journal *j = jt_open(f->path);
 	int64_t run = run_make(j, "chain");
 	struct journal_head head;
 	struct collect c = { .n = 0 };
@@ -472,12 +401,12 @@ static const struct tamper tampers[] = {
 
 static void test_tampering_detected(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 
 	for (size_t t = 0; t < sizeof tampers / sizeof tampers[0]; t++) {
 		char path[160];
 		snprintf(path, sizeof path, "%s/t%zu.db", f->dir, t);
-		struct journal *j = open_ok(path);
+		struct journal *j = jt_open(path);
 		int64_t other = run_make(j, "other");
 		int64_t run = run_make(j, "victim");
 		for (int64_t i = 1; i <= 10; i++) {
@@ -503,7 +432,7 @@ static void test_tampering_detected(void **state)
 			fail_msg("%s: %s", tampers[t].name, msg);
 		sqlite3_close(db);
 
-		struct journal_verify_result res = verify_ok_or_not(path, 0);
+		struct journal_verify_result res = jt_verify(path, 0);
 		int64_t where = tampers[t].shared ? other : run;
 		if (res.problem != tampers[t].problem || res.run_id != where ||
 		    res.seq != tampers[t].seq)
@@ -512,7 +441,7 @@ static void test_tampering_detected(void **state)
 				 journal_verify_problem_name(res.problem),
 				 (long long)res.run_id, (long long)res.seq,
 				 res.detail);
-		res = verify_ok_or_not(path, other);
+		res = jt_verify(path, other);
 		if (!tampers[t].shared)
 			assert_int_equal(res.problem, JOURNAL_VERIFY_OK);
 	}
@@ -611,9 +540,9 @@ static void expect_stream(struct journal *j, int64_t run, int64_t step,
 
 static void test_output_truncation(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct err e = { "" };
-	struct journal *j = open_ok(f->path);
+	struct journal *j = jt_open(f->path);
 	int64_t run = run_make(j, "output");
 	struct journal_output_info info;
 	struct journal_stats stats;
@@ -657,9 +586,9 @@ static void test_output_truncation(void **state)
 
 static void test_output_boundaries(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct err e = { "" };
-	struct journal *j = open_ok(f->path);
+	struct journal *j = jt_open(f->path);
 	int64_t run = run_make(j, "edges");
 	const uint64_t sizes[] = {
 		0, 1, QRH_OUTPUT_HEAD_BYTES, QRH_OUTPUT_HEAD_BYTES + 1,
@@ -716,9 +645,9 @@ static void test_output_boundaries(void **state)
 
 static void test_output_batching(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct err e = { "" };
-	struct journal *j = open_ok(f->path);
+	struct journal *j = jt_open(f->path);
 	int64_t run = run_make(j, "batch");
 	struct journal_stats before, after;
 	char line[100];
@@ -768,9 +697,9 @@ static void test_output_batching(void **state)
  * at once, the tail when a snapshot is due or forced, never a torn one. */
 static void test_output_tail_snapshots(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct err e = { "" };
-	struct journal *j = open_ok(f->path);
+	struct journal *j = jt_open(f->path);
 	int64_t run = run_make(j, "snapshots");
 	struct journal *r = journal_open_ro(f->path, &e);
 	struct journal_stats before, after;
@@ -823,9 +752,9 @@ static void test_output_tail_snapshots(void **state)
  * head write stops storing the stream and says so in the output. */
 static void test_output_storage_failures(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct err e = { "" };
-	struct journal *j = open_ok(f->path);
+	struct journal *j = jt_open(f->path);
 	int64_t run = run_make(j, "failing disk");
 	struct journal_output_info info;
 	char sha[SHA256_HEX_LEN + 1];
@@ -835,31 +764,31 @@ static void test_output_storage_failures(void **state)
 	journal_tail_interval_set(j, 0);
 	stream_feed(j, run, 1, 1, JOURNAL_STDOUT, QRH_OUTPUT_HEAD_BYTES + 10,
 		    sha);
-	raw_sql(f->path, "CREATE TRIGGER no_tail BEFORE INSERT ON "
+	jt_sql(f->path, "CREATE TRIGGER no_tail BEFORE INSERT ON "
 		"output_chunks WHEN NEW.part = 2 BEGIN "
 		"SELECT RAISE(ABORT, 'disk full'); END");
 	gen_fill(chunk, QRH_OUTPUT_HEAD_BYTES + 10, sizeof chunk);
 	assert_int_equal(journal_output_append(j, run, KEY(1, 1), JOURNAL_STDOUT,
 					       chunk, sizeof chunk, &e), -1);
 	assert_non_null(strstr(e.msg, "disk full"));
-	raw_sql(f->path, "DROP TRIGGER no_tail");
+	jt_sql(f->path, "DROP TRIGGER no_tail");
 	journal_close(j);	/* the stream dies unfinished */
 
 	j = open_owner(f->path, run);
 	journal_tail_interval_set(j, 3600LL * 1000);
 	stream_feed(j, run, 2, 1, JOURNAL_STDOUT, total / 2, sha);
-	raw_sql(f->path, "CREATE TRIGGER no_tail BEFORE INSERT ON "
+	jt_sql(f->path, "CREATE TRIGGER no_tail BEFORE INSERT ON "
 		"output_chunks WHEN NEW.part = 2 BEGIN "
 		"SELECT RAISE(ABORT, 'disk full'); END");
 	assert_int_equal(journal_flush(j, &e), -1);
-	raw_sql(f->path, "DROP TRIGGER no_tail");
+	jt_sql(f->path, "DROP TRIGGER no_tail");
 	assert_int_equal(journal_output_finish(j, run, KEY(2, 1), JOURNAL_STDOUT,
 					       &info, &e), 0);
 	assert_string_equal(info.sha256, sha);
 	expect_stream(j, run, 2, 1, total / 2, 1);
 
 	/* the head cannot be written: counted and hashed, marked as lost */
-	raw_sql(f->path, "CREATE TRIGGER no_head BEFORE INSERT ON "
+	jt_sql(f->path, "CREATE TRIGGER no_head BEFORE INSERT ON "
 		"output_chunks WHEN NEW.part = 0 BEGIN "
 		"SELECT RAISE(ABORT, 'disk full'); END");
 	journal_flush_policy_set(j, 1000, 3600LL * 1000);
@@ -874,21 +803,36 @@ static void test_output_storage_failures(void **state)
 	assert_int_equal(journal_output_finish(j, run, KEY(3, 1), JOURNAL_STDOUT,
 					       &info, &e), -1);
 	assert_int_equal(info.total_bytes, 3 * sizeof chunk);
-	assert_int_equal(info.truncated, 1);
+	assert_int_equal(info.truncated, 0);	/* lost is not truncated */
 	assert_int_equal(info.lost_bytes, 3 * sizeof chunk);
-	raw_sql(f->path, "DROP TRIGGER no_head");
+	jt_sql(f->path, "DROP TRIGGER no_head");
+	/* once the journal can be written, the loss is recorded as such */
+	assert_int_equal(journal_flush(j, &e), 0);
+	struct buf lost;
+	struct journal_output_info lost_info;
+	buf_init(&lost, BUF_UNLIMITED);
+	assert_int_equal(journal_output_read(j, run, KEY(3, 1), JOURNAL_STDOUT,
+					     &lost, &lost_info, &e), 1);
+	assert_int_equal(lost_info.finished, 1);
+	assert_int_equal(lost_info.total_bytes, 3 * sizeof chunk);
+	assert_int_equal(lost_info.lost_bytes, 3 * sizeof chunk);
+	assert_int_equal(lost_info.truncated, 0);
+	assert_string_equal(lost_info.sha256, info.sha256);
+	assert_string_equal(lost.data, "\n[3000 bytes lost: the journal could "
+			    "not be written]\n");
+	buf_release(&lost);
 
 	/* bytes held before the failure are written later; the rest is lost */
 	journal_flush_policy_set(j, JOURNAL_FLUSH_BYTES, 0);
 	assert_int_equal(journal_output_append(j, run, KEY(4, 1), JOURNAL_STDOUT,
 					       chunk, sizeof chunk, &e), 0);
-	raw_sql(f->path, "CREATE TRIGGER no_head BEFORE INSERT ON "
+	jt_sql(f->path, "CREATE TRIGGER no_head BEFORE INSERT ON "
 		"output_chunks WHEN NEW.part = 0 BEGIN "
 		"SELECT RAISE(ABORT, 'disk full'); END");
 	journal_flush_policy_set(j, 500, 3600LL * 1000);
 	assert_int_equal(journal_output_append(j, run, KEY(4, 1), JOURNAL_STDOUT,
 					       chunk, sizeof chunk, &e), -1);
-	raw_sql(f->path, "DROP TRIGGER no_head");
+	jt_sql(f->path, "DROP TRIGGER no_head");
 	assert_int_equal(journal_output_append(j, run, KEY(4, 1), JOURNAL_STDOUT,
 					       chunk, sizeof chunk, &e), 0);
 	assert_int_equal(journal_output_finish(j, run, KEY(4, 1), JOURNAL_STDOUT,
@@ -903,13 +847,13 @@ static void test_output_storage_failures(void **state)
 	assert_int_equal(info.stored_bytes, 1500);
 	assert_memory_equal(out.data, chunk, sizeof chunk);
 	assert_memory_equal(out.data + sizeof chunk, chunk, 500);
-	assert_non_null(strstr(out.data + 1500, "the last 1500 bytes "
-			       "of output were not stored"));
+	assert_string_equal(out.data + 1500, "\n[1500 bytes lost: the journal "
+			    "could not be written]\n");
 	buf_release(&out);
 	journal_close(j);
 
 	/* the first stream read back as its head and a consistent tail */
-	j = open_ok(f->path);
+	j = jt_open(f->path);
 	buf_init(&out, BUF_UNLIMITED);
 	assert_int_equal(journal_output_read(j, run, KEY(1, 1), JOURNAL_STDOUT, &out,
 					     &info, &e), 1);
@@ -924,9 +868,9 @@ static void test_output_storage_failures(void **state)
 
 static void test_runs_queries(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct err e = { "" };
-	struct journal *j = open_ok(f->path);
+	struct journal *j = jt_open(f->path);
 	int64_t a = run_make(j, "A"), b = run_make(j, "B"), found = 0;
 	struct journal_run *runs;
 	size_t n;
@@ -988,8 +932,8 @@ static void test_runs_queries(void **state)
 
 static void test_fork_guard(void **state)
 {
-	struct fixture *f = *state;
-	struct journal *j = open_ok(f->path);
+	struct jt_fixture *f = *state;
+	struct journal *j = jt_open(f->path);
 	int64_t run = run_make(j, "fork");
 	int status;
 	pid_t pid = fork();
@@ -1011,15 +955,15 @@ static void test_fork_guard(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 	event_add(j, run, 1);
 	journal_close(j);
-	assert_int_equal(verify_ok_or_not(f->path, 0).problem,
+	assert_int_equal(jt_verify(f->path, 0).problem,
 			 JOURNAL_VERIFY_OK);
 }
 
 /* SQLite's unix VFS opens with O_CLOEXEC: children never inherit the db. */
 static void test_fds_cloexec(void **state)
 {
-	struct fixture *f = *state;
-	struct journal *j = open_ok(f->path);
+	struct jt_fixture *f = *state;
+	struct journal *j = jt_open(f->path);
 	char real[PATH_MAX];
 	int checked = 0;
 
@@ -1088,9 +1032,9 @@ child_append_forever(const char *path, int64_t run, int attempt, int fd)
 
 static void test_kill9_never_loses_commits(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct err e = { "" };
-	struct journal *j = open_ok(f->path);
+	struct journal *j = jt_open(f->path);
 	int64_t run = run_make(j, "kill -9");
 	uint64_t seed = 20240611;
 
@@ -1153,9 +1097,9 @@ static void test_kill9_never_loses_commits(void **state)
 /* A process killed mid-stream leaves head and tail readable. */
 static void test_output_survives_kill(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct err e = { "" };
-	struct journal *j = open_ok(f->path);
+	struct journal *j = jt_open(f->path);
 	int64_t run = run_make(j, "crash");
 	const uint64_t total = 6 * 1000 * 1000;
 	int status;
@@ -1175,7 +1119,7 @@ static void test_output_survives_kill(void **state)
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFSIGNALED(status));
-	j = open_ok(f->path);
+	j = jt_open(f->path);
 	expect_stream(j, run, 3, 1, total, 0);
 	journal_close(j);
 }
@@ -1183,24 +1127,24 @@ static void test_output_survives_kill(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_schema_create_and_reopen, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_migration_idempotent, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_refuses_newer_schema, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_open_ro, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_default_path, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_append_and_verify, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_hash_encoding_pinned, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tampering_detected, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_output_truncation, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_output_boundaries, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_output_batching, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_output_tail_snapshots, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_output_storage_failures, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_runs_queries, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fork_guard, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fds_cloexec, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_kill9_never_loses_commits, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_output_survives_kill, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schema_create_and_reopen, setup, jt_teardown),
+		cmocka_unit_test_setup_teardown(test_migration_idempotent, setup, jt_teardown),
+		cmocka_unit_test_setup_teardown(test_refuses_newer_schema, setup, jt_teardown),
+		cmocka_unit_test_setup_teardown(test_open_ro, setup, jt_teardown),
+		cmocka_unit_test_setup_teardown(test_default_path, setup, jt_teardown),
+		cmocka_unit_test_setup_teardown(test_append_and_verify, setup, jt_teardown),
+		cmocka_unit_test_setup_teardown(test_hash_encoding_pinned, setup, jt_teardown),
+		cmocka_unit_test_setup_teardown(test_tampering_detected, setup, jt_teardown),
+		cmocka_unit_test_setup_teardown(test_output_truncation, setup, jt_teardown),
+		cmocka_unit_test_setup_teardown(test_output_boundaries, setup, jt_teardown),
+		cmocka_unit_test_setup_teardown(test_output_batching, setup, jt_teardown),
+		cmocka_unit_test_setup_teardown(test_output_tail_snapshots, setup, jt_teardown),
+		cmocka_unit_test_setup_teardown(test_output_storage_failures, setup, jt_teardown),
+		cmocka_unit_test_setup_teardown(test_runs_queries, setup, jt_teardown),
+		cmocka_unit_test_setup_teardown(test_fork_guard, setup, jt_teardown),
+		cmocka_unit_test_setup_teardown(test_fds_cloexec, setup, jt_teardown),
+		cmocka_unit_test_setup_teardown(test_kill9_never_loses_commits, setup, jt_teardown),
+		cmocka_unit_test_setup_teardown(test_output_survives_kill, setup, jt_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

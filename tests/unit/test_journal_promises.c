@@ -10,7 +10,6 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -22,55 +21,10 @@
 #include <unistd.h>
 
 #include "state/journal.h"
+#include "tests/unit/support_journal.h"
 #include "util/sha256.h"
 #include "util/xalloc.h"
 
-#define KEY(s, a) (&(const struct journal_okey){ .step = (s), .attempt = (a) })
-
-struct fixture {
-	char dir[64];
-	char path[128];
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = xcalloc(1, sizeof *f);
-
-	snprintf(f->dir, sizeof f->dir, "/tmp/qrh-jprom-XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->path, sizeof f->path, "%s/journal.db", f->dir);
-	*state = f;
-	return 0;
-}
-
-static int rm_one(const char *p, const struct stat *sb, int flag,
-		  struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	free(f);
-	return 0;
-}
-
-static struct journal *open_ok(const char *path)
-{
-	struct err e = { "" };
-	struct journal *j = journal_open(path, &e);
-
-	if (!j)
-		fail_msg("journal_open: %s", e.msg);
-	return j;
-}
 
 static int64_t run_make(struct journal *j, struct err *e)
 {
@@ -124,32 +78,7 @@ static int run_end(struct journal *j, int64_t run, const char *outcome,
 	return journal_run_end(j, run, outcome, ms, &ev, e);
 }
 
-static void raw_sql(const char *path, const char *sql)
-{
-	sqlite3 *db;
-	char *msg = NULL;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-		fail_msg("raw sql '%s': %s", sql, msg);
-	sqlite3_close(db);
-}
-
-static struct journal_verify_result verify(const char *path, int64_t run)
-{
-	struct err e = { "" };
-	struct journal_verify_result res;
-	struct journal *j = journal_open_ro(path, &e);
-
-	if (!j)
-		fail_msg("journal_open_ro: %s", e.msg);
-	if (journal_verify(j, run, &res, &e) < 0)
-		fail_msg("journal_verify: %s", e.msg);
-	journal_close(j);
-	return res;
-}
-
-static void lock_path(const struct fixture *f, int64_t run, char *out,
+static void lock_path(const struct jt_fixture *f, int64_t run, char *out,
 		      size_t n)
 {
 	snprintf(out, n, "%s-run-%lld.lock", f->path, (long long)run);
@@ -161,9 +90,9 @@ static void lock_path(const struct fixture *f, int64_t run, char *out,
  * cannot write to it; once the owner lets go it can. */
 static void test_one_owner(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct err e = { "" };
-	struct journal *a = open_ok(f->path), *b = open_ok(f->path);
+	struct journal *a = jt_open(f->path), *b = jt_open(f->path);
 	int64_t run = run_ok(a);
 	char lp[192], expect[128];
 	struct stat sb;
@@ -194,13 +123,13 @@ static void test_one_owner(void **state)
 	journal_close(b);
 	assert_int_equal(stat(lp, &sb), -1);
 	journal_close(a);
-	assert_int_equal(verify(f->path, run).problem, JOURNAL_VERIFY_OK);
+	assert_int_equal(jt_verify(f->path, run).problem, JOURNAL_VERIFY_OK);
 }
 
 /* kill -9 of the owner frees the run at once: the kernel drops flocks. */
 static void test_owner_killed(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct err e = { "" };
 	int ready[2];
 	char c;
@@ -222,7 +151,7 @@ static void test_owner_killed(void **state)
 	close(ready[1]);
 	assert_int_equal(read(ready[0], &c, 1), 1);
 	close(ready[0]);
-	struct journal *j = open_ok(f->path);
+	struct journal *j = jt_open(f->path);
 	assert_int_equal(journal_run_lock(j, 1, "bob", &e), -1);
 	assert_non_null(strstr(e.msg, "is being run by alice"));
 	kill(pid, SIGKILL);
@@ -236,9 +165,9 @@ static void test_owner_killed(void **state)
  * the test, standing in for a racing resume), the run is not created. */
 static void test_new_run_owned_before_commit(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct err e = { "" };
-	struct journal *j = open_ok(f->path);
+	struct journal *j = jt_open(f->path);
 	char lp[192];
 	int fd;
 
@@ -261,9 +190,9 @@ static void test_new_run_owned_before_commit(void **state)
 /* The ended run takes nothing more; a forged continuation fails verify. */
 static void test_nothing_after_run_end(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct err e = { "" };
-	struct journal *j = open_ok(f->path);
+	struct journal *j = jt_open(f->path);
 	int64_t run = run_ok(j);
 	struct journal_head head;
 	char sql[1024], hash[JOURNAL_HASH_LEN + 1];
@@ -274,7 +203,7 @@ static void test_nothing_after_run_end(void **state)
 	assert_int_equal(run_end(j, run, "failed", 1700000000600, &e), -1);
 	assert_int_equal(journal_head(j, run, &head, &e), 0);
 	journal_close(j);
-	assert_int_equal(verify(f->path, run).problem, JOURNAL_VERIFY_OK);
+	assert_int_equal(jt_verify(f->path, run).problem, JOURNAL_VERIFY_OK);
 
 	/* someone with the file appends a well-chained event after run_end */
 	struct journal_event ev = {
@@ -290,37 +219,37 @@ static void test_nothing_after_run_end(void **state)
 		 "'%s'); UPDATE runs SET head_seq = %lld, head_hash = '%s';",
 		 (long long)run, (long long)ev.seq, (long long)ev.wall_ms,
 		 ev.payload, ev.prev_hash, hash, (long long)ev.seq, hash);
-	raw_sql(f->path, sql);
-	struct journal_verify_result res = verify(f->path, run);
+	jt_sql(f->path, sql);
+	struct journal_verify_result res = jt_verify(f->path, run);
 	assert_int_equal(res.problem, JOURNAL_VERIFY_AFTER_END);
 	assert_int_equal(res.seq, head.seq + 1);
 }
 
 /* ---- 3: the run row's outcome is the chain's ---- */
 
-static void expect_outcome_problem(const struct fixture *f, const char *sql,
+static void expect_outcome_problem(const struct jt_fixture *f, const char *sql,
 				   const char *undo, const char *detail)
 {
-	raw_sql(f->path, sql);
-	struct journal_verify_result res = verify(f->path, 0);
+	jt_sql(f->path, sql);
+	struct journal_verify_result res = jt_verify(f->path, 0);
 	assert_int_equal(res.problem, JOURNAL_VERIFY_OUTCOME);
 	if (!strstr(res.detail, detail))
 		fail_msg("'%s' not in '%s'", detail, res.detail);
-	raw_sql(f->path, undo);
-	assert_int_equal(verify(f->path, 0).problem, JOURNAL_VERIFY_OK);
+	jt_sql(f->path, undo);
+	assert_int_equal(jt_verify(f->path, 0).problem, JOURNAL_VERIFY_OK);
 }
 
 static void test_outcome_checked(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct err e = { "" };
-	struct journal *j = open_ok(f->path);
+	struct journal *j = jt_open(f->path);
 	int64_t ended = run_ok(j), open = run_ok(j);
 	char sql[256], undo[256];
 
 	assert_int_equal(run_end(j, ended, "failed", 1700000000500, &e), 0);
 	journal_close(j);
-	assert_int_equal(verify(f->path, 0).problem, JOURNAL_VERIFY_OK);
+	assert_int_equal(jt_verify(f->path, 0).problem, JOURNAL_VERIFY_OK);
 
 	snprintf(sql, sizeof sql, "UPDATE runs SET outcome = 'ok' WHERE id = %lld",
 		 (long long)ended);
@@ -412,23 +341,16 @@ static void end_event(struct journal *j, int64_t run, int64_t step,
 
 static int64_t output_id(const char *path, const char *where)
 {
-	sqlite3 *db;
-	sqlite3_stmt *st;
 	char sql[256];
-	int64_t id = 0;
+	int64_t id;
 
 	snprintf(sql, sizeof sql, "SELECT id FROM outputs WHERE %s", where);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		id = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
+	id = jt_sql_int(path, sql);
 	assert_true(id > 0);
 	return id;
 }
 
-static void expect_forged(const struct fixture *f, const char *sql,
+static void expect_forged(const struct jt_fixture *f, const char *sql,
 			  const struct journal_okey *k, enum journal_stream s,
 			  const char *detail)
 {
@@ -440,8 +362,8 @@ static void expect_forged(const struct fixture *f, const char *sql,
 	snprintf(cmd, sizeof cmd, "rm -f '%s'; sqlite3 '%s' \"VACUUM INTO '%s'\"",
 		 copy, f->path, copy);
 	assert_int_equal(system(cmd), 0);
-	raw_sql(copy, sql);
-	struct journal_verify_result res = verify(copy, 0);
+	jt_sql(copy, sql);
+	struct journal_verify_result res = jt_verify(copy, 0);
 	assert_int_equal(res.problem, JOURNAL_VERIFY_OUTPUT);
 	if (!strstr(res.detail, detail))
 		fail_msg("'%s' not in '%s'", detail, res.detail);
@@ -456,9 +378,9 @@ static void expect_forged(const struct fixture *f, const char *sql,
 
 static void test_output_checked(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct err e = { "" };
-	struct journal *j = open_ok(f->path);
+	struct journal *j = jt_open(f->path);
 	int64_t run = run_ok(j);
 	struct journal_output_info o, x;
 	const size_t big = QRH_OUTPUT_HEAD_BYTES + QRH_OUTPUT_TAIL_BYTES + 5000;
@@ -481,7 +403,7 @@ static void test_output_checked(void **state)
 	assert_int_equal(journal_output_append(j, run, KEY(3, 1), JOURNAL_STDOUT,
 					       "so far", 6, &e), 0);
 	journal_close(j);
-	assert_int_equal(verify(f->path, 0).problem, JOURNAL_VERIFY_OK);
+	assert_int_equal(jt_verify(f->path, 0).problem, JOURNAL_VERIFY_OK);
 
 	j = journal_open_ro(f->path, &e);
 	struct journal_output_verdict v;
@@ -525,9 +447,9 @@ static void test_output_checked(void **state)
 
 static void test_file_check(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct err e = { "" };
-	struct journal *j = open_ok(f->path);
+	struct journal *j = jt_open(f->path);
 	char other[160];
 
 	assert_int_equal(journal_file_check(j, &e), 0);
@@ -536,9 +458,9 @@ static void test_file_check(void **state)
 	assert_non_null(strstr(e.msg, "was deleted"));
 	journal_close(j);
 
-	j = open_ok(f->path);
+	j = jt_open(f->path);
 	snprintf(other, sizeof other, "%s/other.db", f->dir);
-	journal_close(open_ok(other));
+	journal_close(jt_open(other));
 	assert_int_equal(rename(other, f->path), 0);
 	assert_int_equal(journal_file_check(j, &e), -1);
 	assert_non_null(strstr(e.msg, "was replaced"));
@@ -553,13 +475,13 @@ static void test_file_check(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_one_owner, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_owner_killed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_new_run_owned_before_commit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_nothing_after_run_end, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_outcome_checked, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_output_checked, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_file_check, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_owner, jt_setup, jt_teardown),
+		cmocka_unit_test_setup_teardown(test_owner_killed, jt_setup, jt_teardown),
+		cmocka_unit_test_setup_teardown(test_new_run_owned_before_commit, jt_setup, jt_teardown),
+		cmocka_unit_test_setup_teardown(test_nothing_after_run_end, jt_setup, jt_teardown),
+		cmocka_unit_test_setup_teardown(test_outcome_checked, jt_setup, jt_teardown),
+		cmocka_unit_test_setup_teardown(test_output_checked, jt_setup, jt_teardown),
+		cmocka_unit_test_setup_teardown(test_file_check, jt_setup, jt_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

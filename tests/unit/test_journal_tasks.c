@@ -8,7 +8,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,56 +15,22 @@
 #include <sys/stat.h>
 
 #include "state/journal.h"
+#include "tests/unit/support_journal.h"
 #include "util/sha256.h"
 #include "util/xalloc.h"
 
-#define KEY(s, a) (&(const struct journal_okey){ .step = (s), .attempt = (a) })
-#define TASK(s, a, t, l) (&(const struct journal_okey){ .step = (s), \
-	.attempt = (a), .task = (t), .label = (l) })
 
-struct fixture {
-	char dir[64];
-	char path[128];
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = xcalloc(1, sizeof *f);
-
-	snprintf(f->dir, sizeof f->dir, "/tmp/qrh-jtasks-XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->path, sizeof f->path, "%s/journal.db", f->dir);
-	*state = f;
-	return 0;
-}
-
-static int rm_one(const char *p, const struct stat *sb, int flag,
-		  struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	free(f);
-	return 0;
-}
-
+/* A writer, or a read-only handle (ro), or the test fails. */
 static struct journal *open_ok(const char *path, int ro)
 {
 	struct err e = { "" };
-	struct journal *j = ro ? journal_open_ro(path, &e) :
-		journal_open(path, &e);
+	struct journal *j;
 
+	if (!ro)
+		return jt_open(path);
+	j = journal_open_ro(path, &e);
 	if (!j)
-		fail_msg("journal_open: %s", e.msg);
+		fail_msg("journal_open_ro: %s", e.msg);
 	return j;
 }
 
@@ -105,7 +70,7 @@ static void read_is(struct journal *j, int64_t run,
  * finished in another: each reads back whole, under its own task. */
 static void test_many_concurrent_tasks(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct err e = { "" };
 	struct journal *j = open_ok(f->path, 0);
 	int64_t run = run_make(j);
@@ -155,7 +120,7 @@ static void test_many_concurrent_tasks(void **state)
  * key carries; the legacy key lives beside it; the label rides along. */
 static void test_task_identity_and_labels(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct err e = { "" };
 	struct journal *j = open_ok(f->path, 0);
 	int64_t run = run_make(j);
@@ -214,7 +179,7 @@ static void test_task_identity_and_labels(void **state)
 }
 
 /* The v1 fixture, copied: cp is fine for a closed journal with no -wal. */
-static void fixture_copy(const struct fixture *f)
+static void fixture_copy(const struct jt_fixture *f)
 {
 	const char *src = getenv("QRH_SRC");
 	char from[512], cmd[1200];
@@ -224,21 +189,6 @@ static void fixture_copy(const struct fixture *f)
 	snprintf(cmd, sizeof cmd, "cp '%s' '%s' && chmod 600 '%s'", from,
 		 f->path, f->path);
 	assert_int_equal(system(cmd), 0);
-}
-
-static int64_t sql_int(const char *path, const char *sql)
-{
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	int64_t v = -1;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
 }
 
 static void verify_clean(const char *path)
@@ -257,14 +207,14 @@ static void verify_clean(const char *path)
  * are legacy keys, nothing in the file changes. */
 static void test_v1_read_only(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct err e = { "" };
 	struct journal *j;
 	struct journal_output_ref *refs;
 	size_t n;
 
 	fixture_copy(f);
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 1);
+	assert_int_equal(jt_sql_int(f->path, "PRAGMA user_version"), 1);
 	j = open_ok(f->path, 1);
 	assert_int_equal(journal_schema_version(j, &e), 1);
 	assert_int_equal(journal_output_list(j, 1, -1, &refs, &n, &e), 0);
@@ -278,7 +228,7 @@ static void test_v1_read_only(void **state)
 	read_is(j, 1, KEY(1, 0), JOURNAL_STDOUT, "tick 1\ntick 2\ntick 3\n");
 	journal_close(j);
 	verify_clean(f->path);
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 1);
+	assert_int_equal(jt_sql_int(f->path, "PRAGMA user_version"), 1);
 }
 
 /* Opened for writing, it is upgraded in one transaction: the same rows
@@ -286,13 +236,13 @@ static void test_v1_read_only(void **state)
  * can store task output beside the old legacy rows. */
 static void test_v1_upgrade(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct err e = { "" };
 	struct journal *j;
 
 	fixture_copy(f);
-	int64_t rows = sql_int(f->path, "SELECT count(*) FROM outputs");
-	int64_t ids = sql_int(f->path, "SELECT sum(id * 31 + total_bytes) "
+	int64_t rows = jt_sql_int(f->path, "SELECT count(*) FROM outputs");
+	int64_t ids = jt_sql_int(f->path, "SELECT sum(id * 31 + total_bytes) "
 			      "FROM outputs");
 	j = open_ok(f->path, 0);
 	assert_int_equal(journal_schema_version(j, &e), 2);
@@ -310,16 +260,16 @@ static void test_v1_upgrade(void **state)
 	assert_non_null(strstr(e.msg, "already recorded"));
 	journal_close(j);
 
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 2);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM outputs "
+	assert_int_equal(jt_sql_int(f->path, "PRAGMA user_version"), 2);
+	assert_int_equal(jt_sql_int(f->path, "SELECT count(*) FROM outputs "
 				 "WHERE task IS NULL"), rows);
-	assert_int_equal(sql_int(f->path, "SELECT sum(id * 31 + total_bytes) "
+	assert_int_equal(jt_sql_int(f->path, "SELECT sum(id * 31 + total_bytes) "
 				 "FROM outputs WHERE task IS NULL"), ids);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM sqlite_master "
+	assert_int_equal(jt_sql_int(f->path, "SELECT count(*) FROM sqlite_master "
 				 "WHERE name IN ('outputs_by_task', "
 				 "'outputs_by_attempt') AND sql LIKE "
 				 "'%WHERE task IS%'"), 2);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM "
+	assert_int_equal(jt_sql_int(f->path, "SELECT count(*) FROM "
 				 "pragma_foreign_key_check"), 0);
 	verify_clean(f->path);
 	/* a second open finds nothing to do */
@@ -331,7 +281,7 @@ static void test_v1_upgrade(void **state)
 /* A migration that fails leaves the journal at its old version whole. */
 static void test_v1_upgrade_all_or_nothing(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct err e = { "" };
 	sqlite3 *db;
 
@@ -343,20 +293,20 @@ static void test_v1_upgrade_all_or_nothing(void **state)
 	sqlite3_close(db);
 	assert_null(journal_open(f->path, &e));
 	assert_non_null(strstr(e.msg, "migration 2"));
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 1);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM sqlite_master "
+	assert_int_equal(jt_sql_int(f->path, "PRAGMA user_version"), 1);
+	assert_int_equal(jt_sql_int(f->path, "SELECT count(*) FROM sqlite_master "
 				 "WHERE name = 'outputs_by_task'"), 0);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM outputs"), 15);
+	assert_int_equal(jt_sql_int(f->path, "SELECT count(*) FROM outputs"), 15);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_many_concurrent_tasks, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_task_identity_and_labels, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_v1_read_only, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_v1_upgrade, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_v1_upgrade_all_or_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_concurrent_tasks, jt_setup, jt_teardown),
+		cmocka_unit_test_setup_teardown(test_task_identity_and_labels, jt_setup, jt_teardown),
+		cmocka_unit_test_setup_teardown(test_v1_read_only, jt_setup, jt_teardown),
+		cmocka_unit_test_setup_teardown(test_v1_upgrade, jt_setup, jt_teardown),
+		cmocka_unit_test_setup_teardown(test_v1_upgrade_all_or_nothing, jt_setup, jt_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
