@@ -262,10 +262,8 @@ int run_flush_events(struct run *r, struct err *e)
 	r->defer = false;
 	if (!p->n)
 		return 0;
-	if (r->journal_broken) {
-		pending_clear(r);
-		return err_set(e, "the journal cannot be written");
-	}
+	/* tried even after a failure: the end of what ran must be recorded
+	 * if the journal can take it at all (a lock that went away) */
 	int rc = journal_events_append(r->j, p->ev, p->n, e);
 	if (rc < 0) {
 		run_journal_failure(r, e->msg);

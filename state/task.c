@@ -66,10 +66,11 @@ static void deliver(struct task *t, enum proc_stream stream, const char *data,
 			return; /* it is the secret: neither stored nor shown */
 	}
 	struct journal_okey k = task_key(t);
-	if (!r->journal_broken &&
-	    journal_output_append(r->j, r->id, &k, jstream(stream), data, len, &e) < 0) {
+	/* tried even when the journal failed before: what cannot be stored
+	 * is counted as lost, and a lock that went away stores again */
+	if (journal_output_append(r->j, r->id, &k, jstream(stream), data, len, &e) < 0) {
 		char msg[ERR_MSG_MAX + 64];
-		snprintf(msg, sizeof msg, "output of step %zu '%s': %s", t->step + 1,
+		snprintf(msg, sizeof msg, "step %zu '%s': %s", t->step + 1,
 			 r->rb->steps[t->step].id, e.msg);
 		run_journal_failure(r, msg);
 	}
@@ -181,8 +182,7 @@ static void stream_finish(struct task *t, enum proc_stream s)
 	buf_release(&rest);
 	struct journal_okey k = task_key(t);
 	memset(&t->out[s], 0, sizeof t->out[s]);
-	if (!r->journal_broken &&
-	    journal_output_finish(r->j, r->id, &k, jstream(s), &t->out[s], &e) < 0)
+	if (journal_output_finish(r->j, r->id, &k, jstream(s), &t->out[s], &e) < 0)
 		run_journal_failure(r, e.msg);
 }
 

@@ -227,7 +227,7 @@ static void stream_header(const struct run_fold *f,
 	printf(SHOW_INDENT "%s", ref->stream == JOURNAL_STDERR ? "stderr" :
 	       "stdout");
 	if (background && ref->label[0])
-		print_clean(" of background '", ref->label, "'");
+		print_clean(" of background action '", ref->label, "'");
 	else if (background)
 		printf(" of background processes");
 	else if (ref->label[0])

@@ -176,6 +176,20 @@ static void add_clean(struct buf *b, const char *s, size_t max)
 	free(clean);
 }
 
+/* "; 4096 bytes of its output lost: the journal could not be written" */
+static void lost_add(struct buf *b, const cJSON *p)
+{
+	long long lost = 0;
+	for (int i = 0; i < 2; i++) {
+		const cJSON *s = cJSON_GetObjectItemCaseSensitive(p, i ? "stderr" : "stdout");
+		const cJSON *l = cJSON_GetObjectItemCaseSensitive(s, "lost");
+		if (cJSON_IsNumber(l) && l->valuedouble > 0)
+			lost += (long long)l->valuedouble;
+	}
+	if (lost)
+		buf_addf(b, "; %lld bytes of its output lost: the journal could not be written", lost);
+}
+
 static void describe_event(const struct journal_event *ev, const cJSON *p,
 			   struct buf *b)
 {
@@ -205,10 +219,12 @@ static void describe_event(const struct journal_event *ev, const cJSON *p,
 		add_clean(b, str(p, "label"), 80);
 		buf_addf(b, ": %s in %lld ms: ", str(p, "status"), num(p, "duration_ms"));
 		add_clean(b, str(p, "summary"), 200);
+		lost_add(b, p);
 	} else if (!strcmp(t, EV_ACTION_END)) {
 		buf_addf(b, "action %lld %s in %lld ms: ", num(p, "action") + 1,
 			 str(p, "status"), num(p, "duration_ms"));
 		add_clean(b, str(p, "summary"), 200);
+		lost_add(b, p);
 	} else if (!strcmp(t, EV_STEP_END)) {
 		buf_addf(b, "%s in %lld ms (", str(p, "status"), num(p, "duration_ms"));
 		add_clean(b, str(p, "summary"), 200);
@@ -244,6 +260,7 @@ static void describe_event(const struct journal_event *ev, const cJSON *p,
 		if (num(p, "exit_code") >= 0)
 			buf_addf(b, ", exit %lld", num(p, "exit_code"));
 		buf_adds(b, ")");
+		lost_add(b, p);
 	} else if (!strcmp(t, EV_TASK_REAPED)) {
 		buf_addf(b, "a background process of the earlier session: %s", str(p, "how"));
 	} else if (!strcmp(t, EV_DRY_RUN)) {

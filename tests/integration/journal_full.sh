@@ -22,7 +22,7 @@ seq 1 30000
 ```
 RB
 run "$QRH_BIN" run --plain --journal "$db" "$T/full.md"
-assert_contains "$err" "step 2 'second': output of step 2 attempt 1, stdout, is no longer stored"
+assert_contains "$err" "step 2 'second': output of task 2 of step 2, stdout, is no longer stored"
 assert_contains "$err" "database or disk is full"
 assert_not_contains "$err" "step 1 stdout"
 assert_not_contains "$err" "of step 1 "

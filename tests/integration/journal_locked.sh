@@ -51,14 +51,14 @@ rc=$?
 wait $holder
 holder=
 assert_contains "$(cat "$T/run.log")" "the journal cannot be written"
-assert_contains "$(cat "$T/run.log")" "of them lost: the journal could not be written"
+assert_contains "$(cat "$T/run.log")" "bytes of its output lost: the journal could not be written"
 
 total=$(seq 1 40000 | wc -c)
 total=$((total + 5))	# "last\n"
 lost=$(sqlite3 "$db" "select lost_bytes from outputs where step=0 and stream='stdout'")
 [ "${lost:-0}" -gt 0 ] || fail "no bytes recorded as lost"
 assert_eq "$(sqlite3 "$db" "select total_bytes || ' ' || finished || ' ' || truncated from outputs where step=0 and stream='stdout'")" "$total 1 0"
-assert_eq "$(sqlite3 "$db" "select json_extract(payload,'\$.stdout_lost') || ' ' || json_extract(payload,'\$.stdout_truncated') from events where type='step_end'")" "$lost 0"
+assert_eq "$(sqlite3 "$db" "select json_extract(payload,'\$.stdout.lost') || ' ' || json_extract(payload,'\$.stdout.truncated') from events where type='action_end'")" "$lost 0"
 
 run "$QRH_BIN" show --output --journal "$db" 1
 assert_rc 0

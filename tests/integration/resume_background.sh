@@ -34,9 +34,9 @@ run "$QRH_BIN" resume --plain --rerun-interrupted --journal "$db" 1
 assert_rc 0 "resume that starts the background action again"
 assert_not_contains "$err" "already recorded"
 assert_eq "$(sqlite3 "$db" "select outcome from runs where id = 1")" "ok"
-assert_eq "$(sqlite3 "$db" "select count(distinct task) from outputs where attempt = 0")" "2"
+assert_eq "$(sqlite3 "$db" "select count(distinct task) from outputs where label = 'ticker'")" "2"
 run "$QRH_BIN" verify --journal "$db"
 assert_rc 0
 run "$QRH_BIN" show --output --journal "$db" 1
-assert_contains "$out" "stdout of background process 'ticker'"
+assert_contains "$out" "stdout of background action 'ticker'"
 echo "a background action started again on resume keeps its own output"
