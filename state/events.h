@@ -42,8 +42,9 @@
  *                     (from the step's first start), "summary"}
  *                    status: ok | failed | timeout | cancelled
  *   step_retry       {"step_id", "attempt" (the next one), "backoff_ms"}
- *   step_cancel      {"step_id", "attempt"}: cancelled while waiting to
- *                    try again; actor: the operator
+ *   step_cancel      {"step_id", "attempt", "reason"?}: cancelled while
+ *                    waiting to try again; actor: the operator, or qrh
+ *                    when a resume finds the retry died with qrh
  *   step_skip        {"step_id", "reason", "elapsed_ms"?}; actor: operator
  *   step_done_by_hand {"step_id", "note", "elapsed_ms"?}; actor: operator
  *   step_interrupted {"step_id", "attempt", "survivors": [{"task", "pgid",

@@ -248,6 +248,13 @@ struct journal_event {
  * confirmation and the start it causes), so one fsync records them. */
 int journal_events_append(struct journal *j, struct journal_event *evs,
 			  size_t n, struct err *e);
+/* The same, durable against a crash of qrh (kill -9) at once but against
+ * power loss only from the next journal_events_append: for facts that
+ * matter only while the machine stays up, such as the process group of a
+ * task (after a power loss no process survives to be found). Saves an
+ * fsync. */
+int journal_events_append_lazy(struct journal *j, struct journal_event *evs,
+			       size_t n, struct err *e);
 /* Append one event in its own durable transaction. Fills ev->seq,
  * ev->prev_hash and ev->hash. Buffered output is flushed first. */
 int journal_event_append(struct journal *j, struct journal_event *ev,

@@ -230,11 +230,9 @@ int journal_event_insert(struct journal *j, struct journal_event *ev,
  * is as durable as it. Tails are saved on their own clock (journal.h,
  * Durability): rewriting every changed tail for every event would make a
  * run with a chatty background process pay a snapshot per event. */
-int journal_events_append(struct journal *j, struct journal_event *evs,
-			  size_t n, struct err *e)
+static int events_insert_all(struct journal *j, struct journal_event *evs,
+			     size_t n, struct err *e)
 {
-	if (journal_check_use(j, 1, e) < 0 || journal_output_flush(j, 0, e) < 0)
-		return -1;
 	if (journal_tx_begin(j, e) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
@@ -244,6 +242,30 @@ int journal_events_append(struct journal *j, struct journal_event *evs,
 		}
 	}
 	return journal_tx_commit(j, e);
+}
+
+int journal_events_append(struct journal *j, struct journal_event *evs,
+			  size_t n, struct err *e)
+{
+	if (journal_check_use(j, 1, e) < 0 || journal_output_flush(j, 0, e) < 0)
+		return -1;
+	return events_insert_all(j, evs, n, e);
+}
+
+/* synchronous=NORMAL for this one commit: in WAL mode it survives a
+ * crash of qrh at once and power loss from the next FULL commit on,
+ * which fsyncs every earlier frame of the WAL with its own. */
+int journal_events_append_lazy(struct journal *j, struct journal_event *evs,
+			       size_t n, struct err *e)
+{
+	if (journal_check_use(j, 1, e) < 0 || journal_output_flush(j, 0, e) < 0)
+		return -1;
+	if (journal_exec(j, "PRAGMA synchronous = NORMAL", e) < 0)
+		return -1;
+	int rc = events_insert_all(j, evs, n, e);
+	if (journal_exec(j, "PRAGMA synchronous = FULL", rc < 0 ? NULL : e) < 0)
+		rc = -1;
+	return rc;
 }
 
 int journal_event_append(struct journal *j, struct journal_event *ev,

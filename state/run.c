@@ -256,7 +256,7 @@ static void pending_clear(struct run *r)
 	r->pending.n = 0;
 }
 
-int run_flush_events(struct run *r, struct err *e)
+static int flush(struct run *r, bool lazy, struct err *e)
 {
 	struct pending *p = &r->pending;
 	r->defer = false;
@@ -264,7 +264,8 @@ int run_flush_events(struct run *r, struct err *e)
 		return 0;
 	/* tried even after a failure: the end of what ran must be recorded
 	 * if the journal can take it at all (a lock that went away) */
-	int rc = journal_events_append(r->j, p->ev, p->n, e);
+	int rc = lazy ? journal_events_append_lazy(r->j, p->ev, p->n, e)
+		      : journal_events_append(r->j, p->ev, p->n, e);
 	if (rc < 0) {
 		run_journal_failure(r, e->msg);
 		pending_clear(r);
@@ -283,6 +284,16 @@ int run_flush_events(struct run *r, struct err *e)
 	memmove(p->ev, p->ev + n, (p->n - n) * sizeof *p->ev);
 	p->n -= n;
 	return 0;
+}
+
+int run_flush_events(struct run *r, struct err *e)
+{
+	return flush(r, false, e);
+}
+
+int run_flush_events_lazy(struct run *r, struct err *e)
+{
+	return flush(r, true, e);
 }
 
 int run_emit(struct run *r, long step, const char *type, const char *actor,

@@ -155,6 +155,9 @@ int run_emit(struct run *r, long step, const char *type, const char *actor,
 	     cJSON *payload, struct err *e);
 /* Commits queued events (if any) and stops deferring. */
 int run_flush_events(struct run *r, struct err *e);
+/* The same, durable against a crash of qrh but not yet against power
+ * loss (journal_events_append_lazy): for a task's process group. */
+int run_flush_events_lazy(struct run *r, struct err *e);
 /* The journal failed: remember it and tell the front end, once. */
 void run_journal_failure(struct run *r, const char *msg);
 /* A payload with "step_id" (and "attempt" when > 0) filled in. */

@@ -164,6 +164,14 @@ int run_reopen_settle(struct run *r, struct err *e)
 			cJSON_Delete(find_survivors(r, i));
 			continue;
 		}
+		if (st->status == STEP_RETRY_WAIT) {
+			/* its retry died with qrh: it runs again when confirmed */
+			cJSON *p = run_step_payload(r, i, st->attempt + 1);
+			cJSON_AddStringToObject(p, "reason", "qrh stopped while it waited to try again");
+			if (run_emit(r, (long)i, EV_STEP_CANCEL, NULL, p, e) < 0)
+				return -1;
+			continue;
+		}
 		if (st->status != STEP_RUNNING)
 			continue;
 		cJSON *p = run_step_payload(r, i, st->attempt);

@@ -165,7 +165,7 @@ static void sink_process(void *arg, pid_t pgid, uint64_t start_ticks)
 	cJSON_AddNumberToObject(p, "start_ticks", (double)start_ticks);
 	r->defer = true;
 	if (run_emit(r, (long)t->step, EV_TASK_PROCESS, NULL, p, &e) == 0)
-		run_flush_events(r, &e);
+		run_flush_events_lazy(r, &e);
 	if (t->role != FOLD_TASK_ACTION && t->role != FOLD_TASK_MEMBER && r->guard &&
 	    guard_add(r->guard, pgid, start_ticks, &e) == 0)
 		t->guarded = true;
