@@ -85,6 +85,25 @@ int journal_row_result(struct journal *j, int rc, const char *what,
 	return journal_sql_err(j, e, what);
 }
 
+/* One integer from the first row of a query with at most one parameter
+ * (?1 = arg): 1 and *out set, 0 no row, -1 error naming `what`. */
+int journal_int_query(struct journal *j, const char *sql, int64_t arg,
+		      int64_t *out, const char *what, struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (journal_check_use(j, 0, e) < 0 || journal_prepare(j, sql, &st, e) < 0)
+		return -1;
+	if (sqlite3_bind_parameter_count(st) > 0)
+		sqlite3_bind_int64(st, 1, arg);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return journal_row_result(j, rc, what, e);
+}
+
 int journal_sql_err(struct journal *j, struct err *e, const char *what)
 {
 	return err_set(e, "%s: %s", what, sqlite3_errmsg(j->db));

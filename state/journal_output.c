@@ -1017,21 +1017,11 @@ int journal_output_list(struct journal *j, int64_t run_id, int64_t step,
 int journal_output_max_task(struct journal *j, int64_t run_id, int64_t *max,
 			    struct err *e)
 {
-	sqlite3_stmt *st;
-	int rc;
-
 	*max = 0;
-	if (journal_check_use(j, 0, e) < 0 ||
-	    journal_prepare(j, "SELECT coalesce(max(task), 0) FROM outputs "
-			    "WHERE run_id = ?", &st, e) < 0)
+	if (journal_int_query(j, "SELECT coalesce(max(task), 0) FROM outputs "
+			      "WHERE run_id = ?1", run_id, max,
+			      "cannot read journal output", e) < 0)
 		return -1;
-	sqlite3_bind_int64(st, 1, run_id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*max = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW)
-		return journal_sql_err(j, e, "cannot read journal output");
 	for (size_t i = 0; i < j->nstreams; i++)
 		if (j->streams[i]->run_id == run_id && j->streams[i]->task > *max)
 			*max = j->streams[i]->task;

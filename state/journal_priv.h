@@ -83,6 +83,10 @@ int journal_sql_err(struct journal *j, struct err *e, const char *what);
  * with `what` in the message. */
 int journal_row_result(struct journal *j, int rc, const char *what,
 		       struct err *e);
+/* One integer from the first row of a query with at most one parameter
+ * (?1 = arg): 1 and *out set, 0 no row, -1 error naming `what`. */
+int journal_int_query(struct journal *j, const char *sql, int64_t arg,
+		      int64_t *out, const char *what, struct err *e);
 int journal_exec(struct journal *j, const char *sql, struct err *e);
 int journal_prepare(struct journal *j, const char *sql, sqlite3_stmt **st,
 		    struct err *e);

@@ -316,18 +316,9 @@ void journal_runs_free(struct journal_run *runs, size_t n)
 int journal_run_find_unfinished(struct journal *j, int64_t *run_id,
 				struct err *e)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	if (journal_check_use(j, 0, e) < 0 ||
-	    journal_prepare(j, "SELECT id FROM runs WHERE outcome IS NULL "
-			    "ORDER BY id DESC LIMIT 1", &st, e) < 0)
-		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*run_id = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return journal_row_result(j, rc, "cannot search journal runs", e);
+	return journal_int_query(j, "SELECT id FROM runs WHERE outcome IS NULL "
+				 "ORDER BY id DESC LIMIT 1", 0, run_id,
+				 "cannot search journal runs", e);
 }
 
 /* Outcome and end time are a convenience index; the run_end event is
