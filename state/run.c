@@ -529,19 +529,9 @@ static int refuse(struct run *r, size_t i, unsigned want, struct err *e)
 		       step_status_words(st->status));
 }
 
-/* The journal deleted or replaced under us: as good as a full disk. */
-static int refuse_journal_gone(struct run *r, struct err *e)
-{
-	if (journal_file_check(r->j, e) == 0)
-		return 0;
-	run_journal_failure(r, e->msg);
-	return err_prefix(e, "no step may start");
-}
-
 int run_step_begin(struct run *r, size_t i, const char *how, struct err *e)
 {
-	if (refuse(r, i, CHOICE_RUN | CHOICE_RETRY, e) < 0 ||
-	    refuse_journal_gone(r, e) < 0)
+	if (refuse(r, i, CHOICE_RUN | CHOICE_RETRY, e) < 0)
 		return -1;
 	cJSON *p = run_step_payload(r, i, 0);
 	cJSON_AddStringToObject(p, "how", how);
@@ -551,8 +541,12 @@ int run_step_begin(struct run *r, size_t i, const char *how, struct err *e)
 	r->defer = true;
 	if (run_emit(r, (long)i, EV_STEP_CONFIRM, r->actor, p, e) < 0)
 		return -1;
-	if (run_attempt_start(r, i, r->fold.steps[i].st.attempt + 1, e) < 0)
+	if (run_attempt_start(r, i, r->fold.steps[i].st.attempt + 1, e) < 0) {
+		/* the confirmation is not journaled alone: nothing started */
+		pending_clear(r);
+		r->defer = false;
 		return -1;
+	}
 	if (r->journal_broken) {
 		/* the confirmation never became durable: nothing ran */
 		run_attempt_free(r);

@@ -659,6 +659,12 @@ static void step_finish(struct run *r)
 int run_attempt_start(struct run *r, size_t i, int attempt, struct err *e)
 {
 	const struct step *s = &r->rb->steps[i];
+	/* every attempt, retries included: the journal deleted or replaced
+	 * under us is as good as a full disk */
+	if (journal_file_check(r->j, e) < 0) {
+		run_journal_failure(r, e->msg);
+		return err_prefix(e, "no step may start");
+	}
 	struct attempt *att = xcalloc(1, sizeof *att);
 	att->step = i;
 	att->attempt = attempt;
