@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runbooks/condition.h"
 #include "runbooks/duration.h"
+#include "runbooks/probe_spec.h"
 #include "runbooks/suggest.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
@@ -551,15 +553,119 @@ static int set_probe_name(struct load_ctx *c, void *obj,
 	return 0;
 }
 
+/* every=: at least PROBE_MIN_EVERY_MS, so a typo cannot make a busy loop. */
+static int set_every(struct load_ctx *c, void *obj, const struct field *f,
+		     const cJSON *v)
+{
+	if (set_duration(c, obj, f, v) < 0)
+		return -1;
+	if (*AT(obj, f, int64_t) < PROBE_MIN_EVERY_MS) {
+		field_error(c, v, "'every' must be at least %dms", PROBE_MIN_EVERY_MS);
+		*AT(obj, f, int64_t) = -1;
+		return -1;
+	}
+	return 0;
+}
+
+/* ok=, warn=, fail=: parsed here, so a bad one is reported where it is. */
+static int set_condition(struct load_ctx *c, void *obj, const struct field *f,
+			 const cJSON *v)
+{
+	const char *t = want_string(c, v, "a condition like \"status=2xx\"");
+	struct cond cond;
+	char msg[COND_MSG_MAX];
+	size_t at;
+	if (!t)
+		return -1;
+	if (cond_parse(t, &cond, &at, msg) < 0) {
+		if (t[at])
+			field_error(c, v, "bad condition '%s' for '%s': %s (at '%.20s')", t,
+				    v->string, msg, t + at);
+		else
+			field_error(c, v, "bad condition '%s' for '%s': %s (at the end)", t,
+				    v->string, msg);
+		return -1;
+	}
+	cond_release(&cond);
+	replace(AT(obj, f, char *), t);
+	return 0;
+}
+
+static int set_value_path(struct load_ctx *c, void *obj, const struct field *f,
+			  const cJSON *v)
+{
+	const char *t = want_string(c, v, "the name of a value");
+	if (!t)
+		return -1;
+	if (!cond_path_valid(t)) {
+		field_error(c, v, "bad value name '%s': names of letters, digits, '_' and '-', "
+				  "joined by '.' (first_row.lag)", t);
+		return -1;
+	}
+	replace(AT(obj, f, char *), t);
+	return 0;
+}
+
+static int set_step_ref(struct load_ctx *c, void *obj, const struct field *f,
+			const cJSON *v)
+{
+	const char *t = want_string(c, v, "a step id");
+	if (!t)
+		return -1;
+	if (!field_valid_id(t)) {
+		field_error(c, v, "bad step id '%s' for '%s'", t, v->string);
+		return -1;
+	}
+	replace(AT(obj, f, char *), t);
+	return 0;
+}
+
+static int set_mark(struct load_ctx *c, void *obj, const struct field *f,
+		    const cJSON *v, unsigned accept)
+{
+	const char *t = want_string(c, v, "a string");
+	const char *why;
+	struct mark m;
+	if (!t)
+		return -1;
+	if (mark_parse(t, accept, &m, &why) < 0) {
+		field_error(c, v, "bad %s '%s': %s", v->string, t, why);
+		return -1;
+	}
+	replace(AT(obj, f, char *), t);
+	return 0;
+}
+
+static int set_moment(struct load_ctx *c, void *obj, const struct field *f,
+		      const cJSON *v)
+{
+	return set_mark(c, obj, f, v, MARK_MOMENT);
+}
+
+static int set_source(struct load_ctx *c, void *obj, const struct field *f,
+		      const cJSON *v)
+{
+	return set_mark(c, obj, f, v, MARK_SOURCE);
+}
+
 const struct field probe_fields[] = {
 	F("name", set_probe_name, get_str, struct probe, name, 0, 0),
-	F("every", set_duration, get_duration, struct probe, every_ms, 0, 0),
+	F("every", set_every, get_duration, struct probe, every_ms, 0, 0),
+	F("ok", set_condition, get_str, struct probe, ok, 0, 0),
+	F("warn", set_condition, get_str, struct probe, warn, 0, 0),
+	F("fail", set_condition, get_str, struct probe, fail, 0, 0),
+	F("value", set_value_path, get_str, struct probe, value, 0, 0),
+	F("from_step", set_step_ref, get_str, struct probe, from_step, 0, 0),
+	F("until_step", set_step_ref, get_str, struct probe, until_step, 0, 0),
 	{ 0 },
 };
 
 const struct field objective_fields[] = {
 	F("rto", set_duration, get_duration, struct objectives, rto_ms, 0, 0),
 	F("rpo", set_duration, get_duration, struct objectives, rpo_ms, 0, 0),
+	F("rto_start", set_moment, get_str, struct objectives, rto_start, 0, 0),
+	F("rto_stop", set_moment, get_str, struct objectives, rto_stop, 0, 0),
+	F("rpo_from", set_source, get_str, struct objectives, rpo_from, 0, 0),
 	{ 0 },
 };
 

@@ -97,8 +97,10 @@ void tree_unknown_kind(struct load_ctx *c, struct srcpos pos, const char *kind)
 			       kind);
 }
 
-int tree_load_action(struct load_ctx *c, const cJSON *obj, struct action *a,
-		     const char *const *skip)
+/* command_ok: a probe's kind may be "command", a local command: exec
+ * when it has an argv, else sh. */
+static int load_action(struct load_ctx *c, const cJSON *obj, struct action *a,
+		       const char *const *skip, bool command_ok)
 {
 	const cJSON *k = cJSON_GetObjectItemCaseSensitive(obj, "kind");
 	enum action_kind kind;
@@ -112,7 +114,9 @@ int tree_load_action(struct load_ctx *c, const cJSON *obj, struct action *a,
 		field_error(c, k, "'kind' must be a string");
 		return -1;
 	}
-	if (action_kind_parse(k->valuestring, &kind) < 0) {
+	if (command_ok && !strcmp(k->valuestring, "command")) {
+		kind = cJSON_GetObjectItemCaseSensitive(obj, "argv") ? ACTION_EXEC : ACTION_SH;
+	} else if (action_kind_parse(k->valuestring, &kind) < 0) {
 		size_t len = ctx_path_push_key(c, "kind");
 		tree_unknown_kind(c, posmap_val(c->pm, k), k->valuestring);
 		ctx_path_pop(c, len);
@@ -125,6 +129,12 @@ int tree_load_action(struct load_ctx *c, const cJSON *obj, struct action *a,
 	if (!strcmp(k->valuestring, "bash") && !a->shell) /* as in Markdown */
 		a->shell = xstrdup("bash");
 	return 0;
+}
+
+int tree_load_action(struct load_ctx *c, const cJSON *obj, struct action *a,
+		     const char *const *skip)
+{
+	return load_action(c, obj, a, skip, false);
 }
 
 static const char *const skip_kind[] = { "kind", NULL };
@@ -241,7 +251,8 @@ static void load_targets(struct load_ctx *c, const cJSON *obj,
 	ctx_path_pop(c, base);
 }
 
-static const char *const skip_probe[] = { "kind", "name", "every", NULL };
+static const char *const skip_probe[] = { "kind", "name", "every", "ok", "warn", "fail",
+					  "value", "from_step", "until_step", NULL };
 
 static void load_probe(struct load_ctx *c, const cJSON *v, struct probe *p)
 {
@@ -253,12 +264,12 @@ static void load_probe(struct load_ctx *c, const cJSON *v, struct probe *p)
 	const cJSON *m;
 	cJSON_ArrayForEach(m, v)
 	{
-		if (!strcmp(m->string, "name") || !strcmp(m->string, "every"))
+		if (field_find(probe_fields, m->string))
 			field_apply(c, probe_fields, p, -1, m);
 	}
 	if (!p->name)
 		field_error_at(c, p->pos, "a probe needs a 'name'");
-	tree_load_action(c, v, &p->action, skip_probe);
+	load_action(c, v, &p->action, skip_probe, true);
 }
 
 static bool load_probe_item(struct load_ctx *c, const cJSON *e, void *item)

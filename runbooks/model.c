@@ -138,9 +138,16 @@ void runbook_free(struct runbook *rb)
 	for (size_t i = 0; i < rb->n_targets; i++)
 		target_release(&rb->targets[i]);
 	for (size_t i = 0; i < rb->n_probes; i++) {
-		free(rb->probes[i].name);
-		action_release(&rb->probes[i].action);
+		struct probe *p = &rb->probes[i];
+		char *strs[] = { p->name, p->ok, p->warn, p->fail, p->value,
+				 p->from_step, p->until_step };
+		for (size_t k = 0; k < sizeof strs / sizeof *strs; k++)
+			free(strs[k]);
+		action_release(&p->action);
 	}
+	free(rb->objectives.rto_start);
+	free(rb->objectives.rto_stop);
+	free(rb->objectives.rpo_from);
 	free(rb->steps);
 	free(rb->vars);
 	free(rb->targets);

@@ -152,17 +152,32 @@ struct target {
 	char *members_file;  /* group: a host list */
 };
 
+/* A check sampled all run long (state/run_probe.c). Its state is decided
+ * by conditions on the sample's values (runbooks/condition.h); the action
+ * is what one sample does (its timeout is the sample's). */
 struct probe {
 	struct srcpos pos;
 	char *name;
-	int64_t every_ms;
+	int64_t every_ms; /* -1: the default, PROBE_DEFAULT_EVERY_MS */
+	char *ok, *warn, *fail; /* conditions; NULL: not given */
+	char *value;      /* the path of the value shown; NULL: the kind's */
+	char *from_step;  /* polled from this step's start; NULL: the run's */
+	char *until_step; /* to this step's end; NULL: the run's end */
 	struct action action; /* what one sample does */
 };
 
+#define PROBE_DEFAULT_EVERY_MS 5000
+#define PROBE_MIN_EVERY_MS 10
+
+/* The run's objectives: budgets and where they are measured
+ * (runbooks/probe_spec.h says how the marks are written). */
 struct objectives {
 	struct srcpos pos;
 	int64_t rto_ms;
 	int64_t rpo_ms;
+	char *rto_start; /* a moment; NULL: a step's rto_start, if any */
+	char *rto_stop;  /* a moment; NULL: a step's rto_stop, if any */
+	char *rpo_from;  /* a source: step:ID or probe:NAME */
 };
 
 struct runbook {

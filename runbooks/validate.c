@@ -6,6 +6,7 @@
 
 #include "runbooks/fields.h"
 #include "runbooks/load.h"
+#include "runbooks/probe_spec.h"
 #include "runbooks/strmap.h"
 #include "runbooks/suggest.h"
 #include "runbooks/vars.h"
@@ -209,6 +210,46 @@ static void check_http(const struct action *a, struct diags *d)
 		diag_error(d, a->pos, "every= and within= need until=STATUS: what is being waited for");
 }
 
+/* A probe named by a wait or an objective must exist. */
+static void check_probe_ref(const struct runbook *rb, struct srcpos pos,
+			    const char *name, struct diags *d)
+{
+	if (runbook_probe(rb, name))
+		return;
+	const char *names[QRH_MAX_PROBES];
+	for (size_t i = 0; i < rb->n_probes; i++)
+		names[i] = rb->probes[i].name ? rb->probes[i].name : "";
+	const char *near = suggest_closest(name, names, rb->n_probes);
+	diag_error(d, pos, "probe '%s' is not defined%s%s%s", name,
+		   near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+}
+
+/* wait: for=, probe=NAME (until NAME:ok), until=NAME:STATE or stop=. */
+static void check_wait(const struct runbook *rb, const struct action *a,
+		       struct diags *d)
+{
+	int n = (a->for_ms >= 0) + (a->probe != NULL) + (a->until != NULL) + (a->stop != NULL);
+	if (n != 1)
+		diag_error(d, a->pos, "wait actions need exactly one of for=DURATION, "
+				      "until=PROBE:STATE, probe=NAME or stop=NAME");
+	if (a->probe)
+		check_probe_ref(rb, a->pos, a->probe, d);
+	if (a->until) {
+		char name[QRH_MAX_ID_LEN + 1];
+		enum probe_state st;
+		const char *why;
+		if (probe_until_parse(a->until, name, &st, &why) < 0)
+			diag_error(d, a->pos, "bad until '%s': %s", a->until, why);
+		else
+			check_probe_ref(rb, a->pos, name, d);
+	}
+	if (a->within_ms >= 0 && !a->until && !a->probe)
+		diag_error(d, a->pos, "within= goes with until=PROBE:STATE: how long to wait for the probe");
+	if (a->every_ms >= 0)
+		diag_error(d, a->pos, "every= does not apply to a wait: the probe's own every= "
+				      "says how often it is sampled");
+}
+
 static void check_action(const struct runbook *rb, const struct action *a,
 			 struct diags *d)
 {
@@ -232,31 +273,105 @@ static void check_action(const struct runbook *rb, const struct action *a,
 			diag_error(d, a->pos, "http actions need url=... (or a target with a url)");
 		break;
 	}
-	case ACTION_WAIT: {
-		int n = (a->for_ms >= 0) + (a->probe != NULL) + (a->stop != NULL);
-		if (n != 1)
-			diag_error(d, a->pos, "wait actions need exactly one of for=DURATION, probe=NAME or stop=NAME");
-		if (a->probe && !runbook_probe(rb, a->probe))
-			diag_error(d, a->pos, "probe '%s' is not defined", a->probe);
+	case ACTION_WAIT:
+		check_wait(rb, a, d);
 		break;
-	}
 	default:
 		break;
 	}
 	check_target(rb, a, d);
 }
 
+static long step_index(const struct runbook *rb, const char *id)
+{
+	for (size_t i = 0; id && i < rb->n_steps; i++)
+		if (rb->steps[i].id && !strcmp(rb->steps[i].id, id))
+			return (long)i;
+	return -1;
+}
+
+static void check_step_ref(const struct runbook *rb, struct srcpos pos,
+			   const char *what, const char *id, struct diags *d)
+{
+	if (id && step_index(rb, id) < 0)
+		diag_error(d, pos, "%s: no step has the id '%s'", what, id);
+}
+
+/* A probe is one action on one target, sampled again and again. */
+static void check_probe(const struct runbook *rb, const struct probe *p,
+			struct diags *d)
+{
+	const struct action *a = &p->action;
+	const struct target *t = a->target ? runbook_target(rb, a->target) : NULL;
+	if (a->kind == ACTION_WAIT) {
+		diag_error(d, p->pos, "a probe cannot be a wait");
+		return;
+	}
+	check_action(rb, a, d);
+	if (t && t->kind && !strcmp(t->kind, "group"))
+		diag_error(d, p->pos, "probe '%s': a probe samples one target, and '%s' is a group",
+			   p->name ? p->name : "?", t->name);
+	if (a->background)
+		diag_error(d, p->pos, "a probe cannot be background=true: it runs alongside "
+				      "the steps already");
+	if (a->kind == ACTION_HTTP && (a->until || a->within_ms >= 0))
+		diag_error(d, p->pos, "a probe makes one request a sample: until= and within= wait "
+				      "instead; say what is ok with ok=, warn= and fail=");
+	check_step_ref(rb, p->pos, "from_step", p->from_step, d);
+	check_step_ref(rb, p->pos, "until_step", p->until_step, d);
+	long from = step_index(rb, p->from_step), until = step_index(rb, p->until_step);
+	if (from >= 0 && until >= 0 && until < from)
+		diag_error(d, p->pos, "probe '%s': until_step '%s' comes before from_step '%s'",
+			   p->name ? p->name : "?", p->until_step, p->from_step);
+}
+
 static void check_probes(const struct runbook *rb, struct diags *d)
 {
 	for (size_t i = 0; i < rb->n_probes; i++) {
 		const struct probe *p = &rb->probes[i];
-		if (p->action.kind == ACTION_WAIT)
-			diag_error(d, p->pos, "a probe cannot be a wait");
-		else
-			check_action(rb, &p->action, d);
+		check_probe(rb, p, d);
 		for (size_t j = 0; j < i; j++)
 			if (p->name && rb->probes[j].name && !strcmp(p->name, rb->probes[j].name))
 				diag_error(d, p->pos, "duplicate probe '%s'", p->name);
+	}
+}
+
+/* A moment or a source of the objectives names a step or probe that exists. */
+static void check_mark(const struct runbook *rb, const char *field, const char *text,
+		       unsigned accept, struct diags *d)
+{
+	struct srcpos pos = rb->objectives.pos;
+	struct mark m;
+	const char *why;
+	if (!text || mark_parse(text, accept, &m, &why) < 0)
+		return; /* the loader reported it */
+	if (m.kind == MARK_PROBE || m.kind == MARK_PROBE_STATE)
+		check_probe_ref(rb, pos, m.name, d);
+	else
+		check_step_ref(rb, pos, field, m.name, d);
+}
+
+/* The RTO clock starts and stops at one moment each: a step's rto_start
+ * or rto_stop, or the objectives' rto_start or rto_stop. */
+static void check_objectives(const struct runbook *rb, struct diags *d)
+{
+	const struct objectives *o = &rb->objectives;
+	const struct step *start = NULL, *stop = NULL;
+	check_mark(rb, "rto_start", o->rto_start, MARK_MOMENT, d);
+	check_mark(rb, "rto_stop", o->rto_stop, MARK_MOMENT, d);
+	check_mark(rb, "rpo_from", o->rpo_from, MARK_SOURCE, d);
+	for (size_t i = 0; i < rb->n_steps; i++) {
+		const struct step *s = &rb->steps[i];
+		if (s->rto_start && (start || o->rto_start))
+			diag_error(d, s->pos, "the RTO clock starts once: rto_start is given %s",
+				   start ? "on an earlier step too" : "in the objectives too");
+		if (s->rto_stop && (stop || o->rto_stop))
+			diag_error(d, s->pos, "the RTO clock stops once: rto_stop is given %s",
+				   stop ? "on an earlier step too" : "in the objectives too");
+		if (s->rto_start && !start)
+			start = s;
+		if (s->rto_stop && !stop)
+			stop = s;
 	}
 }
 
@@ -403,6 +518,7 @@ void runbook_validate(struct runbook *rb, struct diags *d)
 	check_ids(rb, d);
 	check_targets(rb, d);
 	check_probes(rb, d);
+	check_objectives(rb, d);
 	regex_t res[N_DESTRUCTIVE];
 	int ok = 1;
 	size_t compiled = 0;
