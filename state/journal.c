@@ -484,6 +484,7 @@ void journal_close(struct journal *j)
 	journal_locks_release(j);
 	journal_claims_cache_free(j);
 	journal_output_close_all(j);
+	journal_samples_free(j);
 	journal_free(j);
 }
 

@@ -100,7 +100,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 
-#define JOURNAL_SCHEMA_VERSION 2
+#define JOURNAL_SCHEMA_VERSION 3
 #define JOURNAL_HASH_LEN 64
 #define JOURNAL_NO_STEP (-1)
 
@@ -403,6 +403,73 @@ int journal_output_check(struct journal *j, int64_t run_id,
 			 enum journal_stream stream,
 			 struct journal_output_verdict *out, struct err *e);
 
+/* ---- probe samples ----
+ *
+ * A probe's samples (state/run_probe.c) are rows of probe_samples, not
+ * events: one synced event per sample would cost an fsync each. An
+ * appended sample is buffered and written with buffered output, in the
+ * same transactions (synchronous=NORMAL), before every event and on the
+ * flush clock (journal_flush_due), so it is as durable as output: against
+ * kill -9 at once, against power loss from the next event. Rows are
+ * append-only (triggers refuse UPDATE and DELETE).
+ *
+ * Samples are numbered per run (seq 1, 2, ...) across probes and resumes.
+ * Their evidence is the chain: the engine journals digests (probe_digest
+ * events, state/events.h) of consecutive ranges of samples, computed by
+ * journal_samples_digest from the stored rows, and journal_verify checks
+ * every digest against the rows, that the ranges follow each other from
+ * seq 1, and that an ended run has no sample after its last digest.
+ *
+ * Digest encoding (version 1): the lowercase hex SHA-256 of
+ *     enc("qrh.samples.v1") || for each sample in seq order:
+ *     enc(seq) || enc(probe) || enc(wall_ms) || enc(mono_ns) ||
+ *     enc(duration_ms) || enc(late_ms) || enc(skipped) || enc(result) ||
+ *     enc(state) || enc(value, or NULL) || enc(values)
+ * with enc as for events. */
+struct journal_sample {
+	int64_t seq;		/* set by append */
+	const char *probe;
+	int64_t wall_ms;	/* when the sample started */
+	int64_t mono_ns;
+	int64_t duration_ms;
+	int64_t late_ms;	/* how late it started against its schedule */
+	int64_t skipped;	/* samples skipped just before it: the one
+				 * before was still running when they were due */
+	const char *result;	/* the action's status: ok, failed, timeout... */
+	const char *state;	/* ok, warn, fail, unknown */
+	const char *value;	/* the value shown; NULL: none */
+	const char *values;	/* JSON object text */
+};
+
+/* At most this many samples wait in memory for a flush that keeps
+ * failing; more are refused (-1) and not stored. */
+#define JOURNAL_SAMPLES_PENDING_MAX 100000
+
+/* Buffer a sample of run_id (owned by this handle); sets s->seq. */
+int journal_sample_append(struct journal *j, int64_t run_id,
+			  struct journal_sample *s, struct err *e);
+
+struct journal_sample_digest {
+	int64_t count;
+	int64_t first, last;	/* seq range; 0 when count is 0 */
+	char sha256[JOURNAL_HASH_LEN + 1];
+};
+/* The digest of the run's stored samples with seq > after (buffered ones
+ * are written first). */
+int journal_samples_digest(struct journal *j, int64_t run_id, int64_t after,
+			   struct journal_sample_digest *d, struct err *e);
+
+/* Each stored sample of a run with seq > after, in seq order; probe NULL:
+ * every probe. A positive return of fn stops and is returned. */
+typedef int (*journal_sample_fn)(const struct journal_sample *s, void *ctx);
+int journal_samples_each(struct journal *j, int64_t run_id, const char *probe,
+			 int64_t after, journal_sample_fn fn, void *ctx,
+			 struct err *e);
+/* The last n stored samples of one probe, oldest first. */
+int journal_samples_last(struct journal *j, int64_t run_id, const char *probe,
+			 size_t n, journal_sample_fn fn, void *ctx,
+			 struct err *e);
+
 /* ---- verify ---- */
 
 enum journal_verify_problem {
@@ -420,6 +487,7 @@ enum journal_verify_problem {
 	JOURNAL_VERIFY_AFTER_END,	/* the chain goes on past run_end */
 	JOURNAL_VERIFY_OUTCOME,		/* outcome/ended_at not the chain's */
 	JOURNAL_VERIFY_OUTPUT,		/* stored output not the chain's */
+	JOURNAL_VERIFY_SAMPLES,		/* probe samples not their digests' */
 };
 
 struct journal_verify_result {

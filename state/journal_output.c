@@ -458,7 +458,7 @@ static void flush_settle(struct journal *j, int committed,
  * Walks the streams only when some tail may be wanted. */
 static int flush_wanted(struct journal *j, int force, int64_t now_ns)
 {
-	if (j->buffered || j->nclosing)
+	if (j->buffered || j->nclosing || j->nsamples)
 		return 1;
 	if (!force && !tail_hint_due(j, now_ns))
 		return 0;
@@ -488,8 +488,11 @@ static int flush_all(struct journal *j, int force, struct err *e)
 		if (stream_write(j, s, tail_wanted(j, s, force, now), e) < 0)
 			ok = 0;
 	}
+	if (ok && journal_samples_write(j, e) < 0)
+		ok = 0;
 	rc = output_tx_end(j, ok, e);
 	flush_settle(j, rc == 0, ids, now);
+	journal_samples_settle(j, rc == 0);
 	free(ids);
 	return rc;
 }
@@ -518,6 +521,9 @@ static int flush_is_due(const struct journal *j, int64_t now_ns)
 	if (j->buffered &&
 	    now_ns - j->buffered_since_ns >= j->flush_interval_ns)
 		return 1;
+	if (j->nsamples &&
+	    now_ns - j->samples_since_ns >= j->flush_interval_ns)
+		return 1;
 	return j->nclosing || tail_hint_due(j, now_ns);
 }
 
@@ -538,6 +544,8 @@ static int64_t flush_deadline_ns(const struct journal *j)
 		due = j->buffered_since_ns + j->flush_interval_ns;
 	if (j->nclosing)	/* retried on the flush clock */
 		due = j->buffered ? due : clock_mono_ns() + j->flush_interval_ns;
+	if (j->nsamples && j->samples_since_ns + j->flush_interval_ns < due)
+		due = j->samples_since_ns + j->flush_interval_ns;
 	if (j->tail_hint_ns && j->tail_hint_ns + j->tail_interval_ns < due)
 		due = j->tail_hint_ns + j->tail_interval_ns;
 	return due;

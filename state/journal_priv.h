@@ -72,6 +72,12 @@ struct journal {
 	int64_t flush_interval_ns;
 	int64_t tail_interval_ns;	/* how often a tail snapshot is due */
 	struct journal_stats stats;
+	struct journal_sample_row *samples;	/* buffered, in seq order */
+	size_t nsamples;
+	size_t samples_cap;
+	int64_t samples_since_ns;	/* mono time of the oldest; 0: none */
+	int64_t sample_run;		/* the run sample_next counts for */
+	int64_t sample_next;		/* its next seq; 0: not read yet */
 	int fail_after;   /* tests: commits left before failing; -1: never */
 	int fail_code;
 };
@@ -139,6 +145,19 @@ void journal_streams_free(struct journal *j);
 int journal_check_outputs(struct journal *j, int64_t run_id, int64_t *seq,
 			  char detail[JOURNAL_CHECK_DETAIL], struct err *e);
 void journal_claims_cache_free(struct journal *j);
+
+/* journal_samples.c */
+struct journal_sample_row;
+/* Write the buffered samples (in the caller's transaction). */
+int journal_samples_write(struct journal *j, struct err *e);
+/* After the flush transaction: written rows are dropped when it committed. */
+void journal_samples_settle(struct journal *j, int committed);
+void journal_samples_free(struct journal *j);
+/* 0 every digest holds, 1 with the first that does not (its event in
+ * *seq), -1 error. ended: the run has its run_end. */
+int journal_check_samples(struct journal *j, int64_t run_id, int ended,
+			  int64_t *seq, char detail[JOURNAL_CHECK_DETAIL],
+			  struct err *e);
 
 /* journal_lock.c */
 int journal_run_check_owned(const struct journal *j, int64_t run_id,

@@ -119,6 +119,32 @@ static const char *const migrations[] = {
 	"	WHERE task IS NOT NULL;"
 	"CREATE UNIQUE INDEX outputs_by_attempt"
 	"	ON outputs (run_id, step, attempt, stream) WHERE task IS NULL;",
+
+	/* 2 -> 3: probe samples, numbered per run, written in the output
+	 * batches and made tamper-evident by probe_digest events. */
+	"CREATE TABLE probe_samples ("
+	"	id INTEGER PRIMARY KEY,"
+	"	run_id INTEGER NOT NULL REFERENCES runs (id),"
+	"	seq INTEGER NOT NULL CHECK (seq >= 1),"
+	"	probe TEXT NOT NULL,"
+	"	wall_ms INTEGER NOT NULL,"
+	"	mono_ns INTEGER NOT NULL,"
+	"	duration_ms INTEGER NOT NULL,"
+	"	late_ms INTEGER NOT NULL,"
+	"	skipped INTEGER NOT NULL,"
+	"	result TEXT NOT NULL,"
+	"	state TEXT NOT NULL CHECK (state IN ('ok', 'warn', 'fail', 'unknown')),"
+	"	value TEXT,"
+	"	values_json TEXT NOT NULL,"
+	"	UNIQUE (run_id, seq)"
+	") STRICT;"
+	"CREATE INDEX probe_samples_by_probe ON probe_samples (run_id, probe, seq);"
+	"CREATE TRIGGER probe_samples_no_update BEFORE UPDATE ON probe_samples BEGIN"
+	"	SELECT RAISE(ABORT, 'probe samples are append-only');"
+	"END;"
+	"CREATE TRIGGER probe_samples_no_delete BEFORE DELETE ON probe_samples BEGIN"
+	"	SELECT RAISE(ABORT, 'probe samples are append-only');"
+	"END;",
 };
 
 /* compat[v] gives a journal at version v (read-only) today's shape as TEMP
@@ -128,6 +154,10 @@ static const char *const compat[] = {
 	[1] = "CREATE TEMP VIEW outputs AS SELECT id, run_id, step, attempt, "
 	      "NULL AS task, '' AS label, stream, total_bytes, stored_end, "
 	      "lost_bytes, sha256, truncated, finished FROM main.outputs;",
+	[2] = "CREATE TEMP VIEW probe_samples (id, run_id, seq, probe, wall_ms, "
+	      "mono_ns, duration_ms, late_ms, skipped, result, state, value, "
+	      "values_json) AS SELECT 0, 0, 0, '', 0, 0, 0, 0, 0, '', '', NULL, "
+	      "'{}' WHERE 0;",
 };
 
 #define COMPAT_OLDEST 1

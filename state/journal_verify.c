@@ -33,6 +33,7 @@ static const char *const problem_names[] = {
 	[JOURNAL_VERIFY_AFTER_END] = "events after the run ended",
 	[JOURNAL_VERIFY_OUTCOME] = "run outcome does not match its chain",
 	[JOURNAL_VERIFY_OUTPUT] = "stored output does not match its chain",
+	[JOURNAL_VERIFY_SAMPLES] = "probe samples do not match their digests",
 };
 
 /* Short names for front ends and test messages. */
@@ -319,6 +320,20 @@ static int check_outputs(struct journal *j, int64_t run_id,
 	return rc;
 }
 
+/* The probe samples must be what the chain's digests say. */
+static int check_samples(struct journal *j, int64_t run_id, int ended,
+			 struct journal_verify_result *res, struct err *e)
+{
+	char detail[JOURNAL_CHECK_DETAIL];
+	int64_t seq = 0;
+	int rc = journal_check_samples(j, run_id, ended, &seq, detail, e);
+
+	if (rc == 1)
+		return found(res, JOURNAL_VERIFY_SAMPLES, run_id, seq, "%s",
+			     detail);
+	return rc;
+}
+
 /* Walk one run's events in seq order. */
 static int verify_run(struct journal *j, int64_t run_id,
 		      struct journal_verify_result *res, struct err *e)
@@ -348,7 +363,9 @@ static int verify_run(struct journal *j, int64_t run_id,
 	bad = check_head(&c, row.head_seq, row.head_hash, res);
 	if (!bad)
 		bad = check_outcome(&c, &row, res);
-	return bad ? bad : check_outputs(j, run_id, res, e);
+	if (!bad)
+		bad = check_outputs(j, run_id, res, e);
+	return bad ? bad : check_samples(j, run_id, c.end_seq > 0, res, e);
 }
 
 /* Events moved to a run that does not exist would escape the per-run walk. */
