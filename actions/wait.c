@@ -4,6 +4,7 @@
  * neither reaches this file's start. The action's deadline (timeout=) is
  * the engine's, like every action's. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "actions/action.h"
 #include "runbooks/duration.h"
@@ -28,8 +29,17 @@ static int wait_describe(const struct action *a, const struct action_target *t,
 	(void)e;
 	if (a->stop) {
 		buf_addf(out, "stop the background action '%s' and wait for it", a->stop);
-	} else if (a->probe) {
-		buf_addf(out, "wait for probe '%s'", a->probe);
+	} else if (a->probe || a->until) {
+		const char *colon = a->until ? strchr(a->until, ':') : NULL;
+		if (colon)
+			buf_addf(out, "wait until probe '%.*s' is %s", (int)(colon - a->until),
+				 a->until, colon + 1);
+		else
+			buf_addf(out, "wait until probe '%s' is ok", a->probe ? a->probe : a->until);
+		if (a->within_ms >= 0) {
+			duration_format(a->within_ms, text);
+			buf_addf(out, " (within %s)", text);
+		}
 	} else {
 		duration_format(a->for_ms, text);
 		buf_addf(out, "wait %s", text);
@@ -62,7 +72,7 @@ static struct action_run *wait_start(const struct action *a,
 				     const struct action_ctx *ctx,
 				     struct err *e)
 {
-	if (a->probe || a->for_ms < 0) {
+	if (a->probe || a->until || a->for_ms < 0) {
 		err_set(e, "a wait without for= is carried out by the engine");
 		return NULL;
 	}

@@ -59,14 +59,19 @@ static bool decimal(const char *s, double *out, const char **end)
 	return true;
 }
 
-bool cond_value_number(const cJSON *v, double *out)
+bool cond_text_number(const char *s, double *out)
 {
 	const char *end;
+	return s && decimal(s, out, &end) && !*end;
+}
+
+bool cond_value_number(const cJSON *v, double *out)
+{
 	if (cJSON_IsNumber(v)) {
 		*out = v->valuedouble;
 		return true;
 	}
-	return cJSON_IsString(v) && decimal(v->valuestring, out, &end) && !*end;
+	return cJSON_IsString(v) && cond_text_number(v->valuestring, out);
 }
 
 bool cond_value_text(const cJSON *v, char *out, size_t n)

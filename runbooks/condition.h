@@ -73,6 +73,8 @@ const cJSON *cond_lookup(const cJSON *values, const char *path);
 /* A scalar value as text ("200", "3.5", "true", the string itself);
  * false for objects, arrays and null. */
 bool cond_value_text(const cJSON *v, char *out, size_t n);
+/* Text that is a decimal number ("3.5", "-2"), read without the locale. */
+bool cond_text_number(const char *s, double *out);
 /* A scalar value as a number (numbers, and text that is one). */
 bool cond_value_number(const cJSON *v, double *out);
 

@@ -62,6 +62,34 @@
  *   note             {"text"}; actor: who wrote it
  *   hangup           {} SIGHUP: the operator's terminal went away
  *   signal           {"signal": "SIGINT"|"SIGTERM"}
+ *   objectives       {"rto": {"budget_ms", "start", "stop"}, "rpo":
+ *                     {"budget_ms", "from"}}: right after run_start, what
+ *                    the run is measured against; a budget not given is
+ *                    null, "start" and "stop" are moments and "from" a
+ *                    source as runbooks/probe_spec.h writes them (a step's
+ *                    rto_start is "step:ID:start", its rto_stop
+ *                    "step:ID:end"), null when none. Runs journaled before
+ *                    it keep their budgets in the run row's vars
+ *                    ("objectives": {"rto_ms", "rpo_ms"}).
+ *   probe_start      {"probe", "kind", "interval_ms", "timeout_ms",
+ *                     "command", "target", "value", "ok", "warn", "fail"}:
+ *                    polling begins (at the run's start or resume, or at
+ *                    its from_step's start); "command" as describe says
+ *                    it, secrets masked
+ *   probe_state      {"probe", "state", "previous", "value", "sample",
+ *                     "result", "summary", "at_wall_ms", "at_mono_ns"}: a
+ *                    probe's state changed (the first sample that is not
+ *                    unknown is a change); "sample" is the seq of the
+ *                    sample in probe_samples, "at_*" when that sample
+ *                    started (the moment an RTO mark uses)
+ *   probe_stop       {"probe", "reason": "until_step"|"run_end"|"shutdown",
+ *                     "samples", "skipped"}: polling ends (counts of this
+ *                    session)
+ *   probe_digest     {"count", "first", "last", "sha256"}: the samples
+ *                    first..last of probe_samples (state/journal.h says
+ *                    how they are hashed); about every 10 s while probes
+ *                    poll, and before a probe_stop, a run_end or a
+ *                    shutdown: the ranges follow each other from 1
  *   run_end          {"outcome", "duration_ms"} via journal_run_end;
  *                    duration: the run's elapsed time from its start over
  *                    every resume; actor: the operator who aborted, else
@@ -102,6 +130,11 @@
 #define EV_NOTE "note"
 #define EV_HANGUP "hangup"
 #define EV_SIGNAL "signal"
+#define EV_OBJECTIVES "objectives"
+#define EV_PROBE_START "probe_start"
+#define EV_PROBE_STATE "probe_state"
+#define EV_PROBE_STOP "probe_stop"
+#define EV_PROBE_DIGEST "probe_digest"
 #define EV_RUN_END "run_end"
 
 /* Legacy: a background process's output in journals written before tasks

@@ -41,6 +41,7 @@ void fold_init(struct run_fold *f, const struct runbook *rb)
 	for (size_t i = 0; rb && i < rb->n_steps; i++)
 		step_add(f, (int64_t)i, rb->steps[i].id, rb->steps[i].title);
 	f->from_runbook = f->n_steps;
+	objectives_fold_init(f);
 }
 
 void fold_release(struct run_fold *f)
@@ -70,6 +71,7 @@ void fold_release(struct run_fold *f)
 	}
 	free(f->captures);
 	free(f->ended_by);
+	objectives_fold_release(f);
 	memset(f, 0, sizeof *f);
 }
 
@@ -355,6 +357,9 @@ void fold_event(struct run_fold *f, const struct journal_event *ev)
 	if (s)
 		step_event(f, ev, p, s);
 	task_event(f, ev, p, s);
+	objectives_fold_event(f, ev, p, current_segment(f));
+	if (!strcmp(t, EV_PROBE_DIGEST))
+		f->digested = member_int(p, "last", f->digested);
 	if (!strcmp(t, EV_NOTE))
 		note_add(f, ev, p);
 	else if (!strcmp(t, EV_CAPTURE))

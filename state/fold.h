@@ -16,7 +16,9 @@
  *  - tasks: every task the engine started (a step's action, a fan-out
  *    member, a background action), with its process group and start time
  *    when it ran a local process, and whether it ended;
- *  - notes, captured values, the end (outcome, who, when), and the head.
+ *  - notes, captured values, the end (outcome, who, when), and the head;
+ *  - the objectives and the RTO clock, and each probe's changes of state
+ *    (state/objectives.h).
  *
  * Ownership: the fold owns everything in it; fold_release frees it. The
  * runbook given to fold_init is borrowed (only its step ids and titles are
@@ -31,6 +33,7 @@
 
 #include "runbooks/model.h"
 #include "state/journal.h"
+#include "state/objectives.h"
 #include "state/step.h"
 
 #define FOLD_BOOT_ID_MAX 40
@@ -71,6 +74,7 @@ enum fold_task_role {
 	FOLD_TASK_ACTION,     /* a step's action on one target */
 	FOLD_TASK_MEMBER,     /* one member of a fan-out */
 	FOLD_TASK_BACKGROUND, /* a background action */
+	FOLD_TASK_PROBE,      /* one sample of a probe: no events of its own */
 };
 
 struct fold_task {
@@ -121,6 +125,10 @@ struct run_fold {
 	int64_t n_events;
 	struct journal_head head;
 	int illegal; /* step changes step_allowed refused (a forged journal) */
+	struct fold_objectives obj;
+	struct fold_probe *probes; /* in order of their first probe_start */
+	size_t n_probes;
+	int64_t digested; /* the last sample a probe_digest covers; 0: none */
 };
 
 /* rb may be NULL: steps are then added as the events name them. */

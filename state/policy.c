@@ -136,8 +136,9 @@ bool run_busy(const struct run *r)
 {
 	if (r->att)
 		return true;
+	/* probes poll until the run ends: they never keep it busy */
 	for (size_t i = 0; i < r->n_tasks; i++)
-		if (r->tasks[i]->running)
+		if (r->tasks[i]->running && r->tasks[i]->role != FOLD_TASK_PROBE)
 			return true;
 	return run_survivors_busy(r);
 }
@@ -147,6 +148,8 @@ size_t run_tasks(const struct run *r, struct run_task_view *out, size_t max)
 	size_t n = 0;
 	for (size_t i = 0; i < r->n_tasks && n < max; i++) {
 		const struct task *t = r->tasks[i];
+		if (t->role == FOLD_TASK_PROBE)
+			continue; /* front ends see probes through run_probes */
 		out[n++] = (struct run_task_view){
 			.task = t->id, .step = t->step, .attempt = t->attempt,
 			.action = t->action, .label = t->label,

@@ -25,6 +25,7 @@ struct run *run_new(const struct runbook *rb, const struct run_opts *o)
 		values_set(&r->values, rb->vars[i].name, rb->vars[i].value,
 			   rb->vars[i].secret);
 	fold_init(&r->fold, rb);
+	run_probes_init(r);
 	return r;
 }
 
@@ -44,9 +45,12 @@ void run_free(struct run *r)
 	struct err e;
 	if (!r)
 		return;
+	if (r->j && !r->observing && !r->ended && !r->journal_broken && r->loop)
+		run_probes_end(r, "shutdown");
 	if (r->j && !r->observing)
 		run_flush_events(r, &e);
 	run_attempt_free(r);
+	run_probes_free(r);
 	task_free_all(r);
 	kinds_close(r);
 	run_survivors_free(r);
@@ -273,8 +277,10 @@ static int flush(struct run *r, bool lazy, struct err *e)
 	}
 	/* durable: now they are the run's state, then the front end hears */
 	size_t n = p->n;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		fold_event(&r->fold, &p->ev[i]);
+		run_probes_on_event(r, &p->ev[i]);
+	}
 	for (size_t i = 0; i < n; i++)
 		if (r->lis.event)
 			r->lis.event(r->lis.arg, &p->ev[i]);
@@ -352,7 +358,8 @@ void run_output_written(struct run *r)
 
 /* ---- opening ---- */
 
-/* The non-secret values and the objectives, recorded with the run. */
+/* The non-secret values, recorded with the run (the objectives have an
+ * event of their own: state/events.h). */
 static char *run_vars_json(const struct run *r)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -364,11 +371,6 @@ static char *run_vars_json(const struct run *r)
 		else if (v->text)
 			cJSON_AddStringToObject(vars, v->name, v->text);
 	}
-	cJSON *obj = cJSON_AddObjectToObject(o, "objectives");
-	if (r->rb->objectives.rto_ms >= 0)
-		cJSON_AddNumberToObject(obj, "rto_ms", (double)r->rb->objectives.rto_ms);
-	if (r->rb->objectives.rpo_ms >= 0)
-		cJSON_AddNumberToObject(obj, "rpo_ms", (double)r->rb->objectives.rpo_ms);
 	char *text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	char *copy = xstrdup(text);
@@ -434,6 +436,7 @@ int run_open(struct run *r, struct journal *j, struct loop *l,
 	fold_event(&r->fold, &ev);
 	if (r->lis.event)
 		r->lis.event(r->lis.arg, &ev);
+	run_probes_begin(r, true);
 	return 0;
 }
 
@@ -454,9 +457,11 @@ int run_reopen(struct run *r, struct journal *j, struct loop *l,
 	cJSON_AddBoolToObject(p, "runbook_changed", runbook_changed);
 	run_add_actor(r, p);
 	cJSON_AddStringToObject(p, "boot_id", boot);
-	if (run_emit(r, -1, EV_RUN_RESUME, r->actor, p, e) < 0)
+	if (run_emit(r, -1, EV_RUN_RESUME, r->actor, p, e) < 0 ||
+	    run_reopen_settle(r, e) < 0)
 		return -1;
-	return run_reopen_settle(r, e);
+	run_probes_begin(r, false);
+	return 0;
 }
 
 /* ---- what the operator does ---- */
@@ -632,10 +637,12 @@ void run_set_backpressure(struct run *r, bool pause)
 int run_end(struct run *r, const char *outcome, bool by_operator,
 	    struct err *e)
 {
-	if (run_flush_events(r, e) < 0)
-		return -1;
 	if (r->ended)
 		return err_set(e, "run %lld has already ended", (long long)r->id);
+	/* the probes' last samples and digest come before the end */
+	run_probes_end(r, "run_end");
+	if (run_flush_events(r, e) < 0)
+		return -1;
 	int64_t wall = clock_wall_ms(), mono = clock_mono_ns();
 	cJSON *p = cJSON_CreateObject();
 	cJSON_AddStringToObject(p, "outcome", outcome);

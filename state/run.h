@@ -42,6 +42,7 @@
 #include "actions/action.h"
 #include "actions/proc.h"
 #include "runbooks/model.h"
+#include "runbooks/probe_spec.h"
 #include "state/fold.h"
 #include "state/journal.h"
 #include "state/step.h"
@@ -105,6 +106,8 @@ struct run_listener {
 	void (*step_done)(void *arg, size_t step);
 	/* The journal could not be written: no step may start. */
 	void (*journal_failed)(void *arg, const char *msg);
+	/* A sample of probe i ended (its view changed). */
+	void (*probe)(void *arg, size_t i);
 	void *arg;
 };
 
@@ -209,6 +212,57 @@ size_t run_background_count(const struct run *r);
 /* Tasks currently running, for front ends: up to max views (valid until
  * the next loop pass). */
 size_t run_tasks(const struct run *r, struct run_task_view *out, size_t max);
+
+/* ---- probes (state/run_probe.c) ----
+ *
+ * Each probe of the runbook is sampled every `every` (default 5 s) from
+ * the run's start, or its from_step's start, to the run's end, or its
+ * until_step's end: each sample is a task running the probe's action with
+ * its timeout (default: the interval), never two of one probe at once (a
+ * tick that finds the last sample still running is skipped, and counted).
+ * Samples go to the journal's probe_samples in the output batches; a
+ * change of state is a probe_state event; digests of the samples are
+ * journaled about every 10 s and at the end (state/events.h). Probes do
+ * not make the run busy (run_busy) and are not tasks front ends list
+ * (run_tasks). Not polled in a dry run, nor by a watcher (which reads the
+ * samples from the journal). */
+#define RUN_PROBE_SPARK 32
+
+struct run_probe_point {
+	enum probe_state state;
+	bool has_number;
+	double number; /* the value shown, when it is a number */
+};
+
+struct run_probe_view {
+	const char *name;
+	const char *kind;   /* the action kind (sh, exec, http, sql, velero) */
+	int64_t interval_ms;
+	bool polling;       /* sampled now */
+	bool sampling;      /* a sample is running */
+	enum probe_state state;
+	const char *value;  /* the last value shown; "" for none */
+	int64_t age_ms;     /* since the last sample ended; -1: none yet */
+	int64_t samples, skipped, late_worst_ms; /* this session */
+	size_t n_points;
+	struct run_probe_point points[RUN_PROBE_SPARK]; /* oldest first */
+};
+
+/* Up to max views, in the runbook's order (valid until the next loop pass). */
+size_t run_probes(const struct run *r, struct run_probe_view *out, size_t max);
+
+/* The step waiting on a probe (wait {until=PROBE:STATE}). */
+struct run_probe_wait {
+	size_t step;
+	const char *probe;
+	enum probe_state state;
+	int64_t left_ms; /* -1: no deadline (within= not given) */
+};
+bool run_probe_waiting(const struct run *r, struct run_probe_wait *out);
+
+/* The objectives as measured so far: the fold's, with the RPO of a probe
+ * source from its last sample. */
+void run_objectives(const struct run *r, struct fold_objectives *out);
 
 /* A process of an interrupted step that outlived the qrh that started it. */
 struct run_survivor {

@@ -4,6 +4,7 @@
  *   task.c           tasks: start, output, live values, deadline, end
  *   run_step.c       a step attempt: its actions in order, fan-out, retries
  *   run_background.c background tasks and wait {stop=NAME}
+ *   run_probe.c      probes: samples on a timer, states, digests
  *   run_replay.c     resume and watch: the fold of the journal, survivors */
 #ifndef QRH_STATE_RUN_PRIV_H
 #define QRH_STATE_RUN_PRIV_H
@@ -12,6 +13,7 @@
 
 #include "actions/action.h"
 #include "actions/guard.h"
+#include "state/probe_sample.h"
 #include "state/redact.h"
 #include "state/run.h"
 #include "state/targets.h"
@@ -37,6 +39,7 @@ struct task {
 	struct action_run *ar;
 	struct redactor red[3]; /* indexed by enum proc_stream */
 	int64_t started_ns;
+	int64_t timeout_ms;     /* the deadline from the start; <= 0: none */
 	int64_t deadline_ms;    /* 0: none */
 	uint64_t deadline_timer;
 	bool cancel_sent;
@@ -81,6 +84,7 @@ struct attempt {
 	size_t step;
 	int attempt;
 	size_t action; /* the current action */
+	int64_t action_started_ns;
 	int64_t started_ns;
 	uint64_t step_timer;    /* the step's timeout */
 	uint64_t retry_timer;   /* waiting to try again */
@@ -89,6 +93,13 @@ struct attempt {
 	bool timed_out;
 	bool cancelled;
 	bool stopping; /* a wait {stop=NAME} waits for that task to end */
+	/* a wait {until=PROBE:STATE}: the probe (index) and the state */
+	bool probe_waiting;
+	size_t wait_probe;
+	enum probe_state wait_state;
+	int64_t wait_started_ns;
+	int64_t wait_deadline_ns; /* 0: none */
+	uint64_t wait_timer;
 	struct action_result last; /* of the last action (no values) */
 	struct task *task;     /* the current single task, or NULL */
 	struct fanout *fan;    /* the current fan-out, or NULL */
@@ -104,6 +115,33 @@ struct attempt {
 struct pending {
 	struct journal_event *ev;
 	size_t n, cap;
+};
+
+/* A probe of the run: its samples are tasks started by its timer, one at a
+ * time; a tick that finds the last sample still running is skipped. */
+#define PROBE_RING 32
+struct probe_rt {
+	struct run *run;
+	size_t index;
+	const struct probe *p;
+	struct probe_conds conds;
+	int64_t every_ms, timeout_ms;
+	bool polling;
+	bool done; /* stopped by its until_step: never again this run */
+	uint64_t timer;
+	int64_t due_ns;  /* when the next sample is due */
+	struct task *task; /* the sample running, or NULL */
+	struct target_set targets; /* the running sample's target */
+	struct buf line; /* its standard output's first bytes */
+	int64_t sample_wall_ms, sample_mono_ns, sample_late_ms;
+	int64_t pending_skips; /* skipped since the last sample */
+	enum probe_state state;
+	bool sampled; /* a sample ended in this session */
+	char value[PROBE_VALUE_MAX];
+	int64_t ended_ns; /* when the last sample ended */
+	int64_t samples, skipped, late_worst_ms;
+	struct run_probe_point ring[PROBE_RING];
+	size_t ring_n, ring_head;
 };
 
 /* The survivors of one interrupted step, and the operator's wait for or
@@ -145,6 +183,10 @@ struct run {
 	struct action_kind_state *ks[ACTION_KIND_COUNT];
 	bool ks_open[ACTION_KIND_COUNT];
 	struct survivors *surv; /* per step, after a resume; NULL: none */
+	struct probe_rt *probes; /* one per runbook probe */
+	uint64_t probes_timer;   /* reconciles polling with the steps */
+	uint64_t digest_timer;
+	int64_t rpo_window_ms, rpo_rows_lost, rpo_seq; /* RPO from a probe */
 };
 
 /* ---- run.c ---- */
@@ -217,6 +259,27 @@ struct task *run_background_find(struct run *r, const char *name);
 struct task *run_background_of(struct run *r, size_t step, size_t action);
 /* A background task ended: a wait {stop} may be done. */
 void run_attempt_background_ended(struct run *r);
+
+/* ---- run_step.c: waits on probes ---- */
+/* Probe i changed state (or sampled): a wait {until} may be done. */
+void run_attempt_probe_changed(struct run *r, size_t i);
+
+/* ---- run_probe.c ---- */
+void run_probes_init(struct run *r);
+void run_probes_free(struct run *r);
+/* After the run is open (fresh: a new run, which journals its objectives)
+ * or resumed: the probes that should poll start. */
+void run_probes_begin(struct run *r, bool fresh);
+/* Every folded event: a step's start or end may start or stop a probe
+ * (from a timer: never from inside the flush). */
+void run_probes_on_event(struct run *r, const struct journal_event *ev);
+/* Stops every probe (reason: run_end, shutdown) and journals the last
+ * digest. */
+void run_probes_end(struct run *r, const char *reason);
+/* The index of the probe of that name, or -1. */
+long run_probe_index(const struct run *r, const char *name);
+/* Observing: the samples of each probe read again from the journal. */
+void run_probes_observe(struct run *r);
 
 /* ---- run_replay.c ---- */
 int run_reopen_replay(struct run *r, struct err *e);

@@ -314,6 +314,7 @@ int run_observe_poll(struct run *r, bool *ended, struct err *e)
 {
 	if (journal_events_each(r->j, r->id, r->fold.head.seq, observe_one, r, e) < 0)
 		return -1;
+	run_probes_observe(r);
 	*ended = r->fold.ended;
 	return 0;
 }

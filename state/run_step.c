@@ -3,10 +3,12 @@
  * with backoff; the capture. Every change of the step's status is an event
  * applied through the fold (state/step.h). */
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "runbooks/duration.h"
 #include "state/events.h"
 #include "state/run_priv.h"
 #include "util/clock.h"
@@ -190,6 +192,8 @@ static void action_result(struct run *r, enum action_status st,
 		cJSON_AddNumberToObject(end, "action", (double)att->action);
 		cJSON_AddStringToObject(end, "status", action_status_name(st));
 		cJSON_AddNullToObject(end, "exit_code");
+		cJSON_AddNumberToObject(end, "duration_ms",
+					(double)((clock_mono_ns() - att->action_started_ns) / 1000000));
 		char *clean = run_redact(r, summary);
 		cJSON_AddStringToObject(end, "summary", clean);
 		free(clean);
@@ -444,13 +448,118 @@ static void wait_stop_begin(struct run *r, const struct action *a)
 	att->stopping = true;
 }
 
+/* ---- wait {until=PROBE:STATE}: carried by the engine, which owns probes ---- */
+
+static void probe_wait_end(struct run *r, enum action_status st, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void probe_wait_end(struct run *r, enum action_status st, const char *fmt, ...)
+{
+	struct attempt *att = r->att;
+	char msg[ACTION_SUMMARY_MAX];
+	va_list ap;
+	att->probe_waiting = false;
+	if (att->wait_timer)
+		loop_timer_cancel(r->loop, att->wait_timer);
+	att->wait_timer = 0;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	action_result(r, st, msg, NULL);
+}
+
+static const char *wait_probe_name(const struct run *r)
+{
+	return r->rb->probes[r->att->wait_probe].name;
+}
+
+static void on_wait_within(struct loop *l, uint64_t id, void *arg)
+{
+	struct run *r = arg;
+	struct attempt *att = r->att;
+	(void)l;
+	(void)id;
+	att->wait_timer = 0;
+	char within[DURATION_TEXT_MAX];
+	duration_format((att->wait_deadline_ns - att->wait_started_ns) / 1000000, within);
+	probe_wait_end(r, ACTION_FAILED, "probe '%s' was not %s within %s (it is %s)",
+		       wait_probe_name(r), probe_state_name(att->wait_state), within,
+		       probe_state_name(r->probes[att->wait_probe].state));
+}
+
+void run_attempt_probe_changed(struct run *r, size_t i)
+{
+	struct attempt *att = r->att;
+	if (!att || !att->probe_waiting || att->wait_probe != i ||
+	    r->probes[i].state != att->wait_state)
+		return;
+	probe_wait_end(r, ACTION_OK, "probe '%s' is %s after %.1f s", wait_probe_name(r),
+		       probe_state_name(att->wait_state),
+		       (double)(clock_mono_ns() - att->wait_started_ns) / 1e9);
+}
+
+bool run_probe_waiting(const struct run *r, struct run_probe_wait *out)
+{
+	const struct attempt *att = r->att;
+	if (!att || !att->probe_waiting)
+		return false;
+	int64_t left = att->wait_deadline_ns ? (att->wait_deadline_ns - clock_mono_ns()) / 1000000
+					     : -1;
+	*out = (struct run_probe_wait){ .step = att->step, .probe = wait_probe_name(r),
+					.state = att->wait_state,
+					.left_ms = att->wait_deadline_ns && left < 0 ? 0 : left };
+	return true;
+}
+
+static void wait_probe_begin(struct run *r, const struct action *a)
+{
+	struct attempt *att = r->att;
+	char name[QRH_MAX_ID_LEN + 1];
+	const char *why;
+	struct err e;
+	enum probe_state want = PROBE_OK;
+	r->defer = true;
+	if (run_emit(r, (long)att->step, EV_ACTION_START, NULL,
+		     action_start_payload(r, a, NULL), &e) < 0 ||
+	    run_flush_events(r, &e) < 0) {
+		action_result(r, ACTION_ERROR, e.msg, NULL);
+		return;
+	}
+	if (a->until && probe_until_parse(a->until, name, &want, &why) < 0) {
+		action_result(r, ACTION_ERROR, why, NULL);
+		return;
+	}
+	long i = run_probe_index(r, a->until ? name : a->probe);
+	if (i < 0 || !r->probes) {
+		action_result(r, ACTION_ERROR, "no such probe", NULL);
+		return;
+	}
+	att->wait_probe = (size_t)i;
+	att->wait_state = want;
+	att->wait_started_ns = clock_mono_ns();
+	att->probe_waiting = true;
+	if (r->probes[i].sampled && r->probes[i].state == want) {
+		run_attempt_probe_changed(r, (size_t)i);
+		return;
+	}
+	if (a->within_ms >= 0) {
+		att->wait_deadline_ns = att->wait_started_ns + a->within_ms * 1000000;
+		att->wait_timer = loop_timer_add(r->loop, a->within_ms, on_wait_within, r);
+	}
+}
+
 static void action_begin(struct run *r)
 {
 	struct attempt *att = r->att;
 	const struct action *a = &r->rb->steps[att->step].actions[att->action];
 	struct err e;
+	att->action_started_ns = clock_mono_ns();
 	if (a->kind == ACTION_WAIT && a->stop) {
 		wait_stop_begin(r, a);
+		return;
+	}
+	if (a->kind == ACTION_WAIT && (a->until || a->probe)) {
+		wait_probe_begin(r, a);
 		return;
 	}
 	if (a->background) {
@@ -517,6 +626,11 @@ static void cancel_running(struct run *r, enum action_cancel_reason why)
 							   : "cancelled while stopping a background action",
 			      NULL);
 	}
+	if (att->probe_waiting)
+		probe_wait_end(r, why == ACTION_CANCEL_TIMEOUT ? ACTION_TIMEOUT : ACTION_CANCELLED,
+			       "%s while waiting for probe '%s' to be %s",
+			       why == ACTION_CANCEL_TIMEOUT ? "timed out" : "cancelled",
+			       wait_probe_name(r), probe_state_name(att->wait_state));
 }
 
 static void on_step_timeout(struct loop *l, uint64_t id, void *arg)
@@ -700,7 +814,7 @@ void run_attempt_free(struct run *r)
 	if (!att)
 		return;
 	uint64_t *timers[] = { &att->step_timer, &att->retry_timer, &att->next_timer,
-			       &att->stop_timer };
+			       &att->stop_timer, &att->wait_timer };
 	for (size_t k = 0; k < sizeof timers / sizeof *timers; k++)
 		if (*timers[k])
 			loop_timer_cancel(r->loop, *timers[k]);

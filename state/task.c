@@ -38,6 +38,7 @@ struct task *task_new(struct run *r, enum fold_task_role role, size_t step,
 	t->attempt = attempt;
 	t->action = action;
 	t->a = a;
+	t->timeout_ms = a->timeout_ms;
 	t->target = target;
 	t->label = label && *label ? xstrdup(label) : NULL;
 	t->entry = run_entry(r, a->kind);
@@ -60,6 +61,12 @@ static void deliver(struct task *t, enum proc_stream stream, const char *data,
 	struct err e;
 	if (!len)
 		return;
+	if (t->role == FOLD_TASK_PROBE) {
+		/* a sample's output is read for its first line, never stored */
+		if (t->capture && stream == PROC_STDOUT)
+			buf_add(t->capture, data, len);
+		return;
+	}
 	if (t->capture && stream == PROC_STDOUT) {
 		buf_add(t->capture, data, len);
 		if (t->capture_only)
@@ -136,7 +143,7 @@ static struct run_task_view task_view(const struct task *t)
 static void notify_task(struct task *t)
 {
 	struct run *r = t->run;
-	if (r->lis.task) {
+	if (r->lis.task && t->role != FOLD_TASK_PROBE) {
 		struct run_task_view v = task_view(t);
 		r->lis.task(r->lis.arg, &v);
 	}
@@ -159,6 +166,12 @@ static void sink_process(void *arg, pid_t pgid, uint64_t start_ticks)
 	struct err e;
 	t->pgid = pgid;
 	t->start_ticks = start_ticks;
+	if (t->role == FOLD_TASK_PROBE) {
+		/* no event: a sample is guarded, so it never outlives qrh */
+		if (r->guard && guard_add(r->guard, pgid, start_ticks, &e) == 0)
+			t->guarded = true;
+		return;
+	}
 	cJSON *p = cJSON_CreateObject();
 	cJSON_AddNumberToObject(p, "task", (double)t->id);
 	cJSON_AddNumberToObject(p, "pgid", (double)pgid);
@@ -180,6 +193,8 @@ static void stream_finish(struct task *t, enum proc_stream s)
 	redactor_flush(&t->red[s], &rest);
 	deliver(t, s, rest.data, rest.len);
 	buf_release(&rest);
+	if (t->role == FOLD_TASK_PROBE)
+		return;
 	struct journal_okey k = task_key(t);
 	memset(&t->out[s], 0, sizeof t->out[s]);
 	if (journal_output_finish(r->j, r->id, &k, jstream(s), &t->out[s], &e) < 0)
@@ -268,7 +283,7 @@ void task_start(struct task *t, const struct action_ctx *base)
 	struct action_ctx ctx = *base;
 	struct err e = { "" };
 	ctx.target = t->target;
-	ctx.die_with_qrh = t->role == FOLD_TASK_BACKGROUND;
+	ctx.die_with_qrh = t->role == FOLD_TASK_BACKGROUND || t->role == FOLD_TASK_PROBE;
 	ctx.sink = (struct action_sink){ .output = sink_output,
 					 .progress = sink_progress,
 					 .process = sink_process,
@@ -287,8 +302,8 @@ void task_start(struct task *t, const struct action_ctx *base)
 		t->deadline_timer = loop_timer_add(r->loop, 0, on_start_failed, t);
 		return;
 	}
-	if (t->a->timeout_ms > 0)
-		t->deadline_timer = loop_timer_add(r->loop, t->a->timeout_ms, on_deadline, t);
+	if (t->timeout_ms > 0)
+		t->deadline_timer = loop_timer_add(r->loop, t->timeout_ms, on_deadline, t);
 	if (r->backpressure && t->entry->pause)
 		t->entry->pause(t->ar, true);
 }

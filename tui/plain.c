@@ -516,6 +516,7 @@ int plain_drive(struct run *r, struct loop *l, const struct plain_opts *o)
 		o->on_signals_ready(false);
 	outq_attach(l, on_pressure, r);
 	plain_listener_steps(on_step_done, &d);
+	plain_listener_run(r);
 	if (o->dry_run) {
 		const struct runbook *rb = run_runbook(r);
 		for (size_t i = 0; i < rb->n_steps; i++)
@@ -535,5 +536,6 @@ int plain_drive(struct run *r, struct loop *l, const struct plain_opts *o)
 		loop_timer_cancel(l, d.idle_timer);
 	buf_release(&d.input);
 	plain_listener_steps(NULL, NULL);
+	plain_listener_run(NULL);
 	return d.exit_code;
 }

@@ -29,6 +29,8 @@ int plain_drive(struct run *r, struct loop *l, const struct plain_opts *o);
 void plain_listener(struct run_listener *lis);
 /* Where that listener reports settled steps (plain_drive sets it). */
 void plain_listener_steps(void (*fn)(void *arg, size_t step), void *arg);
+/* The run whose clocks that listener tells of (plain_drive sets it). */
+void plain_listener_run(const struct run *r);
 /* Asks for a line on the terminal (no echo when secret); NULL when stdin
  * is not a terminal or at end of file. Caller frees. */
 char *plain_ask(const char *prompt, bool secret);

@@ -11,6 +11,7 @@
 #include "tui/cli.h"
 #include "tui/outq.h"
 #include "tui/plain.h"
+#include "tui/probe_text.h"
 #include "tui/sanitize.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -35,6 +36,8 @@ static struct {
 	struct line_state *lines; /* the open streams of running tasks */
 	size_t n, cap;
 	bool quiet_output;
+	const struct run *run;           /* for its clocks; NULL: none */
+	int64_t rto_started, rto_stopped; /* the clock news already told */
 } out_state;
 
 void plain_print_setup(const struct runbook *rb, bool quiet_output);
@@ -305,9 +308,43 @@ static void run_event_text(const struct journal_event *ev, const cJSON *p,
 		buf_addf(b, "%s received", str(p, "signal"));
 	} else if (!strcmp(t, EV_HANGUP)) {
 		buf_adds(b, "hangup: the terminal went away; finishing the running step");
+	} else if (probe_event_text(ev, p, b)) {
+		/* probes and objectives: tui/probe_text.c */
 	} else {
 		buf_adds(b, t);
 	}
+}
+
+void plain_listener_run(const struct run *r)
+{
+	out_state.run = r;
+	out_state.rto_started = out_state.rto_stopped = 0;
+}
+
+/* The RTO clock starting or stopping, and the verdict at the end. */
+static void clock_news(const struct journal_event *ev, const char *when)
+{
+	struct buf b;
+	if (!out_state.run)
+		return;
+	buf_init(&b, BUF_UNLIMITED);
+	objectives_news(run_fold(out_state.run), &out_state.rto_started,
+			&out_state.rto_stopped, &b);
+	if (!strcmp(ev->type, EV_RUN_END)) {
+		struct fold_objectives o;
+		run_objectives(out_state.run, &o);
+		if (o.recorded) {
+			buf_adds(&b, "objectives: ");
+			objectives_verdict(run_fold(out_state.run), &o, &b);
+			buf_addc(&b, '\n');
+		}
+	}
+	for (const char *line = b.data; *line;) {
+		const char *nl = strchr(line, '\n');
+		outq_printf("%s %.*s\n", when, (int)(nl - line), line);
+		line = nl + 1;
+	}
+	buf_release(&b);
 }
 
 static void on_event(void *arg, const struct journal_event *ev)
@@ -327,6 +364,7 @@ static void on_event(void *arg, const struct journal_event *ev)
 		run_event_text(ev, p, &b);
 	}
 	outq_printf("%s %s\n", when, b.data);
+	clock_news(ev, when);
 	if (!strcmp(ev->type, EV_DRY_RUN)) {
 		const cJSON *c = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(p, "commands"), 0);
 		if (cJSON_IsString(c)) {
