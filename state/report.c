@@ -9,6 +9,7 @@
 
 #include "runbooks/load.h"
 #include "state/events.h"
+#include "state/report_priv.h"
 #include "util/clock.h"
 #include "util/xalloc.h"
 
@@ -144,6 +145,10 @@ int report_load(struct journal *j, int64_t run_id, struct run_report *out,
 	}
 	out->n_events = f->n_events;
 	out->head = f->head;
+	if (report_probes_load(j, out, e) < 0) {
+		report_release(out);
+		return -1;
+	}
 	return 1;
 }
 
@@ -165,6 +170,7 @@ void report_release(struct run_report *r)
 		free(r->notes[i].text);
 	}
 	free(r->notes);
+	free(r->probes);
 	fold_release(&r->fold);
 	journal_run_release(&r->run);
 	memset(r, 0, sizeof *r);
@@ -213,6 +219,16 @@ static void json_time(cJSON *o, const char *key, int64_t wall_ms)
 	}
 	clock_rfc3339_ms(wall_ms, t);
 	cJSON_AddStringToObject(o, key, t);
+}
+
+void report_json_int(cJSON *o, const char *key, int64_t v)
+{
+	json_int(o, key, v);
+}
+
+void report_json_time(cJSON *o, const char *key, int64_t wall_ms)
+{
+	json_time(o, key, wall_ms);
 }
 
 static void json_bool(cJSON *o, const char *key, int v)
@@ -369,6 +385,7 @@ int report_export_json(struct journal *j, const struct run_report *r,
 	for (size_t i = 0; i < r->n_steps; i++)
 		cJSON_AddItemToArray(steps, step_json(&r->steps[i]));
 	cJSON_AddItemToObject(doc, "steps", steps);
+	report_probes_json(r, doc);
 	c.events = cJSON_AddArrayToObject(doc, "events");
 	rc = journal_events_each(j, r->run.id, 0, event_json_add, &c, e);
 	if (rc < 0) {

@@ -68,6 +68,14 @@ struct report_note {
 	char *text;
 };
 
+/* A probe of the run: what its events say (fold) and what its samples
+ * count (probe_samples). */
+struct report_probe {
+	const struct fold_probe *fp; /* kind, interval, changes of state */
+	int64_t samples, skipped;
+	int64_t late_worst_ms;
+};
+
 struct run_report {
 	struct journal_run run;		/* the run row, runbook text included */
 	int runbook_loaded;		/* 0: steps rebuilt from events */
@@ -78,6 +86,9 @@ struct run_report {
 	int64_t n_events;
 	struct journal_head head;	/* the last event read */
 	struct run_fold fold;		/* segments, operators, tasks, ... */
+	struct report_probe *probes;	/* in the fold's order */
+	size_t n_probes;
+	struct fold_objectives obj;	/* the fold's, with a probe's RPO */
 };
 
 /* Derive the report of run `run_id`: 1 and *out filled, 0 no such run,
@@ -95,6 +106,14 @@ void report_release(struct run_report *r);
  *               "confirmed_by": {"actor", "how"}, "output_bytes",
  *               "output_sha256", "output_truncated", "output_lost_bytes",
  *               "stderr_bytes", "stderr_sha256", "stderr_lost_bytes"}],
+ *    "objectives": {"rto": {"budget_ms", "measured_ms", "started_at",
+ *                           "stopped_at", "start_event", "stop_event",
+ *                           "met"},
+ *                   "rpo": {"budget_ms", "measured_ms", "rows_lost",
+ *                           "met", "source", "evidence"}},
+ *    "probes": [{"name", "kind", "interval_ms", "timeout_ms", "samples",
+ *                "skipped", "late_worst_ms", "states": [{"at", "state",
+ *                "value", "seq"}]}],
  *    "events": [{"seq", "time", "mono_ns", "step", "type", "actor",
  *                "payload", "prev_hash", "hash"}],
  *    "head": {"seq", "hash"}}
@@ -105,7 +124,21 @@ void report_release(struct run_report *r);
  * qrh recorded losses do not), so older journals export as they did. "payload" is the event's payload as a JSON object; the
  * hash covers its stored text, which a re-serialization need not match
  * byte for byte. The events are re-read from `j` up to r->head, so the
- * document matches the report even while the run goes on. */
+ * document matches the report even while the run goes on.
+ *
+ * Objectives: "rto" is null when the run has no RTO budget and no marks,
+ * "rpo" likewise. measured_ms is the RTO clock's stop - start (monotonic;
+ * wall clock across a reboot), null while it has not stopped; met is null
+ * without a budget or a measure, false when the run ended with the clock
+ * running. start_event and stop_event are {"seq", "mark"}: the event that
+ * started or stopped the clock and the moment it matched (probe:NAME:STATE,
+ * step:ID:start, step:ID:end), or null. The RPO's measured_ms is
+ * "window_ms" and rows_lost "rows_lost" of its source's values: a step's
+ * last action_end or task_end that has them (evidence {"event": seq}), or a
+ * probe's last sample that has them (evidence {"sample": seq}).
+ * Probes: samples, skipped and late_worst_ms are counted over the rows of
+ * probe_samples; states are the probe_state events, "at" the moment the
+ * sample started. */
 int report_export_json(struct journal *j, const struct run_report *r,
 		       struct buf *out, struct err *e);
 

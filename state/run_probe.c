@@ -326,11 +326,10 @@ static void probe_start(struct probe_rt *pr)
 		else
 			cJSON_AddNullToObject(p, opt[k][0]);
 	}
+	r->defer = true; /* the starts of all probes in one commit */
 	if (run_emit(r, -1, EV_PROBE_START, NULL, p, &e) < 0)
 		return;
 	pr->polling = true;
-	pr->due_ns = clock_mono_ns();
-	probe_arm(pr, pr->due_ns);
 	if (!r->digest_timer)
 		r->digest_timer = loop_timer_add(r->loop, PROBE_DIGEST_INTERVAL_MS,
 						 on_digest_timer, r);
@@ -374,6 +373,7 @@ static bool should_poll(const struct run *r, const struct probe_rt *pr)
 
 static void reconcile(struct run *r)
 {
+	struct err e;
 	for (size_t i = 0; r->probes && i < r->rb->n_probes; i++) {
 		struct probe_rt *pr = &r->probes[i];
 		bool want = should_poll(r, pr);
@@ -382,6 +382,17 @@ static void reconcile(struct run *r)
 		} else if (!want && pr->polling) {
 			pr->done = true;
 			probe_stop(pr, "until_step");
+		}
+	}
+	if (run_flush_events(r, &e) < 0)
+		return;
+	/* the first samples are due once their starts are on the chain */
+	int64_t now = clock_mono_ns();
+	for (size_t i = 0; r->probes && i < r->rb->n_probes; i++) {
+		struct probe_rt *pr = &r->probes[i];
+		if (pr->polling && !pr->timer && !pr->task) {
+			pr->due_ns = now;
+			probe_arm(pr, now);
 		}
 	}
 }

@@ -13,6 +13,7 @@
 #include "state/report.h"
 #include "tui/cli.h"
 #include "tui/sanitize.h"
+#include "tui/show.h"
 #include "util/clock.h"
 
 #define SHOW_INDENT "        "
@@ -371,6 +372,7 @@ static int show_run(struct journal *j, int64_t id, bool output)
 	}
 	header_print(&r);
 	rc = steps_print(j, &r, output);
+	show_probes_print(&r);
 	notes_print(&r);
 	report_release(&r);
 	if (rc > 0)

@@ -1,0 +1,20 @@
+/* report_priv: what report.c shares with report_probes.c. */
+#ifndef QRH_STATE_REPORT_PRIV_H
+#define QRH_STATE_REPORT_PRIV_H
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+#include "state/report.h"
+
+/* An integer exact for any int64; REPORT_NONE is null. */
+void report_json_int(cJSON *o, const char *key, int64_t v);
+/* RFC 3339 with milliseconds; 0 and REPORT_NONE are null. */
+void report_json_time(cJSON *o, const char *key, int64_t wall_ms);
+
+/* report_probes.c: the probes' sample counts and the objectives (with a
+ * probe's RPO), after the fold; and their members of the document. */
+int report_probes_load(struct journal *j, struct run_report *r, struct err *e);
+void report_probes_json(const struct run_report *r, cJSON *doc);
+
+#endif
