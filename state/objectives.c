@@ -214,7 +214,6 @@ void objectives_fold_event(struct run_fold *f, const struct journal_event *ev,
 		objectives_recorded(o, p);
 		return;
 	}
-	clock_event(f, ev, p, segment);
 	if (!strcmp(t, EV_PROBE_START)) {
 		probe_started(f, p);
 	} else if (!strcmp(t, EV_PROBE_STATE)) {
@@ -231,6 +230,9 @@ void objectives_fold_event(struct run_fold *f, const struct journal_event *ev,
 			objectives_rpo_values(o, cJSON_GetObjectItemCaseSensitive(p, "values"),
 					      ev->seq);
 	}
+	/* after the probe's state is this event's: a stop already reached
+	 * is judged on the state now */
+	clock_event(f, ev, p, segment);
 }
 
 /* ---- reading the clock ---- */

@@ -15,6 +15,9 @@
  *   hang            nothing more until cancelled
  *   fail-start MSG  start fails with MSG (nothing runs)
  *   spawn           report a (fake) process group, pgid 999999
+ *   if-flag CMD     CMD only while the test has set fake_flag (a primary
+ *                   that the test crashes and brings back, say)
+ *   if-not-flag CMD CMD only while fake_flag is 0
  * A script that ends without exit/unknown/hang is `exit 0`. The kind keeps
  * counters the test reads: runs started, running now and the most at once. */
 #ifndef QRH_TESTS_FAKE_ACTION_H
@@ -33,6 +36,7 @@ struct fake_stats {
 };
 
 extern struct fake_stats fake_stats;
+extern int fake_flag;
 extern const struct action_entry fake_entry;
 /* An entries table for run_opts.entries: every process kind is the fake. */
 extern const struct action_entry *const fake_entries[ACTION_KIND_COUNT];

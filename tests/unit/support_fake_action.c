@@ -9,6 +9,7 @@
 #include "util/xalloc.h"
 
 struct fake_stats fake_stats;
+int fake_flag;
 
 struct action_kind_state {
 	int unused;
@@ -30,6 +31,7 @@ struct action_run {
 void fake_reset(void)
 {
 	memset(&fake_stats, 0, sizeof fake_stats);
+	fake_flag = 0;
 }
 
 static int fake_open(const struct action_host *h, struct action_kind_state **out,
@@ -112,6 +114,15 @@ static void step_script(struct loop *l, uint64_t id, void *arg)
 		if (arg1)
 			*arg1++ = '\0';
 		const char *a = arg1 ? arg1 : "";
+		if (!strcmp(line, "if-flag") || !strcmp(line, "if-not-flag")) {
+			if ((fake_flag != 0) != !strcmp(line, "if-flag") || !arg1)
+				continue;
+			line = arg1;
+			arg1 = strchr(line, ' ');
+			if (arg1)
+				*arg1++ = '\0';
+			a = arg1 ? arg1 : "";
+		}
 		if (!strcmp(line, "out") || !strcmp(line, "err")) {
 			struct buf b;
 			buf_init(&b, BUF_UNLIMITED);
