@@ -90,6 +90,7 @@ static void on_event(void *arg, const struct journal_event *ev)
 	}
 	if (c->read_only)
 		watch_follow(c, ev);
+	console_probe_event(c, ev);
 	c->dirty = true;
 }
 
@@ -177,6 +178,13 @@ static void on_step_done(void *arg, size_t i)
 	}
 }
 
+static void on_probe(void *arg, size_t i)
+{
+	(void)arg;
+	(void)i;
+	the_console.dirty = true;
+}
+
 static void on_journal_failed(void *arg, const char *msg)
 {
 	(void)arg;
@@ -190,6 +198,7 @@ void console_listener(struct run_listener *lis)
 	lis->output = on_output;
 	lis->step_done = on_step_done;
 	lis->journal_failed = on_journal_failed;
+	lis->probe = on_probe;
 }
 
 /* ---- steps: confirming, running, failing ---- */

@@ -90,7 +90,7 @@ static void format_duration(int64_t ms, char *out, size_t n)
 static void draw_header(struct console *c)
 {
 	const struct rect *r = &c->lay.header;
-	char buf[256], t[32];
+	char buf[256];
 	int64_t el = ((c->end_ns ? c->end_ns : clock_mono_ns()) - c->start_ns) / 1000000000;
 	attron(A_REVERSE);
 	fill(r->y, 0, r->w);
@@ -104,21 +104,9 @@ static void draw_header(struct console *c)
 	put(r->y, r->w - w > x ? r->w - w : x, buf, strlen(buf), r->w - x);
 	attroff(A_REVERSE);
 	fill(r->y + 1, 0, r->w);
-	const struct objectives *o = &c->rb->objectives;
-	x = 1;
-	if (o->rto_ms >= 0) {
-		format_duration(o->rto_ms, t, sizeof t);
-		snprintf(buf, sizeof buf, "RTO %s: clock not running (probes arrive later)   ", t);
-		x += put(r->y + 1, x, buf, strlen(buf), r->w - x);
-	}
-	if (o->rpo_ms >= 0) {
-		format_duration(o->rpo_ms, t, sizeof t);
-		snprintf(buf, sizeof buf, "RPO %s: not measured yet   ", t);
-		x += put(r->y + 1, x, buf, strlen(buf), r->w - x);
-	}
-	if (o->rto_ms < 0 && o->rpo_ms < 0)
-		x += put(r->y + 1, x, "no RTO/RPO objectives", 21, r->w - x);
 	snprintf(buf, sizeof buf, "notes %zu", c->n_notes);
+	console_draw_clocks(c, r->y + 1, 1, r->w - (int)strlen(buf) - 3);
+	x = 1;
 	if (r->w - (int)strlen(buf) - 1 > x)
 		put(r->y + 1, r->w - (int)strlen(buf) - 1, buf, strlen(buf), (int)strlen(buf));
 }
@@ -193,23 +181,6 @@ static void draw_steps(struct console *c)
 			draw_step_row(c, i, r->y + 1 + k, r);
 		else
 			fill(r->y + 1 + k, r->x, r->w);
-	}
-}
-
-static void draw_probes(struct console *c)
-{
-	const struct rect *r = &c->lay.probes;
-	pane_title(c, r, "Probes", false);
-	for (int k = 1; k < r->h; k++)
-		fill(r->y + k, r->x, r->w);
-	if (!c->rb->n_probes) {
-		put(r->y + 1, r->x + 1, "no probes", 9, r->w - 2);
-		return;
-	}
-	for (int k = 1; k < r->h && (size_t)(k - 1) < c->rb->n_probes; k++) {
-		const struct probe *p = &c->rb->probes[k - 1];
-		int x = r->x + 1 + put_untrusted(r->y + k, r->x + 1, p->name ? p->name : "?", r->w - 16);
-		put(r->y + k, x, "  not polled yet", 16, r->x + r->w - x);
 	}
 }
 
@@ -606,11 +577,33 @@ void console_draw(struct console *c)
 	if (c->rb->n_steps) {
 		draw_header(c);
 		draw_steps(c);
-		draw_probes(c);
+		console_draw_probes(c);
 		draw_detail(c);
 	}
 	draw_keybar(c);
 	if (c->dlg.kind != DLG_NONE)
 		draw_dialog(c);
 	refresh();
+}
+
+/* ---- for the probe pane and the clocks (tui/console_probes.c) ---- */
+
+int console_put(int y, int x, const char *s, size_t n, int cols)
+{
+	return put(y, x, s, n, cols);
+}
+
+int console_put_untrusted(int y, int x, const char *s, int cols)
+{
+	return put_untrusted(y, x, s, cols);
+}
+
+void console_fill(int y, int x, int cols)
+{
+	fill(y, x, cols);
+}
+
+void console_pane_title(const struct console *c, const struct rect *r, const char *t)
+{
+	pane_title(c, r, t, false);
 }

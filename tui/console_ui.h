@@ -114,6 +114,17 @@ static inline void styled_add_str(struct styled_text *t, const char *s,
 void console_draw(struct console *c);
 const char *console_glyph(const struct console *c, enum step_status s);
 
+/* console_probes.c: the probe pane, the header's clocks, and a probe's
+ * change of state as a message */
+void console_draw_probes(struct console *c);
+void console_draw_clocks(struct console *c, int y, int x, int cols);
+void console_probe_event(struct console *c, const struct journal_event *ev);
+/* console_draw.c's drawing, for console_probes.c */
+int console_put(int y, int x, const char *s, size_t n, int cols);
+int console_put_untrusted(int y, int x, const char *s, int cols);
+void console_fill(int y, int x, int cols);
+void console_pane_title(const struct console *c, const struct rect *r, const char *t);
+
 /* console_keys.c */
 void console_key(struct console *c, int key);
 /* Prints the key table (for `qrh help keys` and the man page test). */
