@@ -80,8 +80,9 @@
  *                     "result", "summary", "at_wall_ms", "at_mono_ns"}: a
  *                    probe's state changed (the first sample that is not
  *                    unknown is a change); "sample" is the seq of the
- *                    sample in probe_samples, "at_*" when that sample
- *                    started (the moment an RTO mark uses)
+ *                    sample in probe_samples, "at_*" the middle of that
+ *                    sample's run (the moment an RTO mark uses: the
+ *                    check happened between its start and its end)
  *   probe_stop       {"probe", "reason": "until_step"|"run_end"|"shutdown",
  *                     "samples", "skipped"}: polling ends (counts of this
  *                    session)

@@ -9,7 +9,7 @@
  *   step:ID:end     the step's step_end with status ok, or its
  *                   step_done_by_hand
  *   probe:NAME:S    a probe_state of that probe into state S, at the
- *                   moment its sample started ("at_wall_ms", "at_mono_ns")
+ *                   middle of its sample's run ("at_wall_ms", "at_mono_ns")
  * A stop moment of a probe already in that state when the clock starts
  * stops it at once (the service was already back). The measured RTO is
  * stop - start on the monotonic clock (the wall clock across a reboot).

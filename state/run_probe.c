@@ -149,8 +149,11 @@ static void state_event(struct probe_rt *pr, enum probe_state was,
 	cJSON_AddNumberToObject(p, "sample", (double)s->seq);
 	cJSON_AddStringToObject(p, "result", s->result);
 	cJSON_AddStringToObject(p, "summary", summary);
-	cJSON_AddNumberToObject(p, "at_wall_ms", (double)s->wall_ms);
-	cJSON_AddNumberToObject(p, "at_mono_ns", (double)s->mono_ns);
+	/* the check happened somewhere in the sample's run: its middle is
+	 * off by at most half its duration either way */
+	int64_t half_ns = s->duration_ms * 1000000 / 2;
+	cJSON_AddNumberToObject(p, "at_wall_ms", (double)(s->wall_ms + half_ns / 1000000));
+	cJSON_AddNumberToObject(p, "at_mono_ns", (double)(s->mono_ns + half_ns));
 	run_emit(r, -1, EV_PROBE_STATE, NULL, p, &e);
 }
 
