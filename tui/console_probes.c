@@ -35,6 +35,14 @@ static void clock_text(int64_t ms, char *out, size_t n)
 		snprintf(out, n, "%02lld:%02lld", (long long)(s / 60), (long long)(s % 60));
 }
 
+/* "00:05.3": a measured time, to the tenth. */
+static void clock_text_tenths(int64_t ms, char out[64], size_t n)
+{
+	char whole[48];
+	clock_text(ms, whole, sizeof whole);
+	snprintf(out, n, "%s.%lld", whole, (long long)((ms < 0 ? 0 : ms) % 1000 / 100));
+}
+
 /* "850ms", "12s", "4m", "2h": a sample's age in three or four columns. */
 static void age_text(int64_t ms, char *out, size_t n)
 {
@@ -140,7 +148,7 @@ static void draw_row(const struct console *c, const struct run_probe_view *v, in
 	console_put(y, x, age, strlen(age), 3);
 	x += 4;
 	if (right - x > 0)
-		draw_spark(c, v, y, x, clampi(right - x - 1, 0, RUN_PROBE_SPARK));
+		draw_spark(c, v, y, x, clampi(right - x, 0, RUN_PROBE_SPARK));
 }
 
 void console_draw_probes(struct console *c)
@@ -192,7 +200,7 @@ static bool rto_part(struct console *c, struct clock_part *out)
 {
 	const struct run_fold *f = run_fold(c->run);
 	struct rto_clock k;
-	char a[24], b[24], d[24], mark[QRH_MAX_ID_LEN + 32];
+	char a[64], b[24], d[24];
 	objectives_rto_clock(f, clock_wall_ms(), clock_mono_ns(), &k);
 	clock_text(k.budget_ms, b, sizeof b);
 	clock_text(k.elapsed_ms, a, sizeof a);
@@ -202,14 +210,9 @@ static bool rto_part(struct console *c, struct clock_part *out)
 	case RTO_NONE:
 		return false;
 	case RTO_NOT_STARTED:
-		mark_format(&f->obj.start, mark, sizeof mark);
 		out->attr = A_NORMAL;
-		if (c->read_only || f->ended || !f->obj.has_start)
-			snprintf(out->text, sizeof out->text, "RTO %s: not started",
-				 k.budget_ms >= 0 ? b : "-");
-		else
-			snprintf(out->text, sizeof out->text, "RTO %s: starts at %s",
-				 k.budget_ms >= 0 ? b : "-", mark);
+		snprintf(out->text, sizeof out->text, "RTO %s not started",
+			 k.budget_ms >= 0 ? b : "-");
 		break;
 	case RTO_RUNNING:
 		if (k.budget_ms < 0)
@@ -224,6 +227,8 @@ static bool rto_part(struct console *c, struct clock_part *out)
 			out->attr = alarm_attr(c);
 		break;
 	case RTO_STOPPED:
+		/* the measure to the tenth: "00:05 of 00:05: NOT MET" would read wrong */
+		clock_text_tenths(k.elapsed_ms, a, sizeof a);
 		if (k.budget_ms < 0)
 			snprintf(out->text, sizeof out->text, "RTO %s (stopped)", a);
 		else
