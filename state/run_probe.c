@@ -389,12 +389,15 @@ static void reconcile(struct run *r)
 	}
 	if (run_flush_events(r, &e) < 0)
 		return;
-	/* the first samples are due once their starts are on the chain */
+	/* the first samples are due once their starts are on the chain, each
+	 * probe at its own phase of its interval: 200 probes of 1 s start 5 ms
+	 * apart, not all at once every second */
 	int64_t now = clock_mono_ns();
-	for (size_t i = 0; r->probes && i < r->rb->n_probes; i++) {
+	size_t n = r->rb->n_probes;
+	for (size_t i = 0; r->probes && i < n; i++) {
 		struct probe_rt *pr = &r->probes[i];
 		if (pr->polling && !pr->timer && !pr->task) {
-			pr->due_ns = now;
+			pr->due_ns = now + pr->every_ms * 1000000 / (int64_t)n * (int64_t)i;
 			probe_arm(pr, now);
 		}
 	}

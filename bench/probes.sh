@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Probes under load: N probes sampled at 1 Hz for S seconds while a step
+# prints MB megabytes, against the same run without probes (the baseline,
+# in the same run of this script). Prints qrh's own CPU (user + system, %
+# of one core, from /proc/PID/stat: the probes' processes are not counted),
+# the worst lateness of a sample against its schedule, the samples taken
+# and skipped, and the journal's probe_samples rows and digests.
+#
+# Usage: bench/probes.sh [N [S [MB]]]   (defaults 200 60 50)
+#   KIND=command (default): each probe runs /bin/true (exec, no shell)
+#   KIND=http: each probe GETs a local python3 server (needs a qrh with
+#              the http executor)
+# QRH_BIN defaults to ./qrh.
+set -eu
+cd "$(dirname "$0")/.."
+qrh=$(realpath "${QRH_BIN:-./qrh}")
+n=${1:-200}
+secs=${2:-60}
+mb=${3:-50}
+kind=${KIND:-command}
+work=$(mktemp -d "${TMPDIR:-/tmp}/qrh-bench.XXXXXX")
+server=
+cleanup() {
+	[ -n "$server" ] && kill "$server" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+if [ "$kind" = http ]; then
+	mkdir -p "$work/www"
+	: >"$work/www/healthz"
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	python3 -m http.server --bind 127.0.0.1 --directory "$work/www" "$port" >/dev/null 2>&1 &
+	server=$!
+	sleep 1
+fi
+
+# runbook WITH_PROBES: the printing step, then a wait filling the time
+runbook() {
+	echo "---"
+	if [ "$1" = 1 ]; then
+		echo "probes:"
+		for i in $(seq 1 "$n"); do
+			if [ "$kind" = http ]; then
+				printf '  - {name: p%d, kind: http, url: "http://127.0.0.1:%s/healthz", every: 1s, ok: status=2xx}\n' "$i" "$port"
+			else
+				printf '  - {name: p%d, kind: command, argv: [/bin/true], every: 1s, ok: exit=0}\n' "$i"
+			fi
+		done
+	fi
+	printf -- "---\n# Probes under load\n\n## Print {confirm=no}\n\n"
+	printf '```sh\nyes "qrh probes benchmark line: 0123456789 abcdefghijklmnopqrstuvwxyz" | head -c %d\n```\n\n' \
+		$((mb * 1000 * 1000))
+	printf '## Wait {confirm=no}\n\n```wait {for=%ds}\n```\n' "$secs"
+}
+
+# one_run WITH_PROBES: prints "cpu_seconds wall_seconds"
+one_run() {
+	local db=$work/j$1.db ticks=0 start end
+	runbook "$1" >"$work/rb$1.md"
+	start=$(date +%s.%N)
+	"$qrh" run --plain --quiet-output --yes --journal "$db" "$work/rb$1.md" >/dev/null 2>"$work/err$1" &
+	local pid=$!
+	# qrh's own ticks, read until it exits (the last reading is at most
+	# 0.2 s before the end)
+	while [ -r "/proc/$pid/stat" ]; do
+		t=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null) && ticks=${t:-$ticks}
+		sleep 0.2
+	done
+	wait "$pid" || { echo "bench: qrh failed: $(cat "$work/err$1")" >&2; exit 1; }
+	end=$(date +%s.%N)
+	echo "$ticks $(getconf CLK_TCK) $start $end"
+}
+
+echo "$n $kind probes at 1 Hz for ${secs} s while a step prints ${mb} MB; one core: 100 %"
+read -r b_ticks hz b_start b_end <<<"$(one_run 0)"
+read -r p_ticks hz p_start p_end <<<"$(one_run 1)"
+python3 - "$work/j1.db" "$b_ticks" "$hz" "$b_start" "$b_end" "$p_ticks" "$p_start" "$p_end" "$n" "$secs" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+b_ticks, hz, b_start, b_end, p_ticks, p_start, p_end = (float(a) for a in sys.argv[2:9])
+n, secs = int(sys.argv[9]), int(sys.argv[10])
+base_cpu = b_ticks / hz / (b_end - b_start) * 100
+cpu = p_ticks / hz / (p_end - p_start) * 100
+samples, late_max, late_avg, skipped = db.execute(
+    "select count(*), max(late_ms), avg(late_ms), sum(skipped) from probe_samples").fetchone()
+late99 = db.execute("select late_ms from probe_samples order by late_ms desc limit 1 offset ?",
+                    (max(0, samples // 100 - 1),)).fetchone()[0]
+digests = db.execute("select count(*) from events where type = 'probe_digest'").fetchone()[0]
+events = db.execute("select count(*) from events").fetchone()[0]
+print(f"{'run':34} {'qrh CPU':>8} {'wall s':>7}")
+print(f"{'baseline: the step alone':34} {base_cpu:7.1f}% {b_end - b_start:7.1f}")
+print(f"{'with the probes':34} {cpu:7.1f}% {p_end - p_start:7.1f}")
+print(f"probes' own cost: {cpu - base_cpu:.1f} % of a core")
+print(f"samples {samples} (expected about {n * secs}), skipped {skipped or 0}")
+print(f"lateness against the schedule: worst {late_max} ms, 99th percentile {late99} ms, "
+      f"mean {late_avg:.1f} ms")
+print(f"journal: {samples} sample rows, {digests} digests, {events} events in all")
+PY
