@@ -21,7 +21,7 @@
 #define QRH_MAX_PARALLEL 256
 /* hosts read from a members_file */
 #define QRH_MAX_GROUP_HOSTS 10000u
-#define QRH_MAX_PROBES 64u
+#define QRH_MAX_PROBES 256u
 #define QRH_MAX_RETRIES 100
 #define QRH_MAX_ID_LEN 64u
 
