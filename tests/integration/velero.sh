@@ -75,7 +75,31 @@ restore create rpf --from-backup \${BACKUP} --include-namespaces payments --name
 echo verified
 \`\`\`
 RB
-VELERO_SIM_OUTCOME=PartiallyFailed run "$QRH_BIN" run --plain --typed restore=GO --journal "$db" "$T/partial.md"
+# The simulator's clock is held while qrh follows: InProgress until qrh has
+# reported it, then past the end. Nothing depends on the machine's speed.
+wait_for() { # WHAT COMMAND...: up to 60 s
+	local what=$1 i
+	shift
+	for ((i = 0; i < 300; i++)); do
+		"$@" && return 0
+		sleep 0.2
+	done
+	fail "timed out waiting for $what"
+}
+t0=$(date +%s)
+velero_sim_clock "$t0"
+VELERO_SIM_OUTCOME=PartiallyFailed "$QRH_BIN" run --plain --typed restore=GO --journal "$db" \
+	"$T/partial.md" >"$T/pf.out" 2>"$T/pf.err" &
+qpid=$!
+wait_for "restore rpf to be created" velero_sim_exists rpf
+velero_sim_clock "$((t0 + 2))"
+wait_for "qrh to report InProgress" grep -q "qrh: restore rpf InProgress:" "$T/pf.out"
+velero_sim_clock "$((t0 + 100))"
+wait "$qpid"
+rc=$?
+out=$(cat "$T/pf.out")
+err=$(cat "$T/pf.err")
+velero_sim_clock_real
 assert_rc 1 "a PartiallyFailed restore fails the step"
 r=$(last_run)
 assert_eq "$(journal "select outcome from runs where id=$r")" "failed"

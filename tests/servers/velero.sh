@@ -16,6 +16,12 @@
 #   velero_sim_wait_phase NAME PHASE [SECONDS]
 #                                  waits (default 60 s) until restore NAME is
 #                                  in PHASE; 1 if it never is
+#   velero_sim_exists NAME         0 when restore NAME exists
+#   velero_sim_clock SECONDS       freezes the simulator's clock at SECONDS
+#                                  since the epoch (decimals allowed): a test
+#                                  steps a restore through its phases
+#                                  instead of racing the wall clock
+#   velero_sim_clock_real          back to the wall clock
 #
 # Restores take VELERO_SIM_DURATION seconds (default 30: set it to a few
 # seconds in tests) and end in VELERO_SIM_OUTCOME (default Completed).
@@ -61,4 +67,16 @@ velero_sim_wait_phase() {
 		sleep 0.2
 	done
 	return 1
+}
+
+velero_sim_exists() {
+	"$VELERO_SIM" restore get "$1" -o json >/dev/null 2>&1
+}
+
+velero_sim_clock() {
+	printf '%s\n' "$1" >"$VELERO_SIM_DIR/clock.tmp" && mv -f "$VELERO_SIM_DIR/clock.tmp" "$VELERO_SIM_DIR/clock"
+}
+
+velero_sim_clock_real() {
+	rm -f "$VELERO_SIM_DIR/clock"
 }
