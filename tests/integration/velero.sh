@@ -191,4 +191,49 @@ case "$(velero_sim_phase rslow)" in
 InProgress | "") ;;
 *) fail "restore rslow should still be running, is $(velero_sim_phase rslow)" ;;
 esac
+# ---- a CLI of our own: a list where one object was asked for, a phase
+# with " (Deleting)" after it, and then output that is not the object ----
+cat >"$T/fake-velero" <<'SH'
+#!/bin/sh
+# prints what a velero CLI could print; the poll count is in $FAKE_DIR/polls
+case "$1 $2" in
+"restore create") echo "Restore request \"rx\" submitted successfully." ;;
+"restore get")
+	n=$(($(cat "$FAKE_DIR/polls" 2>/dev/null || echo 0) + 1))
+	echo "$n" >"$FAKE_DIR/polls"
+	if [ -f "$FAKE_DIR/garbage" ]; then echo "this is not JSON"; exit 0; fi
+	if [ "$n" -eq 1 ]; then
+		echo '{"kind":"Restore","metadata":{"name":"rx"},"status":{"phase":"InProgress","progress":{"totalItems":10,"itemsRestored":4}}}'
+	else
+		echo '{"kind":"RestoreList","items":[{"kind":"Restore","metadata":{"name":"other"},"status":{"phase":"Failed"}},
+		{"kind":"Restore","metadata":{"name":"rx"},"status":{"phase":"Completed (Deleting)","warnings":1,"progress":{"totalItems":10,"itemsRestored":10}}}]}'
+	fi ;;
+"restore logs") echo 'time="2025-03-01T09:32:02Z" level=info msg="restore completed" restore=velero/rx' ;;
+esac
+SH
+chmod +x "$T/fake-velero"
+export FAKE_DIR=$T
+cat >"$T/fake.md" <<RB
+---
+targets:
+  dr: {kind: kubernetes, binary: $T/fake-velero}
+---
+## Restore {confirm=no}
+\`\`\`velero {target=dr every=100ms}
+restore create --from-backup b
+\`\`\`
+RB
+run "$QRH_BIN" run --plain --yes --journal "$db" "$T/fake.md"
+assert_rc 0 "Completed (Deleting) is Completed"
+assert_contains "$(action_end "$(last_run)" restore summary)" "restore rx Completed (Deleting): 10 of 10 items restored, 1 warning, 0 errors"
+assert_contains "$out" "qrh: restore rx InProgress: 4 of 10 items"
+assert_contains "$out" "--- velero restore logs rx ---"
+rm -f "$T/polls"
+touch "$T/garbage"
+run "$QRH_BIN" run --plain --yes --journal "$db" "$T/fake.md"
+assert_rc 1 "output that is not the object"
+r=$(last_run)
+assert_eq "$(action_end "$r" restore status)" "unknown"
+assert_eq "$(action_end "$r" restore summary)" "lost track of restore rx after 5 failed polls: the output is not JSON"
+assert_eq "$(cat "$T/polls")" "5"
 echo "velero: ok"
