@@ -781,7 +781,8 @@ static void on_main_output(struct proc *p, enum proc_stream stream,
 		return;
 	}
 	scan_lines(r, &r->out_line, data, len, note_out_line);
-	if (r->vw.cmd == VELERO_CMD_BACKUP_GET && buf_add(&r->listing, data, len) < 0)
+	if (r->vw.cmd == VELERO_CMD_BACKUP_GET && velero_output_json(&r->vw) &&
+	    buf_add(&r->listing, data, len) < 0)
 		r->listing_full = true;
 }
 
