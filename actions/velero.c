@@ -90,7 +90,33 @@ struct action_run {
 	enum action_cancel_reason why;
 	bool finished;
 	struct action_later later;
+
+	/* The engine may free the run from inside sink.output or progress
+	 * (action.h): then everything stops at once, `dead` is set, and the
+	 * memory goes when the outermost of our callbacks returns. */
+	int depth;
+	bool dead;
 };
+
+static void release(struct action_run *r);
+
+static void enter(struct action_run *r)
+{
+	r->depth++;
+}
+
+static void leave(struct action_run *r)
+{
+	if (--r->depth == 0 && r->dead)
+		release(r);
+}
+
+static void emit(struct action_run *r, enum proc_stream stream, const char *data,
+		 size_t len)
+{
+	if (!r->dead)
+		r->ctx.sink.output(r->ctx.sink.arg, stream, data, len);
+}
 
 /* ---- building the command ---- */
 
@@ -476,7 +502,7 @@ static void emit_line(struct action_run *r, const char *fmt, ...)
 	buf_vaddf(&b, fmt, ap);
 	va_end(ap);
 	buf_addc(&b, '\n');
-	r->ctx.sink.output(r->ctx.sink.arg, PROC_STDERR, b.data, b.len);
+	emit(r, PROC_STDERR, b.data, b.len);
 	buf_release(&b);
 }
 
@@ -506,9 +532,11 @@ static void on_poll_timer(struct loop *l, uint64_t id, void *arg)
 	(void)l;
 	(void)id;
 	r->poll_timer = 0;
+	enter(r);
 	poll_start(r);
 	if (!r->poll && !r->poll_timer)
 		advance(r);
+	leave(r);
 }
 
 static void follow_start(struct action_run *r, const char *name)
@@ -583,7 +611,7 @@ static void poll_read(struct action_run *r, const struct proc_result *pr)
 	r->have_obj = true;
 	r->poll_failures = 0;
 	report_phase(r, had ? &before : NULL);
-	if (r->ctx.sink.progress) {
+	if (r->ctx.sink.progress && !r->dead) {
 		cJSON *p = velero_obj_progress(&r->obj);
 		cJSON_AddNumberToObject(p, "polls", r->polls);
 		r->ctx.sink.progress(r->ctx.sink.arg, p);
@@ -602,11 +630,16 @@ static void on_poll_output(struct proc *p, enum proc_stream stream,
 static void on_poll_exit(struct proc *p, const struct proc_result *pr, void *arg)
 {
 	struct action_run *r = arg;
+	enter(r);
 	r->polls++;
 	if (!pr->cancelled)
 		poll_read(r, pr);
 	proc_free(p);
 	r->poll = NULL;
+	if (r->dead) {
+		leave(r);
+		return;
+	}
 	if (r->poll_failures >= POLL_FAILURES_MAX)
 		r->lost = true;
 	bool again = !r->cancelled && !r->lost &&
@@ -616,6 +649,7 @@ static void on_poll_exit(struct proc *p, const struct proc_result *pr, void *arg
 		r->poll_timer = loop_timer_add(r->ctx.loop, r->every_ms - spent, on_poll_timer, r);
 	}
 	advance(r);
+	leave(r);
 }
 
 static void poll_start(struct action_run *r)
@@ -652,16 +686,20 @@ static void on_logs_output(struct proc *p, enum proc_stream stream,
 	(void)p;
 	if (stream == PROC_STDERR && !r->simulator && memmem(data, len, SIM_MARKER, strlen(SIM_MARKER)))
 		r->simulator = true;
-	r->ctx.sink.output(r->ctx.sink.arg, stream, data, len);
+	enter(r);
+	emit(r, stream, data, len);
+	leave(r);
 }
 
 static void on_logs_exit(struct proc *p, const struct proc_result *pr, void *arg)
 {
 	struct action_run *r = arg;
 	(void)p;
+	enter(r);
 	r->logs_done = true;
 	r->logs_res = *pr;
 	advance(r);
+	leave(r);
 }
 
 static void logs_start(struct action_run *r)
@@ -672,8 +710,10 @@ static void logs_start(struct action_run *r)
 	r->logs_started = true;
 	buf_init(&sep, BUF_UNLIMITED);
 	buf_addf(&sep, "--- velero %s logs %s ---\n", r->object, r->name);
-	r->ctx.sink.output(r->ctx.sink.arg, PROC_STDOUT, sep.data, sep.len);
+	emit(r, PROC_STDOUT, sep.data, sep.len);
 	buf_release(&sep);
+	if (r->dead)
+		return;
 	strv_push(&argv, r->argv.v[0]);
 	strv_push(&argv, r->object);
 	strv_push(&argv, "logs");
@@ -702,13 +742,14 @@ static void guess_name(struct action_run *r)
 	else
 		return;
 	emit_line(r, "qrh: the CLI did not say which %s it created: following '%s'", r->object, name);
-	follow_start(r, name);
+	if (!r->dead)
+		follow_start(r, name);
 }
 
 /* Decides what comes next after any event; finishes when nothing runs. */
 static void advance(struct action_run *r)
 {
-	if (r->finished)
+	if (r->finished || r->dead)
 		return;
 	bool in_logs = r->logs_started;
 	if (r->cancelled && !in_logs) {
@@ -737,6 +778,8 @@ static void advance(struct action_run *r)
 			return;
 		}
 		guess_name(r);
+		if (r->dead)
+			return;
 		if (!r->name) {
 			finish_unknown(r, "velero exited 0 but did not say which object it created");
 			return;
@@ -775,26 +818,31 @@ static void on_main_output(struct proc *p, enum proc_stream stream,
 {
 	struct action_run *r = arg;
 	(void)p;
-	r->ctx.sink.output(r->ctx.sink.arg, stream, data, len);
+	enter(r);
+	/* what qrh reads first: the output's receiver may free the run */
 	if (stream == PROC_STDERR) {
 		scan_lines(r, &r->err_line, data, len, note_err_line);
-		return;
+	} else {
+		scan_lines(r, &r->out_line, data, len, note_out_line);
+		if (r->vw.cmd == VELERO_CMD_BACKUP_GET && velero_output_json(&r->vw) &&
+		    buf_add(&r->listing, data, len) < 0)
+			r->listing_full = true;
 	}
-	scan_lines(r, &r->out_line, data, len, note_out_line);
-	if (r->vw.cmd == VELERO_CMD_BACKUP_GET && velero_output_json(&r->vw) &&
-	    buf_add(&r->listing, data, len) < 0)
-		r->listing_full = true;
+	emit(r, stream, data, len);
+	leave(r);
 }
 
 static void on_main_exit(struct proc *p, const struct proc_result *pr, void *arg)
 {
 	struct action_run *r = arg;
 	(void)p;
+	enter(r);
 	r->main_done = true;
 	r->main_res = *pr;
 	scan_lines(r, &r->out_line, "\n", 1, note_out_line);
 	scan_lines(r, &r->err_line, "\n", 1, note_err_line);
 	advance(r);
+	leave(r);
 }
 
 static int on_main_spawn(pid_t pgid, uint64_t start_ticks, void *arg, struct err *e)
@@ -805,14 +853,21 @@ static int on_main_spawn(pid_t pgid, uint64_t start_ticks, void *arg, struct err
 	return 0;
 }
 
-static void run_free(struct action_run *r)
+/* Stops everything at once: no callback of ours comes after this. */
+static void stop_all(struct action_run *r)
 {
 	proc_free(r->main);
 	proc_free(r->poll);
 	proc_free(r->logs);
+	r->main = r->poll = r->logs = NULL;
 	if (r->poll_timer)
 		loop_timer_cancel(r->ctx.loop, r->poll_timer);
+	r->poll_timer = 0;
 	action_later_release(&r->later);
+}
+
+static void release(struct action_run *r)
+{
 	strv_release(&r->argv);
 	strv_release(&r->flags);
 	buf_release(&r->out_line);
@@ -824,6 +879,14 @@ static void run_free(struct action_run *r)
 	free(r->pick);
 	free(r->name);
 	free(r);
+}
+
+static void run_free(struct action_run *r)
+{
+	stop_all(r);
+	r->dead = true;
+	if (r->depth == 0)
+		release(r);
 }
 
 static struct action_run *velero_start(const struct action *a,
