@@ -4,10 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-extern const struct action_entry action_sh, action_exec, action_wait;
+extern const struct action_entry action_sh, action_exec, action_wait, action_velero;
 extern const struct action_entry action_ssh_unavailable,
-	action_http_unavailable, action_sql_unavailable,
-	action_velero_unavailable;
+	action_http_unavailable, action_sql_unavailable;
 
 const struct action_entry *action_entry_for(enum action_kind k)
 {
@@ -17,7 +16,7 @@ const struct action_entry *action_entry_for(enum action_kind k)
 		[ACTION_SSH] = &action_ssh_unavailable,
 		[ACTION_HTTP] = &action_http_unavailable,
 		[ACTION_SQL] = &action_sql_unavailable,
-		[ACTION_VELERO] = &action_velero_unavailable,
+		[ACTION_VELERO] = &action_velero,
 		[ACTION_WAIT] = &action_wait,
 	};
 	return (unsigned)k < ACTION_KIND_COUNT ? table[k] : NULL;

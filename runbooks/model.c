@@ -85,7 +85,8 @@ void action_release(struct action *a)
 	char **strs[] = { &a->lang,   &a->name,	    &a->body,	  &a->shell,
 			  &a->cwd,    &a->target,   &a->method,	  &a->url,
 			  &a->expect, &a->contains, &a->until,	  &a->expect_rows,
-			  &a->probe,  &a->stop,	    &a->require };
+			  &a->probe,  &a->stop,	    &a->require,  &a->accept,
+			  &a->pick };
 	for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;

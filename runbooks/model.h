@@ -86,6 +86,9 @@ struct action {
 	int64_t within_ms;
 	/* sql */
 	char *expect_rows; /* e.g. "1", ">0" */
+	/* velero (every_ms above: the poll interval while following) */
+	char *accept; /* end phases that succeed, "Completed,PartiallyFailed" */
+	char *pick;   /* backup get -o json: the variable a backup is picked into */
 	/* wait */
 	int64_t for_ms;
 	char *probe;

@@ -9,6 +9,7 @@
 #include "runbooks/strmap.h"
 #include "runbooks/suggest.h"
 #include "runbooks/vars.h"
+#include "runbooks/velero_cli.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
 
@@ -209,6 +210,41 @@ static void check_http(const struct action *a, struct diags *d)
 		diag_error(d, a->pos, "every= and within= need until=STATUS: what is being waited for");
 }
 
+/* The shortest poll interval: a poll runs the velero CLI, which asks the
+ * Kubernetes API server. */
+#define VELERO_EVERY_MIN_MS 100
+
+/* Which command it is is known only when its first words are written out;
+ * with ${...} there, the executor decides when it runs. */
+static void check_velero(const struct action *a, struct diags *d)
+{
+	struct velero_words vw;
+	velero_words_read((const char *const *)a->argv.v, a->argv.n, &vw);
+	bool creates = velero_cmd_object(vw.cmd) != NULL;
+	if (a->accept) {
+		unsigned mask;
+		char bad[64];
+		if (velero_accept_parse(a->accept, &mask, bad, sizeof bad) < 0)
+			diag_error(d, a->pos, "bad accept '%s': '%s' is not an end phase "
+					      "(Completed, PartiallyFailed, Failed, FailedValidation)",
+				   a->accept, bad);
+	}
+	if (a->every_ms >= 0 && a->every_ms < VELERO_EVERY_MIN_MS)
+		diag_error(d, a->pos, "every= on a velero action must be at least 100ms");
+	if (vw.literal && !creates && (a->accept || a->every_ms >= 0))
+		diag_error(d, a->pos, "accept= and every= apply to restore create and backup create, "
+				      "whose object qrh follows");
+	if (vw.literal && creates && vw.output)
+		diag_warn(d, a->pos, "create with -o prints the %s without creating it: nothing is followed",
+			  velero_cmd_object(vw.cmd));
+	if (!a->pick)
+		return;
+	if (!strncmp(a->pick, "QRH_", 4))
+		diag_error(d, a->pos, "pick=%s: variable names starting with QRH_ are qrh's own", a->pick);
+	if (vw.literal && (vw.cmd != VELERO_CMD_BACKUP_GET || !velero_output_json(&vw)))
+		diag_error(d, a->pos, "pick= needs 'backup get -o json': the backups to pick from");
+}
+
 static void check_action(const struct runbook *rb, const struct action *a,
 			 struct diags *d)
 {
@@ -221,9 +257,13 @@ static void check_action(const struct runbook *rb, const struct action *a,
 			diag_error(d, a->pos, "empty %s block: nothing to run", kind);
 		break;
 	case ACTION_EXEC:
+		if (!a->argv.n)
+			diag_error(d, a->pos, "empty %s block: nothing to run", kind);
+		break;
 	case ACTION_VELERO:
 		if (!a->argv.n)
 			diag_error(d, a->pos, "empty %s block: nothing to run", kind);
+		check_velero(a, d);
 		break;
 	case ACTION_HTTP: {
 		const struct target *t = a->target ? runbook_target(rb, a->target) : NULL;
@@ -252,6 +292,8 @@ static void check_probes(const struct runbook *rb, struct diags *d)
 		const struct probe *p = &rb->probes[i];
 		if (p->action.kind == ACTION_WAIT)
 			diag_error(d, p->pos, "a probe cannot be a wait");
+		else if (p->action.pick)
+			diag_error(d, p->pos, "a probe cannot pick a value: pick= belongs to a step");
 		else
 			check_action(rb, &p->action, d);
 		for (size_t j = 0; j < i; j++)
@@ -372,6 +414,9 @@ static void check_step(struct runbook *rb, size_t idx, struct var_scope *scope,
 	lint_destructive(s, res, res_ok, d);
 	if (s->capture)
 		var_scope_add(scope, s->capture);
+	for (size_t i = 0; i < s->n_actions; i++)
+		if (s->actions[i].pick)
+			var_scope_add(scope, s->actions[i].pick);
 }
 
 /* A secret written into the runbook is in every copy of the file (and in

@@ -75,12 +75,18 @@ int run_set_value(struct run *r, const char *name, const char *text,
 	return 0;
 }
 
-/* A variable a step captures gets its value from the run itself. */
+/* A variable a step captures, or one the operator picks from a list when
+ * the step comes up (velero pick=), gets its value from the run itself:
+ * it is not asked for at the start, before the list exists. */
 static bool captured(const struct runbook *rb, const char *name)
 {
-	for (size_t i = 0; i < rb->n_steps; i++)
+	for (size_t i = 0; i < rb->n_steps; i++) {
 		if (rb->steps[i].capture && !strcmp(rb->steps[i].capture, name))
 			return true;
+		for (size_t k = 0; k < rb->steps[i].n_actions; k++)
+			if (rb->steps[i].actions[k].pick && !strcmp(rb->steps[i].actions[k].pick, name))
+				return true;
+	}
 	return false;
 }
 

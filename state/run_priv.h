@@ -49,6 +49,7 @@ struct task {
 	uint64_t start_ticks;
 	bool guarded; /* registered with the guard */
 	struct journal_output_info out[3]; /* once done: the streams */
+	char **env;           /* owned: its own environment (a target's), or NULL */
 	struct buf *capture;  /* the attempt's capture, fed with stdout */
 	bool capture_only;    /* a secret capture: stdout not stored/shown */
 	task_end_fn *on_end;  /* the owner goes on; called once, from done */

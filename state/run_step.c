@@ -250,10 +250,10 @@ static void single_start(struct run *r, const struct action *a)
 	t->owner = att;
 	att->task = t;
 	struct action_ctx base;
-	char **env = tg ? run_env_build(r, tg) : NULL;
-	task_ctx_base(r, env ? env : att->env, &base);
+	/* the action may read its environment until it is freed */
+	t->env = tg ? run_env_build(r, tg) : NULL;
+	task_ctx_base(r, t->env ? t->env : att->env, &base);
 	task_start(t, &base);
-	run_env_free(env); /* the action copied what it needs */
 }
 
 /* ---- fan-out ---- */
@@ -376,11 +376,10 @@ static void fan_fill(struct run *r)
 	}
 	for (size_t k = 0; k < nb; k++) {
 		struct action_ctx base;
-		char **env = run_env_build(r, batch[k]->target);
-		task_ctx_base(r, env, &base);
+		batch[k]->env = run_env_build(r, batch[k]->target);
+		task_ctx_base(r, batch[k]->env, &base);
 		f->running++;
 		task_start(batch[k], &base);
-		run_env_free(env);
 	}
 	if (!f->running)
 		fan_done(r);
