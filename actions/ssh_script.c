@@ -54,8 +54,11 @@ void ssh_program_build(const struct ssh_program *p, struct buf *out)
 		      "exec 3<&0\n"
 		      "( set -e; eval \"$qrh_script\" ) </dev/null 3<&- &\n"
 		      "qrh_pid=$!\n");
-	/* the watchdog: stdin ends when the channel closes */
-	buf_addf(out, "( trap '' TERM; cat <&3 >/dev/null 2>&1; kill -TERM 0; sleep %d; kill -KILL 0 ) </dev/null >/dev/null 2>&1 &\n",
+	/* the watchdog: stdin ends when the channel closes. It reads with
+	 * the shell's own `read`, not a child process: sshd may give stdin
+	 * and stdout one socketpair, so a child left reading stdin after
+	 * the watchdog is killed would keep stdout from ending. */
+	buf_addf(out, "( trap '' TERM; while read -r qrh_line <&3; do :; done; kill -TERM 0; sleep %d; kill -KILL 0 ) </dev/null >/dev/null 2>&1 &\n",
 		 p->grace_s < 1 ? 1 : p->grace_s);
 	buf_addf(out, "qrh_watch=$!\n"
 		      "exec 3<&-\n"

@@ -73,6 +73,7 @@ void run_free(struct run *r)
 		free(r->act);
 	}
 	run_background_free_all(r);
+	run_kind_state_close_all(r);
 	values_release(&r->values);
 	free(r->steps);
 	free(r->actor);

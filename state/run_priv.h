@@ -80,6 +80,10 @@ struct run {
 	struct active *act;
 	struct background *bg;
 	size_t n_bg, cap_bg;
+	/* per-kind state, opened before a kind's first start, closed when
+	 * the run is freed (after every action run) */
+	struct action_kind_state *ks[ACTION_KIND_COUNT];
+	bool ks_open[ACTION_KIND_COUNT];
 };
 
 /* Journals an event (payload consumed, may be NULL) and tells the
@@ -97,6 +101,11 @@ const char *run_lookup_masked(void *arg, const char *name);
 /* Starts attempt `attempt` of step i (journals step_start). */
 int run_step_attempt(struct run *r, size_t i, int attempt, struct err *e);
 void run_background_free_all(struct run *r);
+/* The kind state of `kind` for this run, opened on first use. */
+int run_kind_state(struct run *r, enum action_kind kind,
+		   struct action_kind_state **out, struct err *e);
+/* Closes every kind state (all action runs are freed by then). */
+void run_kind_state_close_all(struct run *r);
 /* Rebuilds step states and captured values from the journal. */
 int run_reopen_replay(struct run *r, struct err *e);
 

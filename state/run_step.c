@@ -109,6 +109,48 @@ static void on_output(void *arg, enum proc_stream stream, const char *data,
 	buf_release(&out);
 }
 
+/* A copy of an action's values with every secret masked. */
+static cJSON *redacted_values(struct run *r, const cJSON *values)
+{
+	char *text = cJSON_PrintUnformatted(values);
+	struct buf clean;
+	buf_init(&clean, BUF_UNLIMITED);
+	redact_string(&r->values.secrets, text ? text : "{}", &clean);
+	cJSON *copy = cJSON_Parse(clean.data);
+	buf_release(&clean);
+	free(text);
+	return copy ? copy : cJSON_CreateObject();
+}
+
+int run_kind_state(struct run *r, enum action_kind kind,
+		   struct action_kind_state **out, struct err *e)
+{
+	const struct action_entry *ent = action_entry_for(kind);
+	*out = NULL;
+	if (!ent || !ent->open)
+		return 0;
+	if (!r->ks_open[kind]) {
+		struct action_host h = { .loop = r->loop, .reaper = r->reaper,
+					 .grace_ms = r->opts.grace_ms };
+		if (ent->open(&h, &r->ks[kind], e) < 0)
+			return -1;
+		r->ks_open[kind] = true;
+	}
+	*out = r->ks[kind];
+	return 0;
+}
+
+void run_kind_state_close_all(struct run *r)
+{
+	for (int k = 0; k < ACTION_KIND_COUNT; k++) {
+		const struct action_entry *ent = action_entry_for((enum action_kind)k);
+		if (r->ks_open[k] && ent && ent->close)
+			ent->close(r->ks[k]);
+		r->ks_open[k] = false;
+		r->ks[k] = NULL;
+	}
+}
+
 static void on_done(void *arg, const struct action_result *res)
 {
 	struct run *r = arg;
@@ -132,6 +174,8 @@ static void on_done(void *arg, const struct action_result *res)
 	cJSON_AddNumberToObject(p, "signal", res->signo);
 	cJSON_AddNumberToObject(p, "duration_ms", (double)(res->duration_ns / 1000000));
 	cJSON_AddStringToObject(p, "summary", res->summary);
+	if (res->values)
+		cJSON_AddItemToObject(p, "values", redacted_values(r, res->values));
 	run_emit(r, (long)a->step, EV_ACTION_END, NULL, p, &e);
 	loop_timer_add(r->loop, 0, action_next_timer, r);
 }
@@ -362,6 +406,10 @@ static void action_start_current(struct run *r)
 		.lookup_arg = r,
 		.sink = { .output = on_output, .done = on_done, .arg = r },
 	};
+	if (run_kind_state(r, a->kind, &ctx.ks, &e) < 0) {
+		fail_action(r, e.msg);
+		return;
+	}
 	if (a->background && bg_of_step(r, act->step)) {
 		/* a retry: its background process was started by an earlier
 		 * attempt (it has one output stream per step) */
