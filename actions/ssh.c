@@ -59,6 +59,7 @@ struct action_run {
 	struct ssh_hostkey hostkey;
 	bool trusted_new;
 	char auth_key[SSH_FP_MAX];
+	enum ssh_phase sess_phase;
 	int last_phase_shown;
 	LIBSSH2_CHANNEL *ch;
 	enum phase phase;
@@ -142,7 +143,7 @@ static const char *phase_name(const struct action_run *r)
 	};
 	switch (r->phase) {
 	case P_SESSION:
-		return r->sess ? setup[r->sess->phase] : "connecting";
+		return setup[r->sess ? r->sess->phase : r->sess_phase];
 	case P_OPEN:
 	case P_EXEC:
 		return "opening a channel";
@@ -290,6 +291,7 @@ static void remember_session(struct action_run *r)
 		return;
 	r->hostkey = r->sess->hostkey;
 	r->trusted_new = r->sess->trusted_new;
+	r->sess_phase = r->sess->phase;
 	memcpy(r->auth_key, r->sess->auth_key, sizeof r->auth_key);
 }
 

@@ -259,18 +259,25 @@ static bool field(const char *line, int i, char *out, size_t cap)
 	}
 }
 
-/* Notes the line numbers of the entries libssh2 added for one line. */
-static void note_entries(struct ssh_known *k, unsigned line,
+/* Notes the line numbers of the entries libssh2 added for one line;
+ * false if one of them has a key type libssh2 does not know (it keeps
+ * such entries, but no check ever matches them). */
+static bool note_entries(struct ssh_known *k, unsigned line,
 			 struct libssh2_knownhost **last)
 {
 	struct libssh2_knownhost *e;
+	bool known = true;
 	while (libssh2_knownhost_get(k->kh, &e, *last) == 0) {
 		k->lines = xgrow(k->lines, &k->cap_lines, k->n_lines + 1, sizeof *k->lines);
 		k->lines[k->n_lines].entry = e;
 		k->lines[k->n_lines].line = line;
 		k->n_lines++;
 		*last = e;
+		int type = e->typemask & LIBSSH2_KNOWNHOST_KEY_MASK;
+		if (type == LIBSSH2_KNOWNHOST_KEY_UNKNOWN || type == LIBSSH2_KNOWNHOST_KEY_RSA1)
+			known = false;
 	}
+	return known;
 }
 
 static void load_line(struct ssh_known *k, char *line, unsigned lineno,
@@ -288,11 +295,9 @@ static void load_line(struct ssh_known *k, char *line, unsigned lineno,
 	if (first[0] == '@')
 		return; /* @cert-authority: no host certificates in libssh2 */
 	if (libssh2_knownhost_readline(k->kh, line, strlen(line),
-				       LIBSSH2_KNOWNHOST_FILE_OPENSSH) < 0) {
+				       LIBSSH2_KNOWNHOST_FILE_OPENSSH) < 0 ||
+	    !note_entries(k, lineno, last))
 		add_odd(k, ODD_UNREADABLE, lineno, first, NULL);
-		return;
-	}
-	note_entries(k, lineno, last);
 }
 
 int ssh_known_load(struct ssh_known *k, LIBSSH2_SESSION *s, const char *path,

@@ -50,8 +50,9 @@ static void unref(struct resolve *r)
 
 static const struct addrinfo *hints(bool numeric)
 {
-	static const struct addrinfo tcp = { .ai_socktype = SOCK_STREAM,
-					     .ai_flags = AI_ADDRCONFIG };
+	/* no AI_ADDRCONFIG: a machine with only loopback must still find
+	 * localhost */
+	static const struct addrinfo tcp = { .ai_socktype = SOCK_STREAM };
 	static const struct addrinfo tcp_numeric = {
 		.ai_socktype = SOCK_STREAM,
 		.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
