@@ -492,10 +492,19 @@ enum ssh_verdict ssh_known_check(const struct ssh_known *k, LIBSSH2_SESSION *s,
 			name, k->path, hk->type, hk->known_fp[0] ? hk->known_fp : "?",
 			hk->known_line, hk->type, hk->fp);
 		return SSH_HOST_CHANGED;
-	case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND:
-		err_set(e, "the host key of %s is not in %s%s (%s %s): refused; check the fingerprint and add it, or set trust_new=true on the target",
-			name, k->path, k->missing ? ", which does not exist" : "", hk->type, hk->fp);
+	case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND: {
+		/* a host known only by keys qrh does not ask for */
+		bool rsa = has_type(k, name, LIBSSH2_KNOWNHOST_KEY_SSHRSA) ||
+			   has_type(k, name, LIBSSH2_KNOWNHOST_KEY_SSHDSS);
+		err_set(e, "the host key of %s is not in %s%s (%s %s): refused; %s",
+			name, k->path,
+			k->missing ? ", which does not exist"
+			: rsa	   ? " (it lists only RSA/DSA keys for it, which qrh does not use)"
+				   : "",
+			hk->type, hk->fp,
+			"check the fingerprint and add it, or set trust_new=true on the target");
 		return SSH_HOST_UNKNOWN;
+	}
 	default:
 		err_set(e, "cannot check the host key of %s against %s", name, k->path);
 		return SSH_HOST_REFUSED;

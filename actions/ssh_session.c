@@ -17,6 +17,8 @@
 /* libssh2_session_free can only say EAGAIN while its socket works; after
  * shutdown it cannot, but it is not allowed to spin for ever either. */
 #define FREE_TRIES 16
+/* the longest a reply from the local ssh-agent is waited for */
+#define SSH_AGENT_WAIT_MS 5000
 
 struct ssh_pool {
 	struct loop *loop;
@@ -198,15 +200,46 @@ void ssh_sess_wait(struct ssh_sess *s, bool idle)
 		loop_fd_set(s->pool->loop, s->fd, ev);
 }
 
+/* libssh2's own send, with MSG_NOSIGNAL always: libssh2 1.10 talks to the
+ * ssh-agent with flags 0, and qrh must not die of SIGPIPE when an agent
+ * goes away mid-exchange. */
+static LIBSSH2_SEND_FUNC(send_nosignal)
+{
+	(void)abstract;
+	ssize_t n = send(socket, buffer, length, flags | MSG_NOSIGNAL);
+	return n < 0 ? -errno : n;
+}
+
+/* libssh2's own recv, except that on a socket other than the session's
+ * (the ssh-agent's, which libssh2 1.10 reads with blocking calls) it
+ * waits at most SSH_AGENT_WAIT_MS: a stuck agent fails the login instead
+ * of freezing the console. */
+static LIBSSH2_RECV_FUNC(recv_bounded)
+{
+	const struct ssh_sess *s = *abstract;
+	if (socket != s->fd) {
+		struct pollfd pf = { .fd = socket, .events = POLLIN };
+		int rc = poll(&pf, 1, SSH_AGENT_WAIT_MS);
+		if (rc == 0)
+			return -ETIMEDOUT;
+		if (rc < 0)
+			return -errno;
+	}
+	ssize_t n = recv(socket, buffer, length, flags);
+	return n < 0 ? -errno : n;
+}
+
 /* Reads known_hosts and creates the libssh2 session with its host key
  * preferences; then starts resolving. */
 static int begin(struct ssh_sess *s, struct err *e)
 {
 	char methods[256];
-	s->ls = libssh2_session_init();
+	s->ls = libssh2_session_init_ex(NULL, NULL, NULL, s);
 	if (!s->ls)
 		return err_set(e, "cannot create an ssh session (libssh2_session_init)");
 	libssh2_session_set_blocking(s->ls, 0);
+	libssh2_session_callback_set(s->ls, LIBSSH2_CALLBACK_SEND, (void *)send_nosignal);
+	libssh2_session_callback_set(s->ls, LIBSSH2_CALLBACK_RECV, (void *)recv_bounded);
 	if (ssh_known_load(&s->known, s->ls, s->conf.known_hosts, e) < 0)
 		return -1;
 	ssh_known_methods(&s->known, s->name, methods, sizeof methods);

@@ -12,8 +12,9 @@
  * decides when it is done waiting: its owner (one action run) calls
  * ssh_sess_setup whenever the session wakes it, and keeps the deadline.
  * The exchange with a local ssh-agent is synchronous (libssh2 1.10 talks
- * to the agent's Unix socket with blocking calls); everything that crosses
- * the network is not.
+ * to the agent's Unix socket with blocking calls), each reply waited for
+ * at most 5 seconds; everything that crosses the network is not. Sends
+ * never raise SIGPIPE.
  *
  * A session serves one action at a time (one channel). The pool hands an
  * idle session to the next action for the same target (same host, port,
