@@ -49,10 +49,9 @@ enum step_rc { STEP_WAIT, STEP_NEXT, STEP_DONE };
 
 struct action_run {
 	struct action_ctx ctx;
-	struct ssh_pool *own_pool; /* when the engine opened no kind state */
+	struct action_kind_state *own_ks; /* when the engine opened none */
 	struct ssh_pool *pool;
 	struct ssh_conf conf;
-	char *target_name;
 	struct ssh_sess *sess;
 	bool reused, retried;
 	/* what the session learnt, kept when it is pooled or dropped */
@@ -686,34 +685,23 @@ static struct action_run *ssh_start(const struct action *a,
 	r->started_ns = clock_mono_ns();
 	r->last_phase_shown = -1;
 	buf_init(&r->program, BUF_UNLIMITED);
-	if (ssh_conf_from_target(ctx->target, &r->conf, e) < 0 ||
+	int no_nonce = ssh_nonce(r->nonce);
+	ssh_sentinel_init(&r->sentinel, r->nonce);
+	struct action_host host = { .loop = ctx->loop, .reaper = ctx->reaper,
+				    .grace_ms = ctx->grace_ms };
+	if ((no_nonce && err_set(e, "no randomness for the ssh exit marker") < 0) ||
+	    ssh_conf_from_target(ctx->target, &r->conf, e) < 0 ||
 	    ssh_conf_check_identity(&r->conf, ctx->target->name, e) < 0 ||
-	    (ssh_nonce(r->nonce) < 0 && err_set(e, "no randomness for the ssh exit marker") < 0)) {
-		ssh_conf_release(&r->conf);
-		buf_release(&r->program);
-		free(r);
+	    /* an engine that keeps no kind state: this run keeps its own */
+	    (!ctx->ks && ssh_open(&host, &r->own_ks, e) < 0)) {
+		destroy(r);
 		return NULL;
 	}
-	r->target_name = xstrdup(ctx->target->name);
-	int grace_s = (int)((r->ctx.grace_ms + 999) / 1000);
+	r->pool = ctx->ks ? ctx->ks->pool : r->own_ks->pool;
 	struct ssh_program p = { .env = ctx->env, .script = a->body ? a->body : "",
-				 .nonce = r->nonce, .grace_s = grace_s };
+				 .nonce = r->nonce,
+				 .grace_s = (int)((r->ctx.grace_ms + 999) / 1000) };
 	ssh_program_build(&p, &r->program);
-	ssh_sentinel_init(&r->sentinel, r->nonce);
-	if (ctx->ks) {
-		r->pool = ctx->ks->pool;
-	} else {
-		if (libssh2_init(0) != 0) {
-			err_set(e, "cannot initialise libssh2");
-			ssh_sentinel_release(&r->sentinel);
-			ssh_conf_release(&r->conf);
-			buf_release(&r->program);
-			free(r->target_name);
-			free(r);
-			return NULL;
-		}
-		r->pool = r->own_pool = ssh_pool_new(ctx->loop);
-	}
 	r->sess = ssh_pool_take(r->pool, &r->conf);
 	if (r->sess) {
 		r->reused = true;
@@ -761,14 +749,10 @@ static void destroy(struct action_run *r)
 		loop_timer_cancel(r->ctx.loop, r->kick);
 	action_later_release(&r->later);
 	drop_session(r);
-	if (r->own_pool) {
-		ssh_pool_free(r->own_pool);
-		libssh2_exit();
-	}
+	ssh_close(r->own_ks);
 	ssh_sentinel_release(&r->sentinel);
 	ssh_conf_release(&r->conf);
 	buf_release(&r->program);
-	free(r->target_name);
 	free(r);
 }
 

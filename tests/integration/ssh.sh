@@ -99,6 +99,19 @@ assert_eq "$(end ok status)" ok
 assert_eq "$(end ok exit_code)" 0
 assert_contains "$out" "step step as $SSHD_USER"
 
+# ---- a large script and large output on both streams ----
+{
+	for i in $(seq 1 4000); do echo "# padding line $i of a long script, to be sent in many packets"; done
+	echo 'head -c 3000000 /dev/zero | tr "\0" o'
+	echo 'head -c 1000000 /dev/zero | tr "\0" e >&2'
+} >"$T/big_script"
+runbook big "$(fields)" "$(cat "$T/big_script")"
+qrun big
+assert_rc 0
+assert_eq "$(end big values.stdout_bytes)" 3000000
+assert_eq "$(end big values.stderr_bytes)" 1000000
+assert_eq "$(sqlite3 "$T/big.db" "select group_concat(total_bytes) from (select total_bytes from outputs order by stream desc)")" "3000000,1000000"
+
 # errexit, as for sh: a failing command fails the script
 runbook errexit "$(fields)" 'false
 echo not reached'
@@ -323,5 +336,28 @@ kill "$tarpit"
 assert_eq "$(end tarpit status)" timeout
 assert_contains "$(end tarpit summary)" "before the script started"
 assert_eq "$(end tarpit values.phase)" handshake
+# the timer fired on time: the pending handshake did not hold the loop
+[ "$(end tarpit duration_ms)" -lt 5000 ] || fail "a 1s timeout took $(end tarpit duration_ms) ms"
+
+# ---- a background ssh action, stopped by wait {stop=...} ----
+mkdir -m 1777 "$T/shared"
+runbook bg "$(fields)" "echo bg-started; touch $T/shared/started; sleep 39" 'name=load background=true'
+cat >>"$T/bg.md" <<RB
+
+## Wait for it {confirm=no}
+
+\`\`\`sh {timeout=30s}
+while [ ! -e "$T/shared/started" ]; do sleep 0.1; done
+\`\`\`
+
+## Stop it {confirm=no}
+
+\`\`\`wait {stop=load}
+\`\`\`
+RB
+qrun bg
+assert_rc 0
+assert_eq "$(sqlite3 "$T/bg.db" "select count(*) from events where type='background_end'")" 1
+wait_for 10 no_remote_sleep 39 || fail "the remote sleep outlived wait {stop=load}"
 
 echo "ssh: all cases passed"
