@@ -216,7 +216,11 @@ assert_eq "$(end ecdsahost values.host_key)" "$(fp "$S/host_ecdsa.pub")"
 
 # ---- user keys ----
 runbook ecdsa "$(KEY=$S/id_ecdsa fields)" 'echo ecdsa user'
-qrun ecdsa
+# libssh2 1.10 leaks a BIGNUM reading an OpenSSH-format ECDSA key; qrh
+# suppresses that leak by the libssh2 call it happens under, which a
+# sanitizer build can only see with the slow unwinder (libcrypto has no
+# frame pointers)
+ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0 qrun ecdsa
 assert_rc 0
 assert_contains "$out" "ecdsa user"
 
