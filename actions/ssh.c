@@ -178,6 +178,8 @@ static void add_session_values(const struct action_run *r, cJSON *v)
 	if (hk->known_fp[0])
 		cJSON_AddStringToObject(v, "host_key_known", hk->known_fp);
 	cJSON_AddBoolToObject(v, "session_reused", r->reused);
+	if (r->retried) /* the idle session had died: a new one was made */
+		cJSON_AddBoolToObject(v, "session_reconnected", true);
 }
 
 static void show_progress(struct action_run *r)

@@ -131,6 +131,30 @@ assert_rc 0
 assert_eq "$(sqlite3 "$T/reuse.db" "select group_concat(json_extract(payload,'\$.values.session_reused')) from events where type='action_end'")" "0,1"
 [ "$(log_since | grep -c 'Accepted publickey')" -eq 1 ] || fail "two steps logged in $(log_since | grep -c 'Accepted publickey') times, want 1"
 
+# ---- an idle session that died is reopened by the next action ----
+runbook reconnect "$(fields)" 'echo first'
+cat >>"$T/reconnect.md" <<RB
+
+## Kill the idle session {confirm=no}
+
+\`\`\`sh
+. "$QRH_SRC/tests/servers/sshd.sh"
+SSHD_PID=$SSHD_PID
+pids=\$(sshd_session_pids)
+[ -n "\$pids" ] && kill -KILL \$pids
+\`\`\`
+
+## Again {confirm=no}
+
+\`\`\`ssh {target=t}
+echo second
+\`\`\`
+RB
+qrun reconnect
+assert_rc 0
+assert_contains "$out" "| second"
+assert_eq "$(sqlite3 "$T/reconnect.db" "select json_extract(payload,'\$.values.session_reconnected') from events where type='action_end' and json_extract(payload,'\$.step_id')='again'")" 1
+
 # ---- host keys ----
 : >"$T/empty_known"
 KNOWN=$T/empty_known runbook unknown "$(KNOWN=$T/empty_known fields)" 'echo should not run'
