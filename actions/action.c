@@ -4,16 +4,16 @@
 #include <stdio.h>
 #include <string.h>
 
-extern const struct action_entry action_sh, action_exec, action_wait, action_velero;
-extern const struct action_entry action_ssh_unavailable,
-	action_http_unavailable, action_sql_unavailable;
+extern const struct action_entry action_sh, action_exec, action_wait, action_velero,
+	action_ssh;
+extern const struct action_entry action_http_unavailable, action_sql_unavailable;
 
 const struct action_entry *action_entry_for(enum action_kind k)
 {
 	static const struct action_entry *const table[ACTION_KIND_COUNT] = {
 		[ACTION_SH] = &action_sh,
 		[ACTION_EXEC] = &action_exec,
-		[ACTION_SSH] = &action_ssh_unavailable,
+		[ACTION_SSH] = &action_ssh,
 		[ACTION_HTTP] = &action_http_unavailable,
 		[ACTION_SQL] = &action_sql_unavailable,
 		[ACTION_VELERO] = &action_velero,

@@ -132,10 +132,23 @@ static void check_group(const struct runbook *rb, const struct target *t,
 	}
 }
 
+/* An ssh target, or a group whose members_file hosts take its fields. */
+static void check_ssh_fields(const struct target *t, bool group, struct diags *d)
+{
+	if (!group && (!t->host || !*t->host))
+		diag_error(d, t->pos, "ssh target '%s' needs a host", t->name);
+	if (t->agent && t->identity)
+		diag_error(d, t->pos, "target '%s': give identity or agent=true, not both", t->name);
+}
+
 static void check_targets(const struct runbook *rb, struct diags *d)
 {
 	for (size_t i = 0; i < rb->n_targets; i++) {
 		const struct target *t = &rb->targets[i];
+		if (t->kind && !strcmp(t->kind, "ssh"))
+			check_ssh_fields(t, false, d);
+		if (t->kind && !strcmp(t->kind, "group") && t->members_file)
+			check_ssh_fields(t, true, d);
 		if (t->kind && !strcmp(t->kind, "group"))
 			check_group(rb, t, d);
 		else if (t->members.n || t->members_file)

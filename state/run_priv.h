@@ -54,6 +54,7 @@ struct task {
 	bool capture_only;    /* a secret capture: stdout not stored/shown */
 	task_end_fn *on_end;  /* the owner goes on; called once, from done */
 	void *owner;
+	void (*owner_free)(void *owner); /* task_free calls it, when set */
 	size_t slot; /* index in run->tasks */
 };
 

@@ -190,6 +190,7 @@ static void action_result(struct run *r, enum action_status st,
 		cJSON_AddNumberToObject(end, "action", (double)att->action);
 		cJSON_AddStringToObject(end, "status", action_status_name(st));
 		cJSON_AddNullToObject(end, "exit_code");
+		cJSON_AddNumberToObject(end, "duration_ms", 0);
 		char *clean = run_redact(r, summary);
 		cJSON_AddStringToObject(end, "summary", clean);
 		free(clean);

@@ -65,6 +65,9 @@ static const struct bad_case cases[] = {
 	{ "ssh-target.md", "## A\n\n```ssh\nuptime\n```\n", "ssh-target.md:3:1: error: ssh actions need a target=NAME" },
 	{ "target-nokind.md", FM("targets:\n  db: {host: x}\n") "## A\n", "target-nokind.md:3:3: error: target 'db' needs a 'kind' (ssh, postgres, http, kubernetes or group)" },
 	{ "target-badkind.md", FM("targets:\n  db: {kind: postgre}\n") "## A\n", "target-badkind.md:3:14: error: unknown target kind 'postgre' (did you mean 'postgres'?) (ssh, postgres, http, kubernetes or group)" },
+	{ "ssh-nohost.md", FM("targets:\n  web: {kind: ssh, user: ops}\n") "## A\n", "ssh-nohost.md:3:3: error: ssh target 'web' needs a host" },
+	{ "ssh-agent-identity.md", FM("targets:\n  web: {kind: ssh, host: h, agent: true, identity: ~/.ssh/id_ed25519}\n") "## A\n", "ssh-agent-identity.md:3:3: error: target 'web': give identity or agent=true, not both" },
+	{ "ssh-group-agent-identity.md", FM("targets:\n  all: {kind: group, members_file: hosts, agent: true, identity: k}\n") "## A\n", "ssh-group-agent-identity.md:3:3: error: target 'all': give identity or agent=true, not both" },
 	/* actions */
 	{ "empty-sh.md", "## A\n\n```sh\n```\n", "empty-sh.md:3:1: error: empty sh block: nothing to run" },
 	{ "wait.md", "## A\n\n```wait\n```\n", "wait.md:3:1: error: wait actions need exactly one of for=DURATION, probe=NAME or stop=NAME" },
