@@ -4,10 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-extern const struct action_entry action_sh, action_exec, action_wait;
+extern const struct action_entry action_sh, action_exec, action_wait, action_sql;
 extern const struct action_entry action_ssh_unavailable,
-	action_http_unavailable, action_sql_unavailable,
-	action_velero_unavailable;
+	action_http_unavailable, action_velero_unavailable;
 
 const struct action_entry *action_entry_for(enum action_kind k)
 {
@@ -16,7 +15,7 @@ const struct action_entry *action_entry_for(enum action_kind k)
 		[ACTION_EXEC] = &action_exec,
 		[ACTION_SSH] = &action_ssh_unavailable,
 		[ACTION_HTTP] = &action_http_unavailable,
-		[ACTION_SQL] = &action_sql_unavailable,
+		[ACTION_SQL] = &action_sql,
 		[ACTION_VELERO] = &action_velero_unavailable,
 		[ACTION_WAIT] = &action_wait,
 	};

@@ -66,6 +66,7 @@ void run_free(struct run *r)
 		for (int s = 1; s <= 2; s++)
 			redactor_release(&r->act->red[s]);
 		buf_release(&r->act->capture);
+		free(r->act->capture_value);
 		for (char **v = r->act->env; v && *v; v++)
 			free(*v);
 		free(r->act->env);
@@ -73,6 +74,7 @@ void run_free(struct run *r)
 		free(r->act);
 	}
 	run_background_free_all(r);
+	run_kind_states_close(r);
 	values_release(&r->values);
 	free(r->steps);
 	free(r->actor);

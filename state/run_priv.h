@@ -30,6 +30,7 @@ struct active {
 	struct action_result last;
 	struct redactor red[3]; /* indexed by enum proc_stream */
 	struct buf capture;
+	char *capture_value; /* from an action's values.capture, not stdout */
 	char **env;
 	struct target_set targets; /* of the running action */
 };
@@ -80,6 +81,9 @@ struct run {
 	struct active *act;
 	struct background *bg;
 	size_t n_bg, cap_bg;
+	/* per-kind state (action.h), opened at a kind's first start */
+	struct action_kind_state *ks[ACTION_KIND_COUNT];
+	bool ks_open[ACTION_KIND_COUNT];
 };
 
 /* Journals an event (payload consumed, may be NULL) and tells the
@@ -97,6 +101,12 @@ const char *run_lookup_masked(void *arg, const char *name);
 /* Starts attempt `attempt` of step i (journals step_start). */
 int run_step_attempt(struct run *r, size_t i, int attempt, struct err *e);
 void run_background_free_all(struct run *r);
+/* The kind's run-long state, opened on first use; NULL if it has none. */
+struct action_kind_state *run_kind_state(struct run *r,
+					 const struct action_entry *ent,
+					 struct err *e, int *rc);
+/* Closes every kind's state (after all actions are freed). */
+void run_kind_states_close(struct run *r);
 /* Rebuilds step states and captured values from the journal. */
 int run_reopen_replay(struct run *r, struct err *e);
 

@@ -109,11 +109,86 @@ static void on_output(void *arg, enum proc_stream stream, const char *data,
 	buf_release(&out);
 }
 
+/* A copy of an action's values with every string redacted; a value the
+ * step captures into a secret variable is left out. */
+static cJSON *stored_values(struct run *r, const cJSON *v, bool drop_capture)
+{
+	cJSON *copy = cJSON_Duplicate(v, 1);
+	if (drop_capture)
+		cJSON_DeleteItemFromObjectCaseSensitive(copy, "capture");
+	cJSON *stack[64];
+	size_t n = 0;
+	stack[n++] = copy;
+	while (n) {
+		cJSON *it = stack[--n];
+		for (cJSON *c = it->child; c; c = c->next) {
+			if (cJSON_IsString(c) && r->values.secrets.n) {
+				struct buf clean;
+				buf_init(&clean, BUF_UNLIMITED);
+				redact_string(&r->values.secrets, c->valuestring, &clean);
+				cJSON_SetValuestring(c, clean.data);
+				buf_release(&clean);
+			} else if (c->child && n < 64) {
+				stack[n++] = c;
+			}
+		}
+	}
+	return copy;
+}
+
+/* An action that produced a value to capture (values.capture, e.g. a sql
+ * column): the step's capture takes it instead of stdout. */
+static void take_capture(struct run *r, struct active *a, const cJSON *values,
+			 bool *secret)
+{
+	const char *name = r->rb->steps[a->step].capture;
+	const cJSON *cap = values ? cJSON_GetObjectItemCaseSensitive(values, "capture") : NULL;
+	const struct var *decl = name ? runbook_var(r->rb, name) : NULL;
+	*secret = decl && decl->secret;
+	if (!name || !cJSON_IsString(cap))
+		return;
+	free(a->capture_value);
+	a->capture_value = xstrdup(cap->valuestring);
+}
+
+/* The kind's run-long state: opened at its first start. */
+struct action_kind_state *run_kind_state(struct run *r,
+					 const struct action_entry *ent,
+					 struct err *e, int *rc)
+{
+	*rc = 0;
+	if (!ent->open)
+		return NULL;
+	if (!r->ks_open[ent->kind]) {
+		struct action_host h = { .loop = r->loop, .reaper = r->reaper,
+					 .grace_ms = r->opts.grace_ms };
+		if (ent->open(&h, &r->ks[ent->kind], e) < 0) {
+			*rc = -1;
+			return NULL;
+		}
+		r->ks_open[ent->kind] = true;
+	}
+	return r->ks[ent->kind];
+}
+
+void run_kind_states_close(struct run *r)
+{
+	for (int k = 0; k < ACTION_KIND_COUNT; k++) {
+		const struct action_entry *ent = action_entry_for((enum action_kind)k);
+		if (r->ks_open[k] && ent && ent->close)
+			ent->close(r->ks[k]);
+		r->ks_open[k] = false;
+		r->ks[k] = NULL;
+	}
+}
+
 static void on_done(void *arg, const struct action_result *res)
 {
 	struct run *r = arg;
 	struct active *a = r->act;
 	struct err e;
+	bool secret_capture = false;
+	take_capture(r, a, res->values, &secret_capture);
 	/* recorded with what follows (the next action's start or the step's
 	 * end), one commit for both */
 	r->defer = true;
@@ -132,6 +207,8 @@ static void on_done(void *arg, const struct action_result *res)
 	cJSON_AddNumberToObject(p, "signal", res->signo);
 	cJSON_AddNumberToObject(p, "duration_ms", (double)(res->duration_ns / 1000000));
 	cJSON_AddStringToObject(p, "summary", res->summary);
+	if (res->values)
+		cJSON_AddItemToObject(p, "values", stored_values(r, res->values, secret_capture));
 	run_emit(r, (long)a->step, EV_ACTION_END, NULL, p, &e);
 	loop_timer_add(r->loop, 0, action_next_timer, r);
 }
@@ -362,6 +439,12 @@ static void action_start_current(struct run *r)
 		.lookup_arg = r,
 		.sink = { .output = on_output, .done = on_done, .arg = r },
 	};
+	int ks_rc;
+	ctx.ks = run_kind_state(r, ent, &e, &ks_rc);
+	if (ks_rc < 0) {
+		fail_action(r, e.msg);
+		return;
+	}
 	if (a->background && bg_of_step(r, act->step)) {
 		/* a retry: its background process was started by an earlier
 		 * attempt (it has one output stream per step) */
@@ -478,6 +561,8 @@ static void free_active(struct run *r)
 	for (int s = 1; s <= 2; s++)
 		redactor_release(&a->red[s]);
 	buf_release(&a->capture);
+	free(a->capture_value);
+	a->capture_value = NULL;
 	free_env(a->env);
 	a->env = NULL;
 	target_set_release(&a->targets);
@@ -487,6 +572,10 @@ static void record_capture(struct run *r, struct active *a)
 {
 	const char *name = r->rb->steps[a->step].capture;
 	struct err e;
+	if (a->capture_value) {
+		buf_reset(&a->capture);
+		buf_adds(&a->capture, a->capture_value);
+	}
 	while (a->capture.len && (a->capture.data[a->capture.len - 1] == '\n' ||
 				  a->capture.data[a->capture.len - 1] == '\r'))
 		a->capture.data[--a->capture.len] = '\0';
