@@ -520,6 +520,7 @@ static void show_row(struct action_run *r, const struct sql_row *row)
 	struct sql_table t;
 	struct buf text;
 	sql_table_init(&t, 2, names, NULL);
+	t.no_footer = true;
 	for (size_t i = 0; i < row->n; i++) {
 		const char *vals[2] = { row->names[i], row->vals[i] };
 		size_t lens[2] = { strlen(row->names[i]), row->vals[i] ? strlen(row->vals[i]) : 0 };

@@ -147,7 +147,9 @@ void sql_table_render(const struct sql_table *t, struct buf *out)
 			const char *v = t->cells[r * t->ncols + c];
 			put_cell(out, v ? v : "", width[c], t->right[c], c + 1 == t->ncols);
 		}
-	if ((int64_t)t->rows_kept < t->rows)
+	if (t->no_footer)
+		;
+	else if ((int64_t)t->rows_kept < t->rows)
 		buf_addf(out, "(%lld rows, the first %zu shown)\n", (long long)t->rows,
 			 t->rows_kept);
 	else

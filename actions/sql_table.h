@@ -30,6 +30,7 @@ struct sql_table {
 	size_t cap;
 	size_t bytes;
 	int64_t rows; /* all rows seen */
+	bool no_footer; /* no "(N rows)" line (a record shown as rows) */
 };
 
 void sql_table_init(struct sql_table *t, size_t ncols,

@@ -30,6 +30,8 @@
 #   pg_detach_replica NAME    point the replica's primary_conninfo at a closed
 #                             port and reload: it stops receiving WAL (a
 #                             network partition without iptables)
+#   pg_hba_first NAME LINE    put LINE first in server NAME's pg_hba.conf and
+#                             reload (e.g. a password rule for one user)
 #   pg_promote NAME           pg_ctl promote -w
 #   pg_stop NAME [MODE]       pg_ctl stop -m MODE (fast by default; immediate
 #                             is a crash); harmless when it is not running
@@ -39,13 +41,16 @@
 #                             if missing, then inserts one row per INTERVAL
 #                             seconds (default 0.02) and appends
 #                             `id<TAB>at` to file ACK for each acknowledged
-#                             commit; the writer's PID is in $PG_WRITER_PID
+#                             commit; the writer's PID is in $PG_WRITER_PID.
+#                             It is $PG_WRITER_BIN (tests/servers/pg_writer.c,
+#                             built by `make tests`) or else a psql loop.
 #   pg_writer_stop            stop the writer (by PID) and wait for it
 #   pg_cleanup                stop the writer and every server started here,
 #                             remove $PG_BASE (set it as an EXIT trap)
 #
-# Variables: PG_BIN (server binaries: `pg_config --bindir`, or
-# /usr/lib/postgresql/15/bin), PG_RUNAS (the user servers run as), PG_BASE.
+# Variables: PG_BIN (server binaries: /usr/lib/postgresql/15/bin, or
+# `pg_config --bindir`), PG_RUNAS (the user servers run as), PG_BASE,
+# PG_WRITER_BIN, PG_WRITER_PID.
 
 PG_BIN=${PG_BIN:-}
 if [ -z "$PG_BIN" ]; then
@@ -56,6 +61,8 @@ if [ -z "$PG_BIN" ]; then
 	fi
 fi
 PG_BASE=${PG_BASE:-}
+# the C writer built with the tests (a psql loop when it is missing)
+PG_WRITER_BIN=${PG_WRITER_BIN:-${QRH_BUILD:-}/tests/pg_writer}
 PG_WRITER_PID=
 PG_SERVERS=()
 
@@ -92,7 +99,7 @@ pg_dsn() { printf 'host=127.0.0.1 port=%s user=postgres dbname=postgres' "$(pg_p
 pg_psql() {
 	local name=$1
 	shift
-	pg_as "$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$(pg_port "$name")" -U postgres -d postgres "$@"
+	"$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$(pg_port "$name")" -U postgres -d postgres "$@"
 }
 
 # Waits up to $2 seconds (default 60) for `pg_psql NAME -c SQL` to print t.
@@ -168,6 +175,13 @@ pg_detach_replica() {
 		pg_wait_true "$1" "select count(*) = 0 from pg_stat_wal_receiver where status = 'streaming'"
 }
 
+pg_hba_first() {
+	local hba=$PG_BASE/$1/pg_hba.conf
+	{ printf '%s\n' "$2"; cat "$hba"; } | pg_as tee "$hba.new" >/dev/null &&
+		pg_as mv "$hba.new" "$hba" &&
+		pg_psql "$1" -c "select pg_reload_conf()" >/dev/null
+}
+
 pg_promote() {
 	pg_as "$PG_BIN/pg_ctl" -D "$PG_BASE/$1" -w -t 60 promote >/dev/null
 }
@@ -181,13 +195,19 @@ pg_stop() {
 pg_writer_start() {
 	local name=$1 ack=$2 interval=${3:-0.02} port
 	port=$(pg_port "$name")
-	pg_psql "$name" -c "create table if not exists rpo_marker (id bigserial primary key, at timestamptz not null)" || return 1
+	PGOPTIONS='-c client_min_messages=warning' pg_psql "$name" -c "create table if not exists rpo_marker (id bigserial primary key, at timestamptz not null)" || return 1
 	: >>"$ack"
+	if [ -x "$PG_WRITER_BIN" ]; then
+		"$PG_WRITER_BIN" "$(pg_dsn "$name") connect_timeout=2" "$ack" \
+			"$(awk -v s="$interval" 'BEGIN { printf "%d", s * 1000 }')" &
+		PG_WRITER_PID=$!
+		return 0
+	fi
 	(
 		trap - EXIT
 		while :; do
 			# psql prints the row only once the commit is acknowledged
-			line=$(pg_as "$PG_BIN/psql" -X -q -A -t -F "$(printf '\t')" -h 127.0.0.1 -p "$port" -U postgres -d postgres \
+			line=$("$PG_BIN/psql" -X -q -A -t -F "$(printf '\t')" -h 127.0.0.1 -p "$port" -U postgres -d postgres \
 				-c "insert into rpo_marker (at) values (clock_timestamp()) returning id, at" 2>/dev/null) &&
 				[ -n "$line" ] && printf '%s\n' "$line" >>"$ack"
 			sleep "$interval"
