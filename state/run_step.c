@@ -109,23 +109,31 @@ static void on_output(void *arg, enum proc_stream stream, const char *data,
 	buf_release(&out);
 }
 
-/* A copy of an action's values with every string redacted; a value the
- * step captures into a secret variable is left out. */
-static cJSON *stored_values(struct run *r, const cJSON *v, bool drop_capture)
+/* A copy of an action's values with every string redacted. When the
+ * step captures a value into a secret variable, that value is a secret
+ * already: it is left out, and masked wherever else it appears (the
+ * first row, an assertion). */
+static cJSON *stored_values(struct run *r, const cJSON *v, bool secret_capture)
 {
 	cJSON *copy = cJSON_Duplicate(v, 1);
-	if (drop_capture)
+	struct strv secrets = { 0 };
+	for (size_t i = 0; i < r->values.secrets.n; i++)
+		strv_push(&secrets, r->values.secrets.v[i]);
+	const cJSON *cap = cJSON_GetObjectItemCaseSensitive(copy, "capture");
+	if (secret_capture && cJSON_IsString(cap) && *cap->valuestring)
+		strv_push(&secrets, cap->valuestring);
+	if (secret_capture)
 		cJSON_DeleteItemFromObjectCaseSensitive(copy, "capture");
 	cJSON *stack[64];
 	size_t n = 0;
 	stack[n++] = copy;
-	while (n) {
+	while (n && secrets.n) {
 		cJSON *it = stack[--n];
 		for (cJSON *c = it->child; c; c = c->next) {
-			if (cJSON_IsString(c) && r->values.secrets.n) {
+			if (cJSON_IsString(c)) {
 				struct buf clean;
 				buf_init(&clean, BUF_UNLIMITED);
-				redact_string(&r->values.secrets, c->valuestring, &clean);
+				redact_string(&secrets, c->valuestring, &clean);
 				cJSON_SetValuestring(c, clean.data);
 				buf_release(&clean);
 			} else if (c->child && n < 64) {
@@ -133,6 +141,7 @@ static cJSON *stored_values(struct run *r, const cJSON *v, bool drop_capture)
 			}
 		}
 	}
+	strv_release(&secrets);
 	return copy;
 }
 

@@ -90,6 +90,32 @@ assert_contains "$cmd" "sql on p (host=127.0.0.1 port=$P dbname=postgres user=po
 assert_contains "$cmd" "select \$1 as who, \$2::int + 1 as n"
 assert_contains "$cmd" "\$1 = \${WHO} = x'); drop table victims; --"
 
+# ---- a column captured into a secret is neither journaled nor shown ----
+cat >"$T/s.md" <<RB
+---
+vars:
+  TOKEN:
+    secret: true
+$(targets)
+---
+## Fetch {confirm=no capture=TOKEN}
+\`\`\`sql {target=p capture_col=t}
+select md5('qrh') as t
+\`\`\`
+## Use {confirm=no}
+\`\`\`sql {target=p expect="same=t"}
+select \${TOKEN} = md5('qrh') as same
+\`\`\`
+RB
+token=$(pg_psql p -c "select md5('qrh')")
+qrh_run "$T/s.md"
+assert_rc 0 "secret capture"
+assert_not_contains "$out" "$token"
+assert_eq "$(sqlite3 "$db" "select count(*) from events where payload like '%$token%'")" "0"
+assert_eq "$(sqlite3 "$db" "select count(*) from output_chunks where cast(data as text) like '%$token%'")" "0"
+assert_eq "$(val fetch values.first_row.t)" "***"
+assert_eq "$(val use values.first_row.same)" "t"
+
 # ---- failures: expect, expect_rows, an SQL error, a refused connection ----
 {
 	echo "---"
