@@ -214,18 +214,7 @@ static void check_http(const struct action *a, struct diags *d)
  * line in Markdown, the action's own position in JSON. */
 static struct srcpos body_pos_at(const struct action *a, size_t off)
 {
-	if (!a->lang)
-		return a->pos;
-	struct srcpos p = a->body_pos;
-	for (size_t i = 0; i < off && a->body[i]; i++) {
-		if (a->body[i] == '\n') {
-			p.line++;
-			p.col = a->body_pos.col;
-		} else {
-			p.col++;
-		}
-	}
-	return p;
+	return a->lang ? srcpos_in_text(a->body_pos, a->body, off) : a->pos;
 }
 
 static void check_sql_query(const struct action *a, struct diags *d)

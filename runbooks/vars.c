@@ -82,18 +82,7 @@ struct check {
 
 static struct srcpos ref_pos(const struct check *c, size_t off)
 {
-	struct srcpos p = c->base;
-	if (!c->track)
-		return p;
-	for (size_t i = 0; i < off; i++) {
-		if (c->text[i] == '\n') {
-			p.line++;
-			p.col = c->base.col;
-		} else {
-			p.col++;
-		}
-	}
-	return p;
+	return c->track ? srcpos_in_text(c->base, c->text, off) : c->base;
 }
 
 static int check_ref(void *arg, const char *name, size_t off)
