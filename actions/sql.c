@@ -245,6 +245,11 @@ static void finish(struct action_run *r, enum action_status st, bool keep_conn,
 	r->res.exit_code = -1;
 	vsnprintf(r->res.summary, sizeof r->res.summary, fmt, ap);
 	va_end(ap);
+	if (st == ACTION_CANCELLED && r->recipe && recipe_effect_sent(r->recipe)) {
+		size_t n = strlen(r->res.summary);
+		snprintf(r->res.summary + n, sizeof r->res.summary - n,
+			 "; pg_promote had been called: the node may still be promoted");
+	}
 	values_obj(r);
 	r->finished = true;
 	release_conns(r, keep_conn);

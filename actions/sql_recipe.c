@@ -453,6 +453,11 @@ bool recipe_read_only(const struct recipe *rc)
 	return rc->kind != PROMOTE;
 }
 
+bool recipe_effect_sent(const struct recipe *rc)
+{
+	return rc->kind == PROMOTE && rc->stage >= 1;
+}
+
 void recipe_free(struct recipe *rc)
 {
 	if (!rc)

@@ -78,6 +78,9 @@ void recipe_outcome_release(struct recipe_outcome *o);
 /* A read-only recipe: a lost connection means it failed, not that
  * something unknown happened. */
 bool recipe_read_only(const struct recipe *rc);
+/* It has sent a statement whose effect a cancel cannot take back (the
+ * promotion signal of pg_promote). */
+bool recipe_effect_sent(const struct recipe *rc);
 void recipe_free(struct recipe *rc);
 
 #endif
