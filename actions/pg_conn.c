@@ -343,10 +343,19 @@ bool pg_conn_reusable(struct pg_conn *c)
 {
 	if (c->phase != IDLE || PQstatus(c->pq) != CONNECTION_OK)
 		return false;
-	/* a server that went away has left an EOF (or an error) to read */
-	if (!PQconsumeInput(c->pq) || PQstatus(c->pq) != CONNECTION_OK)
+	/* A server that went away has left a message and then an EOF to
+	 * read; one PQconsumeInput stops after the message, so read while
+	 * the socket says there is more (at once: poll never waits here). */
+	for (int i = 0; i < 8; i++) {
+		struct pollfd p = { .fd = PQsocket(c->pq), .events = POLLIN };
+		if (poll(&p, 1, 0) <= 0)
+			break;
+		if (!PQconsumeInput(c->pq))
+			return false;
+	}
+	if (PQisBusy(c->pq) || PQstatus(c->pq) != CONNECTION_OK)
 		return false;
-	return PQtransactionStatus(c->pq) == PQTRANS_IDLE && !PQisBusy(c->pq);
+	return PQtransactionStatus(c->pq) == PQTRANS_IDLE;
 }
 
 bool pg_conn_connecting(const struct pg_conn *c)

@@ -90,6 +90,33 @@ assert_contains "$cmd" "sql on p (host=127.0.0.1 port=$P dbname=postgres user=po
 assert_contains "$cmd" "select \$1 as who, \$2::int + 1 as n"
 assert_contains "$cmd" "\$1 = \${WHO} = x'); drop table victims; --"
 
+# ---- a connection the server closed is replaced, not reused ----
+cat >"$T/k.md" <<RB
+---
+$(targets)
+  killer:
+    kind: postgres
+    dsn: host=127.0.0.1 port=$P user=postgres dbname=postgres application_name=killer
+---
+## First {confirm=no capture=PID}
+\`\`\`sql {target=p capture_col=pid}
+select pg_backend_pid() as pid
+\`\`\`
+## Kill it {confirm=no}
+\`\`\`sql {target=killer expect="killed=t"}
+select pg_terminate_backend(\${PID}::int, 10000) as killed
+\`\`\`
+## Again {confirm=no}
+\`\`\`sql {target=p}
+select pg_backend_pid() as pid
+\`\`\`
+RB
+qrh_run "$T/k.md"
+assert_rc 0 "reconnect: $out"
+assert_eq "$(val again status)" "ok"
+assert_eq "$(val again values.reused)" "0"
+[ "$(val again values.backend_pid)" != "$(val first values.backend_pid)" ] || fail "the killed connection was reused"
+
 # ---- a column captured into a secret is neither journaled nor shown ----
 cat >"$T/s.md" <<RB
 ---
