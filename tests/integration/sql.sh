@@ -19,7 +19,6 @@ pg_start_replica r p || fail "the replica did not start"
 P=$(pg_port p)
 R=$(pg_port r)
 db=$T/j.db
-chmod 755 "$T"
 
 # journaled values of step $1's last action_end in the last run: $2 a JSON path
 val() {
