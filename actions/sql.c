@@ -31,35 +31,19 @@
 #include "actions/action.h"
 #include "actions/pg_conn.h"
 #include "actions/sql_recipe.h"
+#include "actions/sql_result.h"
 #include "actions/sql_table.h"
 #include "runbooks/sqltext.h"
 #include "util/clock.h"
 #include "util/xalloc.h"
 
 #define SQL_POOL_MAX 16
-#define SQL_VALUE_MAX 4096  /* a first-row value in the result values */
 #define SQL_CANCEL_MIN_MS 2000
 
 struct action_kind_state {
 	struct loop *loop;
 	struct pg_conn *idle[SQL_POOL_MAX];
 	size_t n;
-};
-
-/* What one statement produced. */
-struct collected {
-	bool have_table;
-	struct sql_table table;
-	struct sql_row first; /* full values of the first row */
-	bool have_first;
-	bool tuples;          /* it returns rows */
-	char command[64];
-	long long affected;
-	bool error;
-	char sqlstate[6];
-	char *message;        /* "ERROR:  ..." with DETAIL/HINT lines */
-	char *primary;        /* the primary message, one line */
-	bool copy;            /* a COPY, which qrh does not speak */
 };
 
 struct action_run {
@@ -78,7 +62,7 @@ struct action_run {
 	int nvals;
 	char **vals; /* NULL entries are SQL NULL */
 	int64_t stmt_start_ns;
-	struct collected col;
+	struct sql_result col;
 	struct recipe *recipe;
 	struct sql_expect expect; /* values expanded */
 	bool rows_check;
@@ -258,213 +242,16 @@ static void finish(struct action_run *r, enum action_status st, bool keep_conn,
 	r->flush_timer = loop_timer_add(r->ctx.loop, 0, on_flush, r);
 }
 
-/* ---- results ---- */
-
-static bool numeric_type(Oid t)
-{
-	/* int8 int2 int4 oid float4 float8 money numeric */
-	return t == 20 || t == 21 || t == 23 || t == 26 || t == 700 || t == 701 ||
-	       t == 790 || t == 1700;
-}
-
-static void collected_release(struct collected *c)
-{
-	if (c->have_table)
-		sql_table_release(&c->table);
-	sql_row_release(&c->first);
-	free(c->message);
-	free(c->primary);
-	memset(c, 0, sizeof *c);
-}
-
-static void take_columns(struct collected *c, const PGresult *res)
-{
-	int n = PQnfields(res);
-	const char **names = xcalloc((size_t)n + 1, sizeof *names);
-	bool *right = xcalloc((size_t)n + 1, sizeof *right);
-	for (int i = 0; i < n; i++) {
-		names[i] = PQfname(res, i);
-		right[i] = numeric_type(PQftype(res, i));
-	}
-	sql_table_init(&c->table, (size_t)n, names, right);
-	c->have_table = true;
-	c->tuples = true;
-	free(names);
-	free(right);
-}
-
-static void take_row(struct collected *c, const PGresult *res)
-{
-	size_t n = (size_t)PQnfields(res);
-	const char **vals = xcalloc(n + 1, sizeof *vals);
-	size_t *lens = xcalloc(n + 1, sizeof *lens);
-	for (size_t i = 0; i < n; i++) {
-		vals[i] = PQgetisnull(res, 0, (int)i) ? NULL : PQgetvalue(res, 0, (int)i);
-		lens[i] = (size_t)PQgetlength(res, 0, (int)i);
-		if (!c->have_first)
-			sql_row_push(&c->first, PQfname(res, (int)i), vals[i]);
-	}
-	c->have_first = true;
-	sql_table_add(&c->table, vals, lens);
-	free(vals);
-	free(lens);
-}
-
-static void take_error(struct collected *c, const PGresult *res)
-{
-	const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY);
-	const char *prim = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-	const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
-	const char *hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
-	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-	struct buf b;
-	if (c->error)
-		return; /* the first error is the one that counts */
-	c->error = true;
-	snprintf(c->sqlstate, sizeof c->sqlstate, "%s", state ? state : "");
-	buf_init(&b, BUF_UNLIMITED);
-	if (prim) {
-		buf_addf(&b, "%s:  %s\n", sev ? sev : "ERROR", prim);
-	} else {
-		buf_adds(&b, PQresultErrorMessage(res));
-		if (b.len && b.data[b.len - 1] != '\n')
-			buf_addc(&b, '\n');
-	}
-	if (detail)
-		buf_addf(&b, "DETAIL:  %s\n", detail);
-	if (hint)
-		buf_addf(&b, "HINT:  %s\n", hint);
-	c->message = buf_detach(&b, NULL);
-	const char *one = prim ? prim : PQresultErrorMessage(res);
-	c->primary = xstrndup(one, strcspn(one, "\n"));
-}
-
 static void on_result(struct pg_conn *conn, PGresult *res, void *arg)
 {
 	struct action_run *r = arg;
-	struct collected *c = &r->col;
 	(void)conn;
-	switch (PQresultStatus(res)) {
-	case PGRES_SINGLE_TUPLE:
-		if (!c->have_table)
-			take_columns(c, res);
-		take_row(c, res);
-		if (c->table.rows % 1000 == 0)
-			progress(r, "rows");
-		break;
-	case PGRES_TUPLES_OK:
-		if (!c->have_table)
-			take_columns(c, res);
-		snprintf(c->command, sizeof c->command, "%s", PQcmdStatus(res));
-		break;
-	case PGRES_COMMAND_OK:
-		snprintf(c->command, sizeof c->command, "%s", PQcmdStatus(res));
-		c->affected = strtoll(PQcmdTuples(res), NULL, 10);
-		break;
-	case PGRES_EMPTY_QUERY:
-		break;
-	case PGRES_COPY_IN:
-	case PGRES_COPY_OUT:
-	case PGRES_COPY_BOTH:
-		c->copy = true;
-		break;
-	default:
-		take_error(c, res);
-		break;
-	}
+	sql_result_take(&r->col, res);
 	PQclear(res);
-	if (c->copy && !r->finished)
+	if (r->col.have_table && r->col.table.rows > 0 && r->col.table.rows % 1000 == 0)
+		progress(r, "rows");
+	if (r->col.copy && !r->finished)
 		finish(r, ACTION_FAILED, false, "copy is not supported by the sql action: use sh with psql");
-}
-
-/* ---- the first row: expect, capture, values ---- */
-
-static void add_first_row(cJSON *v, const struct sql_row *row)
-{
-	cJSON *o = cJSON_AddObjectToObject(v, "first_row");
-	for (size_t i = 0; i < row->n; i++) {
-		const char *val = row->vals[i];
-		if (!val) {
-			cJSON_AddNullToObject(o, row->names[i]);
-		} else if (strlen(val) > SQL_VALUE_MAX) {
-			char *cut = xstrndup(val, SQL_VALUE_MAX);
-			cJSON_AddStringToObject(o, row->names[i], cut);
-			free(cut);
-		} else {
-			cJSON_AddStringToObject(o, row->names[i], val);
-		}
-	}
-}
-
-static void column_list(const struct sql_row *row, struct buf *b)
-{
-	for (size_t i = 0; i < row->n; i++)
-		buf_addf(b, "%s%s", i ? ", " : "", row->names[i]);
-}
-
-/* Checks expect on `row` (NULL: no row); writes the first failure. */
-static bool check_expect(struct action_run *r, const struct sql_row *row,
-			 struct buf *why)
-{
-	cJSON *list = NULL;
-	bool ok = true;
-	for (size_t i = 0; i < r->expect.n; i++) {
-		const struct sql_assert *x = &r->expect.v[i];
-		bool found = false;
-		const char *got = row ? sql_row_get(row, x->column, &found) : NULL;
-		bool pass = found && sql_value_matches(got, x->op, x->value);
-		if (!list)
-			list = cJSON_AddArrayToObject(values_obj(r), "expect");
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "column", x->column);
-		cJSON_AddStringToObject(o, "op", sql_op_text(x->op));
-		cJSON_AddStringToObject(o, "expected", x->value);
-		if (found && got)
-			cJSON_AddStringToObject(o, "got", got);
-		else
-			cJSON_AddNullToObject(o, "got");
-		cJSON_AddBoolToObject(o, "ok", pass);
-		cJSON_AddItemToArray(list, o);
-		if (pass || !ok)
-			continue;
-		ok = false;
-		if (!row) {
-			buf_addf(why, "expect %s%s%s: no row", x->column, sql_op_text(x->op), x->value);
-		} else if (!found) {
-			buf_addf(why, "expect: no column '%s' (columns: ", x->column);
-			column_list(row, why);
-			buf_addc(why, ')');
-		} else {
-			buf_addf(why, "expect failed: %s: expected %s%s, got %s", x->column,
-				 x->op == SQL_EQ ? "" : sql_op_text(x->op), x->value, got ? got : "NULL");
-		}
-	}
-	return ok;
-}
-
-static bool capture(struct action_run *r, const struct sql_row *row,
-		    struct buf *why)
-{
-	const char *name = r->a->capture_col;
-	bool found = false;
-	if (!name)
-		return true;
-	const char *v = row ? sql_row_get(row, name, &found) : NULL;
-	if (!row) {
-		buf_addf(why, "capture_col=%s: no row to capture from", name);
-	} else if (!found) {
-		buf_addf(why, "capture_col: no column '%s' (columns: ", name);
-		column_list(row, why);
-		buf_addc(why, ')');
-	} else if (!v) {
-		buf_addf(why, "capture_col=%s: the value is NULL, nothing to capture", name);
-	} else if (strlen(v) >= 65536) {
-		buf_addf(why, "capture_col=%s: the value is longer than 64 KiB", name);
-	} else {
-		cJSON_AddStringToObject(values_obj(r), "capture", v);
-		return true;
-	}
-	return false;
 }
 
 /* expect and capture_col on the row; false (and the action finished) when
@@ -473,7 +260,9 @@ static bool check_row(struct action_run *r, const struct sql_row *row)
 {
 	struct buf why;
 	buf_init(&why, ACTION_SUMMARY_MAX);
-	bool ok = check_expect(r, row, &why) && capture(r, row, &why);
+	cJSON *v = values_obj(r);
+	bool ok = sql_check_expect(&r->expect, row, v, &why) &&
+		  sql_check_capture(r->a->capture_col, row, v, &why);
 	if (!ok)
 		finish(r, ACTION_FAILED, true, "%s", why.data);
 	buf_release(&why);
@@ -482,38 +271,22 @@ static bool check_row(struct action_run *r, const struct sql_row *row)
 
 static void finish_query(struct action_run *r)
 {
-	struct collected *c = &r->col;
-	cJSON *v = values_obj(r);
+	struct sql_result *c = &r->col;
 	struct buf text;
 	buf_init(&text, BUF_UNLIMITED);
-	if (c->tuples) {
-		sql_table_render(&c->table, &text);
-		cJSON *cols = cJSON_AddArrayToObject(v, "columns");
-		for (size_t i = 0; i < c->table.ncols; i++)
-			cJSON_AddItemToArray(cols, cJSON_CreateString(c->table.names[i]));
-		cJSON_AddNumberToObject(v, "rows", (double)c->table.rows);
-		if ((int64_t)c->table.rows_kept < c->table.rows)
-			cJSON_AddNumberToObject(v, "rows_shown", (double)c->table.rows_kept);
-		if (c->have_first)
-			add_first_row(v, &c->first);
-	} else {
-		buf_addf(&text, "%s\n", c->command[0] ? c->command : "(empty query)");
-		cJSON_AddNumberToObject(v, "rows", (double)c->affected);
-	}
-	cJSON_AddStringToObject(v, "command", c->command);
+	sql_result_show(c, &text, values_obj(r));
 	say(r, PROC_STDOUT, text.data);
 	buf_release(&text);
-	int64_t rows = c->tuples ? c->table.rows : c->affected;
+	long long rows = sql_result_rows(c);
 	if (r->rows_check && !sql_rows_match(rows, r->rows_op, r->rows_n)) {
 		finish(r, ACTION_FAILED, true, "expect_rows failed: expected %s%lld rows, got %lld",
-		       r->rows_op == SQL_EQ ? "" : sql_op_text(r->rows_op), (long long)r->rows_n,
-		       (long long)rows);
+		       r->rows_op == SQL_EQ ? "" : sql_op_text(r->rows_op), (long long)r->rows_n, rows);
 		return;
 	}
 	if (!check_row(r, c->have_first ? &c->first : NULL))
 		return;
 	if (c->tuples)
-		finish(r, ACTION_OK, true, "%lld row%s", (long long)rows, rows == 1 ? "" : "s");
+		finish(r, ACTION_OK, true, "%lld row%s", rows, rows == 1 ? "" : "s");
 	else
 		finish(r, ACTION_OK, true, "%s", c->command[0] ? c->command : "empty query");
 }
@@ -557,7 +330,7 @@ static void recipe_step(struct action_run *r)
 		r->vals = xcalloc((size_t)st.n + 1, sizeof *r->vals);
 		for (int i = 0; i < st.n; i++)
 			r->vals[i] = xstrdup_or_null(st.values[i]);
-		collected_release(&r->col);
+		sql_result_release(&r->col);
 		if (send_stmt(r, &e) < 0)
 			finish(r, ACTION_UNKNOWN, false, "%s: %s", r->a->recipe, e.msg);
 		return;
@@ -578,7 +351,7 @@ static void recipe_step(struct action_run *r)
 static void on_idle(struct pg_conn *conn, void *arg)
 {
 	struct action_run *r = arg;
-	struct collected *c = &r->col;
+	struct sql_result *c = &r->col;
 	(void)conn;
 	if (r->finished)
 		return;
@@ -964,7 +737,7 @@ static void run_free(struct action_run *r)
 		loop_timer_cancel(r->ctx.loop, r->flush_timer);
 	for (int s = 0; s < 3; s++)
 		buf_release(&r->out[s]);
-	collected_release(&r->col);
+	sql_result_release(&r->col);
 	recipe_free(r->recipe);
 	sql_expect_release(&r->expect);
 	pg_params_release(&r->params);

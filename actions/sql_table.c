@@ -19,9 +19,7 @@ void sql_table_init(struct sql_table *t, size_t ncols,
 	}
 }
 
-/* Length of the longest prefix of s (at most max bytes) that does not
- * split a UTF-8 sequence. */
-static size_t utf8_cut(const char *s, size_t len, size_t max)
+size_t sql_utf8_cut(const char *s, size_t len, size_t max)
 {
 	if (len <= max)
 		return len;
@@ -35,7 +33,7 @@ static size_t utf8_cut(const char *s, size_t len, size_t max)
 static char *cell_text(const char *v, size_t len)
 {
 	struct buf b;
-	size_t keep = utf8_cut(v, len, SQL_TABLE_CELL);
+	size_t keep = sql_utf8_cut(v, len, SQL_TABLE_CELL);
 	buf_init(&b, BUF_UNLIMITED);
 	for (size_t i = 0; i < keep; i++) {
 		char c = v[i];

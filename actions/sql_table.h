@@ -41,6 +41,10 @@ void sql_table_add(struct sql_table *t, const char *const *vals,
 void sql_table_render(const struct sql_table *t, struct buf *out);
 void sql_table_release(struct sql_table *t);
 
+/* The length of the longest prefix of s (len bytes) of at most max bytes
+ * that does not split a UTF-8 sequence. */
+size_t sql_utf8_cut(const char *s, size_t len, size_t max);
+
 /* Display columns of UTF-8 text (wcwidth per character, 1 for what it
  * does not know). */
 size_t sql_text_width(const char *s);
