@@ -10,7 +10,8 @@
 # pg_ctl on their data directory, the writer by its PID: nothing is found
 # or killed by name.
 #
-# Functions (names are short words: a-z, 0-9, -):
+# Functions (NAME is a server's name, a short word: its data directory is
+# $PG_BASE/NAME):
 #   pg_setup                  create the base directory ($PG_BASE); call first
 #   pg_free_port              print a free TCP port on 127.0.0.1
 #   pg_start_primary NAME [PORT]
@@ -22,7 +23,10 @@
 #                             start it and wait until it streams
 #   pg_port NAME              print the port of server NAME
 #   pg_dsn NAME               print a conninfo for it (user postgres, dbname postgres)
-#   pg_psql NAME ARGS...      psql -XqAt as the server user against server NAME
+#   pg_psql NAME ARGS...      psql -XqAt as role postgres against server NAME
+#                             (ON_ERROR_STOP; the client runs as the caller)
+#   pg_wait_true NAME SQL [SECONDS]
+#                             wait (default 60 s) until SQL prints t on NAME
 #   pg_wait_streaming NAME    wait until replica NAME's WAL receiver streams
 #   pg_wait_caught_up PRIMARY REPLICA
 #                             wait until the replica has replayed everything
@@ -48,6 +52,7 @@
 #   pg_cleanup                stop the writer and every server started here,
 #                             remove $PG_BASE (set it as an EXIT trap)
 #
+# Internal: pg_as (run as $PG_RUNAS), pg_ctl_start.
 # Variables: PG_BIN (server binaries: /usr/lib/postgresql/15/bin, or
 # `pg_config --bindir`), PG_RUNAS (the user servers run as), PG_BASE,
 # PG_WRITER_BIN, PG_WRITER_PID.
