@@ -5,8 +5,8 @@
 #include <string.h>
 
 extern const struct action_entry action_sh, action_exec, action_wait, action_velero,
-	action_ssh;
-extern const struct action_entry action_http_unavailable, action_sql_unavailable;
+	action_ssh, action_sql;
+extern const struct action_entry action_http_unavailable;
 
 const struct action_entry *action_entry_for(enum action_kind k)
 {
@@ -15,7 +15,7 @@ const struct action_entry *action_entry_for(enum action_kind k)
 		[ACTION_EXEC] = &action_exec,
 		[ACTION_SSH] = &action_ssh,
 		[ACTION_HTTP] = &action_http_unavailable,
-		[ACTION_SQL] = &action_sql_unavailable,
+		[ACTION_SQL] = &action_sql,
 		[ACTION_VELERO] = &action_velero,
 		[ACTION_WAIT] = &action_wait,
 	};

@@ -163,14 +163,19 @@ static void on_fd(struct loop *l, int fd, short revents, void *arg)
 		loop_fd_set(s->pool->loop, s->fd, 0); /* idle: not watched */
 }
 
-static void on_resolved(void *arg, struct addrinfo *res, const char *error)
+static void on_resolved(struct resolve *rq, void *arg)
 {
 	struct ssh_sess *s = arg;
+	struct err e = { "" };
+	struct addrinfo *res = NULL;
+	if (resolve_addrinfo(rq, s->conf.port, &res, &e) < 0)
+		res = NULL;
+	resolve_free(rq);
 	s->resolving = NULL;
 	s->addrs = res;
 	s->addr = NULL;
 	if (!res)
-		snprintf(s->connect_error, sizeof s->connect_error, "%s", error);
+		snprintf(s->connect_error, sizeof s->connect_error, "%s", e.msg);
 	s->phase = SSH_CONNECT;
 	if (s->wake)
 		s->wake(s->wake_arg);
@@ -258,8 +263,7 @@ static int begin(struct ssh_sess *s, struct err *e)
 	ssh_known_methods(&s->known, s->name, methods, sizeof methods);
 	if (libssh2_session_method_pref(s->ls, LIBSSH2_METHOD_HOSTKEY, methods) < 0)
 		return err_set(e, "cannot set the host key methods: %s", ssh_sess_error(s));
-	s->resolving = resolve_start(s->pool->loop, s->conf.host, s->conf.port,
-				     on_resolved, s, e);
+	s->resolving = resolve_start(s->pool->loop, s->conf.host, on_resolved, s, e);
 	return s->resolving ? 0 : -1;
 }
 
@@ -517,7 +521,7 @@ void ssh_sess_free(struct ssh_sess *s)
 {
 	if (!s)
 		return;
-	resolve_cancel(s->resolving);
+	resolve_free(s->resolving);
 	if (s->fd >= 0)
 		shutdown(s->fd, SHUT_RDWR); /* nothing left for libssh2 to wait on */
 	if (s->agent) {

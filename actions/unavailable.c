@@ -52,4 +52,3 @@ static void no_cancel(struct action_run *r, enum action_cancel_reason why)
 					  .free = nothing }
 
 UNAVAILABLE(action_http_unavailable, ACTION_HTTP);
-UNAVAILABLE(action_sql_unavailable, ACTION_SQL);

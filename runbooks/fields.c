@@ -444,6 +444,26 @@ static int set_target_kind(struct load_ctx *c, void *obj,
 	return -1;
 }
 
+/* recipe=lag|promote|rpo: the built-in sql measurements. */
+static int set_recipe(struct load_ctx *c, void *obj, const struct field *f,
+		      const cJSON *v)
+{
+	static const char *const names[] = { "lag", "promote", "rpo" };
+	const char *t = want_string(c, v, "lag, promote or rpo");
+	if (!t)
+		return -1;
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+		if (!strcmp(t, names[i])) {
+			replace(AT(obj, f, char *), t);
+			return 0;
+		}
+	}
+	const char *near = suggest_closest(t, names, sizeof names / sizeof *names);
+	field_error(c, v, "unknown recipe '%s'%s%s%s (lag, promote or rpo)", t,
+		    near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+	return -1;
+}
+
 #define F(n, set, get, type, mem, kinds, flags)                               \
 	{ n, set, get, offsetof(type, mem), kinds, flags }
 #define STEPF(n, set, get, mem, flags) F(n, set, get, struct step, mem, 0, flags)
@@ -494,12 +514,17 @@ const struct field action_fields[] = {
 	ACTF("method", set_str, get_str, method, K_HTTP, 0),
 	ACTF("url", set_str, get_str, url, K_HTTP, 0),
 	ACTF("headers", set_strv, get_strv, headers, K_HTTP, FIELD_REPEAT),
-	ACTF("expect", set_str, get_str, expect, K_HTTP, 0),
+	ACTF("expect", set_str, get_str, expect, K_HTTP | K_SQL, 0),
 	ACTF("contains", set_str, get_str, contains, K_HTTP, 0),
 	ACTF("until", set_str, get_str, until, K_HTTP | K_WAIT, 0),
 	ACTF("every", set_duration, get_duration, every_ms, K_HTTP | K_WAIT | K_VELERO, 0),
-	ACTF("within", set_duration, get_duration, within_ms, K_HTTP | K_WAIT, 0),
+	ACTF("within", set_duration, get_duration, within_ms, K_HTTP | K_WAIT | K_SQL, 0),
 	ACTF("expect_rows", set_str, get_str, expect_rows, K_SQL, 0),
+	ACTF("params", set_strv, get_strv, params, K_SQL, FIELD_REPEAT),
+	ACTF("recipe", set_recipe, get_str, recipe, K_SQL, 0),
+	ACTF("capture_col", set_str, get_str, capture_col, K_SQL, 0),
+	ACTF("marker_table", set_str, get_str, marker_table, K_SQL, 0),
+	ACTF("ack_file", set_str, get_str, ack_file, K_SQL, 0),
 	ACTF("accept", set_str, get_str, accept, K_VELERO, 0),
 	ACTF("pick", set_varname, get_str, pick, K_VELERO, 0),
 	ACTF("for", set_duration, get_duration, for_ms, K_WAIT, 0),

@@ -85,14 +85,16 @@ void action_release(struct action *a)
 	char **strs[] = { &a->lang,   &a->name,	    &a->body,	  &a->shell,
 			  &a->cwd,    &a->target,   &a->method,	  &a->url,
 			  &a->expect, &a->contains, &a->until,	  &a->expect_rows,
-			  &a->probe,  &a->stop,	    &a->require,  &a->accept,
-			  &a->pick };
+			  &a->probe,  &a->stop,	    &a->require,  &a->recipe,
+			  &a->capture_col, &a->marker_table, &a->ack_file,
+			  &a->accept, &a->pick };
 	for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
 	}
 	strv_release(&a->argv);
 	strv_release(&a->headers);
+	strv_release(&a->params);
 }
 
 static void step_release(struct step *s)

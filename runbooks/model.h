@@ -84,8 +84,14 @@ struct action {
 	char *until;    /* condition to wait for: a status spec */
 	int64_t every_ms;
 	int64_t within_ms;
-	/* sql */
-	char *expect_rows; /* e.g. "1", ">0" */
+	/* sql (also expect: assertions on the first row, and within: how
+	 * long recipe=promote waits) */
+	char *expect_rows;  /* e.g. "1", ">0", ">=3" */
+	struct strv params; /* the author's $1, $2, ...: each one value */
+	char *recipe;       /* lag | promote | rpo: a built-in measurement */
+	char *capture_col;  /* the first row's column the step's capture takes */
+	char *marker_table; /* rpo: the writer's marker table (rpo_marker) */
+	char *ack_file;     /* rpo: the writer's log of acknowledged ids */
 	/* velero (every_ms above: the poll interval while following) */
 	char *accept; /* end phases that succeed, "Completed,PartiallyFailed" */
 	char *pick;   /* backup get -o json: the variable a backup is picked into */

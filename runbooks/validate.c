@@ -6,6 +6,7 @@
 
 #include "runbooks/fields.h"
 #include "runbooks/load.h"
+#include "runbooks/sqltext.h"
 #include "runbooks/strmap.h"
 #include "runbooks/suggest.h"
 #include "runbooks/vars.h"
@@ -258,6 +259,64 @@ static void check_velero(const struct action *a, struct diags *d)
 		diag_error(d, a->pos, "pick= needs 'backup get -o json': the backups to pick from");
 }
 
+/* Where byte `off` of the action's body is in the file: tracked line by
+ * line in Markdown, the action's own position in JSON. */
+static struct srcpos body_pos_at(const struct action *a, size_t off)
+{
+	return a->lang ? srcpos_in_text(a->body_pos, a->body, off) : a->pos;
+}
+
+static void check_sql_query(const struct action *a, struct diags *d)
+{
+	struct buf out;
+	struct strv names = { 0 };
+	struct sql_scan_error pe;
+	buf_init(&out, BUF_UNLIMITED);
+	if (sql_params_translate(a->body, a->params.n, &out, &names, &pe) == -1)
+		diag_error(d, body_pos_at(a, pe.off), "%s", pe.msg);
+	buf_release(&out);
+	strv_release(&names);
+}
+
+static void check_sql(const struct action *a, struct diags *d)
+{
+	bool body = a->body && a->body[strspn(a->body, " \t\r\n")];
+	const char *why;
+	if (!body && !a->recipe)
+		diag_error(d, a->pos, "empty sql block: write a query or name a recipe (recipe=lag, promote or rpo)");
+	if (body && a->recipe)
+		diag_error(d, a->pos, "recipe=%s runs its own queries: leave the block empty", a->recipe);
+	if (body)
+		check_sql_query(a, d);
+	if (a->params.n && !body)
+		diag_error(d, a->pos, "params= gives values for a query's $1, $2, ...: this action has no query");
+	bool rpo = a->recipe && !strcmp(a->recipe, "rpo");
+	if (rpo && !a->ack_file)
+		diag_error(d, a->pos, "recipe=rpo needs ack_file=PATH: the writer's log of acknowledged ids");
+	if (!rpo && (a->ack_file || a->marker_table))
+		diag_error(d, a->pos, "ack_file= and marker_table= apply to recipe=rpo");
+	if (a->marker_table && !sql_table_name_ok(a->marker_table))
+		diag_error(d, a->pos, "bad marker_table '%s': write a table name like rpo_marker or schema.rpo_marker",
+			   a->marker_table);
+	if (a->within_ms >= 0 && !(a->recipe && !strcmp(a->recipe, "promote")))
+		diag_error(d, a->pos, "within= on a sql action is how long recipe=promote waits");
+	if (a->within_ms >= 0 && (a->within_ms < 1000 || a->within_ms % 1000))
+		diag_error(d, a->pos, "within= for recipe=promote is a whole number of seconds, at least 1s");
+	struct sql_expect x;
+	if (a->expect && sql_expect_parse(a->expect, &x, &why) < 0)
+		diag_error(d, a->pos, "bad expect '%s': %s, separated by commas, like pg_is_in_recovery=f",
+			   a->expect, why);
+	else if (a->expect)
+		sql_expect_release(&x);
+	enum sql_op op;
+	int64_t n;
+	if (a->expect_rows && !strstr(a->expect_rows, "${") && sql_rows_parse(a->expect_rows, &op, &n) < 0)
+		diag_error(d, a->pos, "bad expect_rows '%s': write a number of rows like 1, >0 or <=10",
+			   a->expect_rows);
+	if (a->expect_rows && a->recipe)
+		diag_error(d, a->pos, "expect_rows= applies to a query; a recipe's result is one row");
+}
+
 static void check_action(const struct runbook *rb, const struct action *a,
 			 struct diags *d)
 {
@@ -265,9 +324,11 @@ static void check_action(const struct runbook *rb, const struct action *a,
 	switch (a->kind) {
 	case ACTION_SH:
 	case ACTION_SSH:
-	case ACTION_SQL:
 		if (!a->body || !*a->body)
 			diag_error(d, a->pos, "empty %s block: nothing to run", kind);
+		break;
+	case ACTION_SQL:
+		check_sql(a, d);
 		break;
 	case ACTION_EXEC:
 		if (!a->argv.n)
@@ -341,6 +402,8 @@ static void action_text(const struct action *a, struct buf *b)
 {
 	if (a->kind == ACTION_VELERO)
 		buf_adds(b, "velero ");
+	if (a->recipe && !strcmp(a->recipe, "promote"))
+		buf_adds(b, "pg_promote ");
 	if (a->body)
 		buf_adds(b, a->body);
 	for (size_t i = 0; i < a->argv.n; i++) {
@@ -419,8 +482,16 @@ static void check_step(struct runbook *rb, size_t idx, struct var_scope *scope,
 				     "(line %zu of its doc): it is shown, not run",
 			  s->id, line);
 	for (size_t i = 0; i < s->n_actions; i++) {
-		check_action(rb, &s->actions[i], d);
-		vars_check_action(&s->actions[i], scope, d);
+		const struct action *a = &s->actions[i];
+		check_action(rb, a, d);
+		vars_check_action(a, scope, d);
+		if (a->capture_col && !s->capture)
+			diag_error(d, a->pos, "capture_col=%s needs capture=NAME on the step: the variable it sets",
+				   a->capture_col);
+		if (a->kind == ACTION_SQL && s->capture && !a->capture_col)
+			diag_warn(d, a->pos, "capture=%s takes this sql action's whole table as text: "
+					     "name a column with capture_col=COLUMN",
+				  s->capture);
 	}
 	if (s->dual_control && s->confirm == CONFIRM_NO)
 		diag_error(d, s->pos, "dual_control needs a confirmation: remove confirm=no");

@@ -82,18 +82,7 @@ struct check {
 
 static struct srcpos ref_pos(const struct check *c, size_t off)
 {
-	struct srcpos p = c->base;
-	if (!c->track)
-		return p;
-	for (size_t i = 0; i < off; i++) {
-		if (c->text[i] == '\n') {
-			p.line++;
-			p.col = c->base.col;
-		} else {
-			p.col++;
-		}
-	}
-	return p;
+	return c->track ? srcpos_in_text(c->base, c->text, off) : c->base;
 }
 
 static int check_ref(void *arg, const char *name, size_t off)
@@ -138,11 +127,13 @@ void vars_check_action(const struct action *a, const struct var_scope *scope,
 	for (size_t i = 0; i < a->argv.n; i++)
 		check_text(&c, a->argv.v[i], md ? a->body_pos : a->pos, false);
 	const char *fields[] = { a->url, a->expect, a->contains, a->until,
-				 a->cwd, a->expect_rows };
+				 a->cwd, a->expect_rows, a->ack_file };
 	for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
 		check_text(&c, fields[i], a->pos, false);
 	for (size_t i = 0; i < a->headers.n; i++)
 		check_text(&c, a->headers.v[i], a->pos, false);
+	for (size_t i = 0; i < a->params.n; i++)
+		check_text(&c, a->params.v[i], a->pos, false);
 	if (a->kind == ACTION_SH || a->kind == ACTION_SSH)
 		vars_lint_shell(a, d);
 }

@@ -203,10 +203,42 @@ static void action_result(struct run *r, enum action_status st,
 
 /* ---- one task ---- */
 
+/* A string "capture" in the action's values (sql's capture_col) is what
+ * the step's capture= takes, instead of stdout. A secret one is neither
+ * journaled nor shown: removed from the values, and masked wherever else
+ * it appears in them (the first row holds it too). */
+static void capture_from_values(struct run *r, struct task *t)
+{
+	const char *name = r->rb->steps[t->step].capture;
+	cJSON *cap = t->values ? cJSON_GetObjectItemCaseSensitive(t->values, "capture") : NULL;
+	if (!name || !cJSON_IsString(cap) || !t->capture)
+		return;
+	buf_reset(t->capture);
+	buf_adds(t->capture, cap->valuestring);
+	if (!t->capture_only)
+		return;
+	char *secret = xstrdup(cap->valuestring);
+	cJSON_DeleteItemFromObjectCaseSensitive(t->values, "capture");
+	cJSON *stack[64];
+	size_t n = 0;
+	stack[n++] = t->values;
+	while (n) {
+		cJSON *node = stack[--n];
+		for (cJSON *ch = node->child; ch; ch = ch->next) {
+			if (cJSON_IsString(ch) && *secret && strstr(ch->valuestring, secret))
+				cJSON_SetValuestring(ch, REDACT_MASK);
+			else if ((cJSON_IsObject(ch) || cJSON_IsArray(ch)) && n < 64)
+				stack[n++] = ch;
+		}
+	}
+	free(secret);
+}
+
 static void single_end(struct task *t)
 {
 	struct run *r = t->run;
 	struct attempt *att = r->att;
+	capture_from_values(r, t);
 	cJSON *p = run_step_payload(r, t->step, t->attempt);
 	cJSON_AddNumberToObject(p, "action", (double)t->action);
 	task_end_payload(t, p);

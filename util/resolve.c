@@ -1,190 +1,236 @@
 #include "util/resolve.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
-#include <poll.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include "util/xalloc.h"
 
-/* Shared by the loop side and the thread; whoever lets go last frees it.
- * The thread writes res/rc before it signals the eventfd, and the loop
- * reads them only after reading the eventfd: the eventfd write/read pair
- * orders them, and the reference count (acq_rel) orders the frees. */
-struct resolve {
-	struct loop *loop;
-	resolve_fn *cb;
-	void *arg;
+/* What the lookup thread and the loop share. The mutex guards `abandoned`
+ * and the write end of the pipe: the thread writes only while the loop
+ * side still holds it, so it can never write into a reused fd number.
+ * The last of the two to let go frees it. */
+struct shared {
+	pthread_mutex_t mu;
+	int refs;
+	bool abandoned;
+	int wfd;
 	char *host;
-	char port[8];
-	int efd;
-	bool watched;
-	uint64_t timer; /* numeric answers go out through a timer */
-	struct addrinfo *res;
-	int rc;
-	char why[128]; /* getaddrinfo's message when rc != 0 */
-	atomic_bool done; /* res, rc and why are written */
-	atomic_int refs;
+	int gai; /* getaddrinfo's result code */
+	int saved_errno;
+	char addrs[RESOLVE_MAX_ADDRS][46];
+	size_t n;
 };
 
-static void unref(struct resolve *r)
+struct resolve {
+	struct loop *loop;
+	int rfd;
+	struct shared *sh;
+	resolve_done_fn *done;
+	void *arg;
+};
+
+static void shared_unref(struct shared *sh)
 {
-	if (atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) != 1)
+	pthread_mutex_lock(&sh->mu);
+	int left = --sh->refs;
+	pthread_mutex_unlock(&sh->mu);
+	if (left)
 		return;
-	if (r->res)
-		freeaddrinfo(r->res);
-	if (r->efd >= 0)
-		close(r->efd);
-	free(r->host);
-	free(r);
+	pthread_mutex_destroy(&sh->mu);
+	free(sh->host);
+	free(sh);
 }
 
-static const struct addrinfo *hints(bool numeric)
+static void keep_addrs(struct shared *sh, const struct addrinfo *ai)
 {
-	/* no AI_ADDRCONFIG: a machine with only loopback must still find
-	 * localhost */
-	static const struct addrinfo tcp = { .ai_socktype = SOCK_STREAM };
-	static const struct addrinfo tcp_numeric = {
-		.ai_socktype = SOCK_STREAM,
-		.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
-	};
-	return numeric ? &tcp_numeric : &tcp;
+	for (; ai && sh->n < RESOLVE_MAX_ADDRS; ai = ai->ai_next) {
+		char text[46];
+		const void *a = ai->ai_family == AF_INET
+					? (const void *)&((const struct sockaddr_in *)(const void *)ai->ai_addr)->sin_addr
+					: (const void *)&((const struct sockaddr_in6 *)(const void *)ai->ai_addr)->sin6_addr;
+		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+		    !inet_ntop(ai->ai_family, a, text, sizeof text))
+			continue;
+		bool dup = false;
+		for (size_t i = 0; i < sh->n && !dup; i++)
+			dup = !strcmp(sh->addrs[i], text);
+		if (!dup)
+			memcpy(sh->addrs[sh->n++], text, sizeof text);
+	}
 }
 
 static void *lookup_thread(void *arg)
 {
-	struct resolve *r = arg;
-	uint64_t one = 1;
-	r->rc = getaddrinfo(r->host, r->port, hints(false), &r->res);
-	if (r->rc != 0) {
-		r->res = NULL;
-		snprintf(r->why, sizeof r->why, "%s",
-			 r->rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(r->rc));
+	struct shared *sh = arg;
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_ADDRCONFIG };
+	struct addrinfo *res = NULL;
+	int gai = getaddrinfo(sh->host, NULL, &hints, &res);
+	int saved = errno;
+	pthread_mutex_lock(&sh->mu);
+	sh->gai = gai;
+	sh->saved_errno = saved;
+	if (gai == 0)
+		keep_addrs(sh, res);
+	if (!sh->abandoned) {
+		char one = 1;
+		ssize_t w = write(sh->wfd, &one, 1);
+		(void)w; /* a full pipe already says "ready" */
 	}
-	atomic_store_explicit(&r->done, true, memory_order_release);
-	/* an eventfd write cannot block or raise SIGPIPE */
-	if (write(r->efd, &one, sizeof one) < 0) {
-		/* nothing to do: the loop side has gone or will time out */
-	}
-	unref(r);
+	pthread_mutex_unlock(&sh->mu);
+	if (res)
+		freeaddrinfo(res);
+	shared_unref(sh);
 	return NULL;
 }
 
-/* Hands the answer to the caller; the handle is gone afterwards. */
-static void deliver(struct resolve *r)
+static void on_ready(struct loop *l, int fd, short revents, void *arg)
 {
-	struct addrinfo *res = r->res;
-	char why[sizeof r->why];
-	resolve_fn *cb = r->cb;
-	void *arg = r->arg;
-	memcpy(why, r->why, sizeof why);
-	r->res = NULL;
-	if (r->watched)
-		loop_fd_remove(r->loop, r->efd);
-	r->watched = false;
-	unref(r);
-	cb(arg, res, why);
-}
-
-static void on_eventfd(struct loop *l, int fd, short revents, void *arg)
-{
-	struct resolve *r = arg;
-	uint64_t n;
-	(void)l;
+	struct resolve *rq = arg;
 	(void)revents;
-	if (read(fd, &n, sizeof n) < 0 && errno == EAGAIN)
-		return;
-	if (atomic_load_explicit(&r->done, memory_order_acquire))
-		deliver(r);
+	loop_fd_remove(l, fd);
+	rq->done(rq, rq->arg);
 }
 
-static void on_numeric(struct loop *l, uint64_t id, void *arg)
+/* A numeric address needs no lookup and no thread: it is its own answer,
+ * delivered through the pipe like any other. */
+static bool numeric_answer(struct shared *sh)
 {
-	struct resolve *r = arg;
-	(void)l;
-	(void)id;
-	r->timer = 0;
-	deliver(r);
+	unsigned char buf[sizeof(struct in6_addr)];
+	if (inet_pton(AF_INET, sh->host, buf) != 1 && inet_pton(AF_INET6, sh->host, buf) != 1)
+		return false;
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_NUMERICHOST };
+	struct addrinfo *res = NULL;
+	sh->gai = getaddrinfo(sh->host, NULL, &hints, &res);
+	if (sh->gai == 0)
+		keep_addrs(sh, res);
+	if (res)
+		freeaddrinfo(res);
+	char one = 1;
+	ssize_t w = write(sh->wfd, &one, 1);
+	(void)w;
+	return true;
 }
 
-static int start_thread(struct resolve *r, struct err *e)
+struct resolve *resolve_start(struct loop *l, const char *host,
+			      resolve_done_fn *done, void *arg, struct err *e)
 {
-	pthread_attr_t attr;
-	pthread_t tid;
+	int p[2];
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
+		err_errno(e, "cannot look up '%s'", host);
+		return NULL;
+	}
+	struct shared *sh = xcalloc(1, sizeof *sh);
+	pthread_mutex_init(&sh->mu, NULL);
+	sh->refs = 2;
+	sh->wfd = p[1];
+	sh->host = xstrdup(host);
+	struct resolve *rq = xcalloc(1, sizeof *rq);
+	*rq = (struct resolve){ .loop = l, .rfd = p[0], .sh = sh, .done = done, .arg = arg };
+	if (loop_fd_add(l, p[0], POLLIN, on_ready, rq, e) < 0)
+		goto fail;
+	if (numeric_answer(sh)) {
+		sh->refs = 1; /* no thread holds it */
+		return rq;
+	}
+	/* signals stay with the loop's thread */
 	sigset_t all, old;
-	if (pthread_attr_init(&attr) != 0)
-		return err_set(e, "cannot start a resolver thread");
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	/* a small stack: the thread only calls getaddrinfo */
-	pthread_attr_setstacksize(&attr, 256 * 1024);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed);
-	int rc = pthread_create(&tid, &attr, lookup_thread, r);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_t t;
+	int rc = pthread_create(&t, &attr, lookup_thread, sh);
 	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
-		atomic_fetch_sub_explicit(&r->refs, 1, memory_order_relaxed);
 		errno = rc;
-		return err_errno(e, "cannot start a resolver thread for '%s'", r->host);
+		err_errno(e, "cannot look up '%s'", host);
+		loop_fd_remove(l, p[0]);
+		goto fail;
 	}
+	return rq;
+fail:
+	close(p[0]);
+	close(p[1]);
+	pthread_mutex_destroy(&sh->mu);
+	free(sh->host);
+	free(sh);
+	free(rq);
+	return NULL;
+}
+
+int resolve_result(const struct resolve *rq, char addrs[][46], size_t *n,
+		   struct err *e)
+{
+	struct shared *sh = rq->sh;
+	pthread_mutex_lock(&sh->mu);
+	int gai = sh->gai, saved = sh->saved_errno;
+	*n = sh->n;
+	memcpy(addrs, sh->addrs, sh->n * sizeof sh->addrs[0]);
+	pthread_mutex_unlock(&sh->mu);
+	if (gai == EAI_SYSTEM) {
+		errno = saved;
+		return err_errno(e, "%s", sh->host);
+	}
+	if (gai)
+		return err_set(e, "%s: %s", sh->host, gai_strerror(gai));
+	if (!*n)
+		return err_set(e, "%s: no address", sh->host);
 	return 0;
 }
 
-struct resolve *resolve_start(struct loop *l, const char *host, int port,
-			      resolve_fn *cb, void *arg, struct err *e)
+void resolve_free(struct resolve *rq)
 {
-	struct resolve *r = xcalloc(1, sizeof *r);
-	r->loop = l;
-	r->cb = cb;
-	r->arg = arg;
-	r->host = xstrdup(host);
-	r->efd = -1;
-	snprintf(r->port, sizeof r->port, "%d", port);
-	atomic_init(&r->refs, 1);
-	atomic_init(&r->done, false);
-	if (getaddrinfo(host, r->port, hints(true), &r->res) == 0) {
-		r->timer = loop_timer_add(l, 0, on_numeric, r);
-		return r;
-	}
-	r->res = NULL;
-	r->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (r->efd < 0) {
-		err_errno(e, "cannot resolve '%s': eventfd", host);
-		unref(r);
-		return NULL;
-	}
-	if (loop_fd_add(l, r->efd, POLLIN, on_eventfd, r, e) < 0) {
-		unref(r);
-		return NULL;
-	}
-	r->watched = true;
-	if (start_thread(r, e) < 0) {
-		loop_fd_remove(l, r->efd);
-		unref(r);
-		return NULL;
-	}
-	return r;
+	if (!rq)
+		return;
+	struct shared *sh = rq->sh;
+	loop_fd_remove(rq->loop, rq->rfd);
+	pthread_mutex_lock(&sh->mu);
+	sh->abandoned = true;
+	close(sh->wfd);
+	sh->wfd = -1;
+	pthread_mutex_unlock(&sh->mu);
+	close(rq->rfd);
+	shared_unref(sh);
+	free(rq);
 }
 
-void resolve_cancel(struct resolve *r)
+int resolve_addrinfo(const struct resolve *rq, int port, struct addrinfo **out,
+		     struct err *e)
 {
-	if (!r)
-		return;
-	if (r->timer)
-		loop_timer_cancel(r->loop, r->timer);
-	r->timer = 0;
-	if (r->watched)
-		loop_fd_remove(r->loop, r->efd);
-	r->watched = false;
-	unref(r);
+	char addrs[RESOLVE_MAX_ADDRS][46], service[16];
+	size_t n;
+	struct addrinfo *head = NULL, **tail = &head;
+	if (resolve_result(rq, addrs, &n, e) < 0)
+		return -1;
+	snprintf(service, sizeof service, "%d", port);
+	for (size_t i = 0; i < n; i++) {
+		struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+					  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
+		struct addrinfo *one = NULL;
+		if (getaddrinfo(addrs[i], service, &hints, &one) != 0)
+			continue;
+		*tail = one;
+		while (*tail)
+			tail = &(*tail)->ai_next;
+	}
+	if (!head)
+		return err_set(e, "%s: no usable address", rq->sh->host);
+	*out = head;
+	return 0;
 }

@@ -1,39 +1,46 @@
-/* resolve: host names to addresses without blocking the loop.
+/* resolve: a host name looked up without blocking the loop.
  *
- * getaddrinfo(3) blocks for as long as DNS takes. A numeric address (IPv4
- * or IPv6) is converted at once, with no lookup; a name is looked up by a
- * thread whose only job is that one getaddrinfo call, and the answer comes
- * back to the loop through an eventfd the loop watches. The promises:
- * - the callback runs exactly once per resolve_start that succeeded, from
- *   a loop callback (never from inside resolve_start), unless
- *   resolve_cancel came first; after resolve_cancel it never runs.
- * - the callback owns the addresses it is given (freeaddrinfo them);
- *   on failure it gets NULL and getaddrinfo's message.
- * - resolve_cancel returns at once: a thread still waiting for DNS
- *   finishes on its own later and frees what it holds; nothing it does
- *   reaches the loop or the caller.
- * The thread blocks every signal, so the loop's handlers only ever run on
- * the loop's own thread. */
-#ifndef QRH_RESOLVE_H
-#define QRH_RESOLVE_H
+ * getaddrinfo(3) blocks for as long as DNS takes, so each lookup runs in
+ * a detached thread whose only job is that one call; the answer comes
+ * back to the loop through a pipe, and the callback runs from the loop.
+ * resolve_free may be called at any time (also from the callback): the
+ * thread is never waited for; if it is still running it finishes on its
+ * own, finds the lookup abandoned and frees what is left. No callback
+ * comes after resolve_free. */
+#ifndef QRH_UTIL_RESOLVE_H
+#define QRH_UTIL_RESOLVE_H
 
-#include <netdb.h>
+#include <stddef.h>
 
 #include "util/err.h"
 #include "util/loop.h"
 
+#define RESOLVE_MAX_ADDRS 8
+
 struct resolve;
 
-/* res: the addresses (the callee frees them), or NULL with `error` the
- * reason ("name or service not known"). */
-typedef void resolve_fn(void *arg, struct addrinfo *res, const char *error);
+/* Called once, from the loop, when the lookup has ended. */
+typedef void resolve_done_fn(struct resolve *rq, void *arg);
 
-/* Starts resolving host for a TCP connection to port. NULL with *e set if
- * nothing could be started (no thread, no eventfd). */
-struct resolve *resolve_start(struct loop *l, const char *host, int port,
-			      resolve_fn *cb, void *arg, struct err *e);
-/* Forgets a pending lookup; harmless on NULL. Not to be called after the
- * callback has run (the handle is gone by then). */
-void resolve_cancel(struct resolve *r);
+/* Starts looking up `host` (TCP addresses of any family). */
+struct resolve *resolve_start(struct loop *l, const char *host,
+			      resolve_done_fn *done, void *arg, struct err *e);
+
+/* After done: the numeric addresses found (at most RESOLVE_MAX_ADDRS, in
+ * getaddrinfo's order, duplicates removed) as NUL-terminated strings in
+ * addrs[0..*n-1], each at most 46 bytes. Returns 0, or -1 with the
+ * resolver's message ("db1.example.com: Name or service not known"). */
+int resolve_result(const struct resolve *rq, char addrs[][46], size_t *n,
+		   struct err *e);
+
+/* After done: the same addresses as a getaddrinfo list for TCP to `port`
+ * (the caller frees it with freeaddrinfo). 0, or -1 as resolve_result. */
+struct addrinfo;
+int resolve_addrinfo(const struct resolve *rq, int port, struct addrinfo **out,
+		     struct err *e);
+
+/* A numeric address (IPv4 or IPv6) is its own answer: no thread, the
+ * callback still comes from the loop. */
+void resolve_free(struct resolve *rq);
 
 #endif
