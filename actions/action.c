@@ -4,10 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
-extern const struct action_entry action_sh, action_exec, action_wait;
+extern const struct action_entry action_sh, action_exec, action_wait,
+	action_http;
 extern const struct action_entry action_ssh_unavailable,
-	action_http_unavailable, action_sql_unavailable,
-	action_velero_unavailable;
+	action_sql_unavailable, action_velero_unavailable;
 
 const struct action_entry *action_entry_for(enum action_kind k)
 {
@@ -15,7 +15,7 @@ const struct action_entry *action_entry_for(enum action_kind k)
 		[ACTION_SH] = &action_sh,
 		[ACTION_EXEC] = &action_exec,
 		[ACTION_SSH] = &action_ssh_unavailable,
-		[ACTION_HTTP] = &action_http_unavailable,
+		[ACTION_HTTP] = &action_http,
 		[ACTION_SQL] = &action_sql_unavailable,
 		[ACTION_VELERO] = &action_velero_unavailable,
 		[ACTION_WAIT] = &action_wait,

@@ -52,6 +52,5 @@ static void no_cancel(struct action_run *r, enum action_cancel_reason why)
 					  .free = nothing }
 
 UNAVAILABLE(action_ssh_unavailable, ACTION_SSH);
-UNAVAILABLE(action_http_unavailable, ACTION_HTTP);
 UNAVAILABLE(action_sql_unavailable, ACTION_SQL);
 UNAVAILABLE(action_velero_unavailable, ACTION_VELERO);

@@ -137,12 +137,15 @@ void vars_check_action(const struct action *a, const struct var_scope *scope,
 		check_text(&c, a->body, a->body_pos, md);
 	for (size_t i = 0; i < a->argv.n; i++)
 		check_text(&c, a->argv.v[i], md ? a->body_pos : a->pos, false);
-	const char *fields[] = { a->url, a->expect, a->contains, a->until,
-				 a->cwd, a->expect_rows };
+	const char *fields[] = { a->url,	 a->expect,	 a->contains,
+				 a->until,	 a->cwd,	 a->expect_rows,
+				 a->matches, a->cacert };
 	for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
 		check_text(&c, fields[i], a->pos, false);
-	for (size_t i = 0; i < a->headers.n; i++)
-		check_text(&c, a->headers.v[i], a->pos, false);
+	const struct strv *lists[] = { &a->headers, &a->json, &a->resolve };
+	for (size_t k = 0; k < sizeof lists / sizeof *lists; k++)
+		for (size_t i = 0; i < lists[k]->n; i++)
+			check_text(&c, lists[k]->v[i], a->pos, false);
 	if (a->kind == ACTION_SH || a->kind == ACTION_SSH)
 		vars_lint_shell(a, d);
 }
