@@ -91,7 +91,14 @@ static bool check_json(const struct http_expect *x, long status,
 {
 	if (!x->n_json)
 		return true;
-	cJSON *root = cJSON_ParseWithLength(body, len);
+	const char *end = NULL, *stop = body + len;
+	cJSON *root = cJSON_ParseWithLengthOpts(body, len, &end, false);
+	while (root && end && end < stop && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+		end++;
+	if (root && end != stop) {
+		cJSON_Delete(root); /* a value, then something else */
+		root = NULL;
+	}
 	if (!root) {
 		buf_addf(why, "%ld, but the body is not JSON", status);
 		return false;

@@ -34,14 +34,10 @@ bool http_status_spec_match(const char *s, long status)
 	want[0] = (char)('0' + status / 100);
 	want[1] = (char)('0' + status / 10 % 10);
 	want[2] = (char)('0' + status % 10);
-	for (; *s; s += s[3] ? 4 : 3) {
-		if (s[0] != want[0])
-			continue;
-		if ((s[1] == 'x' && s[2] == 'x') || (s[1] == want[1] && s[2] == want[2]))
+	for (; *s; s += s[3] ? 4 : 3)
+		if (s[0] == want[0] &&
+		    ((s[1] == 'x' && s[2] == 'x') || (s[1] == want[1] && s[2] == want[2])))
 			return true;
-		if (!s[3])
-			break;
-	}
 	return false;
 }
 
@@ -349,7 +345,7 @@ void http_url_without_userinfo(const char *url, struct buf *out)
 	}
 	const char *host = url + n + 3;
 	size_t auth = strcspn(host, "/?#");
-	const char *at = memchr(host, '@', auth);
+	const char *at = memrchr(host, '@', auth);
 	buf_add(out, url, (size_t)(host - url));
 	buf_adds(out, at ? at + 1 : host);
 }
