@@ -283,6 +283,8 @@ int http_resolve_entry_check(const char *s, const char **why)
 		return *why = "write HOST:PORT:ADDRESS, e.g. api.example.com:443:10.0.0.5", -1;
 	char *end;
 	long port = strtol(c1 + 1, &end, 10);
+	if (end != c1 + 1 && !*end)
+		return *why = "the address is missing (HOST:PORT:ADDRESS)", -1;
 	if (end == c1 + 1 || *end != ':' || port < 1 || port > 65535)
 		return *why = "the port must be a number from 1 to 65535 (HOST:PORT:ADDRESS)", -1;
 	const char *addr = end + 1;

@@ -20,7 +20,7 @@ int size_parse(const char *s, int64_t max, int64_t *bytes, const char **why)
 	else if (!strcmp(p, "MiB"))
 		unit = 1024 * 1024;
 	else if (*p)
-		return *why = "the unit must be KiB or MiB (or none: bytes)", -1;
+		return *why = "the unit must be KiB or MiB, or none for bytes", -1;
 	if (n > max / unit)
 		return *why = "too large", -1;
 	if (n == 0)
