@@ -176,6 +176,10 @@ static void set_policy(CURL *h, const struct http_request *rq, int64_t timeout_m
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, rq->follow ? 1L : 0L);
 	curl_easy_setopt(h, CURLOPT_MAXREDIRS, (long)HTTP_MAX_REDIRECTS);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	/* a lookup still running when the request ends (a timeout, a cancel)
+	 * is left to finish in its thread: without this libcurl 7.88 joins
+	 * that thread, which blocks the loop for as long as DNS hangs */
+	curl_easy_setopt(h, CURLOPT_QUICK_EXIT, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)rq->connect_timeout_ms);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(timeout_ms > 0 ? timeout_ms : 1));
 	curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);

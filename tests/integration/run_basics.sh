@@ -143,8 +143,8 @@ assert_rc 0
 assert_contains "$out" "restoring nightly-42"
 
 # unavailable executors fail the step clearly instead of pretending
-printf '## Q {confirm=no}\n```http {url=http://127.0.0.1:1/}\n```\n' >"$T/http.md"
-run "$QRH_BIN" run --plain --journal "$db" "$T/http.md"
+printf '## Q {confirm=no}\n```velero\nbackup get\n```\n' >"$T/velero.md"
+run "$QRH_BIN" run --plain --journal "$db" "$T/velero.md"
 assert_rc 1
-assert_contains "$out" "the http executor is not available in this version of qrh"
+assert_contains "$out" "the velero executor is not available in this version of qrh"
 echo "run basics: ok"

@@ -11,10 +11,13 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +34,30 @@
 #define LIMIT_MS 20000 /* a test that takes this long has hung */
 #define MS 1000000LL
 #define MAX_CONNS 64
+
+/* ---- a DNS server that does not answer ----
+ * The test binary's own getaddrinfo comes before the C library's for
+ * libcurl too: a lookup of slow.test takes 3 s, as when the configured
+ * name server is down; every other name is looked up for real. */
+
+#define SLOW_LOOKUP_MS 3000
+static atomic_int slow_lookups; /* running now */
+
+typedef int getaddrinfo_fn(const char *, const char *, const struct addrinfo *,
+			   struct addrinfo **);
+
+int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+		struct addrinfo **res)
+{
+	getaddrinfo_fn *real = (getaddrinfo_fn *)dlsym(RTLD_NEXT, "getaddrinfo");
+	if (node && !strcmp(node, "slow.test")) {
+		atomic_fetch_add(&slow_lookups, 1);
+		usleep(SLOW_LOOKUP_MS * 1000);
+		atomic_fetch_sub(&slow_lookups, 1);
+		return EAI_AGAIN;
+	}
+	return real(node, service, hints, res);
+}
 
 /* ---- a tiny HTTP server on the test's loop ---- */
 
@@ -686,6 +713,51 @@ static void test_loop_never_blocked(void **state)
 	run_for(f, 20);
 }
 
+/* A lookup that hangs ends the request at its connect timeout, and a
+ * cancel ends it at once; neither waits for the lookup (libcurl 7.88
+ * would join the resolver's thread without CURLOPT_QUICK_EXIT). */
+static void test_slow_dns_never_blocks(void **state)
+{
+	struct fx *f = *state;
+	struct ticker t = { .loop = f->loop, .due_ns = clock_mono_ns() + 10 * MS };
+	loop_timer_add(f->loop, 10, on_tick, &t);
+	f->a.url = xstrdup("http://slow.test:9/");
+	f->a.connect_timeout_ms = 300;
+	int64_t t0 = clock_mono_ns();
+	fx_start(f);
+	run_until(f, &f->w.done);
+	int64_t took = (f->w.done_ns - t0) / MS;
+	assert_int_equal(f->w.res.status, ACTION_FAILED);
+	assert_non_null(strstr(f->w.res.summary, "Resolving timed out"));
+	assert_true(took < SLOW_LOOKUP_MS - 500);
+
+	struct seen w2;
+	seen_init(&w2);
+	struct err e;
+	struct action_ctx ctx = fx_ctx(f, &w2);
+	free(f->a.url);
+	f->a.url = xstrdup("http://slow.test:9/");
+	f->a.connect_timeout_ms = 10000;
+	t0 = clock_mono_ns();
+	struct action_run *r = f->ent->start(&f->a, &ctx, &e);
+	assert_non_null(r);
+	run_for(f, 100);
+	f->ent->cancel(r, ACTION_CANCEL_OPERATOR);
+	run_until(f, &w2.done);
+	assert_int_equal(w2.res.status, ACTION_CANCELLED);
+	assert_true((w2.done_ns - t0) / MS < SLOW_LOOKUP_MS - 500);
+	f->ent->free(r);
+	seen_release(&w2);
+	t.stop = true;
+	print_message("timer at most %lld ms late\n", (long long)(t.worst_ns / MS));
+	assert_true(t.worst_ns < 1000 * MS);
+	/* let the abandoned lookups end before the next test */
+	int64_t end = clock_mono_ns() + (int64_t)LIMIT_MS * MS;
+	while (atomic_load(&slow_lookups) && clock_mono_ns() < end)
+		run_for(f, 50);
+	assert_int_equal(atomic_load(&slow_lookups), 0);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
@@ -701,6 +773,7 @@ int main(void)
 		T(test_free_inside_callbacks),
 		T(test_free_while_running),
 		T(test_loop_never_blocked),
+		T(test_slow_dns_never_blocks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
