@@ -5,21 +5,6 @@
 
 #include "util/xalloc.h"
 
-static char *expand(const char *s, var_lookup_fn *lookup, void *arg,
-		    struct err *e, bool *failed)
-{
-	struct buf b;
-	if (!s || *failed)
-		return NULL;
-	buf_init(&b, BUF_UNLIMITED);
-	if (vars_expand(s, lookup, arg, &b, e) < 0) {
-		buf_release(&b);
-		*failed = true;
-		return NULL;
-	}
-	return buf_detach(&b, NULL);
-}
-
 static int init_json(struct http_expect *x, const struct action *a,
 		     var_lookup_fn *lookup, void *arg, struct err *e)
 {
@@ -27,7 +12,7 @@ static int init_json(struct http_expect *x, const struct action *a,
 	x->json = xcalloc(a->json.n ? a->json.n : 1, sizeof *x->json);
 	for (size_t i = 0; i < a->json.n; i++) {
 		const char *why;
-		char *text = expand(a->json.v[i], lookup, arg, e, &failed);
+		char *text = vars_expand_dup(a->json.v[i], lookup, arg, e, &failed);
 		if (failed)
 			return -1;
 		int rc = json_check_parse(text, &x->json[i], &why);
@@ -47,9 +32,9 @@ int http_expect_init(struct http_expect *x, const struct action *a,
 	bool failed = false;
 	memset(x, 0, sizeof *x);
 	const char *spec = a->until ? a->until : a->expect ? a->expect : HTTP_DEFAULT_STATUS;
-	x->status = expand(spec, lookup, arg, e, &failed);
-	x->contains = expand(a->contains, lookup, arg, e, &failed);
-	x->matches = expand(a->matches, lookup, arg, e, &failed);
+	x->status = vars_expand_dup(spec, lookup, arg, e, &failed);
+	x->contains = vars_expand_dup(a->contains, lookup, arg, e, &failed);
+	x->matches = vars_expand_dup(a->matches, lookup, arg, e, &failed);
 	if (failed)
 		return -1;
 	if (!http_status_spec_valid(x->status))

@@ -8,25 +8,12 @@
 
 /* ---- building (release the request also after a failure) ---- */
 
-static char *expand(const char *s, var_lookup_fn *lookup, void *arg,
-		    struct err *e)
-{
-	struct buf b;
-	if (!s)
-		return NULL;
-	buf_init(&b, BUF_UNLIMITED);
-	if (vars_expand(s, lookup, arg, &b, e) < 0) {
-		buf_release(&b);
-		return NULL;
-	}
-	return buf_detach(&b, NULL);
-}
-
 static int expand_list(const struct strv *in, var_lookup_fn *lookup,
 		       void *arg, struct strv *out, struct err *e)
 {
+	bool failed = false;
 	for (size_t i = 0; i < in->n; i++) {
-		char *s = expand(in->v[i], lookup, arg, e);
+		char *s = vars_expand_dup(in->v[i], lookup, arg, e, &failed);
 		if (!s)
 			return -1;
 		strv_push(out, s);
@@ -39,8 +26,9 @@ static int build_url(const struct action *a, const struct action_target *t,
 		     var_lookup_fn *lookup, void *arg, struct http_request *rq,
 		     struct err *e)
 {
-	char *url = NULL;
-	if (a->url && !(url = expand(a->url, lookup, arg, e)))
+	bool failed = false;
+	char *url = vars_expand_dup(a->url, lookup, arg, e, &failed);
+	if (failed)
 		return -1;
 	const char *base = t && t->kind == TARGET_HTTP ? t->url : NULL;
 	if (!url && !base) {
@@ -68,11 +56,10 @@ int http_request_build(const struct action *a, const struct action_target *t,
 	memset(rq, 0, sizeof *rq);
 	if (build_url(a, t, lookup, arg, rq, e) < 0)
 		return -1;
-	if (a->body && !(rq->body = expand(a->body, lookup, arg, e)))
-		return -1;
-	if (a->cacert && !(rq->cacert = expand(a->cacert, lookup, arg, e)))
-		return -1;
-	if (expand_list(&a->headers, lookup, arg, &rq->headers, e) < 0 ||
+	bool failed = false;
+	rq->body = vars_expand_dup(a->body, lookup, arg, e, &failed);
+	rq->cacert = vars_expand_dup(a->cacert, lookup, arg, e, &failed);
+	if (failed || expand_list(&a->headers, lookup, arg, &rq->headers, e) < 0 ||
 	    expand_list(&a->resolve, lookup, arg, &rq->resolve, e) < 0)
 		return -1;
 	for (size_t i = 0; i < rq->resolve.n; i++) {

@@ -274,14 +274,21 @@ static int set_duration(struct load_ctx *c, void *obj, const struct field *f,
 	return 0;
 }
 
+/* An int64 field written as text by fmt (durations, sizes); -1 is unset. */
+static cJSON *get_int64_text(const void *obj, const struct field *f,
+			     void (*fmt)(int64_t, char *))
+{
+	int64_t n = *CAT(obj, f, int64_t);
+	char text[DURATION_TEXT_MAX > SIZE_TEXT_MAX ? DURATION_TEXT_MAX : SIZE_TEXT_MAX];
+	if (n < 0)
+		return NULL;
+	fmt(n, text);
+	return cJSON_CreateString(text);
+}
+
 static cJSON *get_duration(const void *obj, const struct field *f)
 {
-	int64_t ms = *CAT(obj, f, int64_t);
-	char text[DURATION_TEXT_MAX];
-	if (ms < 0)
-		return NULL;
-	duration_format(ms, text);
-	return cJSON_CreateString(text);
+	return get_int64_text(obj, f, duration_format);
 }
 
 /* A byte count: a JSON integer, or text like "64KiB" (runbooks/size.h). */
@@ -311,12 +318,7 @@ static int set_size(struct load_ctx *c, void *obj, const struct field *f,
 
 static cJSON *get_size(const void *obj, const struct field *f)
 {
-	int64_t n = *CAT(obj, f, int64_t);
-	char text[SIZE_TEXT_MAX];
-	if (n < 0)
-		return NULL;
-	size_format(n, text);
-	return cJSON_CreateString(text);
+	return get_int64_text(obj, f, size_format);
 }
 
 static int set_strv(struct load_ctx *c, void *obj, const struct field *f,

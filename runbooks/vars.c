@@ -206,3 +206,18 @@ int vars_expand(const char *s, var_lookup_fn *lookup, void *arg,
 	}
 	return 0;
 }
+
+char *vars_expand_dup(const char *s, var_lookup_fn *lookup, void *arg,
+		      struct err *e, bool *failed)
+{
+	struct buf b;
+	if (!s || *failed)
+		return NULL;
+	buf_init(&b, BUF_UNLIMITED);
+	if (vars_expand(s, lookup, arg, &b, e) < 0) {
+		buf_release(&b);
+		*failed = true;
+		return NULL;
+	}
+	return buf_detach(&b, NULL);
+}

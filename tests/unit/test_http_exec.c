@@ -353,14 +353,22 @@ static struct action_ctx fx_ctx(struct fx *f, struct seen *w)
 	return ctx;
 }
 
-static void fx_start(struct fx *f)
+/* A run of f->a (or of a) heard by w. */
+static struct action_run *fx_start_as(struct fx *f, const struct action *a,
+				      struct seen *w)
 {
 	struct err e = { "" };
-	struct action_ctx ctx = fx_ctx(f, &f->w);
-	f->run = f->ent->start(&f->a, &ctx, &e);
-	if (!f->run)
+	struct action_ctx ctx = fx_ctx(f, w);
+	struct action_run *r = f->ent->start(a ? a : &f->a, &ctx, &e);
+	if (!r)
 		fail_msg("start failed: %s", e.msg);
-	assert_false(f->w.done); /* never from inside start */
+	assert_false(w->done); /* never from inside start */
+	return r;
+}
+
+static void fx_start(struct fx *f)
+{
+	f->run = fx_start_as(f, NULL, &f->w);
 }
 
 static void run_until(struct fx *f, const bool *flag)
@@ -437,10 +445,7 @@ static void test_single_fails_on_status_and_body(void **state)
 	seen_init(&w2);
 	free(f->a.contains);
 	f->a.contains = xstrdup("region=primary");
-	struct err e;
-	struct action_ctx ctx = fx_ctx(f, &w2);
-	struct action_run *r = f->ent->start(&f->a, &ctx, &e);
-	assert_non_null(r);
+	struct action_run *r = fx_start_as(f, NULL, &w2);
 	run_until(f, &w2.done);
 	assert_int_equal(w2.res.status, ACTION_FAILED);
 	assert_string_equal(w2.res.summary, "200, but the body does not contain 'region=primary'");
@@ -480,10 +485,7 @@ static void test_no_answer_unknown_for_post(void **state)
 	seen_init(&w2);
 	f->a.method = xstrdup("POST");
 	f->a.body = xstrdup("{\"promote\": true}");
-	struct err e;
-	struct action_ctx ctx = fx_ctx(f, &w2);
-	struct action_run *r = f->ent->start(&f->a, &ctx, &e);
-	assert_non_null(r);
+	struct action_run *r = fx_start_as(f, NULL, &w2);
 	run_until(f, &w2.done);
 	assert_int_equal(w2.res.status, ACTION_UNKNOWN);
 	assert_non_null(strstr(w2.res.summary, "outcome unknown"));
@@ -602,10 +604,7 @@ static void test_free_inside_callbacks(void **state)
 	w2.free_in_output = true;
 	struct action_run *r;
 	w2.run = &r;
-	struct err e;
-	struct action_ctx ctx = fx_ctx(f, &w2);
-	r = f->ent->start(&f->a, &ctx, &e);
-	assert_non_null(r);
+	r = fx_start_as(f, NULL, &w2);
 	run_until(f, &w2.done);
 	assert_null(r);
 	assert_int_equal(w2.dones, 0);
@@ -685,9 +684,7 @@ static void test_loop_never_blocked(void **state)
 	loop_timer_add(f->loop, 10, on_tick, &t);
 	for (int i = 0; i < N; i++) {
 		seen_init(&w[i]);
-		struct action_ctx ctx = fx_ctx(f, &w[i]);
-		r[i] = f->ent->start(&acts[i < 20 ? 0 : i < 40 ? 1 : 2], &ctx, &e);
-		assert_non_null(r[i]);
+		r[i] = fx_start_as(f, &acts[i < 20 ? 0 : i < 40 ? 1 : 2], &w[i]);
 	}
 	run_for(f, 1500);
 	assert_true(f->srv.requests >= 20);
@@ -733,14 +730,9 @@ static void test_slow_dns_never_blocks(void **state)
 
 	struct seen w2;
 	seen_init(&w2);
-	struct err e;
-	struct action_ctx ctx = fx_ctx(f, &w2);
-	free(f->a.url);
-	f->a.url = xstrdup("http://slow.test:9/");
 	f->a.connect_timeout_ms = 10000;
 	t0 = clock_mono_ns();
-	struct action_run *r = f->ent->start(&f->a, &ctx, &e);
-	assert_non_null(r);
+	struct action_run *r = fx_start_as(f, NULL, &w2);
 	run_for(f, 100);
 	f->ent->cancel(r, ACTION_CANCEL_OPERATOR);
 	run_until(f, &w2.done);
