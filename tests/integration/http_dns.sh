@@ -40,9 +40,9 @@ qrh=$!
 
 http_wait_for eval '[ "$(http_count primary /healthz)" -ge 3 ]' ||
 	fail "no attempts reached the primary: $(cat "$T/out" "$T/err")"
-before=$(http_count primary /healthz)
 printf '127.0.0.3 svc.test\n' >"$T/hosts.new"
 mv -f "$T/hosts.new" "$T/hosts"
+before=$(http_count primary /healthz)
 wait $qrh
 rc=$?
 out=$(cat "$T/out")
@@ -54,8 +54,8 @@ summary=$(sqlite3 "$T/j.db" "select json_extract(payload,'\$.summary') from even
 [[ $summary =~ ^200\ at\ attempt\ ([0-9]+), ]] || fail "unexpected summary: $summary"
 attempts=${BASH_REMATCH[1]}
 [ "$to_dr" -eq 1 ] || fail "expected one request to DR, got $to_dr"
-# an attempt already under way when the file changed may still go to the
-# primary; the one after it must not
+# attempts never overlap: one that had resolved the name before the change
+# may reach the primary after the count above; the one after it must not
 [ "$after" -le $((before + 1)) ] || fail "the primary got $((after - before)) requests after the change"
 [ "$attempts" -eq $((after + 1)) ] || fail "$attempts attempts, $after to the primary and 1 to DR"
 assert_contains "$out" "attempt 1: HTTP/1.1 200 OK in"
