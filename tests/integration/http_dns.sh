@@ -32,9 +32,10 @@ cat >"$T/dns.md" <<RB
 \`\`\`http {url=http://svc.test:$port/healthz until=2xx contains=region=dr every=300ms within=30s}
 \`\`\`
 RB
-# An ASan build loads its runtime itself; nss_wrapper must not trip its check.
+# An ASan build loads its runtime itself: nss_wrapper must neither trip its
+# check of the load order nor dlopen libc with RTLD_DEEPBIND.
 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
-	LD_PRELOAD="$nssw" NSS_WRAPPER_HOSTS="$T/hosts" \
+	LD_PRELOAD="$nssw" NSS_WRAPPER_HOSTS="$T/hosts" NSS_WRAPPER_DISABLE_DEEPBIND=1 \
 	"$QRH_BIN" run --plain --journal "$T/j.db" "$T/dns.md" >"$T/out" 2>"$T/err" &
 qrh=$!
 

@@ -49,7 +49,7 @@ out=$(cat "$T/out")
 s1=$(sqlite3 "$T/j.db" "select json_extract(payload,'\$.summary') from events where type='action_end' and step=0")
 s2=$(sqlite3 "$T/j.db" "select json_extract(payload,'\$.summary') from events where type='action_end' and step=1")
 assert_contains "$s1" "503 at attempt"
-assert_contains "$s1" "; not 5xx from 0.00 s"
+[[ $s1 =~ \;\ not\ 5xx\ from\ 0\.[0-4][0-9]\ s ]] || fail "the first attempt on the primary should not have met 5xx: $s1"
 assert_contains "$out" "[1] ! attempt 1: HTTP/1.1 200 OK"
 assert_contains "$out" "[2] ! attempt 1: no response: Failed to connect"
 assert_contains "$out" "[2] | region=dr status=ok"
@@ -59,7 +59,7 @@ re='^200 at attempt ([0-9]+), ([0-9.]+) s after the start; not 2xx from ([0-9.]+
 [[ $s2 =~ $re ]] || fail "unexpected summary: $s2"
 attempts=${BASH_REMATCH[1]} up=${BASH_REMATCH[2]} down=${BASH_REMATCH[3]} gap=${BASH_REMATCH[4]}
 [ "$attempts" -ge 4 ] || fail "DR answered at attempt $attempts, expected 4 or later"
-[ "$down" = "0.00" ] || fail "the first DR attempt should have failed at once, not at $down s"
+awk -v d="$down" 'BEGIN { exit !(d < 0.5) }' || fail "the first DR attempt should have failed at once, not at $down s"
 # at least three failed attempts, 200 ms apart, before DR came up
 awk -v g="$gap" 'BEGIN { exit !(g >= 0.4) }' || fail "gap $gap s, expected at least 0.4 s"
 [ "$(http_count dr /healthz)" -eq 1 ] || fail "expected exactly one request to reach DR: $(http_requests dr)"
