@@ -186,7 +186,8 @@ static cJSON *make_values(const struct action_run *r)
 	return v;
 }
 
-/* What the last response was, in a few words: "503" or "no response". */
+/* How the last attempt went, in a few words: "ok", "503, not 2xx",
+ * "no response: ..." */
 static void last_in_words(const struct action_run *r, struct buf *b)
 {
 	if (!r->have_last)
