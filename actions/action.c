@@ -5,8 +5,7 @@
 #include <string.h>
 
 extern const struct action_entry action_sh, action_exec, action_wait, action_velero,
-	action_ssh, action_sql;
-extern const struct action_entry action_http_unavailable;
+	action_ssh, action_sql, action_http;
 
 const struct action_entry *action_entry_for(enum action_kind k)
 {
@@ -14,7 +13,7 @@ const struct action_entry *action_entry_for(enum action_kind k)
 		[ACTION_SH] = &action_sh,
 		[ACTION_EXEC] = &action_exec,
 		[ACTION_SSH] = &action_ssh,
-		[ACTION_HTTP] = &action_http_unavailable,
+		[ACTION_HTTP] = &action_http,
 		[ACTION_SQL] = &action_sql,
 		[ACTION_VELERO] = &action_velero,
 		[ACTION_WAIT] = &action_wait,

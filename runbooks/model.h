@@ -24,6 +24,8 @@
 #define QRH_MAX_PROBES 64u
 #define QRH_MAX_RETRIES 100
 #define QRH_MAX_ID_LEN 64u
+/* the largest max_bytes of an http action (a response is held in memory) */
+#define QRH_MAX_HTTP_BYTES (64u << 20)
 
 struct srcpos {
 	unsigned line; /* 1-based; 0 = unknown */
@@ -84,6 +86,15 @@ struct action {
 	char *until;    /* condition to wait for: a status spec */
 	int64_t every_ms;
 	int64_t within_ms;
+	char *matches;      /* POSIX ERE the body must match */
+	struct strv json;   /* JSON field checks, e.g. ".region=dr" */
+	struct strv resolve; /* HOST:PORT:ADDR, as CURLOPT_RESOLVE */
+	char *cacert;       /* PEM CA file to verify the server with */
+	bool insecure;      /* do not verify TLS (journaled) */
+	bool follow;        /* follow redirects */
+	int64_t max_bytes;  /* response body cap; -1 = default */
+	int64_t connect_timeout_ms;
+	int64_t request_timeout_ms;
 	/* sql (also expect: assertions on the first row, and within: how
 	 * long recipe=promote waits) */
 	char *expect_rows;  /* e.g. "1", ">0", ">=3" */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "runbooks/fields.h"
+#include "runbooks/http_spec.h"
 #include "runbooks/load.h"
 #include "runbooks/sqltext.h"
 #include "runbooks/strmap.h"
@@ -152,6 +153,10 @@ static void check_targets(const struct runbook *rb, struct diags *d)
 			check_ssh_fields(t, true, d);
 		if (t->kind && !strcmp(t->kind, "group"))
 			check_group(rb, t, d);
+		if (t->kind && !strcmp(t->kind, "http") && t->url && !strstr(t->url, "${") &&
+		    !http_url_scheme_ok(t->url))
+			diag_error(d, t->pos, "target '%s': url must start with http:// or https://, not '%s'",
+				   t->name, t->url);
 		else if (t->members.n || t->members_file)
 			diag_error(d, t->pos, "target '%s' has members but is not a group (kind: group)",
 				   t->name);
@@ -194,34 +199,86 @@ static void check_target(const struct runbook *rb, const struct action *a,
 			   t->name, group ? " group of" : "", have, action_kind_name(a->kind), want);
 }
 
-/* "200", "2xx", "200,204,3xx": the statuses an http action accepts. */
-static bool status_spec_ok(const char *s)
+/* A field value holding a reference is checked when it runs. */
+static bool has_ref(const char *s)
 {
-	for (;;) {
-		if (!(s[0] >= '1' && s[0] <= '5'))
-			return false;
-		bool xx = s[1] == 'x' && s[2] == 'x';
-		bool digits = s[1] >= '0' && s[1] <= '9' && s[2] >= '0' && s[2] <= '9';
-		if (!xx && !digits)
-			return false;
-		s += 3;
-		if (!*s)
-			return true;
-		if (*s++ != ',')
-			return false;
+	return s && strstr(s, "${");
+}
+
+static void check_http_url(const struct action *a, const struct target *t,
+			   struct diags *d)
+{
+	const char *base = t ? t->url : NULL;
+	if (!a->url && !base) {
+		diag_error(d, a->pos, "http actions need url=... (or a target with a url)");
+		return;
+	}
+	if (!a->url || has_ref(a->url))
+		return;
+	if (http_url_is_absolute(a->url) && !http_url_scheme_ok(a->url))
+		diag_error(d, a->pos, "only http:// and https:// URLs can be requested, not '%s'", a->url);
+	else if (!http_url_is_absolute(a->url) && !base)
+		diag_error(d, a->pos, "url '%s' is relative: name a target with a url, or write http://... or https://...",
+			   a->url);
+}
+
+static void check_http_lists(const struct action *a, struct diags *d)
+{
+	const char *why;
+	for (size_t i = 0; i < a->json.n; i++) {
+		struct json_check c;
+		if (has_ref(a->json.v[i]))
+			continue;
+		if (json_check_parse(a->json.v[i], &c, &why) < 0)
+			diag_error(d, a->pos, "bad json check '%s': %s", a->json.v[i], why);
+		json_check_release(&c);
+	}
+	for (size_t i = 0; i < a->resolve.n; i++)
+		if (!has_ref(a->resolve.v[i]) && http_resolve_entry_check(a->resolve.v[i], &why) < 0)
+			diag_error(d, a->pos, "bad resolve '%s': %s", a->resolve.v[i], why);
+	for (size_t i = 0; i < a->headers.n; i++) {
+		const char *h = a->headers.v[i];
+		size_t name = strcspn(h, ":");
+		if (!h[name] || !name || strcspn(h, " \t") < name)
+			diag_error(d, a->pos, "bad header '%s': write \"Name: value\"", h);
 	}
 }
 
-static void check_http(const struct action *a, struct diags *d)
+static void check_http(const struct runbook *rb, const struct action *a,
+		       struct diags *d)
 {
+	const struct target *t = a->target ? runbook_target(rb, a->target) : NULL;
 	const char *specs[] = { a->expect, a->until };
 	const char *names[] = { "expect", "until" };
 	for (int i = 0; i < 2; i++)
-		if (specs[i] && !strstr(specs[i], "${") && !status_spec_ok(specs[i]))
+		if (specs[i] && !has_ref(specs[i]) && !http_status_spec_valid(specs[i]))
 			diag_error(d, a->pos, "bad %s '%s': write HTTP statuses like 200, 2xx or 200,204",
 				   names[i], specs[i]);
 	if ((a->every_ms >= 0 || a->within_ms >= 0) && !a->until)
 		diag_error(d, a->pos, "every= and within= need until=STATUS: what is being waited for");
+	if (a->expect && a->until)
+		diag_error(d, a->pos, "give expect= (one request) or until= (wait for a status), not both");
+	if (a->every_ms >= 0 && a->every_ms < 100)
+		diag_error(d, a->pos, "every= must be at least 100ms");
+	if (a->connect_timeout_ms == 0 || a->request_timeout_ms == 0 || a->within_ms == 0)
+		diag_error(d, a->pos, "connect_timeout=, request_timeout= and within= must be more than 0s");
+	if (a->cacert && a->insecure)
+		diag_error(d, a->pos, "cacert= and insecure=true contradict each other: verify with the CA, or not at all");
+	if (a->method && strspn(a->method, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(a->method))
+		diag_error(d, a->pos, "bad method '%s': write it in capitals, like GET or POST", a->method);
+	if (a->matches && !has_ref(a->matches)) {
+		regex_t re;
+		int rc = regcomp(&re, a->matches, REG_EXTENDED | REG_NOSUB);
+		if (rc) {
+			char msg[128];
+			regerror(rc, &re, msg, sizeof msg);
+			diag_error(d, a->pos, "bad matches '%s': %s", a->matches, msg);
+		} else {
+			regfree(&re);
+		}
+	}
+	check_http_lists(a, d);
+	check_http_url(a, t, d);
 }
 
 /* The shortest poll interval: a poll runs the velero CLI, which asks the
@@ -339,13 +396,9 @@ static void check_action(const struct runbook *rb, const struct action *a,
 			diag_error(d, a->pos, "empty %s block: nothing to run", kind);
 		check_velero(a, d);
 		break;
-	case ACTION_HTTP: {
-		const struct target *t = a->target ? runbook_target(rb, a->target) : NULL;
-		check_http(a, d);
-		if (!a->url && !(t && t->url))
-			diag_error(d, a->pos, "http actions need url=... (or a target with a url)");
+	case ACTION_HTTP:
+		check_http(rb, a, d);
 		break;
-	}
 	case ACTION_WAIT: {
 		int n = (a->for_ms >= 0) + (a->probe != NULL) + (a->stop != NULL);
 		if (n != 1)
