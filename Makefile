@@ -80,6 +80,8 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TEST_SUPPORT_OBJ) $(LIBQRH)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
 
+# bench/tasks drives the engine with the tests' scripted action kind.
+$(BUILD)/bench/tasks: $(BUILD)/tests/unit/support_fake_action.o
 $(BENCH_BIN): $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIBQRH)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)

@@ -18,7 +18,7 @@
 #define QRH_MAX_ACTIONS_PER_STEP 32u
 #define QRH_MAX_VARS 256u
 #define QRH_MAX_TARGETS 128u
-#define QRH_MAX_PARALLEL 256
+#define QRH_MAX_PARALLEL 1024
 /* hosts read from a members_file */
 #define QRH_MAX_GROUP_HOSTS 10000u
 #define QRH_MAX_PROBES 64u

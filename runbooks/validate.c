@@ -157,7 +157,7 @@ static void check_targets(const struct runbook *rb, struct diags *d)
 		    !http_url_scheme_ok(t->url))
 			diag_error(d, t->pos, "target '%s': url must start with http:// or https://, not '%s'",
 				   t->name, t->url);
-		else if (t->members.n || t->members_file)
+		if ((t->members.n || t->members_file) && !(t->kind && !strcmp(t->kind, "group")))
 			diag_error(d, t->pos, "target '%s' has members but is not a group (kind: group)",
 				   t->name);
 	}

@@ -104,7 +104,7 @@ static bool script_uses(const char *script, const char *name)
 
 /* The non-secret values an sh script reads from its environment: what the
  * operator confirms is what will run, values included. */
-static cJSON *script_vars(const struct run *r, const struct action *a)
+cJSON *run_script_vars(const struct run *r, const struct action *a)
 {
 	if ((a->kind != ACTION_SH && a->kind != ACTION_SSH) || !a->body)
 		return NULL;
@@ -139,7 +139,7 @@ static cJSON *action_start_payload(struct run *r, const struct action *a,
 	free(clean);
 	if (shown)
 		cJSON_AddItemToObject(p, "target", target_json(shown));
-	cJSON *vars = script_vars(r, a);
+	cJSON *vars = run_script_vars(r, a);
 	if (vars)
 		cJSON_AddItemToObject(p, "vars", vars);
 	return p;
@@ -234,11 +234,30 @@ static void capture_from_values(struct run *r, struct task *t)
 	free(secret);
 }
 
+/* values.pick {variable, value: null} with values.choices: the operator
+ * picks one when the step has settled (run_pick_pending). */
+static void pick_from_values(struct run *r, struct task *t)
+{
+	const cJSON *pick = t->values ? cJSON_GetObjectItemCaseSensitive(t->values, "pick") : NULL;
+	const cJSON *var = cJSON_GetObjectItemCaseSensitive(pick, "variable");
+	const cJSON *value = cJSON_GetObjectItemCaseSensitive(pick, "value");
+	const cJSON *choices = cJSON_GetObjectItemCaseSensitive(t->values, "choices");
+	if (!cJSON_IsString(var) || !cJSON_IsNull(value) || !cJSON_IsArray(choices) ||
+	    !cJSON_GetArraySize(choices) || t->res.status != ACTION_OK)
+		return;
+	cJSON_Delete(r->pick.choices);
+	free(r->pick.var);
+	r->pick.step = t->step;
+	r->pick.var = xstrdup(var->valuestring);
+	r->pick.choices = cJSON_Duplicate(choices, 1);
+}
+
 static void single_end(struct task *t)
 {
 	struct run *r = t->run;
 	struct attempt *att = r->att;
 	capture_from_values(r, t);
+	pick_from_values(r, t);
 	cJSON *p = run_step_payload(r, t->step, t->attempt);
 	cJSON_AddNumberToObject(p, "action", (double)t->action);
 	task_end_payload(t, p);
@@ -688,6 +707,54 @@ static void step_finish(struct run *r)
 
 /* ---- an attempt's life ---- */
 
+const cJSON *run_pick_pending(const struct run *r, size_t *step,
+			      const char **var)
+{
+	if (!r->pick.choices)
+		return NULL;
+	*step = r->pick.step;
+	*var = r->pick.var;
+	return r->pick.choices;
+}
+
+void run_pick_clear(struct run *r)
+{
+	cJSON_Delete(r->pick.choices);
+	free(r->pick.var);
+	r->pick.choices = NULL;
+	r->pick.var = NULL;
+}
+
+int run_pick(struct run *r, const char *value, struct err *e)
+{
+	if (!r->pick.choices)
+		return err_set(e, "nothing to pick");
+	const cJSON *c;
+	bool found = false;
+	cJSON_ArrayForEach(c, r->pick.choices)
+	{
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(c, "name");
+		found = found || (cJSON_IsString(name) && !strcmp(name->valuestring, value));
+	}
+	if (!found)
+		return err_set(e, "'%s' is not one of the choices for %s", value, r->pick.var);
+	const struct var *decl = runbook_var(r->rb, r->pick.var);
+	cJSON *p = run_step_payload(r, r->pick.step, 0);
+	cJSON_AddStringToObject(p, "name", r->pick.var);
+	if (!(decl && decl->secret)) {
+		char *clean = run_redact(r, value);
+		cJSON_AddStringToObject(p, "value", clean);
+		free(clean);
+	}
+	cJSON_AddStringToObject(p, "how", "picked");
+	run_add_actor(r, p);
+	if (run_emit(r, (long)r->pick.step, EV_CAPTURE, r->actor, p, e) < 0)
+		return -1;
+	values_set(&r->values, r->pick.var, value, decl && decl->secret);
+	run_pick_clear(r);
+	return 0;
+}
+
 int run_attempt_start(struct run *r, size_t i, int attempt, struct err *e)
 {
 	const struct step *s = &r->rb->steps[i];
@@ -701,6 +768,7 @@ int run_attempt_start(struct run *r, size_t i, int attempt, struct err *e)
 	att->step = i;
 	att->attempt = attempt;
 	att->started_ns = clock_mono_ns();
+	run_pick_clear(r); /* moving on: a pick not made is not made */
 	att->last.status = ACTION_OK;
 	att->last.exit_code = -1;
 	buf_init(&att->capture, RUN_CAPTURE_MAX);

@@ -102,6 +102,8 @@ static const struct bad_case cases[] = {
 	{ "velero-pick-bad.md", "## A\n\n```velero {pick=a-b}\nbackup get -o json\n```\n", "velero-pick-bad.md:3:17: error: bad variable name 'a-b': use letters, digits and '_'" },
 	{ "velero-create-o.md", "## A\n\n```velero\nrestore create --from-backup b -o json\n```\n", "velero-create-o.md:3:1: warning: create with -o prints the restore without creating it: nothing is followed" },
 	{ "velero-probe-pick.md", FM("probes:\n  - name: b\n    kind: velero\n    pick: X\n    args: [backup, get, -o, json]\n") "## A\n", "velero-probe-pick.md:3:5: error: a probe cannot pick a value: pick= belongs to a step" },
+	{ "members-no-group.md", FM("targets:\n  a: {kind: ssh, host: x}\n  b: {kind: http, url: \"http://x\", members: [a]}\n") "## A\n", "members-no-group.md:4:3: error: target 'b' has members but is not a group (kind: group)" },
+	{ "group-member-missing.md", FM("targets:\n  g: {kind: group, members: [nope]}\n") "## A\n", "group-member-missing.md:3:3: error: group 'g': member 'nope' is not a target" },
 	{ "expect.md", "## A\n\n```http {url=http://x expect=ok}\n```\n", "expect.md:3:1: error: bad expect 'ok': write HTTP statuses like 200, 2xx or 200,204" },
 	{ "every.md", "## A\n\n```http {url=http://x every=1s}\n```\n", "every.md:3:1: error: every= and within= need until=STATUS: what is being waited for" },
 	{ "reserved.md", FM("vars:\n  QRH_X: y\n") "## A\n", "reserved.md:3:3: error: variable names starting with QRH_ are qrh's own" },
