@@ -175,7 +175,7 @@ static void on_resolved(struct resolve *rq, void *arg)
 	s->addrs = res;
 	s->addr = NULL;
 	if (!res)
-		snprintf(s->connect_error, sizeof s->connect_error, "%s", e.msg);
+		snprintf(s->connect_error, sizeof s->connect_error, "%.200s", e.msg);
 	s->phase = SSH_CONNECT;
 	if (s->wake)
 		s->wake(s->wake_arg);
