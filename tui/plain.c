@@ -432,12 +432,15 @@ static void on_pick_answer(struct driver *d, const char *line)
 	long k = line ? strtol(line, &end, 10) : 0;
 	const cJSON *c = line && *line && !*end ? cJSON_GetArrayItem(choices, (int)k - 1) : NULL;
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(c, "name");
-	const char *value = cJSON_IsString(name) ? name->valuestring : line;
-	if (!value || !*value || run_pick(d->run, value, &e) < 0) {
-		cli_error("qrh: %s", value && *value ? e.msg : "nothing picked");
+	/* run_pick frees the list name points into: keep a copy */
+	char *value = xstrdup(cJSON_IsString(name) ? name->valuestring : line ? line : "");
+	if (!*value || run_pick(d->run, value, &e) < 0) {
+		cli_error("qrh: %s", *value ? e.msg : "nothing picked");
+		free(value);
 		finish(d, NULL, QRH_EXIT_INTERRUPTED);
 		return;
 	}
+	free(value);
 	kick(d);
 }
 
