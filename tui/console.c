@@ -163,27 +163,13 @@ static void offer_interrupted(struct console *c, size_t i);
 static void picked(struct console *c, int key, const char *text)
 {
 	struct err e;
-	size_t step;
-	const char *var;
-	const cJSON *choices = run_pick_pending(c->run, &step, &var);
 	(void)key;
-	if (!choices || !text || !*text) {
+	if (!text || !*text)
 		console_set_status(c, "nothing picked");
-		return;
-	}
-	char *end;
-	long k = strtol(text, &end, 10);
-	const cJSON *ch = !*end ? cJSON_GetArrayItem(choices, (int)k - 1) : NULL;
-	const cJSON *name = cJSON_GetObjectItemCaseSensitive(ch, "name");
-	/* run_pick frees the list these point into: keep copies */
-	char *v = xstrdup(cJSON_IsString(name) ? name->valuestring : text);
-	char *n = xstrdup(var);
-	if (run_pick(c->run, v, &e) < 0)
+	else if (run_pick(c->run, text, &e) < 0)
 		console_set_status(c, "%s", e.msg);
 	else
-		console_set_status(c, "%s=%s, picked", n, v);
-	free(v);
-	free(n);
+		console_set_status(c, "picked: %s", text);
 }
 
 /* The choices, numbered, in a dialog that takes a number or a name. */

@@ -421,26 +421,15 @@ static void after_failure(struct driver *d)
 static void on_pick_answer(struct driver *d, const char *line)
 {
 	struct err e;
-	size_t step;
-	const char *var;
-	const cJSON *choices = run_pick_pending(d->run, &step, &var);
-	if (d->interrupt || d->hangup || !choices) {
+	if (d->interrupt || d->hangup) {
 		kick(d);
 		return;
 	}
-	char *end;
-	long k = line ? strtol(line, &end, 10) : 0;
-	const cJSON *c = line && *line && !*end ? cJSON_GetArrayItem(choices, (int)k - 1) : NULL;
-	const cJSON *name = cJSON_GetObjectItemCaseSensitive(c, "name");
-	/* run_pick frees the list name points into: keep a copy */
-	char *value = xstrdup(cJSON_IsString(name) ? name->valuestring : line ? line : "");
-	if (!*value || run_pick(d->run, value, &e) < 0) {
-		cli_error("qrh: %s", *value ? e.msg : "nothing picked");
-		free(value);
+	if (!line || !*line || run_pick(d->run, line, &e) < 0) {
+		cli_error("qrh: %s", line && *line ? e.msg : "nothing picked");
 		finish(d, NULL, QRH_EXIT_INTERRUPTED);
 		return;
 	}
-	free(value);
 	kick(d);
 }
 

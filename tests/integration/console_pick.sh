@@ -22,7 +22,7 @@ assert_screen pick "$newest"
 wait_for pick " 1  $newest"
 type_text pick 1
 keys pick Enter
-wait_for pick "BACKUP=$newest, picked"
+wait_for pick "picked: 1"
 assert_eq "$(sqlite3 "$T/j.db" "select json_extract(payload,'\$.value') || ' ' || json_extract(payload,'\$.how') || ' ' || actor
 	from events where type='capture'")" "$newest picked $(id -un)"
 # the restore step comes up with the picked backup in what it will run
