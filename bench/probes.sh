@@ -7,9 +7,8 @@
 # and skipped, and the journal's probe_samples rows and digests.
 #
 # Usage: bench/probes.sh [N [S [MB]]]   (defaults 200 60 50)
-#   KIND=command (default): each probe runs /bin/true (exec, no shell)
-#   KIND=http: each probe GETs a local python3 server (needs a qrh with
-#              the http executor)
+#   KIND=http (default): each probe GETs a local python3 server
+#   KIND=command: each probe runs /bin/true (exec, no shell)
 # QRH_BIN defaults to ./qrh.
 set -eu
 cd "$(dirname "$0")/.."
@@ -17,7 +16,7 @@ qrh=$(realpath "${QRH_BIN:-./qrh}")
 n=${1:-200}
 secs=${2:-60}
 mb=${3:-50}
-kind=${KIND:-command}
+kind=${KIND:-http}
 work=$(mktemp -d "${TMPDIR:-/tmp}/qrh-bench.XXXXXX")
 server=
 cleanup() {
