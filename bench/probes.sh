@@ -85,6 +85,7 @@ one_run() {
 	echo "$ticks $(getconf CLK_TCK) $start $end"
 }
 
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 echo "$n $kind probes at 1 Hz for ${secs} s while a step prints ${mb} MB; one core: 100 %"
 read -r b_ticks hz b_start b_end <<<"$(one_run 0)"
 read -r p_ticks hz p_start p_end <<<"$(one_run 1)"
@@ -109,4 +110,11 @@ print(f"samples {samples} (expected about {n * secs}), skipped {skipped or 0}")
 print(f"lateness against the schedule: worst {late_max} ms, 99th percentile {late99} ms, "
       f"mean {late_avg:.1f} ms")
 print(f"journal: {samples} sample rows, {digests} digests, {events} events in all")
+# the printing step against the rest: which part holds the probes up
+end = db.execute("select wall_ms from events where type = 'step_end' and step = 0").fetchone()[0]
+for label, cond in (("while the step prints", "<="), ("after it", ">")):
+    n, worst, avg = db.execute("select count(*), max(late_ms), avg(late_ms) from probe_samples "
+                               f"where wall_ms {cond} ?", (end,)).fetchone()
+    if n:
+        print(f"  {label}: {n} samples, worst {worst} ms, mean {avg:.1f} ms")
 PY
