@@ -67,7 +67,7 @@ struct action_run {
 	bool main_done;
 	struct proc_result main_res;
 	struct buf out_line, err_line;
-	struct buf listing; /* stdout, when it is a list of backups */
+	struct buf listing; /* stdout of a get -o json: backups, or one object */
 	bool listing_full;
 	char last_err[ERR_LINE_MAX];
 
@@ -329,6 +329,13 @@ static void cli_result(const struct action_run *r, struct action_result *res)
 	}
 }
 
+/* backup get or restore get with -o json: stdout is kept to be read. */
+static bool is_get_json(const struct action_run *r)
+{
+	return (r->vw.cmd == VELERO_CMD_BACKUP_GET || r->vw.cmd == VELERO_CMD_RESTORE_GET) &&
+	       velero_output_json(&r->vw);
+}
+
 /* backup get -o json: the list, and the pick if the action has one. */
 static void finish_listing(struct action_run *r, struct action_result *res, cJSON *v)
 {
@@ -380,13 +387,41 @@ static void finish_listing(struct action_run *r, struct action_result *res, cJSO
 	action_summary(res, "%s=%s is not one of the %d backups listed", r->pick, have, n);
 }
 
+/* restore get NAME -o json (a probe of its phase): the
+ * object's live values, as a followed create gives them. Anything else (a
+ * list of several, not JSON) leaves the values as they are. */
+static void finish_one_object(struct action_run *r, struct action_result *res, cJSON *v)
+{
+	struct err e;
+	struct velero_obj o;
+	cJSON *doc = cJSON_ParseWithLength(r->listing.data, r->listing.len);
+	const cJSON *item = doc ? velero_doc_item(doc, NULL, &e) : NULL;
+	if (item && velero_obj_read(item, &o, &e) == 0) {
+		cJSON *p = velero_obj_progress(&o), *c;
+		while ((c = p->child)) {
+			cJSON_DetachItemViaPointer(p, c);
+			cJSON_DeleteItemFromObjectCaseSensitive(v, c->string);
+			cJSON_AddItemToObject(v, c->string, c);
+		}
+		cJSON_Delete(p);
+		action_summary(res, "%s %s %s: %lld of %lld items, %lld warning%s, %lld error%s",
+			       o.kind[0] == 'R' ? "restore" : "backup", o.name,
+			       o.phase_text[0] ? o.phase_text : "New", (long long)o.items_done,
+			       (long long)o.items_total, (long long)o.warnings,
+			       o.warnings == 1 ? "" : "s", (long long)o.errors, o.errors == 1 ? "" : "s");
+	}
+	cJSON_Delete(doc);
+}
+
 static void finish_plain(struct action_run *r)
 {
 	struct action_result res = { .exit_code = -1 };
 	cJSON *v = base_values(r);
 	cli_result(r, &res);
-	if (res.status == ACTION_OK && r->vw.cmd == VELERO_CMD_BACKUP_GET && velero_output_json(&r->vw))
+	if (res.status == ACTION_OK && is_get_json(r) && r->vw.cmd == VELERO_CMD_BACKUP_GET)
 		finish_listing(r, &res, v);
+	else if (res.status == ACTION_OK && is_get_json(r))
+		finish_one_object(r, &res, v);
 	finish(r, &res, v);
 }
 
@@ -824,8 +859,7 @@ static void on_main_output(struct proc *p, enum proc_stream stream,
 		scan_lines(r, &r->err_line, data, len, note_err_line);
 	} else {
 		scan_lines(r, &r->out_line, data, len, note_out_line);
-		if (r->vw.cmd == VELERO_CMD_BACKUP_GET && velero_output_json(&r->vw) &&
-		    buf_add(&r->listing, data, len) < 0)
+		if (is_get_json(r) && buf_add(&r->listing, data, len) < 0)
 			r->listing_full = true;
 	}
 	emit(r, stream, data, len);

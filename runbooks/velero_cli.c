@@ -52,6 +52,7 @@ static enum velero_cmd command_of(const char *a, const char *b)
 		{ "restore", "restores", "create", VELERO_CMD_RESTORE_CREATE },
 		{ "backup", "backups", "create", VELERO_CMD_BACKUP_CREATE },
 		{ "backup", "backups", "get", VELERO_CMD_BACKUP_GET },
+		{ "restore", "restores", "get", VELERO_CMD_RESTORE_GET },
 	};
 	if (!a || !b)
 		return VELERO_CMD_OTHER;

@@ -24,6 +24,7 @@ enum velero_cmd {
 	VELERO_CMD_RESTORE_CREATE,
 	VELERO_CMD_BACKUP_CREATE,
 	VELERO_CMD_BACKUP_GET,
+	VELERO_CMD_RESTORE_GET,
 };
 
 /* What an argument list asks for. Strings point into the words. */
