@@ -158,7 +158,8 @@ static void test_words(void **state)
 	assert_string_equal(velero_cmd_object(vw.cmd), "backup");
 
 	words("restore get r1 -o json", &vw, s, sizeof s);
-	assert_int_equal(vw.cmd, VELERO_CMD_OTHER);
+	assert_null(velero_cmd_object(vw.cmd)); /* read once, never followed */
+	assert_int_equal(vw.cmd, VELERO_CMD_RESTORE_GET);
 	words("restore describe r1 --details", &vw, s, sizeof s);
 	assert_int_equal(vw.cmd, VELERO_CMD_OTHER);
 	words("version", &vw, s, sizeof s);
