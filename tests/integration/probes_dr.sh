@@ -227,7 +227,12 @@ assert rto["start_event"]["mark"] == "probe:primary-health:fail"
 assert rto["stop_event"]["mark"] == "probe:dr-health:ok"
 assert rto["met"] is True
 assert abs(diff) <= bound, "RTO off by more than %d ms" % bound
-assert due_fail - crash <= (2 + skipped) * every, "the primary's failure seen too late"
+around = db.execute("select seq, wall_ms - late_ms - ?, wall_ms - ?, duration_ms, skipped, result, "
+                    "state from probe_samples where probe = 'primary-health' and wall_ms "
+                    "between ? and ? order by seq", (crash, crash, crash - 200, crash + 400)).fetchall()
+assert due_fail - crash <= (2 + skipped) * every, \
+    "the primary's failure seen too late: (seq, due, started, ms, skipped, result, state) " \
+    "after the crash: %s" % around
 assert rpo["source"] == "step:measure-rpo" and "event" in rpo["evidence"]
 assert lost >= 10, "the test lost only %d rows" % lost
 assert rpo["rows_lost"] == lost, "rows lost: qrh %s, the test %d" % (rpo["rows_lost"], lost)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # A velero probe against the Velero simulator: `restore get NAME -o json`
 # sampled through the velero executor gives the restore's phase and item
-# counts; the probe is warn while the restore runs and ok once it is
-# Completed, and a wait {until} follows it.
+# counts; the probe is warn until the restore exists and while it runs,
+# ok once it is Completed, and a wait {until} follows it.
 . "$(dirname "$0")/../lib.sh"
 . "$QRH_SRC/tests/servers/velero.sh"
 velero_sim_available || { echo "skip: python3 is needed for the velero simulator"; exit 77; }
@@ -28,7 +28,7 @@ probes:
     every: 200ms
     timeout: 5s
     ok: phase=Completed
-    warn: phase=New or phase=InProgress
+    warn: phase!=Completed or result=failed
     value: phase
     from_step: start-the-restore
 ---
