@@ -6,21 +6,8 @@
 #include <string.h>
 
 #include "state/events.h"
+#include "util/jmember.h"
 #include "util/xalloc.h"
-
-static const char *member_str(const cJSON *p, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, key);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static int64_t member_int(const cJSON *p, const char *key, int64_t dflt)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, key);
-	if (!cJSON_IsNumber(v) || !(v->valuedouble > -9.2e18 && v->valuedouble < 9.2e18))
-		return dflt;
-	return (int64_t)v->valuedouble;
-}
 
 static struct fold_step *step_add(struct run_fold *f, int64_t index,
 				  const char *id, const char *title)
@@ -87,7 +74,7 @@ struct fold_step *fold_step_by_id(struct run_fold *f, const char *id)
 static struct fold_step *step_for(struct run_fold *f,
 				  const struct journal_event *ev, const cJSON *p)
 {
-	const char *id = member_str(p, "step_id");
+	const char *id = jmember_str(p, "step_id");
 	struct fold_step *s = fold_step_by_id(f, id);
 	if (s)
 		return s;
@@ -138,10 +125,10 @@ static void segment_open(struct run_fold *f, const struct journal_event *ev,
 	memset(s, 0, sizeof *s);
 	s->resume = resume;
 	s->actor = xstrdup(ev->actor);
-	const char *u = member_str(p, "os_user");
+	const char *u = jmember_str(p, "os_user");
 	s->os_user = u ? xstrdup(u) : NULL;
-	s->uid = member_int(p, "uid", -1);
-	const char *boot = member_str(p, "boot_id");
+	s->uid = jmember_int(p, "uid", -1);
+	const char *boot = jmember_str(p, "boot_id");
 	snprintf(s->boot_id, sizeof s->boot_id, "%s", boot ? boot : "");
 	s->first_wall_ms = s->last_wall_ms = ev->wall_ms;
 	s->first_mono_ns = s->last_mono_ns = ev->mono_ns;
@@ -208,7 +195,7 @@ static void task_started(struct run_fold *f, const struct journal_event *ev,
 			 const cJSON *p, enum fold_task_role role,
 			 const struct fold_step *s)
 {
-	int64_t id = member_int(p, "task", 0);
+	int64_t id = jmember_int(p, "task", 0);
 	if (id <= 0 || id <= f->max_task)
 		return; /* legacy event, or out of order: ignored */
 	f->tasks = xgrow(f->tasks, &f->cap_tasks, f->n_tasks + 1, sizeof *f->tasks);
@@ -217,9 +204,9 @@ static void task_started(struct run_fold *f, const struct journal_event *ev,
 	t->id = id;
 	t->role = role;
 	t->step = s ? (int64_t)(s - f->steps) : -1;
-	t->attempt = (int)member_int(p, "attempt", 0);
-	t->action = (int)member_int(p, "action", 0);
-	const char *label = member_str(p, role == FOLD_TASK_BACKGROUND ? "name" : "label");
+	t->attempt = (int)jmember_int(p, "attempt", 0);
+	t->action = (int)jmember_int(p, "action", 0);
+	const char *label = jmember_str(p, role == FOLD_TASK_BACKGROUND ? "name" : "label");
 	t->label = label && *label ? xstrdup(label) : NULL;
 	t->segment = current_segment(f);
 	f->max_task = id;
@@ -231,12 +218,12 @@ static void stream_from_object(struct fold_stream *s, const cJSON *o)
 	if (!cJSON_IsObject(o))
 		return;
 	const cJSON *tr = cJSON_GetObjectItemCaseSensitive(o, "truncated");
-	const char *sha = member_str(o, "sha256");
+	const char *sha = jmember_str(o, "sha256");
 	s->known = true;
-	s->bytes = member_int(o, "bytes", STEP_NONE);
+	s->bytes = jmember_int(o, "bytes", STEP_NONE);
 	snprintf(s->sha256, sizeof s->sha256, "%s", sha ? sha : "");
 	s->truncated = cJSON_IsBool(tr) ? cJSON_IsTrue(tr) : -1;
-	s->lost = member_int(o, "lost", STEP_NONE);
+	s->lost = jmember_int(o, "lost", STEP_NONE);
 }
 
 /* step_end / background_end of journals written before tasks. */
@@ -248,15 +235,15 @@ static void stream_from_flat(struct fold_stream *s, const cJSON *p,
 	if (!cJSON_GetObjectItemCaseSensitive(p, key))
 		return;
 	s->known = true;
-	s->bytes = member_int(p, key, STEP_NONE);
+	s->bytes = jmember_int(p, key, STEP_NONE);
 	snprintf(key, sizeof key, "%s_sha256", name);
-	const char *sha = member_str(p, key);
+	const char *sha = jmember_str(p, key);
 	snprintf(s->sha256, sizeof s->sha256, "%s", sha ? sha : "");
 	snprintf(key, sizeof key, "%s_truncated", name);
 	const cJSON *tr = cJSON_GetObjectItemCaseSensitive(p, key);
 	s->truncated = cJSON_IsBool(tr) ? cJSON_IsTrue(tr) : -1;
 	snprintf(key, sizeof key, "%s_lost", name);
-	s->lost = member_int(p, key, STEP_NONE);
+	s->lost = jmember_int(p, key, STEP_NONE);
 }
 
 static void task_event(struct run_fold *f, const struct journal_event *ev,
@@ -271,19 +258,19 @@ static void task_event(struct run_fold *f, const struct journal_event *ev,
 		task_started(f, ev, p, FOLD_TASK_BACKGROUND, s);
 	else if (!strcmp(t, EV_ACTION_END) || !strcmp(t, EV_TASK_END) ||
 		 !strcmp(t, EV_BACKGROUND_END) || !strcmp(t, EV_TASK_REAPED)) {
-		struct fold_task *task = task_get(f, member_int(p, "task", 0));
+		struct fold_task *task = task_get(f, jmember_int(p, "task", 0));
 		if (task) {
 			task->ended = true;
-			const char *st = member_str(p, !strcmp(t, EV_TASK_REAPED) ? "how" : "status");
+			const char *st = jmember_str(p, !strcmp(t, EV_TASK_REAPED) ? "how" : "status");
 			snprintf(task->status, sizeof task->status, "%s", st ? st : "");
 			stream_from_object(&task->out[1], cJSON_GetObjectItemCaseSensitive(p, "stdout"));
 			stream_from_object(&task->out[2], cJSON_GetObjectItemCaseSensitive(p, "stderr"));
 		}
 	} else if (!strcmp(t, EV_TASK_PROCESS)) {
-		struct fold_task *task = task_get(f, member_int(p, "task", 0));
+		struct fold_task *task = task_get(f, jmember_int(p, "task", 0));
 		if (task) {
-			task->pgid = (pid_t)member_int(p, "pgid", 0);
-			task->start_ticks = (uint64_t)member_int(p, "start_ticks", 0);
+			task->pgid = (pid_t)jmember_int(p, "pgid", 0);
+			task->start_ticks = (uint64_t)jmember_int(p, "start_ticks", 0);
 		}
 	}
 }
@@ -293,7 +280,7 @@ static void task_event(struct run_fold *f, const struct journal_event *ev,
 static void note_add(struct run_fold *f, const struct journal_event *ev,
 		     const cJSON *p)
 {
-	const char *text = member_str(p, "text");
+	const char *text = jmember_str(p, "text");
 	f->notes = xrealloc(f->notes, (f->n_notes + 1) * sizeof *f->notes);
 	struct fold_note *n = &f->notes[f->n_notes++];
 	n->seq = ev->seq;
@@ -305,7 +292,7 @@ static void note_add(struct run_fold *f, const struct journal_event *ev,
 
 static void capture_add(struct run_fold *f, const cJSON *p)
 {
-	const char *name = member_str(p, "name"), *value = member_str(p, "value");
+	const char *name = jmember_str(p, "name"), *value = jmember_str(p, "value");
 	if (!name || !value)
 		return; /* a secret capture is not in the journal */
 	for (size_t i = 0; i < f->n_captures; i++) {
@@ -359,14 +346,14 @@ void fold_event(struct run_fold *f, const struct journal_event *ev)
 	task_event(f, ev, p, s);
 	objectives_fold_event(f, ev, p, current_segment(f));
 	if (!strcmp(t, EV_PROBE_DIGEST))
-		f->digested = member_int(p, "last", f->digested);
+		f->digested = jmember_int(p, "last", f->digested);
 	if (!strcmp(t, EV_NOTE))
 		note_add(f, ev, p);
 	else if (!strcmp(t, EV_CAPTURE))
 		capture_add(f, p);
 	else if (!strcmp(t, EV_RUN_END)) {
 		f->ended = true;
-		const char *o = member_str(p, "outcome");
+		const char *o = jmember_str(p, "outcome");
 		snprintf(f->outcome, sizeof f->outcome, "%s", o ? o : "");
 		free(f->ended_by);
 		f->ended_by = xstrdup(ev->actor);

@@ -8,21 +8,8 @@
 
 #include "state/events.h"
 #include "state/fold.h"
+#include "util/jmember.h"
 #include "util/xalloc.h"
-
-static const char *member_str(const cJSON *p, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, key);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static int64_t member_int(const cJSON *p, const char *key, int64_t dflt)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, key);
-	if (!cJSON_IsNumber(v) || !(v->valuedouble > -9.2e18 && v->valuedouble < 9.2e18))
-		return dflt;
-	return (int64_t)v->valuedouble;
-}
 
 void objectives_fold_init(struct run_fold *f)
 {
@@ -74,7 +61,7 @@ static struct fold_probe *probe_get(struct run_fold *f, const char *name)
 static bool mark_member(const cJSON *o, const char *key, unsigned accept,
 			struct mark *out)
 {
-	const char *t = member_str(o, key), *why;
+	const char *t = jmember_str(o, key), *why;
 	return t && mark_parse(t, accept, out, &why) == 0;
 }
 
@@ -83,8 +70,8 @@ static void objectives_recorded(struct fold_objectives *o, const cJSON *p)
 	const cJSON *rto = cJSON_GetObjectItemCaseSensitive(p, "rto");
 	const cJSON *rpo = cJSON_GetObjectItemCaseSensitive(p, "rpo");
 	o->recorded = true;
-	o->rto_budget_ms = member_int(rto, "budget_ms", -1);
-	o->rpo_budget_ms = member_int(rpo, "budget_ms", -1);
+	o->rto_budget_ms = jmember_int(rto, "budget_ms", -1);
+	o->rpo_budget_ms = jmember_int(rpo, "budget_ms", -1);
 	o->has_start = mark_member(rto, "start", MARK_MOMENT, &o->start);
 	o->has_stop = mark_member(rto, "stop", MARK_MOMENT, &o->stop);
 	o->has_rpo_from = mark_member(rpo, "from", MARK_SOURCE, &o->rpo_from);
@@ -97,8 +84,8 @@ void objectives_from_vars(struct run_fold *f, const char *vars_json)
 		return;
 	cJSON *v = cJSON_Parse(vars_json);
 	const cJSON *obj = cJSON_GetObjectItemCaseSensitive(v, "objectives");
-	o->rto_budget_ms = member_int(obj, "rto_ms", -1);
-	o->rpo_budget_ms = member_int(obj, "rpo_ms", -1);
+	o->rto_budget_ms = jmember_int(obj, "rto_ms", -1);
+	o->rpo_budget_ms = jmember_int(obj, "rpo_ms", -1);
 	o->recorded = o->rto_budget_ms >= 0 || o->rpo_budget_ms >= 0;
 	cJSON_Delete(v);
 }
@@ -106,8 +93,8 @@ void objectives_from_vars(struct run_fold *f, const char *vars_json)
 bool objectives_rpo_values(struct fold_objectives *o, const cJSON *values,
 			   int64_t seq)
 {
-	int64_t w = member_int(values, "window_ms", STEP_NONE);
-	int64_t rows = member_int(values, "rows_lost", STEP_NONE);
+	int64_t w = jmember_int(values, "window_ms", STEP_NONE);
+	int64_t rows = jmember_int(values, "rows_lost", STEP_NONE);
 	if (w == STEP_NONE && rows == STEP_NONE)
 		return false;
 	o->rpo_window_ms = w;
@@ -122,25 +109,25 @@ bool objectives_rpo_values(struct fold_objectives *o, const cJSON *values,
 static bool moment_matches(const struct mark *m, const struct journal_event *ev,
 			   const cJSON *p, int segment, struct fold_moment *at)
 {
-	const char *t = ev->type, *id = member_str(p, "step_id");
+	const char *t = ev->type, *id = jmember_str(p, "step_id");
 	*at = (struct fold_moment){ ev->seq, ev->wall_ms, ev->mono_ns, segment };
 	switch (m->kind) {
 	case MARK_STEP_START:
 		return !strcmp(t, EV_STEP_START) && id && !strcmp(id, m->name);
 	case MARK_STEP_END: {
-		const char *st = member_str(p, "status");
+		const char *st = jmember_str(p, "status");
 		return id && !strcmp(id, m->name) &&
 		       ((!strcmp(t, EV_STEP_END) && st && !strcmp(st, "ok")) ||
 			!strcmp(t, EV_STEP_DONE_BY_HAND));
 	}
 	case MARK_PROBE_STATE: {
-		const char *probe = member_str(p, "probe"), *state = member_str(p, "state");
+		const char *probe = jmember_str(p, "probe"), *state = jmember_str(p, "state");
 		enum probe_state s;
 		if (strcmp(t, EV_PROBE_STATE) || !probe || strcmp(probe, m->name) || !state ||
 		    probe_state_parse(state, &s) < 0 || s != m->state)
 			return false;
-		at->wall_ms = member_int(p, "at_wall_ms", ev->wall_ms);
-		at->mono_ns = member_int(p, "at_mono_ns", ev->mono_ns);
+		at->wall_ms = jmember_int(p, "at_wall_ms", ev->wall_ms);
+		at->mono_ns = jmember_int(p, "at_mono_ns", ev->mono_ns);
 		return true;
 	}
 	default:
@@ -177,29 +164,29 @@ static void clock_event(struct run_fold *f, const struct journal_event *ev,
 
 static void probe_started(struct run_fold *f, const cJSON *p)
 {
-	const char *name = member_str(p, "probe"), *kind = member_str(p, "kind");
+	const char *name = jmember_str(p, "probe"), *kind = jmember_str(p, "kind");
 	if (!name)
 		return;
 	struct fold_probe *fp = probe_get(f, name);
 	free(fp->kind);
 	fp->kind = xstrdup(kind ? kind : "");
-	fp->interval_ms = member_int(p, "interval_ms", 0);
-	fp->timeout_ms = member_int(p, "timeout_ms", 0);
+	fp->interval_ms = jmember_int(p, "interval_ms", 0);
+	fp->timeout_ms = jmember_int(p, "timeout_ms", 0);
 	fp->polling = true;
 }
 
 static void probe_changed(struct run_fold *f, const struct journal_event *ev,
 			  const cJSON *p)
 {
-	const char *name = member_str(p, "probe"), *state = member_str(p, "state");
-	const char *value = member_str(p, "value");
+	const char *name = jmember_str(p, "probe"), *state = jmember_str(p, "state");
+	const char *value = jmember_str(p, "value");
 	enum probe_state s;
 	if (!name || !state || probe_state_parse(state, &s) < 0)
 		return;
 	struct fold_probe *fp = probe_get(f, name);
 	fp->changes = xrealloc(fp->changes, (fp->n_changes + 1) * sizeof *fp->changes);
 	fp->changes[fp->n_changes++] = (struct fold_probe_change){
-		.seq = ev->seq, .wall_ms = member_int(p, "at_wall_ms", ev->wall_ms),
+		.seq = ev->seq, .wall_ms = jmember_int(p, "at_wall_ms", ev->wall_ms),
 		.state = s, .value = value ? xstrdup(value) : NULL,
 	};
 	fp->state = s;
@@ -220,12 +207,12 @@ void objectives_fold_event(struct run_fold *f, const struct journal_event *ev,
 		probe_changed(f, ev, p);
 	} else if (!strcmp(t, EV_PROBE_STOP)) {
 		struct fold_probe *fp = (struct fold_probe *)(uintptr_t)fold_probe_by_name(
-			f, member_str(p, "probe"));
+			f, jmember_str(p, "probe"));
 		if (fp)
 			fp->polling = false;
 	} else if ((!strcmp(t, EV_ACTION_END) || !strcmp(t, EV_TASK_END)) && o->has_rpo_from &&
 		   o->rpo_from.kind == MARK_STEP) {
-		const char *id = member_str(p, "step_id");
+		const char *id = jmember_str(p, "step_id");
 		if (id && !strcmp(id, o->rpo_from.name))
 			objectives_rpo_values(o, cJSON_GetObjectItemCaseSensitive(p, "values"),
 					      ev->seq);
