@@ -447,7 +447,7 @@ static void test_export_json(void **state)
 	static const char *const event_keys[] = { "seq", "time", "mono_ns",
 		"step", "type", "actor", "payload", "prev_hash", "hash", NULL };
 	static const char *const top_keys[] = { "run", "operators", "sessions",
-		"steps", "events", "head", NULL };
+		"steps", "events", "head", "objectives", "probes", NULL };
 	struct fixture *f = *state;
 	char sha[SHA256_HEX_LEN + 1];
 	const cJSON *run, *steps, *events, *s, *ev, *head;
@@ -457,6 +457,9 @@ static void test_export_json(void **state)
 	drill_record(f);
 	doc = export_parse(f, f->run, &text);
 	assert_keys(doc, top_keys);
+	/* always there, so the document's shape never depends on the runbook */
+	assert_true(cJSON_IsArray(get(doc, "probes")));
+	assert_int_equal(cJSON_GetArraySize(get(doc, "probes")), 0);
 
 	run = get(doc, "run");
 	assert_keys(run, run_keys);
