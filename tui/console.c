@@ -61,11 +61,12 @@ static void notice_settled(struct console *c, size_t i)
 	if (!now || was)
 		return;
 	size_t next = run_select_after(c->run, i);
+	if (console_detail_step(c) != i || c->view != VIEW_OUTPUT)
+		c->sv[i].scrolled = false; /* its end: how it ended */
 	c->sel = next;
 	c->result_of = next == i ? -1 : (long)i;
 	c->view = VIEW_OUTPUT;
 	c->instr_scroll = 0;
-	c->sv[i].scrolled = false; /* its end: how it ended */
 }
 
 static void on_event(void *arg, const struct journal_event *ev)
@@ -494,7 +495,8 @@ int console_drive(struct run *r, struct loop *l, const struct console_opts *o)
 		 : c->exit_code == QRH_EXIT_FAILED ? QRH_EXIT_FAILED : QRH_EXIT_INTERRUPTED;
 	if (c->aborted && !c->finished && run_end(r, "aborted", true, &e) < 0)
 		cli_error("qrh: %s", e.msg);
-	print_leave_line(c);
+	if (!c->hangup) /* else nobody is there to read it */
+		print_leave_line(c);
 	console_teardown(c);
 	return code;
 }

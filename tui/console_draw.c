@@ -371,9 +371,9 @@ static void draw_output_row(struct console *c, const struct sb_line *l, int row,
 	if (row)
 		gutter = c->ascii ? ">" : "↪";
 	attr_t a = (err ? (c->color ? COLOR_PAIR(2) : A_BOLD) : 0) | (match ? A_REVERSE : 0);
-	attron(A_DIM);
+	attron(row ? A_DIM : 0);
 	put(y, r->x, gutter, strlen(gutter), 1);
-	attroff(A_DIM);
+	attroff(row ? A_DIM : 0);
 	attron(a);
 	if (!c->hscroll) {
 		size_t off = console_row_start(c, l, cols, row);
