@@ -347,6 +347,26 @@ static void draw_instructions(struct console *c, const struct rect *r)
 	styled_release(&t);
 }
 
+/* A row of one of qrh's marks: a rule, then its text, wrapped; the rule
+ * again after its end when there is room. */
+static void draw_mark_row(struct console *c, const struct sb_line *l, int row, int y,
+			  const struct rect *r)
+{
+	int cols = console_out_cols(c);
+	const char *rule = c->ascii ? "--" : "──";
+	size_t off = console_row_start(c, l, cols, row);
+	size_t end = console_row_start(c, l, cols, row + 1);
+	attron(A_BOLD);
+	int x = r->x + 1;
+	if (!row)
+		put(y, x, rule, strlen(rule), 2);
+	x += 3;
+	x += put(y, x, l->text + off, (end > off ? end : l->len) - off, cols - 3);
+	if (end >= l->len && r->x + r->w - x >= 3)
+		put(y, x + 1, rule, strlen(rule), 2);
+	attroff(A_BOLD);
+}
+
 /* One row of an output line: its gutter (stderr "!", a line split for
  * its length "+", a wrapped row's continuation mark), then the text from
  * byte `off` (wrapped) or from column hcol (scrolled sideways). */
@@ -356,15 +376,8 @@ static void draw_output_row(struct console *c, const struct sb_line *l, int row,
 	struct step_view *v = &c->sv[console_detail_step(c)];
 	int cols = console_out_cols(c);
 	bool err = l->stream == SB_STDERR;
-	if (l->stream == SB_MARK) { /* qrh's own line: where an attempt ended */
-		const char *rule = c->ascii ? "--" : "──";
-		attron(A_BOLD);
-		int x = r->x + 1 + put(y, r->x + 1, rule, strlen(rule), cols);
-		x += put(y, x, " ", 1, r->x + r->w - x);
-		x += put(y, x, l->text, l->len, r->x + r->w - x - 3);
-		put(y, x, " ", 1, r->x + r->w - x);
-		put(y, x + 1, rule, strlen(rule), r->x + r->w - x - 1);
-		attroff(A_BOLD);
+	if (l->stream == SB_MARK) {
+		draw_mark_row(c, l, row, y, r);
 		return;
 	}
 	const char *gutter = err ? "!" : l->continued && !row ? "+" : " ";

@@ -541,17 +541,46 @@ int console_out_rows(const struct console *c)
 	return h > 1 ? h : 1;
 }
 
+/* The columns a line's text takes: qrh's marks give 3 to their rule. */
+static int text_cols(const struct sb_line *l, int cols)
+{
+	int w = l->stream == SB_MARK ? cols - 3 : cols;
+	return w > 1 ? w : 1;
+}
+
+/* Output lines scroll sideways in hscroll mode; qrh's marks always wrap,
+ * since they say how an attempt ended. */
+static bool wraps(const struct console *c, const struct sb_line *l)
+{
+	return !c->hscroll || l->stream == SB_MARK;
+}
+
+/* The bytes of the row that starts at off: output is cut where the
+ * width ends (its bytes are what they are), qrh's marks between words. */
+static size_t row_bytes(const struct sb_line *l, size_t off, int w)
+{
+	size_t bytes;
+	sanitize_clip(l->text + off, l->len - off, w, &bytes);
+	if (!bytes) /* not one character fits */
+		return l->len - off;
+	if (l->stream == SB_MARK && off + bytes < l->len && l->text[off + bytes] != ' ') {
+		size_t space = bytes;
+		while (space > 0 && l->text[off + space - 1] != ' ')
+			space--;
+		if (space > 0)
+			bytes = space;
+	}
+	return bytes;
+}
+
 int console_line_rows(const struct console *c, const struct sb_line *l, int cols)
 {
-	if (c->hscroll || l->stream == SB_MARK)
+	if (!wraps(c, l))
 		return 1;
-	int rows = 0;
-	size_t off = 0, bytes;
+	int rows = 0, w = text_cols(l, cols);
+	size_t off = 0;
 	do {
-		sanitize_clip(l->text + off, l->len - off, cols, &bytes);
-		if (!bytes) /* not one character fits */
-			bytes = l->len - off;
-		off += bytes;
+		off += row_bytes(l, off, w);
 		rows++;
 	} while (off < l->len);
 	return rows;
@@ -560,13 +589,12 @@ int console_line_rows(const struct console *c, const struct sb_line *l, int cols
 size_t console_row_start(const struct console *c, const struct sb_line *l,
 			 int cols, int row)
 {
-	size_t off = 0, bytes;
-	if (c->hscroll)
+	size_t off = 0;
+	int w = text_cols(l, cols);
+	if (!wraps(c, l))
 		return 0;
-	for (int r = 0; r < row && off < l->len; r++) {
-		sanitize_clip(l->text + off, l->len - off, cols, &bytes);
-		off += bytes ? bytes : l->len - off;
-	}
+	for (int r = 0; r < row && off < l->len; r++)
+		off += row_bytes(l, off, w);
 	return off;
 }
 
