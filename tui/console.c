@@ -61,8 +61,10 @@ static void notice_settled(struct console *c, size_t i)
 	if (!now || was)
 		return;
 	size_t next = run_select_after(c->run, i);
-	if (console_detail_step(c) != i || c->view != VIEW_OUTPUT)
+	if (console_detail_step(c) != i || c->view != VIEW_OUTPUT) {
 		c->sv[i].scrolled = false; /* its end: how it ended */
+		c->match = -1;
+	}
 	c->sel = next;
 	c->result_of = next == i ? -1 : (long)i;
 	c->view = VIEW_OUTPUT;
@@ -137,6 +139,8 @@ void console_start_step(struct console *c, size_t i, const char *how)
 
 void console_select(struct console *c, size_t i)
 {
+	if (i != console_detail_step(c))
+		c->match = -1; /* a line of the step shown before */
 	if (i != c->sel || c->result_of >= 0)
 		c->instr_scroll = 0;
 	c->sel = i;

@@ -205,10 +205,8 @@ static void menu_chosen(struct console *c, int key, const char *text)
 			ask_confirmation(c, i, which, how); /* its word, every time */
 		else
 			console_start_step(c, i, how);
-	} else if (key == 's') {
-		console_ask_skip(c, i);
-	} else if (key == 'd') {
-		console_ask_done(c, i);
+	} else if (key == 's' || key == 'd') {
+		console_ask_close(c, i, key == 's' ? CHOICE_SKIP : CHOICE_DONE_BY_HAND);
 	} else if (key == 'A') {
 		console_ask_abort(c);
 	} else if (key == 'w') {
@@ -268,8 +266,9 @@ void console_offer(struct console *c, size_t i)
 	}
 	c->offer = -1;
 	unsigned ch = run_choices(c->run, i);
-	if (!ch)
-		return;
+	enum step_status st = run_step(c->run, i)->status;
+	if (!ch || !(failed(st) || st == STEP_INTERRUPTED))
+		return; /* decided meanwhile */
 	console_select(c, i);
 	c->view = VIEW_OUTPUT;
 	offer_title(c, i, title, sizeof title);
@@ -296,44 +295,33 @@ void console_offer(struct console *c, size_t i)
 
 /* ---- skip, done by hand, abort ---- */
 
-static void reason_given(struct console *c, int key, const char *text)
+/* The reason for a skip or the note for done by hand (dlg.how says
+ * which): either is required, and journaled. */
+static void close_given(struct console *c, int key, const char *text)
 {
 	struct err e;
+	bool skip = !strcmp(c->dlg.how, "skip");
 	(void)key;
 	if (!text || !*text) {
-		console_set_status(c, "a skip needs a reason; the step was not skipped");
+		console_set_status(c, "%s", skip ? "a skip needs a reason; the step was not skipped"
+						 : "done by hand needs a note saying what was done");
 		return;
 	}
-	if (run_step_skip(c->run, c->dlg.step, text, &e) < 0)
+	int rc = skip ? run_step_skip(c->run, c->dlg.step, text, &e)
+		      : run_step_done_by_hand(c->run, c->dlg.step, text, &e);
+	if (rc < 0)
 		console_set_status(c, "%s", e.msg);
 }
 
-static void note_for_done(struct console *c, int key, const char *text)
-{
-	struct err e;
-	(void)key;
-	if (!text || !*text) {
-		console_set_status(c, "done by hand needs a note saying what was done");
-		return;
-	}
-	if (run_step_done_by_hand(c->run, c->dlg.step, text, &e) < 0)
-		console_set_status(c, "%s", e.msg);
-}
-
-void console_ask_skip(struct console *c, size_t i)
+void console_ask_close(struct console *c, size_t i, enum run_choice choice)
 {
 	char t[96];
-	snprintf(t, sizeof t, "Skip step %zu: why?", i + 1);
-	dialog_open(c, DLG_TEXT, t, reason_given);
+	bool skip = choice == CHOICE_SKIP;
+	snprintf(t, sizeof t, skip ? "Skip step %zu: why?" : "Step %zu done by hand: what was done?",
+		 i + 1);
+	dialog_open(c, DLG_TEXT, t, close_given);
 	c->dlg.step = i;
-}
-
-void console_ask_done(struct console *c, size_t i)
-{
-	char t[96];
-	snprintf(t, sizeof t, "Step %zu done by hand: what was done?", i + 1);
-	dialog_open(c, DLG_TEXT, t, note_for_done);
-	c->dlg.step = i;
+	snprintf(c->dlg.how, sizeof c->dlg.how, "%s", skip ? "skip" : "done");
 }
 
 static void abort_given(struct console *c, int key, const char *text)

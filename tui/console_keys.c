@@ -140,10 +140,7 @@ static void close_step(struct console *c, enum run_choice choice)
 		console_refuse(c, "%s", e.msg);
 		return;
 	}
-	if (choice == CHOICE_SKIP)
-		console_ask_skip(c, c->sel);
-	else
-		console_ask_done(c, c->sel);
+	console_ask_close(c, c->sel, choice);
 }
 
 static void k_skip(struct console *c, int key)

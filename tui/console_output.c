@@ -647,6 +647,10 @@ void console_out_scroll(struct console *c, int rows)
 	size_t n = console_out_count(c, i);
 	if (!n || (!v->scrolled && rows > 0))
 		return;
+	if (v->scrolled && v->top >= n) { /* the view was read again, shorter */
+		v->top = n - 1;
+		v->top_row = 0;
+	}
 	if (!v->scrolled) {
 		v->top = console_out_follow_top(c, i, &v->top_row);
 		v->scrolled = true;

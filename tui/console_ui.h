@@ -62,7 +62,7 @@ struct dialog {
 	struct styled_text body;
 	char choices[16];
 	char word[64];    /* DLG_TYPED: what must be typed */
-	char how[24];     /* a confirmation: how it is journaled */
+	char how[24];     /* a confirmation: how it is journaled; skip or done */
 	char done_label[64]; /* DLG_YESNO: what the answers mean; DLG_TYPED:
 			      * what the word does ("to run") */
 	struct buf input;
@@ -229,9 +229,9 @@ void console_ask_step(struct console *c, size_t i);
 /* The question after step i failed or was interrupted; asked once no
  * other dialog is open. */
 void console_offer(struct console *c, size_t i);
-/* Asks why step i is skipped / what was done by hand, then records it. */
-void console_ask_skip(struct console *c, size_t i);
-void console_ask_done(struct console *c, size_t i);
+/* Asks why step i is skipped (CHOICE_SKIP) or what was done by hand
+ * (CHOICE_DONE_BY_HAND), then records it. */
+void console_ask_close(struct console *c, size_t i, enum run_choice choice);
 /* Abort the run: asks for the typed word. */
 void console_ask_abort(struct console *c);
 
