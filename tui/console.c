@@ -103,6 +103,8 @@ static void on_step_done(void *arg, size_t i)
 {
 	struct console *c = &the_console;
 	(void)arg;
+	if (!c->run)
+		return;
 	const struct step_state *st = run_step(c->run, i);
 	c->dirty = true;
 	if (run_step_settled(c->run, i))

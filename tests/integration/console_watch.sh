@@ -57,7 +57,6 @@ one_round() {
 
 	# what the console does next shows in the watcher
 	wait_for $w "Steps 2/3 done"
-	wait_for $w "2. Stream  [Result]  done" # as the console shows it
 	wait_for $r "2. Stream  [Result]  done"
 	keys $r a
 	dialog $r "Note for the journal"
