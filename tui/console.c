@@ -107,8 +107,10 @@ static void on_step_done(void *arg, size_t i)
 		return;
 	const struct step_state *st = run_step(c->run, i);
 	c->dirty = true;
-	if (run_step_settled(c->run, i))
+	if (run_step_settled(c->run, i)) {
+		c->pick_due = true; /* what it listed, if anything, is picked next */
 		return;
+	}
 	if (st->status == STEP_FAILED || st->status == STEP_TIMEOUT ||
 	    st->status == STEP_CANCELLED || st->status == STEP_INTERRUPTED)
 		console_offer(c, i); /* an interrupted one: its survivors ended */
@@ -157,9 +159,11 @@ static void auto_advance(struct console *c)
 	if (c->read_only)
 		return;
 	long i = run_next_step(c->run);
+	size_t pick_step;
+	const char *pick_var;
 	if (i < 0 || run_step_active(c->run) || c->dlg.kind != DLG_NONE || c->hangup ||
-	    c->interrupt || c->quit)
-		return;
+	    c->interrupt || c->quit || run_pick_pending(c->run, &pick_step, &pick_var))
+		return; /* a pick waits for the operator before anything goes on */
 	const struct step_state *st = run_step(c->run, (size_t)i);
 	if (c->rb->steps[i].confirm == CONFIRM_NO && st->status == STEP_PENDING &&
 	    !c->rb->steps[i].dual_control && (run_choices(c->run, (size_t)i) & CHOICE_RUN))
@@ -473,6 +477,10 @@ int console_drive(struct run *r, struct loop *l, const struct console_opts *o)
 	while (!c->quit) {
 		if (c->offer >= 0 && c->dlg.kind == DLG_NONE)
 			console_offer(c, (size_t)c->offer);
+		if (c->pick_due && c->dlg.kind == DLG_NONE) {
+			c->pick_due = false;
+			console_offer_pick(c);
+		}
 		auto_advance(c);
 		finish_run(c);
 		schedule_draw(c);

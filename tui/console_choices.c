@@ -127,6 +127,8 @@ void console_ask_step(struct console *c, size_t i)
 	struct err e;
 	const struct step_state *st = run_step(c->run, i);
 	unsigned ch = run_choices(c->run, i);
+	if (console_offer_pick(c))
+		return; /* what an earlier step listed is picked first */
 	if ((st->status == STEP_INTERRUPTED || failed(st->status)) && ch) {
 		console_offer(c, i);
 		return;

@@ -118,6 +118,7 @@ struct console {
 			 * shows until the operator moves; -1: the selection */
 	bool *settled;  /* per step, as last seen: to notice it settling */
 	long offer;     /* a step whose question waits for a dialog to close */
+	bool pick_due;  /* a step settled: a pick it listed opens next */
 	int steps_top;
 	enum pane focus;
 	enum view view;
@@ -234,6 +235,10 @@ void console_offer(struct console *c, size_t i);
 void console_ask_close(struct console *c, size_t i, enum run_choice choice);
 /* Abort the run: asks for the typed word. */
 void console_ask_abort(struct console *c);
+
+/* console_pick.c: a value to pick from a list a step printed */
+/* Opens the pick list when the run waits for a pick; false if none. */
+bool console_offer_pick(struct console *c);
 
 /* console_notes.c: the run's notes, with times and authors */
 void console_notes_dialog(struct console *c);
