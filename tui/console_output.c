@@ -3,13 +3,15 @@
  * A step's view holds its attempts in one scrollback, one after another,
  * each closed by a mark line qrh writes (how it ended: status, exit
  * status, duration, reason; how it was skipped or done by hand), and each
- * of its background tasks in a scrollback of its own under a header line
- * (its name; running, or how it ended). It is fed live by the engine's
+ * of its background tasks and fan-out members (one a host) in a
+ * scrollback of its own under a header line (its name; running, or how it
+ * ended), so two hosts' lines never mix. It is fed live by the engine's
  * chunks and events, and read back from the journal, with the same marks
  * from the fold's attempts, when a view evicted for memory is shown
  * again, after a resume, and in qrh watch. Lines are indexed across the
  * whole view; a scrolled view keeps its place, and the search match its
  * line, while output arrives anywhere in it. */
+#include <cjson/cJSON.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,12 +43,47 @@ size_t console_out_count(struct console *c, size_t i)
 	return bg_start(v, v->n_bg);
 }
 
-/* The header of a background task says whether it still runs. */
+static void add_clean(struct buf *b, const char *s);
+
+/* A fan-out member's header: its host, and how it ended there. */
+static void member_head(const struct fold_task *t, struct bg_view *b)
+{
+	struct buf h;
+	char dur[32];
+	buf_init(&h, sizeof b->head_text - 1);
+	buf_addf(&h, "on %s", b->label ? b->label : "(unnamed)");
+	if (t && t->attempt > 1)
+		buf_addf(&h, " (attempt %d)", t->attempt);
+	if (!t || !t->ended) {
+		buf_adds(&h, ": running");
+	} else {
+		buf_addf(&h, ": %s", step_status_words(step_status_parse(t->status)));
+		if (t->exit_code != STEP_NONE)
+			buf_addf(&h, ", exit %lld", (long long)t->exit_code);
+		if (t->duration_ms != STEP_NONE) {
+			console_format_duration(t->duration_ms, dur, sizeof dur);
+			buf_addf(&h, ", %s", dur);
+		}
+		char num[32];
+		snprintf(num, sizeof num, "exit %lld", (long long)t->exit_code);
+		if (t->summary[0] && strcmp(t->summary, num) && strcmp(t->summary, "done")) {
+			buf_adds(&h, ": ");
+			add_clean(&h, t->summary);
+		}
+	}
+	snprintf(b->head_text, sizeof b->head_text, "%s", h.data ? h.data : "");
+	buf_release(&h);
+}
+
+/* The header of a background task says whether it still runs; a
+ * member's, how it ended on its host. */
 static void bg_head(struct console *c, struct bg_view *b)
 {
 	const struct fold_task *t = fold_task_by_id(run_fold(c->run), b->task);
 	const char *name = b->label ? b->label : "(unnamed)";
-	if (!t || !t->ended)
+	if (b->member)
+		member_head(t, b);
+	else if (!t || !t->ended)
 		snprintf(b->head_text, sizeof b->head_text, "background %s: running", name);
 	else if (!strcmp(t->status, "killed") || !strcmp(t->status, "gone"))
 		snprintf(b->head_text, sizeof b->head_text, "background %s: ended with qrh (%s)",
@@ -322,13 +359,23 @@ static struct bg_view *bg_find(struct console *c, size_t i, int64_t task,
 	return b;
 }
 
-/* Whether a stored stream is a background task's. */
-static bool ref_background(struct console *c, const struct journal_output_ref *ref)
+/* Whether a stored stream is a background task's or a member's: shown
+ * under its own header. */
+static bool ref_own_segment(struct console *c, const struct journal_output_ref *ref)
 {
 	if (!ref->task)
 		return ref->attempt == 0; /* journals written before tasks */
 	const struct fold_task *t = fold_task_by_id(run_fold(c->run), ref->task);
-	return t && t->role == FOLD_TASK_BACKGROUND;
+	return t && (t->role == FOLD_TASK_BACKGROUND || t->role == FOLD_TASK_MEMBER);
+}
+
+/* Task id's segment in step i's view; a member's says so. */
+static struct bg_view *segment(struct console *c, size_t i, int64_t id, const char *label)
+{
+	struct bg_view *b = bg_find(c, i, id, label);
+	const struct fold_task *t = fold_task_by_id(run_fold(c->run), id);
+	b->member = t && t->role == FOLD_TASK_MEMBER;
+	return b;
 }
 
 /* ---- reading a view back from the journal ---- */
@@ -392,15 +439,19 @@ static void build(struct console *c, size_t i, const struct stored *s)
 		if (at->n > 1)
 			mark_attempt_start(c, i, at->n);
 		for (size_t k = 0; k < s->n; k++)
-			if (s->refs[k].attempt == at->n && !ref_background(c, &s->refs[k]))
+			if (s->refs[k].attempt == at->n && !ref_own_segment(c, &s->refs[k]))
 				feed_stored(s, k, v->sb);
 		if (at->status != STEP_RUNNING && at->status != STEP_INTERRUPTED)
 			mark_attempt_end(c, i, at);
 	}
+	const struct run_fold *f = run_fold(c->run);
+	for (size_t k = 0; k < f->n_tasks; k++) /* every host, printed or not */
+		if (f->tasks[k].role == FOLD_TASK_MEMBER && f->tasks[k].step == (int64_t)i)
+			segment(c, i, f->tasks[k].id, f->tasks[k].label);
 	for (size_t k = 0; k < s->n; k++) {
-		if (!ref_background(c, &s->refs[k]))
+		if (!ref_own_segment(c, &s->refs[k]))
 			continue;
-		struct bg_view *b = bg_find(c, i, s->refs[k].task, s->refs[k].label);
+		struct bg_view *b = segment(c, i, s->refs[k].task, s->refs[k].label);
 		feed_stored(s, k, b->sb);
 		scrollback_finish(b->sb);
 	}
@@ -485,8 +536,8 @@ void console_output_chunk(struct console *c, const struct run_chunk *ch)
 	struct step_view *v = &c->sv[i];
 	struct scrollback *sb = v->sb;
 	size_t start = 0;
-	if (ch->background) {
-		struct bg_view *b = bg_find(c, i, ch->task, ch->label);
+	if (ch->background || ch->label) { /* a background task, a host */
+		struct bg_view *b = segment(c, i, ch->task, ch->label);
 		sb = b->sb;
 		start = bg_start(v, (size_t)(b - v->bg)) + 1;
 	}
@@ -522,7 +573,17 @@ void console_output_event(struct console *c, const struct journal_event *ev)
 	} else if (!strcmp(t, EV_STEP_CANCEL)) {
 		ensure(c, i);
 		mark_words(c, i, run_step(c->run, i)->summary);
-	} else if (!strcmp(t, EV_BACKGROUND_END)) {
+	} else if (!strcmp(t, EV_TASK_START)) {
+		ensure(c, i); /* a host shows from its start, printing or not */
+		cJSON *p = ev->payload ? cJSON_Parse(ev->payload) : NULL;
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(p, "task");
+		const struct fold_task *k =
+			cJSON_IsNumber(id) ? fold_task_by_id(run_fold(c->run), (int64_t)id->valuedouble) : NULL;
+		if (k && k->role == FOLD_TASK_MEMBER)
+			segment(c, i, k->id, k->label);
+		cJSON_Delete(p);
+		c->dirty = true;
+	} else if (!strcmp(t, EV_BACKGROUND_END) || !strcmp(t, EV_TASK_END)) {
 		c->dirty = true; /* its header says so */
 	}
 }

@@ -76,8 +76,11 @@ struct dialog {
 };
 
 /* A background task of a step: its own stream, under a header. */
+/* A task shown under a header of its own: a background task, or a
+ * fan-out member (one host). */
 struct bg_view {
 	int64_t task;
+	bool member;
 	char *label; /* sanitized; NULL: none */
 	struct scrollback *sb;
 	struct sb_line head; /* the header line, rewritten when drawn */
