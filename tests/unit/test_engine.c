@@ -407,6 +407,22 @@ static void test_fanout_orders(void **state)
 		RUN_UNTIL(f, !run_step_active(f->run));
 		assert_int_equal(status(f, 1), STEP_FAILED);
 		assert_int_equal(sql_int(f, "select count(*) from events where type='task_end'"), 6);
+		/* the fold keeps how each member ended (the console's header) */
+		const struct run_fold *fd = run_fold(f->run);
+		size_t members = 0;
+		for (size_t k = 0; k < fd->n_tasks; k++) {
+			const struct fold_task *t = &fd->tasks[k];
+			if (t->role != FOLD_TASK_MEMBER)
+				continue;
+			members++;
+			bool b = !strcmp(t->label, "b");
+			assert_true(t->ended);
+			assert_string_equal(t->status, b ? "failed" : "ok");
+			assert_int_equal(t->exit_code, b ? 1 : 0);
+			assert_string_equal(t->summary, b ? "exit 1" : "exit 0");
+			assert_true(t->duration_ms >= 0);
+		}
+		assert_int_equal(members, 6);
 		verify_ok(f);
 		run_free(f->run);
 		runbook_free(f->rb);
