@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "tui/console_ui.h"
+#include "tui/pick_line.h"
 
 static void picked(struct console *c, int key, const char *text)
 {
@@ -34,14 +35,8 @@ bool console_offer_pick(struct console *c)
 	const cJSON *ch;
 	cJSON_ArrayForEach(ch, choices)
 	{
-		const cJSON *name = cJSON_GetObjectItemCaseSensitive(ch, "name");
-		const cJSON *phase = cJSON_GetObjectItemCaseSensitive(ch, "phase");
-		const cJSON *created = cJSON_GetObjectItemCaseSensitive(ch, "created");
 		char line[256];
-		snprintf(line, sizeof line, "%2d  %.80s  %.24s  %.32s", ++k,
-			 cJSON_IsString(name) ? name->valuestring : "?",
-			 cJSON_IsString(phase) ? phase->valuestring : "",
-			 cJSON_IsString(created) ? created->valuestring : "");
+		pick_line(ch, ++k, line, sizeof line);
 		/* names and phases come from outside: shown through the sanitizer */
 		styled_add_plain(&c->dlg.body, line, strlen(line), 0);
 	}

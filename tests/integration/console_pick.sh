@@ -3,7 +3,8 @@
 # restore runbook against the Velero simulator lists the backups in step 1;
 # the console then opens a pick list, nothing else goes on until the
 # operator picks, and the pick (typed as its number) is journaled by the
-# operator and used by the restore.
+# operator and used by the restore. Plain mode on a terminal lists the
+# same choices the same way (tui/pick_line.c).
 . "$(dirname "$0")/../lib.sh"
 . "$QRH_SRC/tests/tui_lib.sh"
 . "$QRH_SRC/tests/servers/velero.sh"
@@ -35,3 +36,12 @@ case "$shown" in
 *) tui_timeout pick "expected in the run dialog: from-backup $newest" ;;
 esac
 echo "console pick: the backup picked from the list when step 1 ran"
+
+# plain mode on a terminal lists the same choices, numbered alike
+tui_start plain 120 40 VELERO_SIM_DIR="$T/sim" VELERO_SIM_DURATION=2 -- \
+	"$QRH_BIN" run --plain --yes --journal "$T/p.db" -v VELERO="$VELERO_SIM" -v NAMESPACE=payments \
+	-v TARGET_NAMESPACE=payments-drill -v RESTORE_NAME=drill-2 -v RESTORED_DIR="$T/sim/cluster" \
+	"$QRH_SRC/runbooks/library/velero-restore.md"
+wait_for plain "Pick BACKUP:"
+wait_for plain "   1  $newest  Completed"
+echo "plain pick: the same numbered list"
