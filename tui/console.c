@@ -116,6 +116,12 @@ static void on_step_done(void *arg, size_t i)
 		console_offer(c, i); /* an interrupted one: its survivors ended */
 }
 
+static void on_task(void *arg, const struct run_task_view *t)
+{
+	(void)arg;
+	console_task(&the_console, t);
+}
+
 static void on_journal_failed(void *arg, const char *msg)
 {
 	(void)arg;
@@ -128,6 +134,7 @@ void console_listener(struct run_listener *lis)
 	lis->event = on_event;
 	lis->output = on_output;
 	lis->step_done = on_step_done;
+	lis->task = on_task;
 	lis->journal_failed = on_journal_failed;
 }
 

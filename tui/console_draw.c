@@ -110,11 +110,15 @@ void console_status_text(const struct console *c, size_t i, char *out, size_t n)
 			snprintf(out, n, "attempt %d/%d, next in %lld s", next, total, secs);
 		else
 			snprintf(out, n, "attempt %d, next in %lld s", next, secs);
-	} else if (st->status == STEP_RUNNING && st->attempt > 1) {
-		if (st->attempt <= total)
-			snprintf(out, n, "running, attempt %d/%d", st->attempt, total);
+	} else if (st->status == STEP_RUNNING) {
+		const char *live = c->sv[i].live;
+		if (st->attempt > 1 && st->attempt <= total)
+			snprintf(out, n, "running, attempt %d/%d%s%s", st->attempt, total,
+				 *live ? ": " : "", live);
+		else if (st->attempt > 1)
+			snprintf(out, n, "running, attempt %d%s%s", st->attempt, *live ? ": " : "", live);
 		else
-			snprintf(out, n, "running, attempt %d", st->attempt);
+			snprintf(out, n, "running%s%s", *live ? ": " : "", live);
 	} else {
 		snprintf(out, n, "%s", step_status_words(st->status));
 	}
@@ -469,9 +473,21 @@ static void draw_detail(struct console *c)
 	struct step_view *v = &c->sv[i];
 	char *title = sanitize_string(c->rb->steps[i].title, strlen(c->rb->steps[i].title));
 	console_status_text(c, i, words, sizeof words);
-	snprintf(tail, sizeof tail, "  [%s]  %s%s",
-		 view == VIEW_INSTRUCTIONS ? "Instructions" : c->result_of >= 0 ? "Result" : "Output",
-		 words, view == VIEW_OUTPUT && v->scrolled ? "  (scrolled: G follows)" : "");
+	const char *vname = view == VIEW_INSTRUCTIONS ? "Instructions"
+			    : c->result_of >= 0 ? "Result" : "Output";
+	const char *scrolled = view == VIEW_OUTPUT && v->scrolled ? "  (scrolled: G follows)" : "";
+	/* live values give way to the step's title, 12 columns of it;
+	 * other status words never do */
+	int title_min = (int)sanitize_width(title, strlen(title));
+	title_min = title_min < 12 ? title_min : 12;
+	int words_room = r->w - 2 - 6 - (int)(strlen(vname) + 6 + strlen(scrolled)) - title_min;
+	size_t wkeep = strlen(words);
+	if (run_step(c->run, i)->status == STEP_RUNNING && v->live[0] &&
+	    (int)sanitize_width(words, wkeep) > words_room && words_room > 8) {
+		sanitize_clip(words, wkeep, words_room - 1, &wkeep);
+		snprintf(words + wkeep, sizeof words - wkeep, "%s", c->ascii ? "~" : "…");
+	}
+	snprintf(tail, sizeof tail, "  [%s]  %s%s", vname, words, scrolled);
 	/* a long step title gives way: the view and the status always show */
 	int room = r->w - 2 - (int)strlen(tail);
 	size_t keep = strlen(title);

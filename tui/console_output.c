@@ -71,7 +71,7 @@ static void member_head(const struct fold_task *t, struct bg_view *b)
 			add_clean(&h, t->summary);
 		}
 	}
-	snprintf(b->head_text, sizeof b->head_text, "%s", h.data ? h.data : "");
+	snprintf(b->head_text, sizeof b->head_text, "%s", h.data);
 	buf_release(&h);
 }
 
@@ -561,6 +561,7 @@ void console_output_event(struct console *c, const struct journal_event *ev)
 	const char *t = ev->type;
 	const struct step_attempt *a = last_attempt(c, i);
 	if (!strcmp(t, EV_STEP_START)) {
+		c->sv[i].live[0] = '\0'; /* what an earlier attempt said */
 		ensure(c, i);
 		if (a && a->n > 1)
 			mark_attempt_start(c, i, a->n);

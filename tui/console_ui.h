@@ -101,6 +101,7 @@ struct step_view {
 	int64_t seen_sig; /* watch: what was read from the journal */
 	uint64_t used;    /* when it was last fed or shown, for eviction */
 	bool evicted;     /* freed for memory: reload from the journal */
+	char live[120];   /* its running action's live values, in words */
 };
 
 /* Scrollbacks kept in memory at once; the others are reloaded from the
@@ -179,6 +180,9 @@ void console_status_text(const struct console *c, size_t i, char *out, size_t n)
 /* console_objectives.c: the header's objectives, from column x on, at
  * most w columns; the columns used. */
 int console_draw_objectives(struct console *c, int y, int x, int w);
+
+/* console_live.c: a running action's live values, for its step's title */
+void console_task(struct console *c, const struct run_task_view *t);
 
 /* console_output.c */
 /* A chunk of output, a journaled event: the step's view follows. */
