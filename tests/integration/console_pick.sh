@@ -19,6 +19,9 @@ tui_start pick 120 40 VELERO_SIM_DIR="$T/sim" VELERO_SIM_DURATION=2 -- \
 	"$QRH_SRC/runbooks/library/velero-restore.md"
 dialog pick "Pick BACKUP (step 1 listed them)"
 assert_screen pick "$newest"
+# the header says what is true of the objectives: which steps, not timed
+assert_screen pick "RTO 30m: steps 2-3, not timed"
+assert_not_screen pick "clock not running"
 # the list numbers the newest Completed backup first
 wait_for pick " 1  $newest"
 type_text pick 1
