@@ -376,6 +376,10 @@ int report_export_json(struct journal *j, const struct run_report *r,
 		return -1;
 	}
 	cJSON_AddItemToObject(doc, "head", head_json(&r->head));
+	if (report_evidence_json(j, r, doc, e) < 0) {
+		cJSON_Delete(doc);
+		return -1;
+	}
 	text = cJSON_Print(doc);
 	cJSON_Delete(doc);
 	if (!text)

@@ -56,21 +56,6 @@ static void print_clean(const char *before, const char *s, const char *after)
 	free(clean);
 }
 
-/* 120 ms, 2.5 s, 3m 05s, 1h 02m: as precise as a reader needs. */
-static void duration_format(int64_t ms, char *out, size_t n)
-{
-	if (ms < 1000)
-		snprintf(out, n, "%lld ms", (long long)ms);
-	else if (ms < 60000)
-		snprintf(out, n, "%.1f s", (double)ms / 1000);
-	else if (ms < 3600000)
-		snprintf(out, n, "%lldm %02llds", (long long)(ms / 60000),
-			 (long long)(ms / 1000 % 60));
-	else
-		snprintf(out, n, "%lldh %02lldm", (long long)(ms / 3600000),
-			 (long long)(ms / 60000 % 60));
-}
-
 static void time_print(const char *label, int64_t wall_ms)
 {
 	char t[RFC3339_MS_LEN];
@@ -117,7 +102,7 @@ static void header_print(const struct run_report *r)
 	if (r->fold.ended && r->fold.ended_by && strcmp(r->fold.ended_by, "qrh"))
 		print_clean("  ended by  ", r->fold.ended_by, "\n");
 	char dur[32];
-	duration_format(fold_elapsed_ms(&r->fold), dur, sizeof dur);
+	clock_duration_words(fold_elapsed_ms(&r->fold), dur, sizeof dur);
 	printf("  elapsed   %s\n", dur);
 	sessions_print(&r->fold);
 	printf("  head      %lld:%lld:%.12s\n", (long long)run->id,
@@ -147,7 +132,7 @@ static void step_status_print(const struct report_step *s)
 	case STEP_TIMEOUT:
 	case STEP_CANCELLED:
 		if (s->duration_ms != REPORT_NONE) {
-			duration_format(s->duration_ms, dur, sizeof dur);
+			clock_duration_words(s->duration_ms, dur, sizeof dur);
 			printf(" in %s", dur);
 		}
 		if (s->exit_code != REPORT_NONE)
@@ -183,7 +168,7 @@ static void step_status_print(const struct report_step *s)
 	}
 	printf("\n");
 	if (s->elapsed_ms != REPORT_NONE && s->attempts > 1) {
-		duration_format(s->elapsed_ms, dur, sizeof dur);
+		clock_duration_words(s->elapsed_ms, dur, sizeof dur);
 		printf(SHOW_INDENT "%d attempts over %s, from the first start\n", s->attempts, dur);
 	}
 }
