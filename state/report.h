@@ -120,7 +120,8 @@ int report_export_json(struct journal *j, const struct run_report *r,
  *   run: "in_progress" (no outcome yet), "os_user", "uid"
  *   "vars": {NAME: value} as the run recorded them (secret ones "***")
  *   "budgets": {"rto_ms", "rpo_ms"} as the runbook declared them
- *   "handovers": [{"seq", "at", "from", "to", "to_os_user"}]
+ *   sessions[]: "at_ms" (its start on the run's clock, as below)
+ *   "handovers": [{"seq", "at", "at_ms", "from", "to", "to_os_user"}]
  *   "notes": [{"seq", "at", "step", "step_id", "actor", "text"}]
  *   steps[]: "timings": [{"attempt", "status", "started_at", "ended_at",
  *            "duration_ms", "exit_code", "summary", "at_ms" (its start
@@ -135,5 +136,11 @@ int report_export_json(struct journal *j, const struct run_report *r,
  *            the run has any. */
 int report_evidence_json(struct journal *j, const struct run_report *r,
 			 cJSON *doc, struct err *e);
+
+/* One objective of an evidence document ("rto", "rpo") in words,
+ * appended to b: "RTO 4m 12s of a 15m 00s budget: met" from the
+ * document's "objectives" when the run measured it, else "RTO budget
+ * 15m 00s: not measured" from "budgets". False when it has neither. */
+bool report_objective_words(const cJSON *doc, const char *name, struct buf *b);
 
 #endif

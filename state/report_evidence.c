@@ -77,12 +77,28 @@ static cJSON *handovers_json(const struct run_fold *f)
 		cJSON *o = cJSON_CreateObject();
 		int_member(o, "seq", to->seq);
 		time_member(o, "at", to->first_wall_ms);
+		int_member(o, "at_ms", fold_offset_ms(f, (int)i, to->first_mono_ns));
 		str_member(o, "from", from->actor);
 		str_member(o, "to", to->actor);
 		str_member(o, "to_os_user", to->os_user);
 		cJSON_AddItemToArray(a, o);
 	}
 	return a;
+}
+
+/* Each session's start on the run's clock, for the timeline. */
+static void sessions_offsets(const struct run_fold *f, const char *os_user,
+			     cJSON *sessions)
+{
+	for (size_t i = 0; i < f->n_segments; i++) {
+		cJSON *o = cJSON_GetArrayItem(sessions, (int)i);
+		if (!o)
+			continue;
+		int_member(o, "at_ms", fold_offset_ms(f, (int)i, f->segments[i].first_mono_ns));
+		/* run_start does not repeat the run row's OS user */
+		if (i == 0 && cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "os_user")) && os_user)
+			cJSON_ReplaceItemInObjectCaseSensitive(o, "os_user", cJSON_CreateString(os_user));
+	}
 }
 
 static const char *step_id_at(const struct run_report *r, int64_t index)
@@ -268,6 +284,7 @@ int report_evidence_json(struct journal *j, const struct run_report *r,
 	int_member(run, "uid", r->run.uid);
 	vars_members(&r->run, doc);
 	cJSON_AddItemToObject(doc, "handovers", handovers_json(&r->fold));
+	sessions_offsets(&r->fold, r->run.os_user, cJSON_GetObjectItemCaseSensitive(doc, "sessions"));
 	cJSON_AddItemToObject(doc, "notes", notes_json(r));
 	for (size_t i = 0; i < r->n_steps; i++)
 		step_members(r, &r->steps[i], cJSON_GetArrayItem(steps, (int)i));
@@ -290,4 +307,51 @@ int report_evidence_json(struct journal *j, const struct run_report *r,
 	else
 		cJSON_Delete(c.s.notifications);
 	return 0;
+}
+
+static void duration_add(struct buf *b, int64_t ms)
+{
+	char words[32];
+	clock_duration_words(ms, words, sizeof words);
+	buf_adds(b, words);
+}
+
+bool report_objective_words(const cJSON *doc, const char *name, struct buf *b)
+{
+	const cJSON *o = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(doc, "objectives"), name);
+	const cJSON *budgets = cJSON_GetObjectItemCaseSensitive(doc, "budgets");
+	const cJSON *v, *met;
+	char key[16];
+	int64_t budget = -1;
+
+	snprintf(key, sizeof key, "%s_ms", name);
+	v = cJSON_GetObjectItemCaseSensitive(o ? o : budgets, o ? "budget_ms" : key);
+	if (cJSON_IsNumber(v))
+		budget = (int64_t)v->valuedouble;
+	if (!o && budget < 0)
+		return false;
+	for (const char *p = name; *p; p++)
+		buf_addc(b, (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p));
+	v = o ? cJSON_GetObjectItemCaseSensitive(o, "measured_ms") : NULL;
+	if (!cJSON_IsNumber(v)) {
+		buf_adds(b, budget >= 0 ? " budget " : "");
+		if (budget >= 0)
+			duration_add(b, budget);
+		buf_adds(b, ": not measured");
+		return true;
+	}
+	buf_addc(b, ' ');
+	duration_add(b, (int64_t)v->valuedouble);
+	if (budget >= 0) {
+		buf_adds(b, " of a ");
+		duration_add(b, budget);
+		buf_adds(b, " budget");
+	}
+	v = cJSON_GetObjectItemCaseSensitive(o, "rows_lost");
+	if (cJSON_IsNumber(v))
+		buf_addf(b, ", %lld rows lost", (long long)v->valuedouble);
+	met = cJSON_GetObjectItemCaseSensitive(o, "met");
+	buf_adds(b, cJSON_IsTrue(met) ? ": met" : cJSON_IsFalse(met) ? ": NOT MET" : "");
+	return true;
 }

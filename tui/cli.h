@@ -78,6 +78,16 @@ char *var_value_read(const char *spec, bool secret, bool *literal,
  * (PR_SET_DUMPABLE 0, RLIMIT_CORE 0); a no-op in sanitizer builds. */
 int secrets_protect(struct err *e);
 
+struct journal_head;
+/* The head of run `run`, anchored (tui/head_anchor.c): appended to a file
+ * as one line "RUN:SEQ:HASH TIME[ in-progress]", or posted to a webhook
+ * whose URL comes as -v takes a secret (@env:VAR, @FILE, @fd:N; a literal
+ * URL warns), waiting for it (retries included). */
+int head_file_append(const char *path, int64_t run, const struct journal_head *h,
+		     bool live, struct err *e);
+int head_notify_send(const char *spec, int64_t run, const struct journal_head *h,
+		     bool live, struct err *e);
+
 /* Prints FILE:LINE:COL: severity: message for each diagnostic, text
  * sanitized, and a count of those that were dropped. */
 void diags_print(FILE *out, const char *file, const struct diags *d);
