@@ -79,8 +79,11 @@ static void step_end_text(const struct run *r, const struct journal_event *ev,
 		buf_addf(b, ", exit %lld", (long long)member_int(p, "exit_code"));
 	if (member_int(p, "attempt") > 1)
 		buf_addf(b, ", attempt %lld", (long long)member_int(p, "attempt"));
-	if (!ok && member(p, "summary"))
-		buf_addf(b, ": %s", member(p, "summary"));
+	const char *summary = member(p, "summary");
+	char plain[32];
+	snprintf(plain, sizeof plain, "exit %lld", (long long)member_int(p, "exit_code"));
+	if (!ok && summary && *summary && strcmp(summary, plain))
+		buf_addf(b, ": %s", summary);
 }
 
 /* The objectives as the evidence document states them. */

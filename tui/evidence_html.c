@@ -298,12 +298,13 @@ static void outputs(const struct evidence *ev, struct buf *b)
 
 	if (!ev->n_outs)
 		return;
-	buf_adds(b, "<h2>Output</h2>\n");
+	buf_adds(b, "<h2>Output</h2>\n<p>Each stream as the journal stored it (empty ones are "
+		    "files in the bundle only).</p>\n");
 	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(ev->doc, "steps")) {
 		const struct evidence_output *o[HTML_OUTPUTS_MAX];
 		size_t n = 0;
 		for (size_t i = 0; i < ev->n_outs && n < HTML_OUTPUTS_MAX; i++)
-			if (ev->outs[i].step == ev_int(s, "index", -1))
+			if (ev->outs[i].step == ev_int(s, "index", -1) && ev->outs[i].bytes > 0)
 				o[n++] = &ev->outs[i];
 		for (size_t i = 0; i < n; i++) {
 			buf_adds(b, "<details class=\"output\"><summary>");

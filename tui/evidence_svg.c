@@ -18,6 +18,7 @@
 
 #include "tui/evidence.h"
 #include "tui/sanitize.h"
+#include "util/clock.h"
 
 #define SVG_W 1000
 #define SVG_LABEL_W 250
@@ -80,8 +81,11 @@ static int64_t extent_ms(const struct evidence *ev, const struct axis *a)
 			int64_t e = wall_of(ev_str(x, "at")) - a->start_wall_ms;
 			end = e > end ? e : end;
 		}
+	/* a budget far beyond the run would squeeze every bar to a sliver:
+	 * then the line is drawn as an arrow at the right edge instead */
 	int64_t rto = rto_line_ms(ev, a);
-	end = rto > end ? rto : end;
+	if (rto > end && rto <= 2 * end)
+		end = rto;
 	return end > 0 ? end : 1000;
 }
 
@@ -258,7 +262,13 @@ static void markers(struct buf *b, const struct evidence *ev, const struct axis 
 		ev_xml(b, ev_str(o, "to"));
 		buf_adds(b, "</text>\n");
 	}
-	if (rto >= 0) {
+	if (rto > a->total_ms) {
+		char words[32];
+		clock_duration_words(rto, words, sizeof words);
+		buf_addf(b, "<text class=\"marker rto-label\" x=\"%d\" y=\"%d\" data-rto-ms=\"%lld\">"
+			 "RTO budget at %s \u2192</text>\n", SVG_W - 4, SVG_AXIS_H + 10,
+			 (long long)rto, words);
+	} else if (rto >= 0) {
 		double x = x_of(a, rto);
 		buf_addf(b, "<line class=\"rto\" x1=\"%.2f\" y1=\"%d\" x2=\"%.2f\" y2=\"%.1f\" "
 			 "data-rto-ms=\"%lld\"/><text class=\"marker rto-label\" x=\"%.2f\" y=\"%d\">"
