@@ -256,9 +256,10 @@ static void markers(struct buf *b, const struct evidence *ev, const struct axis 
 
 	cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(ev->doc, "handovers")) {
 		double x = x_of(a, ev_int(o, "at_ms", 0));
+		bool right = x > SVG_W - 160; /* near the edge: the label goes left */
 		buf_addf(b, "<line class=\"handover\" x1=\"%.2f\" y1=\"%d\" x2=\"%.2f\" y2=\"%.1f\"/>"
-			 "<text class=\"marker\" x=\"%.2f\" y=\"%.1f\">handover to ", x, SVG_AXIS_H, x, h,
-			 x + 3, h - 4);
+			 "<text class=\"marker\"%s x=\"%.2f\" y=\"%.1f\">handover to ", x, SVG_AXIS_H, x, h,
+			 right ? " text-anchor=\"end\"" : "", right ? x - 3 : x + 3, h - 4);
 		ev_xml(b, ev_str(o, "to"));
 		buf_adds(b, "</text>\n");
 	}
