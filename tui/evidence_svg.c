@@ -84,7 +84,7 @@ static int64_t extent_ms(const struct evidence *ev, const struct axis *a)
 	/* a budget far beyond the run would squeeze every bar to a sliver:
 	 * then the line is drawn as an arrow at the right edge instead */
 	int64_t rto = rto_line_ms(ev, a);
-	if (rto > end && rto <= 2 * end)
+	if (rto > end && rto <= 3 * end)
 		end = rto;
 	return end > 0 ? end : 1000;
 }
