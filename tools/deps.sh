@@ -9,7 +9,8 @@ libncurses-dev libcurl4-openssl-dev libcjson-dev libssh2-1-dev libssl-dev
 libsqlite3-dev sqlite3 libcmocka-dev libpq-dev
 libcmark-gfm-dev libcmark-gfm-extensions-dev libyaml-dev
 tmux postgresql openssh-server openssh-client
-clang libclang-rt-14-dev python3 ansible-core hyperfine procps"
+clang libclang-rt-14-dev python3 ansible-core hyperfine procps
+libxml2-utils chromium fonts-dejavu-core"
 
 missing=""
 for p in $PKGS; do

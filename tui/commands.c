@@ -4,7 +4,7 @@
 
 const struct command qrh_commands[] = {
 	{ "run", cmd_run,
-	  "qrh run [--plain] [--yes] [--dry-run] [--drill] [--operator NAME] [-v NAME=VALUE]... [--typed ID=WORD]... [--journal DB] [--grace DURATION] [--quiet-output] RUNBOOK",
+	  "qrh run [--plain] [--yes] [--dry-run] [--drill] [--operator NAME] [-v NAME=VALUE]... [--typed ID=WORD]... [--journal DB] [--grace DURATION] [--quiet-output] [--head-file FILE] RUNBOOK",
 	  "run a runbook step by step, journaling every event",
 	  "Opens a run in the journal and runs the runbook's steps in order, each\n"
 	  "only after it is confirmed. On a terminal it opens the console (keys:\n"
@@ -29,6 +29,8 @@ const struct command qrh_commands[] = {
 	  "                      $XDG_STATE_HOME/qrh/journal.db)\n"
 	  "  --grace DURATION    between SIGTERM and SIGKILL on timeout (default 5s)\n"
 	  "  --quiet-output      journal step output but do not print it\n"
+	  "  --head-file FILE    on leaving, append the run's journal head\n"
+	  "                      (RUN:SEQ:HASH TIME) to FILE, to anchor it elsewhere\n"
 	  "\n"
 	  "Without --yes, steps are confirmed on the terminal, or refused when\n"
 	  "standard input is not one. SIGINT and SIGTERM cancel the running step;\n"
@@ -39,7 +41,7 @@ const struct command qrh_commands[] = {
 	  "Exit status: 0 every step ok, 1 a step failed, 2 bad input or usage,\n"
 	  "3 interrupted.\n" },
 	{ "resume", cmd_resume,
-	  "qrh resume [--plain] [--yes] [--rerun-interrupted | --skip-interrupted] [--runbook-changed-ok] [--operator NAME] [-v NAME=VALUE]... [--typed ID=WORD]... [--journal DB] [RUN]",
+	  "qrh resume [--plain] [--yes] [--rerun-interrupted | --skip-interrupted] [--runbook-changed-ok] [--operator NAME] [-v NAME=VALUE]... [--typed ID=WORD]... [--journal DB] [--head-file FILE] [RUN]",
 	  "continue an unfinished run after a crash, kill or hangup",
 	  "Continues run RUN, or the newest unfinished run. Steps the journal\n"
 	  "records as finished never run again. A step that was running when qrh\n"
