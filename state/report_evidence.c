@@ -10,35 +10,8 @@
 
 #include "state/events.h"
 #include "state/report.h"
+#include "state/report_json.h"
 #include "util/clock.h"
-
-static void time_member(cJSON *o, const char *key, int64_t wall_ms)
-{
-	char t[RFC3339_MS_LEN];
-
-	if (wall_ms == REPORT_NONE || wall_ms == 0) {
-		cJSON_AddNullToObject(o, key);
-		return;
-	}
-	clock_rfc3339_ms(wall_ms, t);
-	cJSON_AddStringToObject(o, key, t);
-}
-
-static void int_member(cJSON *o, const char *key, int64_t v)
-{
-	if (v == REPORT_NONE)
-		cJSON_AddNullToObject(o, key);
-	else
-		cJSON_AddNumberToObject(o, key, (double)v);
-}
-
-static void str_member(cJSON *o, const char *key, const char *s)
-{
-	if (s)
-		cJSON_AddStringToObject(o, key, s);
-	else
-		cJSON_AddNullToObject(o, key);
-}
 
 /* The run row's "vars" (secret values already ***) and the objectives'
  * budgets as the runbook declared them. */
@@ -75,12 +48,12 @@ static cJSON *handovers_json(const struct run_fold *f)
 		if (!strcmp(from->actor, to->actor))
 			continue;
 		cJSON *o = cJSON_CreateObject();
-		int_member(o, "seq", to->seq);
-		time_member(o, "at", to->first_wall_ms);
-		int_member(o, "at_ms", fold_offset_ms(f, (int)i, to->first_mono_ns));
-		str_member(o, "from", from->actor);
-		str_member(o, "to", to->actor);
-		str_member(o, "to_os_user", to->os_user);
+		report_json_int(o, "seq", to->seq);
+		report_json_time(o, "at", to->first_wall_ms);
+		report_json_int(o, "at_ms", fold_offset_ms(f, (int)i, to->first_mono_ns));
+		report_json_str(o, "from", from->actor);
+		report_json_str(o, "to", to->actor);
+		report_json_str(o, "to_os_user", to->os_user);
 		cJSON_AddItemToArray(a, o);
 	}
 	return a;
@@ -94,7 +67,7 @@ static void sessions_offsets(const struct run_fold *f, const char *os_user,
 		cJSON *o = cJSON_GetArrayItem(sessions, (int)i);
 		if (!o)
 			continue;
-		int_member(o, "at_ms", fold_offset_ms(f, (int)i, f->segments[i].first_mono_ns));
+		report_json_int(o, "at_ms", fold_offset_ms(f, (int)i, f->segments[i].first_mono_ns));
 		/* run_start does not repeat the run row's OS user */
 		if (i == 0 && cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "os_user")) && os_user)
 			cJSON_ReplaceItemInObjectCaseSensitive(o, "os_user", cJSON_CreateString(os_user));
@@ -116,12 +89,12 @@ static cJSON *notes_json(const struct run_report *r)
 	for (size_t i = 0; i < r->n_notes; i++) {
 		const struct report_note *n = &r->notes[i];
 		cJSON *o = cJSON_CreateObject();
-		int_member(o, "seq", n->seq);
-		time_member(o, "at", n->wall_ms);
-		int_member(o, "step", n->step < 0 ? REPORT_NONE : n->step);
-		str_member(o, "step_id", n->step < 0 ? NULL : step_id_at(r, n->step));
-		str_member(o, "actor", n->actor);
-		str_member(o, "text", n->text);
+		report_json_int(o, "seq", n->seq);
+		report_json_time(o, "at", n->wall_ms);
+		report_json_int(o, "step", n->step < 0 ? REPORT_NONE : n->step);
+		report_json_str(o, "step_id", n->step < 0 ? NULL : step_id_at(r, n->step));
+		report_json_str(o, "actor", n->actor);
+		report_json_str(o, "text", n->text);
 		cJSON_AddItemToArray(a, o);
 	}
 	return a;
@@ -133,16 +106,16 @@ static cJSON *attempt_json(const struct run_fold *f, const struct step_attempt *
 {
 	cJSON *o = cJSON_CreateObject();
 
-	int_member(o, "attempt", a->n);
+	report_json_int(o, "attempt", a->n);
 	cJSON_AddStringToObject(o, "status", step_status_name(a->status));
-	time_member(o, "started_at", a->started_wall_ms);
-	time_member(o, "ended_at", a->ended_wall_ms);
-	int_member(o, "duration_ms", a->duration_ms);
-	int_member(o, "exit_code", a->exit_code);
-	str_member(o, "summary", a->summary[0] ? a->summary : NULL);
+	report_json_time(o, "started_at", a->started_wall_ms);
+	report_json_time(o, "ended_at", a->ended_wall_ms);
+	report_json_int(o, "duration_ms", a->duration_ms);
+	report_json_int(o, "exit_code", a->exit_code);
+	report_json_str(o, "summary", a->summary[0] ? a->summary : NULL);
 	/* where it starts on the run's clock (monotonic within a boot) */
-	int_member(o, "at_ms", fold_offset_ms(f, a->segment, a->started_mono_ns));
-	int_member(o, "session", a->segment);
+	report_json_int(o, "at_ms", fold_offset_ms(f, a->segment, a->started_mono_ns));
+	report_json_int(o, "session", a->segment);
 	return o;
 }
 
@@ -153,12 +126,12 @@ static void step_members(const struct run_report *r, const struct report_step *s
 
 	for (int k = 0; s->state && k < s->state->n_attempts; k++)
 		cJSON_AddItemToArray(t, attempt_json(&r->fold, &s->state->attempts[k]));
-	str_member(o, "summary", s->summary);
+	report_json_str(o, "summary", s->summary);
 	if (s->status == STEP_SKIPPED || s->status == STEP_DONE_BY_HAND) {
 		cJSON *c = cJSON_AddObjectToObject(o, "closed");
 		cJSON_AddStringToObject(c, "how", step_status_name(s->status));
-		str_member(c, "by", s->closed_by);
-		str_member(c, "text", s->detail);
+		report_json_str(c, "by", s->closed_by);
+		report_json_str(c, "text", s->detail);
 	} else {
 		cJSON_AddNullToObject(o, "closed");
 	}
@@ -185,11 +158,11 @@ static void jump_check(struct scan *s, const struct journal_event *ev, bool new_
 		int64_t jump = dwall - dmono;
 		if (jump >= REPORT_CLOCK_JUMP_MS || jump <= -REPORT_CLOCK_JUMP_MS) {
 			cJSON *o = cJSON_CreateObject();
-			int_member(o, "seq", ev->seq);
-			time_member(o, "at", ev->wall_ms);
-			int_member(o, "wall_ms", dwall);
-			int_member(o, "monotonic_ms", dmono);
-			int_member(o, "jump_ms", jump);
+			report_json_int(o, "seq", ev->seq);
+			report_json_time(o, "at", ev->wall_ms);
+			report_json_int(o, "wall_ms", dwall);
+			report_json_int(o, "monotonic_ms", dmono);
+			report_json_int(o, "jump_ms", jump);
 			cJSON_AddItemToArray(s->jumps, o);
 		}
 	}
@@ -203,11 +176,11 @@ static cJSON *event_brief(const struct journal_event *ev)
 	cJSON *o = cJSON_CreateObject();
 	cJSON *p = cJSON_Parse(ev->payload ? ev->payload : "{}");
 
-	int_member(o, "seq", ev->seq);
-	time_member(o, "at", ev->wall_ms);
-	int_member(o, "step", ev->step < 0 ? REPORT_NONE : ev->step);
-	str_member(o, "type", ev->type);
-	str_member(o, "actor", ev->actor);
+	report_json_int(o, "seq", ev->seq);
+	report_json_time(o, "at", ev->wall_ms);
+	report_json_int(o, "step", ev->step < 0 ? REPORT_NONE : ev->step);
+	report_json_str(o, "type", ev->type);
+	report_json_str(o, "actor", ev->actor);
 	cJSON_AddItemToObject(o, "payload", p ? p : cJSON_CreateObject());
 	return o;
 }
@@ -266,8 +239,8 @@ static cJSON *clock_json(const struct run_fold *f, cJSON *jumps)
 	cJSON_AddStringToObject(o, "durations",
 				"monotonic within one boot; across a reboot, the wall "
 				"clock between the two boots only");
-	int_member(o, "boots", (int64_t)boots_count(f));
-	int_member(o, "jump_threshold_ms", REPORT_CLOCK_JUMP_MS);
+	report_json_int(o, "boots", (int64_t)boots_count(f));
+	report_json_int(o, "jump_threshold_ms", REPORT_CLOCK_JUMP_MS);
 	cJSON_AddItemToObject(o, "wall_jumps", jumps);
 	return o;
 }
@@ -280,8 +253,8 @@ int report_evidence_json(struct journal *j, const struct run_report *r,
 	cJSON *steps = cJSON_GetObjectItemCaseSensitive(doc, "steps");
 
 	cJSON_AddBoolToObject(run, "in_progress", r->run.outcome == NULL);
-	str_member(run, "os_user", r->run.os_user);
-	int_member(run, "uid", r->run.uid);
+	report_json_str(run, "os_user", r->run.os_user);
+	report_json_int(run, "uid", r->run.uid);
 	vars_members(&r->run, doc);
 	cJSON_AddItemToObject(doc, "handovers", handovers_json(&r->fold));
 	sessions_offsets(&r->fold, r->run.os_user, cJSON_GetObjectItemCaseSensitive(doc, "sessions"));

@@ -116,6 +116,38 @@ const char *ev_excerpt_short(const char *excerpt);
 void ev_head(struct buf *b, const struct evidence *ev);
 /* The step's label: "3. Title" (or its id). */
 void ev_step_label(struct buf *b, const cJSON *step, bool md);
+/* The markup of evidence.md or report.html, for the sections both have
+ * (tui/evidence_sections.c). */
+struct ev_markup {
+	void (*text)(struct buf *b, const char *s); /* journal text, escaped */
+	const char *h2, *h2_end;
+	const char *list, *item, *item_end, *list_end;
+	const char *para, *para_end, *warn, *warn_end;
+	const char *table, *head, *head_sep, *head_end;
+	const char *row, *cell_sep, *row_end, *table_end;
+	const char *br; /* between items in one cell */
+	bool html;
+};
+extern const struct ev_markup ev_markup_md, ev_markup_html;
+
+/* A table's header row (id: the HTML table's, may be NULL). */
+void ev_table_head(const struct ev_markup *m, struct buf *b, const char *id,
+		   const char *const *cols);
+void ev_section_objectives(const struct ev_markup *m, const struct evidence *ev,
+			   struct buf *b);
+void ev_section_variables(const struct ev_markup *m, const struct evidence *ev,
+			  struct buf *b);
+void ev_section_notes(const struct ev_markup *m, const struct evidence *ev,
+		      struct buf *b);
+void ev_section_probes(const struct ev_markup *m, const struct evidence *ev,
+		       struct buf *b);
+void ev_section_clock(const struct ev_markup *m, const struct evidence *ev,
+		      struct buf *b);
+/* The steps table: status, start, duration, attempts, who confirmed it,
+ * its result or the reason it was skipped or done by hand. */
+void ev_section_steps(const struct ev_markup *m, const struct evidence *ev,
+		      struct buf *b);
+
 /* The in-progress sentence every document carries. */
 void ev_live_sentence(struct buf *b, const struct evidence *ev);
 

@@ -110,30 +110,6 @@ static void facts(const struct evidence *ev, struct buf *b)
 	buf_release(&v);
 }
 
-static void objectives(const struct evidence *ev, struct buf *b)
-{
-	static const char *const names[] = { "rto", "rpo" };
-	struct buf w;
-	bool any = false;
-
-	buf_init(&w, 1024);
-	for (size_t i = 0; i < 2; i++) {
-		buf_reset(&w);
-		if (!report_objective_words(ev->doc, names[i], &w))
-			continue;
-		buf_adds(b, any ? "" : "<h2>Objectives</h2>\n<ul>\n");
-		any = true;
-		buf_adds(b, "<li id=\"objective-");
-		buf_adds(b, names[i]);
-		buf_adds(b, "\">");
-		ev_xml(b, w.data);
-		buf_adds(b, "</li>\n");
-	}
-	if (any)
-		buf_adds(b, "</ul>\n");
-	buf_release(&w);
-}
-
 static void sessions(const struct evidence *ev, struct buf *b)
 {
 	const cJSON *s;
@@ -152,144 +128,6 @@ static void sessions(const struct evidence *ev, struct buf *b)
 		buf_addf(b, "</td><td>%lld</td></tr>\n", (long long)ev_int(s, "seq", 0));
 	}
 	buf_adds(b, "</table>\n");
-}
-
-static void variables(const struct evidence *ev, struct buf *b)
-{
-	const cJSON *v, *vars = cJSON_GetObjectItemCaseSensitive(ev->doc, "vars");
-
-	if (!cJSON_GetArraySize(vars))
-		return;
-	buf_adds(b, "<h2>Variables</h2>\n<table><tr><th>name</th><th>value</th></tr>\n");
-	cJSON_ArrayForEach(v, vars) {
-		buf_adds(b, "<tr><td>");
-		ev_xml(b, v->string);
-		buf_adds(b, "</td><td>");
-		ev_xml(b, cJSON_IsString(v) ? v->valuestring : "");
-		buf_adds(b, "</td></tr>\n");
-	}
-	buf_adds(b, "</table>\n<p>Secret values are shown as *** : they are never journaled.</p>\n");
-}
-
-static void step_row(const cJSON *s, struct buf *b)
-{
-	const cJSON *conf = cJSON_GetObjectItemCaseSensitive(s, "confirmed_by");
-	const cJSON *c = cJSON_GetObjectItemCaseSensitive(s, "closed");
-	const char *st = ev_str(s, "status") ? ev_str(s, "status") : "";
-
-	buf_addf(b, "<tr id=\"step-%lld\"><td>%lld</td><td>", (long long)ev_int(s, "index", 0) + 1,
-		 (long long)ev_int(s, "index", 0) + 1);
-	ev_xml(b, ev_str(s, "title") ? ev_str(s, "title") : ev_str(s, "id"));
-	buf_adds(b, "</td><td class=\"st-");
-	ev_xml(b, st);
-	buf_adds(b, "\">");
-	ev_xml(b, st);
-	buf_adds(b, "</td><td>");
-	ev_xml(b, ev_str(s, "started_at") ? ev_str(s, "started_at") : "\u2014");
-	buf_adds(b, "</td><td>");
-	ev_duration(b, ev_int(s, "duration_ms", -1));
-	buf_addf(b, "</td><td>%lld</td><td>", (long long)ev_int(s, "attempts", 0));
-	if (ev_str(conf, "actor")) {
-		ev_xml(b, ev_str(conf, "actor"));
-		buf_adds(b, " (");
-		ev_xml(b, ev_str(conf, "how"));
-		buf_adds(b, ")");
-	}
-	buf_adds(b, "</td><td>");
-	if (cJSON_IsObject(c)) {
-		ev_xml(b, ev_str(c, "by"));
-		buf_adds(b, ": ");
-		ev_xml(b, ev_str(c, "text"));
-	} else if (ev_str(s, "summary")) {
-		ev_xml(b, ev_str(s, "summary"));
-	}
-	buf_adds(b, "</td></tr>\n");
-}
-
-static void steps(const struct evidence *ev, struct buf *b)
-{
-	const cJSON *s;
-
-	buf_adds(b, "<h2>Steps</h2>\n<table id=\"steps\"><tr><th>#</th><th>step</th><th>status</th>"
-		    "<th>started</th><th>duration</th><th>attempts</th><th>confirmed by</th>"
-		    "<th>result, reason or note</th></tr>\n");
-	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(ev->doc, "steps"))
-		step_row(s, b);
-	buf_adds(b, "</table>\n<p>Durations are each step's last attempt, on the monotonic clock.</p>\n");
-}
-
-static void notes(const struct evidence *ev, struct buf *b)
-{
-	const cJSON *n, *all = cJSON_GetObjectItemCaseSensitive(ev->doc, "notes");
-
-	if (!cJSON_GetArraySize(all))
-		return;
-	buf_adds(b, "<h2>Notes</h2>\n<ul id=\"notes\">\n");
-	cJSON_ArrayForEach(n, all) {
-		buf_adds(b, "<li>");
-		ev_xml(b, ev_str(n, "at"));
-		buf_adds(b, ", ");
-		ev_xml(b, ev_str(n, "actor"));
-		if (ev_str(n, "step_id")) {
-			buf_adds(b, " (step ");
-			ev_xml(b, ev_str(n, "step_id"));
-			buf_adds(b, ")");
-		}
-		buf_adds(b, ": ");
-		ev_xml(b, ev_str(n, "text"));
-		buf_adds(b, "</li>\n");
-	}
-	buf_adds(b, "</ul>\n");
-}
-
-static void probes(const struct evidence *ev, struct buf *b)
-{
-	const cJSON *p, *all = cJSON_GetObjectItemCaseSensitive(ev->doc, "probes");
-
-	if (!cJSON_GetArraySize(all))
-		return;
-	buf_adds(b, "<h2>Probes</h2>\n<table id=\"probes\"><tr><th>probe</th><th>kind</th>"
-		    "<th>every</th><th>samples</th><th>state changes</th></tr>\n");
-	cJSON_ArrayForEach(p, all) {
-		const cJSON *st;
-		buf_adds(b, "<tr><td>");
-		ev_xml(b, ev_str(p, "name"));
-		buf_adds(b, "</td><td>");
-		ev_xml(b, ev_str(p, "kind"));
-		buf_adds(b, "</td><td>");
-		ev_duration(b, ev_int(p, "interval_ms", -1));
-		buf_addf(b, "</td><td>%lld</td><td>", (long long)ev_int(p, "samples", 0));
-		cJSON_ArrayForEach(st, cJSON_GetObjectItemCaseSensitive(p, "states")) {
-			ev_xml(b, ev_str(st, "state"));
-			buf_adds(b, " at ");
-			ev_xml(b, ev_str(st, "at"));
-			buf_adds(b, st->next ? "<br>" : "");
-		}
-		buf_adds(b, "</td></tr>\n");
-	}
-	buf_adds(b, "</table>\n");
-}
-
-static void clock(const struct evidence *ev, struct buf *b)
-{
-	const cJSON *c = cJSON_GetObjectItemCaseSensitive(ev->doc, "clock"), *j;
-
-	buf_adds(b, "<h2>Clock</h2>\n<p>Times are the wall clock (");
-	ev_xml(b, ev_str(c, "wall"));
-	buf_adds(b, "); durations come from ");
-	ev_xml(b, ev_str(c, "monotonic"));
-	buf_adds(b, ": ");
-	ev_xml(b, ev_str(c, "durations"));
-	buf_adds(b, ". The timeline is drawn on the same clock.</p>\n");
-	cJSON_ArrayForEach(j, cJSON_GetObjectItemCaseSensitive(c, "wall_jumps")) {
-		int64_t jump = ev_int(j, "jump_ms", 0);
-		buf_adds(b, "<p class=\"warn wall-jump\">The wall clock jumped ");
-		buf_adds(b, jump < 0 ? "backwards by " : "forwards by ");
-		ev_duration(b, jump < 0 ? -jump : jump);
-		buf_addf(b, " before event %lld (", (long long)ev_int(j, "seq", 0));
-		ev_xml(b, ev_str(j, "at"));
-		buf_adds(b, "): no duration is computed across it.</p>\n");
-	}
 }
 
 static void outputs(const struct evidence *ev, struct buf *b)
@@ -349,13 +187,13 @@ void evidence_html(const struct evidence *ev, struct buf *b)
 	facts(ev, b);
 	buf_adds(b, "<h2>Timeline</h2>\n");
 	evidence_svg(ev, b);
-	objectives(ev, b);
+	ev_section_objectives(&ev_markup_html, ev, b);
 	sessions(ev, b);
-	variables(ev, b);
-	steps(ev, b);
-	notes(ev, b);
-	probes(ev, b);
-	clock(ev, b);
+	ev_section_variables(&ev_markup_html, ev, b);
+	ev_section_steps(&ev_markup_html, ev, b);
+	ev_section_notes(&ev_markup_html, ev, b);
+	ev_section_probes(&ev_markup_html, ev, b);
+	ev_section_clock(&ev_markup_html, ev, b);
 	outputs(ev, b);
 	buf_init(&head, 256);
 	ev_head(&head, ev);

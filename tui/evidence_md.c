@@ -87,74 +87,6 @@ static void handovers(const struct evidence *ev, struct buf *b)
 	buf_adds(b, "\n");
 }
 
-static void objectives(const struct evidence *ev, struct buf *b)
-{
-	struct buf w;
-	bool any = false;
-	static const char *const names[] = { "rto", "rpo" };
-
-	buf_init(&w, 1024);
-	for (size_t i = 0; i < 2; i++) {
-		buf_reset(&w);
-		if (!report_objective_words(ev->doc, names[i], &w))
-			continue;
-		if (!any)
-			buf_adds(b, "## Objectives\n\n");
-		any = true;
-		buf_addf(b, "- %s\n", w.data);
-	}
-	buf_release(&w);
-	if (any)
-		buf_adds(b, "\n");
-}
-
-static void variables(const struct evidence *ev, struct buf *b)
-{
-	const cJSON *v, *vars = cJSON_GetObjectItemCaseSensitive(ev->doc, "vars");
-
-	if (!cJSON_GetArraySize(vars))
-		return;
-	buf_adds(b, "## Variables\n\n| name | value |\n|---|---|\n");
-	cJSON_ArrayForEach(v, vars) {
-		buf_adds(b, "| ");
-		ev_md(b, v->string);
-		buf_adds(b, " | ");
-		ev_md(b, cJSON_IsString(v) ? v->valuestring : "");
-		buf_adds(b, " |\n");
-	}
-	buf_adds(b, "\nSecret values are shown as \\*\\*\\*: they are never journaled.\n\n");
-}
-
-static void timeline(const struct evidence *ev, struct buf *b)
-{
-	const cJSON *s;
-
-	buf_adds(b, "## Timeline\n\n| # | step | status | started | duration | attempts | confirmed by |\n"
-		    "|---|---|---|---|---|---|---|\n");
-	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(ev->doc, "steps")) {
-		const cJSON *conf = cJSON_GetObjectItemCaseSensitive(s, "confirmed_by");
-		buf_addf(b, "| %lld | ", (long long)ev_int(s, "index", 0) + 1);
-		ev_md(b, ev_str(s, "title") ? ev_str(s, "title") : ev_str(s, "id"));
-		buf_adds(b, " | ");
-		ev_md(b, ev_str(s, "status"));
-		buf_adds(b, " | ");
-		ev_md(b, ev_str(s, "started_at") ? ev_str(s, "started_at") : "\u2014");
-		buf_adds(b, " | ");
-		ev_duration(b, ev_int(s, "duration_ms", -1));
-		buf_addf(b, " | %lld | ", (long long)ev_int(s, "attempts", 0));
-		if (ev_str(conf, "actor")) {
-			ev_md(b, ev_str(conf, "actor"));
-			buf_adds(b, " (");
-			ev_md(b, ev_str(conf, "how"));
-			buf_adds(b, ")");
-		} else {
-			buf_adds(b, "\u2014");
-		}
-		buf_adds(b, " |\n");
-	}
-	buf_adds(b, "\nDurations are each step's last attempt, on the monotonic clock.\n\n");
-}
-
 static void closed(const struct evidence *ev, struct buf *b)
 {
 	const cJSON *s;
@@ -178,81 +110,6 @@ static void closed(const struct evidence *ev, struct buf *b)
 	}
 	if (any)
 		buf_adds(b, "\n");
-}
-
-static void notes(const struct evidence *ev, struct buf *b)
-{
-	const cJSON *n, *all = cJSON_GetObjectItemCaseSensitive(ev->doc, "notes");
-
-	if (!cJSON_GetArraySize(all))
-		return;
-	buf_adds(b, "## Notes\n\n");
-	cJSON_ArrayForEach(n, all) {
-		buf_adds(b, "- ");
-		ev_md(b, ev_str(n, "at"));
-		buf_adds(b, ", ");
-		ev_md(b, ev_str(n, "actor"));
-		if (ev_str(n, "step_id")) {
-			buf_adds(b, " (step ");
-			ev_md(b, ev_str(n, "step_id"));
-			buf_adds(b, ")");
-		}
-		buf_adds(b, ": ");
-		ev_md(b, ev_str(n, "text"));
-		buf_adds(b, "\n");
-	}
-	buf_adds(b, "\n");
-}
-
-/* Probes, once the run polls them: a line each, with its state changes. */
-static void probes(const struct evidence *ev, struct buf *b)
-{
-	const cJSON *p, *all = cJSON_GetObjectItemCaseSensitive(ev->doc, "probes");
-
-	if (!cJSON_GetArraySize(all))
-		return;
-	buf_adds(b, "## Probes\n\n| probe | kind | every | samples | states |\n|---|---|---|---|---|\n");
-	cJSON_ArrayForEach(p, all) {
-		const cJSON *st;
-		buf_adds(b, "| ");
-		ev_md(b, ev_str(p, "name"));
-		buf_adds(b, " | ");
-		ev_md(b, ev_str(p, "kind"));
-		buf_adds(b, " | ");
-		ev_duration(b, ev_int(p, "interval_ms", -1));
-		buf_addf(b, " | %lld | ", (long long)ev_int(p, "samples", 0));
-		int k = 0;
-		cJSON_ArrayForEach(st, cJSON_GetObjectItemCaseSensitive(p, "states")) {
-			buf_adds(b, k++ ? "; " : "");
-			ev_md(b, ev_str(st, "state"));
-			buf_adds(b, " at ");
-			ev_md(b, ev_str(st, "at"));
-		}
-		buf_adds(b, " |\n");
-	}
-	buf_adds(b, "\n");
-}
-
-static void clock(const struct evidence *ev, struct buf *b)
-{
-	const cJSON *c = cJSON_GetObjectItemCaseSensitive(ev->doc, "clock"), *j;
-
-	buf_adds(b, "## Clock\n\nTimes are the wall clock (");
-	ev_md(b, ev_str(c, "wall"));
-	buf_adds(b, "); durations come from ");
-	ev_md(b, ev_str(c, "monotonic"));
-	buf_adds(b, ": ");
-	ev_md(b, ev_str(c, "durations"));
-	buf_adds(b, ".\n");
-	cJSON_ArrayForEach(j, cJSON_GetObjectItemCaseSensitive(c, "wall_jumps")) {
-		buf_adds(b, "\n- **The wall clock jumped** by ");
-		ev_duration(b, ev_int(j, "jump_ms", 0) < 0 ? -ev_int(j, "jump_ms", 0) : ev_int(j, "jump_ms", 0));
-		buf_addf(b, " %s before event %lld (", ev_int(j, "jump_ms", 0) < 0 ? "backwards" : "forwards",
-			 (long long)ev_int(j, "seq", 0));
-		ev_md(b, ev_str(j, "at"));
-		buf_adds(b, "): no duration is computed across it.");
-	}
-	buf_adds(b, "\n\n");
 }
 
 static void excerpts(const struct evidence *ev, struct buf *b)
@@ -297,13 +154,13 @@ void evidence_md(const struct evidence *ev, struct buf *b)
 {
 	header(ev, b);
 	handovers(ev, b);
-	objectives(ev, b);
-	variables(ev, b);
-	timeline(ev, b);
+	ev_section_objectives(&ev_markup_md, ev, b);
+	ev_section_variables(&ev_markup_md, ev, b);
+	ev_section_steps(&ev_markup_md, ev, b);
 	closed(ev, b);
-	notes(ev, b);
-	probes(ev, b);
-	clock(ev, b);
+	ev_section_notes(&ev_markup_md, ev, b);
+	ev_section_probes(&ev_markup_md, ev, b);
+	ev_section_clock(&ev_markup_md, ev, b);
 	excerpts(ev, b);
 	if (ev->live) {
 		buf_adds(b, "---\n\n**");
