@@ -12,7 +12,8 @@ services, loads the page, and writes to OUT_DIR:
                  data-duration-ms and its rendered width in SVG units,
                  with the svg's data-ms-scale and data-min-bar
   texts.json     the text of a few elements (#in-progress, #sessions,
-                 .facts) for the caller to check
+                 .facts) for the caller to check, and how many <details>
+                 were closed before and after printing
   shot.png       a screenshot (1200 px wide, the whole page)
   print.pdf      the page printed to PDF
 Exits 0 when all of that was captured; the caller judges it.
@@ -208,7 +209,12 @@ def main():
         p.call("Emulation.setDeviceMetricsOverride", width=1200, height=min(int(height), 8000),
                deviceScaleFactor=1, mobile=False)
         shot = p.call("Page.captureScreenshot", format="png")
+        closed = p.evaluate("document.querySelectorAll('details:not([open])').length")
         pdf = p.call("Page.printToPDF", printBackground=False)
+        texts["details"] = p.evaluate("document.querySelectorAll('details').length")
+        texts["closed_before_print"] = closed
+        texts["closed_after_print"] = p.evaluate(
+            "document.querySelectorAll('details:not([open])').length")
         # late errors (a blocked request reports after load)
         p.evaluate("1")
         json.dump(errors_of(p.events), open(os.path.join(out, "console.json"), "w"), indent=1)

@@ -57,6 +57,8 @@ if "handover" not in s or "alice" not in s or "bob" not in s:
     sys.exit(f"the sessions table does not show the handover: {s!r}")
 if "alice, bob" not in (texts["facts"] or ""):
     sys.exit("the facts do not name both operators")
+if not texts["details"] or texts["closed_before_print"] != texts["details"] or texts["closed_after_print"]:
+    sys.exit(f"outputs should be collapsed on screen and all open in print: {texts}")
 
 # the screenshot: a real PNG with a page drawn on it
 data = open(f"{page}/shot.png", "rb").read()

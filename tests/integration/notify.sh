@@ -117,6 +117,11 @@ if len(texts) != 5:
     sys.exit(f"{len(texts)} messages: {texts}")
 PY
 
+# qrh export posts the head it exported
+HOOK=$url run "$QRH_BIN" export --journal "$T/ok.db" -f json -o "$T/ok.json" --head-notify @env:HOOK
+assert_rc 0
+tail -n 1 "$T/got" | grep -q "journal head $head " || fail "export --head-notify: $(tail -n 1 "$T/got")"
+
 # ---- a webhook that hangs, one that refuses ----
 port=$(serve hang "$T/hung")
 HOOK="http://127.0.0.1:$port/hook" run "$QRH_BIN" run --plain --yes --journal "$T/hang.db" -v HOOK=@env:HOOK "$T/notify.md"
