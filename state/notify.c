@@ -44,7 +44,7 @@ static void message_free(struct message *m)
 {
 	free(m->what);
 	free(m->step_id);
-	free(m->body);
+	cJSON_free(m->body);
 }
 
 static void report(struct notifier *n, const struct message *m, int attempts, const char *why)
