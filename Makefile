@@ -80,11 +80,22 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TEST_SUPPORT_OBJ) $(LIBQRH)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
 
+# bench/tasks drives the engine with the tests' scripted action kind.
+$(BUILD)/bench/tasks: $(BUILD)/tests/unit/support_fake_action.o
 $(BENCH_BIN): $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIBQRH)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-tests: $(TEST_BIN) $(BIN)
+# helper programs of the shell tests (tests/servers/*.c)
+TEST_TOOL_SRC := $(sort $(wildcard tests/servers/*.c))
+TEST_TOOLS := $(TEST_TOOL_SRC:tests/servers/%.c=$(BUILD)/tests/%)
+
+$(BUILD)/tests/%: $(BUILD)/tests/servers/%.o
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+tests: $(TEST_BIN) $(TEST_TOOLS) $(BIN)
 
 check: tests
 	$(Q)QRH_BIN=$(abspath $(BIN)) QRH_BUILD=$(abspath $(BUILD)) QRH_SANITIZE=$(QRH_SANITIZE) tests/run.sh

@@ -38,6 +38,8 @@
  * - free may be called at any time after start, including from inside done
  *   or output; freeing a running action stops it at once (SIGKILL to its
  *   process group, sockets closed) without further callbacks.
+ * - What the context points at (env, target, the action) stays valid until
+ *   the action run is freed; the context struct itself only during start.
  *
  * Secrets: the engine redacts output, progress, summaries and result
  * values before they are stored or shown; an action never has to, but it

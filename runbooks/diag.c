@@ -103,3 +103,17 @@ const char *diag_severity_name(enum diag_severity sev)
 {
 	return sev == DIAG_ERROR ? "error" : "warning";
 }
+
+struct srcpos srcpos_in_text(struct srcpos base, const char *text, size_t off)
+{
+	struct srcpos p = base;
+	for (size_t i = 0; i < off && text[i]; i++) {
+		if (text[i] == '\n') {
+			p.line++;
+			p.col = base.col;
+		} else {
+			p.col++;
+		}
+	}
+	return p;
+}

@@ -38,6 +38,9 @@ void diag_error(struct diags *d, struct srcpos pos, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void diag_warn(struct diags *d, struct srcpos pos, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Where byte `off` of `text` is, when its first byte is at `base`: after
+ * a newline the column restarts at base.col (an indented block). */
+struct srcpos srcpos_in_text(struct srcpos base, const char *text, size_t off);
 /* Stable sort by line, then column, keeping insertion order for ties. */
 void diags_sort(struct diags *d);
 const char *diag_severity_name(enum diag_severity sev);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "runbooks/duration.h"
+#include "runbooks/size.h"
 #include "runbooks/suggest.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
@@ -273,14 +274,51 @@ static int set_duration(struct load_ctx *c, void *obj, const struct field *f,
 	return 0;
 }
 
+/* An int64 field written as text by fmt (durations, sizes); -1 is unset. */
+static cJSON *get_int64_text(const void *obj, const struct field *f,
+			     void (*fmt)(int64_t, char *))
+{
+	int64_t n = *CAT(obj, f, int64_t);
+	char text[DURATION_TEXT_MAX > SIZE_TEXT_MAX ? DURATION_TEXT_MAX : SIZE_TEXT_MAX];
+	if (n < 0)
+		return NULL;
+	fmt(n, text);
+	return cJSON_CreateString(text);
+}
+
 static cJSON *get_duration(const void *obj, const struct field *f)
 {
-	int64_t ms = *CAT(obj, f, int64_t);
-	char text[DURATION_TEXT_MAX];
-	if (ms < 0)
-		return NULL;
-	duration_format(ms, text);
-	return cJSON_CreateString(text);
+	return get_int64_text(obj, f, duration_format);
+}
+
+/* A byte count: a JSON integer, or text like "64KiB" (runbooks/size.h). */
+static int set_size(struct load_ctx *c, void *obj, const struct field *f,
+		    const cJSON *v)
+{
+	char num[32];
+	const char *s = NULL, *why;
+	if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= (double)QRH_MAX_HTTP_BYTES &&
+	    v->valuedouble == (double)(long)v->valuedouble) {
+		snprintf(num, sizeof num, "%ld", (long)v->valuedouble);
+		s = num;
+	} else if (cJSON_IsString(v)) {
+		s = v->valuestring;
+	}
+	if (!s) {
+		field_error(c, v, "'%s' must be a size like 65536, 64KiB or 1MiB", v->string);
+		return -1;
+	}
+	if (size_parse(s, QRH_MAX_HTTP_BYTES, AT(obj, f, int64_t), &why) < 0) {
+		field_error(c, v, "bad size '%s' for '%s': %s (at most %uMiB)", s, v->string, why,
+			    QRH_MAX_HTTP_BYTES >> 20);
+		return -1;
+	}
+	return 0;
+}
+
+static cJSON *get_size(const void *obj, const struct field *f)
+{
+	return get_int64_text(obj, f, size_format);
 }
 
 static int set_strv(struct load_ctx *c, void *obj, const struct field *f,
@@ -444,6 +482,26 @@ static int set_target_kind(struct load_ctx *c, void *obj,
 	return -1;
 }
 
+/* recipe=lag|promote|rpo: the built-in sql measurements. */
+static int set_recipe(struct load_ctx *c, void *obj, const struct field *f,
+		      const cJSON *v)
+{
+	static const char *const names[] = { "lag", "promote", "rpo" };
+	const char *t = want_string(c, v, "lag, promote or rpo");
+	if (!t)
+		return -1;
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+		if (!strcmp(t, names[i])) {
+			replace(AT(obj, f, char *), t);
+			return 0;
+		}
+	}
+	const char *near = suggest_closest(t, names, sizeof names / sizeof *names);
+	field_error(c, v, "unknown recipe '%s'%s%s%s (lag, promote or rpo)", t,
+		    near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+	return -1;
+}
+
 #define F(n, set, get, type, mem, kinds, flags)                               \
 	{ n, set, get, offsetof(type, mem), kinds, flags }
 #define STEPF(n, set, get, mem, flags) F(n, set, get, struct step, mem, 0, flags)
@@ -494,12 +552,28 @@ const struct field action_fields[] = {
 	ACTF("method", set_str, get_str, method, K_HTTP, 0),
 	ACTF("url", set_str, get_str, url, K_HTTP, 0),
 	ACTF("headers", set_strv, get_strv, headers, K_HTTP, FIELD_REPEAT),
-	ACTF("expect", set_str, get_str, expect, K_HTTP, 0),
+	ACTF("expect", set_str, get_str, expect, K_HTTP | K_SQL, 0),
 	ACTF("contains", set_str, get_str, contains, K_HTTP, 0),
 	ACTF("until", set_str, get_str, until, K_HTTP | K_WAIT, 0),
-	ACTF("every", set_duration, get_duration, every_ms, K_HTTP | K_WAIT, 0),
-	ACTF("within", set_duration, get_duration, within_ms, K_HTTP | K_WAIT, 0),
+	ACTF("every", set_duration, get_duration, every_ms, K_HTTP | K_WAIT | K_VELERO, 0),
+	ACTF("within", set_duration, get_duration, within_ms, K_HTTP | K_WAIT | K_SQL, 0),
+	ACTF("matches", set_str, get_str, matches, K_HTTP, 0),
+	ACTF("json", set_strv, get_strv, json, K_HTTP, FIELD_REPEAT),
+	ACTF("max_bytes", set_size, get_size, max_bytes, K_HTTP, 0),
+	ACTF("follow", set_bool, get_bool, follow, K_HTTP, 0),
+	ACTF("insecure", set_bool, get_bool, insecure, K_HTTP, 0),
+	ACTF("cacert", set_str, get_str, cacert, K_HTTP, 0),
+	ACTF("resolve", set_strv, get_strv, resolve, K_HTTP, FIELD_REPEAT),
+	ACTF("connect_timeout", set_duration, get_duration, connect_timeout_ms, K_HTTP, 0),
+	ACTF("request_timeout", set_duration, get_duration, request_timeout_ms, K_HTTP, 0),
 	ACTF("expect_rows", set_str, get_str, expect_rows, K_SQL, 0),
+	ACTF("params", set_strv, get_strv, params, K_SQL, FIELD_REPEAT),
+	ACTF("recipe", set_recipe, get_str, recipe, K_SQL, 0),
+	ACTF("capture_col", set_str, get_str, capture_col, K_SQL, 0),
+	ACTF("marker_table", set_str, get_str, marker_table, K_SQL, 0),
+	ACTF("ack_file", set_str, get_str, ack_file, K_SQL, 0),
+	ACTF("accept", set_str, get_str, accept, K_VELERO, 0),
+	ACTF("pick", set_varname, get_str, pick, K_VELERO, 0),
 	ACTF("for", set_duration, get_duration, for_ms, K_WAIT, 0),
 	ACTF("probe", set_str, get_str, probe, K_WAIT, 0),
 	ACTF("stop", set_str, get_str, stop, K_WAIT, 0),

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "runbooks/validate.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 enum runbook_format runbook_guess_format(const char *path, const char *text,
@@ -26,26 +27,6 @@ enum runbook_format runbook_guess_format(const char *path, const char *text,
 		return text[i] == '{' ? RUNBOOK_JSON : RUNBOOK_MARKDOWN;
 	}
 	return RUNBOOK_MARKDOWN;
-}
-
-/* Length of the valid UTF-8 sequence at p, or 0 (RFC 3629: no overlongs,
- * no surrogates, nothing above U+10FFFF). */
-static size_t utf8_seq(const unsigned char *p, size_t left)
-{
-	unsigned char c = p[0];
-	if (c < 0x80)
-		return 1;
-	size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
-		   : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-	if (!n || n > left)
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f) ||
-	    (c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f))
-		return 0;
-	return n;
 }
 
 /* Checks encoding and line lengths; reports the first problem of each. */

@@ -62,6 +62,9 @@ void action_init(struct action *a, enum action_kind kind)
 	a->every_ms = -1;
 	a->within_ms = -1;
 	a->for_ms = -1;
+	a->max_bytes = -1;
+	a->connect_timeout_ms = -1;
+	a->request_timeout_ms = -1;
 }
 
 void step_init(struct step *s)
@@ -88,13 +91,18 @@ void action_release(struct action *a)
 	char **strs[] = { &a->lang,   &a->name,	    &a->body,	  &a->shell,
 			  &a->cwd,    &a->target,   &a->method,	  &a->url,
 			  &a->expect, &a->contains, &a->until,	  &a->expect_rows,
-			  &a->probe,  &a->stop,	    &a->require };
+			  &a->probe,  &a->stop,	    &a->require,  &a->recipe,
+			  &a->capture_col, &a->marker_table, &a->ack_file,
+			  &a->accept, &a->pick, &a->matches, &a->cacert };
 	for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
 	}
 	strv_release(&a->argv);
 	strv_release(&a->headers);
+	strv_release(&a->params);
+	strv_release(&a->json);
+	strv_release(&a->resolve);
 }
 
 static void step_release(struct step *s)

@@ -18,12 +18,14 @@
 #define QRH_MAX_ACTIONS_PER_STEP 32u
 #define QRH_MAX_VARS 256u
 #define QRH_MAX_TARGETS 128u
-#define QRH_MAX_PARALLEL 256
+#define QRH_MAX_PARALLEL 1024
 /* hosts read from a members_file */
 #define QRH_MAX_GROUP_HOSTS 10000u
 #define QRH_MAX_PROBES 64u
 #define QRH_MAX_RETRIES 100
 #define QRH_MAX_ID_LEN 64u
+/* the largest max_bytes of an http action (a response is held in memory) */
+#define QRH_MAX_HTTP_BYTES (64u << 20)
 
 struct srcpos {
 	unsigned line; /* 1-based; 0 = unknown */
@@ -84,8 +86,26 @@ struct action {
 	char *until;    /* condition to wait for: a status spec */
 	int64_t every_ms;
 	int64_t within_ms;
-	/* sql */
-	char *expect_rows; /* e.g. "1", ">0" */
+	char *matches;      /* POSIX ERE the body must match */
+	struct strv json;   /* JSON field checks, e.g. ".region=dr" */
+	struct strv resolve; /* HOST:PORT:ADDR, as CURLOPT_RESOLVE */
+	char *cacert;       /* PEM CA file to verify the server with */
+	bool insecure;      /* do not verify TLS (journaled) */
+	bool follow;        /* follow redirects */
+	int64_t max_bytes;  /* response body cap; -1 = default */
+	int64_t connect_timeout_ms;
+	int64_t request_timeout_ms;
+	/* sql (also expect: assertions on the first row, and within: how
+	 * long recipe=promote waits) */
+	char *expect_rows;  /* e.g. "1", ">0", ">=3" */
+	struct strv params; /* the author's $1, $2, ...: each one value */
+	char *recipe;       /* lag | promote | rpo: a built-in measurement */
+	char *capture_col;  /* the first row's column the step's capture takes */
+	char *marker_table; /* rpo: the writer's marker table (rpo_marker) */
+	char *ack_file;     /* rpo: the writer's log of acknowledged ids */
+	/* velero (every_ms above: the poll interval while following) */
+	char *accept; /* end phases that succeed, "Completed,PartiallyFailed" */
+	char *pick;   /* backup get -o json: the variable a backup is picked into */
 	/* wait */
 	int64_t for_ms;
 	char *probe;

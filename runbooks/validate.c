@@ -6,10 +6,13 @@
 #include <string.h>
 
 #include "runbooks/fields.h"
+#include "runbooks/http_spec.h"
 #include "runbooks/load.h"
+#include "runbooks/sqltext.h"
 #include "runbooks/strmap.h"
 #include "runbooks/suggest.h"
 #include "runbooks/vars.h"
+#include "runbooks/velero_cli.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
 
@@ -132,13 +135,30 @@ static void check_group(const struct runbook *rb, const struct target *t,
 	}
 }
 
+/* An ssh target, or a group whose members_file hosts take its fields. */
+static void check_ssh_fields(const struct target *t, bool group, struct diags *d)
+{
+	if (!group && (!t->host || !*t->host))
+		diag_error(d, t->pos, "ssh target '%s' needs a host", t->name);
+	if (t->agent && t->identity)
+		diag_error(d, t->pos, "target '%s': give identity or agent=true, not both", t->name);
+}
+
 static void check_targets(const struct runbook *rb, struct diags *d)
 {
 	for (size_t i = 0; i < rb->n_targets; i++) {
 		const struct target *t = &rb->targets[i];
+		if (t->kind && !strcmp(t->kind, "ssh"))
+			check_ssh_fields(t, false, d);
+		if (t->kind && !strcmp(t->kind, "group") && t->members_file)
+			check_ssh_fields(t, true, d);
 		if (t->kind && !strcmp(t->kind, "group"))
 			check_group(rb, t, d);
-		else if (t->members.n || t->members_file)
+		if (t->kind && !strcmp(t->kind, "http") && t->url && !strstr(t->url, "${") &&
+		    !http_url_scheme_ok(t->url))
+			diag_error(d, t->pos, "target '%s': url must start with http:// or https://, not '%s'",
+				   t->name, t->url);
+		if ((t->members.n || t->members_file) && !(t->kind && !strcmp(t->kind, "group")))
 			diag_error(d, t->pos, "target '%s' has members but is not a group (kind: group)",
 				   t->name);
 	}
@@ -180,34 +200,179 @@ static void check_target(const struct runbook *rb, const struct action *a,
 			   t->name, group ? " group of" : "", have, action_kind_name(a->kind), want);
 }
 
-/* "200", "2xx", "200,204,3xx": the statuses an http action accepts. */
-static bool status_spec_ok(const char *s)
+/* A field value holding a reference is checked when it runs. */
+static bool has_ref(const char *s)
 {
-	for (;;) {
-		if (!(s[0] >= '1' && s[0] <= '5'))
-			return false;
-		bool xx = s[1] == 'x' && s[2] == 'x';
-		bool digits = s[1] >= '0' && s[1] <= '9' && s[2] >= '0' && s[2] <= '9';
-		if (!xx && !digits)
-			return false;
-		s += 3;
-		if (!*s)
-			return true;
-		if (*s++ != ',')
-			return false;
+	return s && strstr(s, "${");
+}
+
+static void check_http_url(const struct action *a, const struct target *t,
+			   struct diags *d)
+{
+	const char *base = t ? t->url : NULL;
+	if (!a->url && !base) {
+		diag_error(d, a->pos, "http actions need url=... (or a target with a url)");
+		return;
+	}
+	if (!a->url || has_ref(a->url))
+		return;
+	if (http_url_is_absolute(a->url) && !http_url_scheme_ok(a->url))
+		diag_error(d, a->pos, "only http:// and https:// URLs can be requested, not '%s'", a->url);
+	else if (!http_url_is_absolute(a->url) && !base)
+		diag_error(d, a->pos, "url '%s' is relative: name a target with a url, or write http://... or https://...",
+			   a->url);
+}
+
+static void check_http_lists(const struct action *a, struct diags *d)
+{
+	const char *why;
+	for (size_t i = 0; i < a->json.n; i++) {
+		struct json_check c;
+		if (has_ref(a->json.v[i]))
+			continue;
+		if (json_check_parse(a->json.v[i], &c, &why) < 0)
+			diag_error(d, a->pos, "bad json check '%s': %s", a->json.v[i], why);
+		json_check_release(&c);
+	}
+	for (size_t i = 0; i < a->resolve.n; i++)
+		if (!has_ref(a->resolve.v[i]) && http_resolve_entry_check(a->resolve.v[i], &why) < 0)
+			diag_error(d, a->pos, "bad resolve '%s': %s", a->resolve.v[i], why);
+	for (size_t i = 0; i < a->headers.n; i++) {
+		const char *h = a->headers.v[i];
+		size_t name = strcspn(h, ":");
+		if (!h[name] || !name || strcspn(h, " \t") < name)
+			diag_error(d, a->pos, "bad header '%s': write \"Name: value\"", h);
 	}
 }
 
-static void check_http(const struct action *a, struct diags *d)
+static void check_http(const struct runbook *rb, const struct action *a,
+		       struct diags *d)
 {
+	const struct target *t = a->target ? runbook_target(rb, a->target) : NULL;
 	const char *specs[] = { a->expect, a->until };
 	const char *names[] = { "expect", "until" };
 	for (int i = 0; i < 2; i++)
-		if (specs[i] && !strstr(specs[i], "${") && !status_spec_ok(specs[i]))
+		if (specs[i] && !has_ref(specs[i]) && !http_status_spec_valid(specs[i]))
 			diag_error(d, a->pos, "bad %s '%s': write HTTP statuses like 200, 2xx or 200,204",
 				   names[i], specs[i]);
 	if ((a->every_ms >= 0 || a->within_ms >= 0) && !a->until)
 		diag_error(d, a->pos, "every= and within= need until=STATUS: what is being waited for");
+	if (a->expect && a->until)
+		diag_error(d, a->pos, "give expect= (one request) or until= (wait for a status), not both");
+	if (a->every_ms >= 0 && a->every_ms < 100)
+		diag_error(d, a->pos, "every= must be at least 100ms");
+	if (a->connect_timeout_ms == 0 || a->request_timeout_ms == 0 || a->within_ms == 0)
+		diag_error(d, a->pos, "connect_timeout=, request_timeout= and within= must be more than 0s");
+	if (a->cacert && a->insecure)
+		diag_error(d, a->pos, "cacert= and insecure=true contradict each other: verify with the CA, or not at all");
+	if (a->method && strspn(a->method, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(a->method))
+		diag_error(d, a->pos, "bad method '%s': write it in capitals, like GET or POST", a->method);
+	if (a->matches && !has_ref(a->matches)) {
+		regex_t re;
+		int rc = regcomp(&re, a->matches, REG_EXTENDED | REG_NOSUB);
+		if (rc) {
+			char msg[128];
+			regerror(rc, &re, msg, sizeof msg);
+			diag_error(d, a->pos, "bad matches '%s': %s", a->matches, msg);
+		} else {
+			regfree(&re);
+		}
+	}
+	check_http_lists(a, d);
+	check_http_url(a, t, d);
+}
+
+/* The shortest poll interval: a poll runs the velero CLI, which asks the
+ * Kubernetes API server. */
+#define VELERO_EVERY_MIN_MS 100
+
+/* Which command it is is known only when its first words are written out;
+ * with ${...} there, the executor decides when it runs. */
+static void check_velero(const struct action *a, struct diags *d)
+{
+	struct velero_words vw;
+	velero_words_read((const char *const *)a->argv.v, a->argv.n, &vw);
+	bool creates = velero_cmd_object(vw.cmd) != NULL;
+	if (a->accept) {
+		unsigned mask;
+		char bad[64];
+		if (velero_accept_parse(a->accept, &mask, bad, sizeof bad) < 0)
+			diag_error(d, a->pos, "bad accept '%s': '%s' is not an end phase "
+					      "(Completed, PartiallyFailed, Failed, FailedValidation)",
+				   a->accept, bad);
+	}
+	if (a->every_ms >= 0 && a->every_ms < VELERO_EVERY_MIN_MS)
+		diag_error(d, a->pos, "every= on a velero action must be at least 100ms");
+	if (vw.literal && !creates && (a->accept || a->every_ms >= 0))
+		diag_error(d, a->pos, "accept= and every= apply to restore create and backup create, "
+				      "whose object qrh follows");
+	if (vw.literal && creates && vw.output)
+		diag_warn(d, a->pos, "create with -o prints the %s without creating it: nothing is followed",
+			  velero_cmd_object(vw.cmd));
+	if (!a->pick)
+		return;
+	if (!strncmp(a->pick, "QRH_", 4))
+		diag_error(d, a->pos, "pick=%s: variable names starting with QRH_ are qrh's own", a->pick);
+	if (vw.literal && (vw.cmd != VELERO_CMD_BACKUP_GET || !velero_output_json(&vw)))
+		diag_error(d, a->pos, "pick= needs 'backup get -o json': the backups to pick from");
+}
+
+/* Where byte `off` of the action's body is in the file: tracked line by
+ * line in Markdown, the action's own position in JSON. */
+static struct srcpos body_pos_at(const struct action *a, size_t off)
+{
+	return a->lang ? srcpos_in_text(a->body_pos, a->body, off) : a->pos;
+}
+
+static void check_sql_query(const struct action *a, struct diags *d)
+{
+	struct buf out;
+	struct strv names = { 0 };
+	struct sql_scan_error pe;
+	buf_init(&out, BUF_UNLIMITED);
+	if (sql_params_translate(a->body, a->params.n, &out, &names, &pe) == -1)
+		diag_error(d, body_pos_at(a, pe.off), "%s", pe.msg);
+	buf_release(&out);
+	strv_release(&names);
+}
+
+static void check_sql(const struct action *a, struct diags *d)
+{
+	bool body = a->body && a->body[strspn(a->body, " \t\r\n")];
+	const char *why;
+	if (!body && !a->recipe)
+		diag_error(d, a->pos, "empty sql block: write a query or name a recipe (recipe=lag, promote or rpo)");
+	if (body && a->recipe)
+		diag_error(d, a->pos, "recipe=%s runs its own queries: leave the block empty", a->recipe);
+	if (body)
+		check_sql_query(a, d);
+	if (a->params.n && !body)
+		diag_error(d, a->pos, "params= gives values for a query's $1, $2, ...: this action has no query");
+	bool rpo = a->recipe && !strcmp(a->recipe, "rpo");
+	if (rpo && !a->ack_file)
+		diag_error(d, a->pos, "recipe=rpo needs ack_file=PATH: the writer's log of acknowledged ids");
+	if (!rpo && (a->ack_file || a->marker_table))
+		diag_error(d, a->pos, "ack_file= and marker_table= apply to recipe=rpo");
+	if (a->marker_table && !sql_table_name_ok(a->marker_table))
+		diag_error(d, a->pos, "bad marker_table '%s': write a table name like rpo_marker or schema.rpo_marker",
+			   a->marker_table);
+	if (a->within_ms >= 0 && !(a->recipe && !strcmp(a->recipe, "promote")))
+		diag_error(d, a->pos, "within= on a sql action is how long recipe=promote waits");
+	if (a->within_ms >= 0 && (a->within_ms < 1000 || a->within_ms % 1000))
+		diag_error(d, a->pos, "within= for recipe=promote is a whole number of seconds, at least 1s");
+	struct sql_expect x;
+	if (a->expect && sql_expect_parse(a->expect, &x, &why) < 0)
+		diag_error(d, a->pos, "bad expect '%s': %s, separated by commas, like pg_is_in_recovery=f",
+			   a->expect, why);
+	else if (a->expect)
+		sql_expect_release(&x);
+	enum sql_op op;
+	int64_t n;
+	if (a->expect_rows && !strstr(a->expect_rows, "${") && sql_rows_parse(a->expect_rows, &op, &n) < 0)
+		diag_error(d, a->pos, "bad expect_rows '%s': write a number of rows like 1, >0 or <=10",
+			   a->expect_rows);
+	if (a->expect_rows && a->recipe)
+		diag_error(d, a->pos, "expect_rows= applies to a query; a recipe's result is one row");
 }
 
 static void check_action(const struct runbook *rb, const struct action *a,
@@ -217,22 +382,24 @@ static void check_action(const struct runbook *rb, const struct action *a,
 	switch (a->kind) {
 	case ACTION_SH:
 	case ACTION_SSH:
-	case ACTION_SQL:
 		if (!a->body || !*a->body)
 			diag_error(d, a->pos, "empty %s block: nothing to run", kind);
 		break;
+	case ACTION_SQL:
+		check_sql(a, d);
+		break;
 	case ACTION_EXEC:
-	case ACTION_VELERO:
 		if (!a->argv.n)
 			diag_error(d, a->pos, "empty %s block: nothing to run", kind);
 		break;
-	case ACTION_HTTP: {
-		const struct target *t = a->target ? runbook_target(rb, a->target) : NULL;
-		check_http(a, d);
-		if (!a->url && !(t && t->url))
-			diag_error(d, a->pos, "http actions need url=... (or a target with a url)");
+	case ACTION_VELERO:
+		if (!a->argv.n)
+			diag_error(d, a->pos, "empty %s block: nothing to run", kind);
+		check_velero(a, d);
 		break;
-	}
+	case ACTION_HTTP:
+		check_http(rb, a, d);
+		break;
 	case ACTION_WAIT: {
 		int n = (a->for_ms >= 0) + (a->probe != NULL) + (a->stop != NULL);
 		if (n != 1)
@@ -253,6 +420,8 @@ static void check_probes(const struct runbook *rb, struct diags *d)
 		const struct probe *p = &rb->probes[i];
 		if (p->action.kind == ACTION_WAIT)
 			diag_error(d, p->pos, "a probe cannot be a wait");
+		else if (p->action.pick)
+			diag_error(d, p->pos, "a probe cannot pick a value: pick= belongs to a step");
 		else
 			check_action(rb, &p->action, d);
 		for (size_t j = 0; j < i; j++)
@@ -319,6 +488,8 @@ static void action_text(const struct action *a, struct buf *b)
 {
 	if (a->kind == ACTION_VELERO)
 		buf_adds(b, "velero ");
+	if (a->recipe && !strcmp(a->recipe, "promote"))
+		buf_adds(b, "pg_promote ");
 	if (a->body)
 		buf_adds(b, a->body);
 	for (size_t i = 0; i < a->argv.n; i++) {
@@ -397,14 +568,25 @@ static void check_step(struct runbook *rb, size_t idx, struct var_scope *scope,
 				     "(line %zu of its doc): it is shown, not run",
 			  s->id, line);
 	for (size_t i = 0; i < s->n_actions; i++) {
-		check_action(rb, &s->actions[i], d);
-		vars_check_action(&s->actions[i], scope, d);
+		const struct action *a = &s->actions[i];
+		check_action(rb, a, d);
+		vars_check_action(a, scope, d);
+		if (a->capture_col && !s->capture)
+			diag_error(d, a->pos, "capture_col=%s needs capture=NAME on the step: the variable it sets",
+				   a->capture_col);
+		if (a->kind == ACTION_SQL && s->capture && !a->capture_col)
+			diag_warn(d, a->pos, "capture=%s takes this sql action's whole table as text: "
+					     "name a column with capture_col=COLUMN",
+				  s->capture);
 	}
 	if (s->dual_control && s->confirm == CONFIRM_NO)
 		diag_error(d, s->pos, "dual_control needs a confirmation: remove confirm=no");
 	lint_destructive(s, res, res_ok, d);
 	if (s->capture)
 		var_scope_add(scope, s->capture);
+	for (size_t i = 0; i < s->n_actions; i++)
+		if (s->actions[i].pick)
+			var_scope_add(scope, s->actions[i].pick);
 }
 
 /* A secret written into the runbook is in every copy of the file (and in

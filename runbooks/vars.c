@@ -82,18 +82,7 @@ struct check {
 
 static struct srcpos ref_pos(const struct check *c, size_t off)
 {
-	struct srcpos p = c->base;
-	if (!c->track)
-		return p;
-	for (size_t i = 0; i < off; i++) {
-		if (c->text[i] == '\n') {
-			p.line++;
-			p.col = c->base.col;
-		} else {
-			p.col++;
-		}
-	}
-	return p;
+	return c->track ? srcpos_in_text(c->base, c->text, off) : c->base;
 }
 
 static int check_ref(void *arg, const char *name, size_t off)
@@ -137,12 +126,15 @@ void vars_check_action(const struct action *a, const struct var_scope *scope,
 		check_text(&c, a->body, a->body_pos, md);
 	for (size_t i = 0; i < a->argv.n; i++)
 		check_text(&c, a->argv.v[i], md ? a->body_pos : a->pos, false);
-	const char *fields[] = { a->url, a->expect, a->contains, a->until,
-				 a->cwd, a->expect_rows };
+	const char *fields[] = { a->url,	 a->expect,	 a->contains,
+				 a->until,	 a->cwd,	 a->expect_rows,
+				 a->ack_file, a->matches, a->cacert };
 	for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
 		check_text(&c, fields[i], a->pos, false);
-	for (size_t i = 0; i < a->headers.n; i++)
-		check_text(&c, a->headers.v[i], a->pos, false);
+	const struct strv *lists[] = { &a->headers, &a->params, &a->json, &a->resolve };
+	for (size_t k = 0; k < sizeof lists / sizeof *lists; k++)
+		for (size_t i = 0; i < lists[k]->n; i++)
+			check_text(&c, lists[k]->v[i], a->pos, false);
 	if (a->kind == ACTION_SH || a->kind == ACTION_SSH)
 		vars_lint_shell(a, d);
 }
@@ -202,4 +194,19 @@ int vars_expand(const char *s, var_lookup_fn *lookup, void *arg,
 			i++;
 	}
 	return 0;
+}
+
+char *vars_expand_dup(const char *s, var_lookup_fn *lookup, void *arg,
+		      struct err *e, bool *failed)
+{
+	struct buf b;
+	if (!s || *failed)
+		return NULL;
+	buf_init(&b, BUF_UNLIMITED);
+	if (vars_expand(s, lookup, arg, &b, e) < 0) {
+		buf_release(&b);
+		*failed = true;
+		return NULL;
+	}
+	return buf_detach(&b, NULL);
 }

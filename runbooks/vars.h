@@ -47,6 +47,12 @@ typedef const char *var_lookup_fn(void *arg, const char *name);
 int vars_expand(const char *s, var_lookup_fn *lookup, void *arg,
 		struct buf *out, struct err *e);
 
+/* A new string: s with its references replaced. NULL when s is NULL, and
+ * on an error, which also sets *failed; once *failed is set, further
+ * calls do nothing (so several fields can be expanded, then checked). */
+char *vars_expand_dup(const char *s, var_lookup_fn *lookup, void *arg,
+		      struct err *e, bool *failed);
+
 /* Warns about $NAME / ${NAME} outside double quotes in a shell script. */
 void vars_lint_shell(const struct action *a, struct diags *d);
 

@@ -51,7 +51,9 @@
  *                     "command", "started_ms_ago"}]}: written by resume
  *                    for a step that was running when qrh died (outcome
  *                    unknown); survivors are its processes still alive
- *   capture          {"step_id", "name", "value"} (no value when secret)
+ *   capture          {"step_id", "name", "value"} (no value when secret);
+ *                    "how": "picked" when the operator picked the value
+ *                    from the choices an action listed (actor: operator)
  *   background_start {"step_id", "name", "command", "task"}
  *   background_end   {"step_id", "name", "task", "exit_code", "signal",
  *                     "duration_ms", "summary", "stdout", "stderr"}

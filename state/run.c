@@ -48,6 +48,7 @@ void run_free(struct run *r)
 		run_flush_events(r, &e);
 	run_notify_free(r);
 	run_attempt_free(r);
+	run_pick_clear(r);
 	task_free_all(r);
 	kinds_close(r);
 	run_survivors_free(r);
@@ -76,12 +77,18 @@ int run_set_value(struct run *r, const char *name, const char *text,
 	return 0;
 }
 
-/* A variable a step captures gets its value from the run itself. */
+/* A variable a step captures, or one the operator picks from a list when
+ * the step comes up (velero pick=), gets its value from the run itself:
+ * it is not asked for at the start, before the list exists. */
 static bool captured(const struct runbook *rb, const char *name)
 {
-	for (size_t i = 0; i < rb->n_steps; i++)
+	for (size_t i = 0; i < rb->n_steps; i++) {
 		if (rb->steps[i].capture && !strcmp(rb->steps[i].capture, name))
 			return true;
+		for (size_t k = 0; k < rb->steps[i].n_actions; k++)
+			if (rb->steps[i].actions[k].pick && !strcmp(rb->steps[i].actions[k].pick, name))
+				return true;
+	}
 	return false;
 }
 
@@ -485,6 +492,18 @@ static int describe_actions(struct run *r, size_t i, struct buf *out,
 		buf_init(&one, BUF_UNLIMITED);
 		int rc = ent->describe(a, shown.n ? &shown.v[0] : NULL, run_lookup_masked,
 				       r, &one, e);
+		/* what reaches the script through its environment is part of
+		 * what runs: show the values the operator confirms */
+		cJSON *vars = run_script_vars(r, a);
+		const cJSON *v;
+		bool first = true;
+		cJSON_ArrayForEach(v, vars)
+		{
+			buf_addf(&one, "%s%s=%s", first ? "\n  with " : ", ", v->string,
+				 cJSON_IsString(v) ? v->valuestring : "");
+			first = false;
+		}
+		cJSON_Delete(vars);
 		redact_string(&r->values.secrets, one.data, out);
 		buf_release(&one);
 		target_set_release(&shown);

@@ -235,6 +235,18 @@ struct run_survivor {
 size_t run_survivors(const struct run *r, size_t i,
 		     const struct run_survivor **out);
 
+/* A value the operator must pick now: an action listed the choices and
+ * asked for one (a velero `backup get -o json` with pick=VAR and VAR still
+ * without a value). Returns the choices (a JSON array of objects, each
+ * with at least "name"), with *var the variable and *step the step, or
+ * NULL when nothing waits. Valid until run_pick or the next step starts. */
+const cJSON *run_pick_pending(const struct run *r, size_t *step,
+			      const char **var);
+/* Journals the operator's pick as the variable's value (a capture event
+ * by the operator): `answer` is a choice's name, or its number in the
+ * list (from 1). */
+int run_pick(struct run *r, const char *value, struct err *e);
+
 /* ---- what the operator does ---- */
 
 /* What step i will run and where, one block per action, secrets masked. */

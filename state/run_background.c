@@ -7,6 +7,7 @@
 
 #include "state/events.h"
 #include "state/run_priv.h"
+#include "util/xalloc.h"
 
 struct task *run_background_find(struct run *r, const char *name)
 {
@@ -19,6 +20,20 @@ struct task *run_background_find(struct run *r, const char *name)
 	return NULL;
 }
 
+/* What a background task keeps beyond the attempt that started it. */
+struct bg_owner {
+	char **env;
+	struct target_set targets;
+};
+
+static void bg_owner_free(void *arg)
+{
+	struct bg_owner *o = arg;
+	run_env_free(o->env);
+	target_set_release(&o->targets);
+	free(o);
+}
+
 static void background_end(struct task *t)
 {
 	struct run *r = t->run;
@@ -26,9 +41,7 @@ static void background_end(struct task *t)
 	size_t step = t->step;
 	cJSON *p = run_step_payload(r, step, 0);
 	task_end_payload(t, p);
-	char **env = t->owner;
-	task_free(t);
-	run_env_free(env);
+	task_free(t); /* and its owner's share */
 	run_emit(r, (long)step, EV_BACKGROUND_END, NULL, p, &e);
 	run_attempt_background_ended(r);
 }
@@ -36,32 +49,51 @@ static void background_end(struct task *t)
 int run_background_start(struct run *r, const struct action *a, struct err *e)
 {
 	struct attempt *att = r->att;
+	struct bg_owner *o = xcalloc(1, sizeof *o);
+	struct target_set shown = { 0 };
+	if (a->target && (targets_resolve(r->rb, a->target, run_lookup, r, &o->targets, e) < 0 ||
+			  targets_resolve(r->rb, a->target, run_lookup_masked, r, &shown, e) < 0)) {
+		bg_owner_free(o);
+		target_set_release(&shown);
+		return -1;
+	}
+	if (o->targets.n > 1) {
+		bg_owner_free(o);
+		target_set_release(&shown);
+		return err_set(e, "a background action runs on one target, not on group '%s'", a->target);
+	}
+	const struct action_target *tg = o->targets.n ? &o->targets.v[0] : NULL;
 	struct task *t = task_new(r, FOLD_TASK_BACKGROUND, att->step, att->attempt,
-				  att->action, a, NULL, a->name);
+				  att->action, a, tg, a->name);
 	struct buf desc;
 	buf_init(&desc, BUF_UNLIMITED);
-	if (run_entry(r, a->kind)->describe(a, NULL, run_lookup_masked, r, &desc, e) < 0)
+	if (run_entry(r, a->kind)->describe(a, shown.n ? &shown.v[0] : NULL, run_lookup_masked,
+					    r, &desc, e) < 0)
 		buf_reset(&desc);
+	target_set_release(&shown);
 	char *clean = run_redact(r, desc.data);
 	buf_release(&desc);
 	cJSON *p = run_step_payload(r, att->step, att->attempt);
 	cJSON_AddNumberToObject(p, "action", (double)att->action);
 	cJSON_AddNumberToObject(p, "task", (double)t->id);
 	cJSON_AddStringToObject(p, "name", a->name ? a->name : "");
+	cJSON_AddStringToObject(p, "kind", action_kind_name(a->kind));
 	cJSON_AddStringToObject(p, "command", clean);
 	free(clean);
 	r->defer = true;
 	if (run_emit(r, (long)att->step, EV_BACKGROUND_START, NULL, p, e) < 0 ||
 	    run_flush_events(r, e) < 0) {
 		task_free(t);
+		bg_owner_free(o);
 		return -1;
 	}
 	/* its own environment: it outlives the attempt that started it */
-	char **env = run_env_build(r, NULL);
+	o->env = run_env_build(r, tg);
 	struct action_ctx base;
-	task_ctx_base(r, env, &base);
+	task_ctx_base(r, o->env, &base);
 	t->on_end = background_end;
-	t->owner = env;
+	t->owner = o;
+	t->owner_free = bg_owner_free;
 	task_start(t, &base);
 	return 0;
 }

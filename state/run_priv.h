@@ -49,10 +49,12 @@ struct task {
 	uint64_t start_ticks;
 	bool guarded; /* registered with the guard */
 	struct journal_output_info out[3]; /* once done: the streams */
+	char **env;           /* owned: its own environment (a target's), or NULL */
 	struct buf *capture;  /* the attempt's capture, fed with stdout */
 	bool capture_only;    /* a secret capture: stdout not stored/shown */
 	task_end_fn *on_end;  /* the owner goes on; called once, from done */
 	void *owner;
+	void (*owner_free)(void *owner); /* task_free calls it, when set */
 	size_t slot; /* index in run->tasks */
 };
 
@@ -146,6 +148,11 @@ struct run {
 	bool ks_open[ACTION_KIND_COUNT];
 	struct survivors *surv; /* per step, after a resume; NULL: none */
 	struct run_notify *notify; /* the runbook's notify:, or NULL */
+	struct {
+		size_t step;
+		char *var;
+		cJSON *choices; /* NULL: nothing to pick */
+	} pick;
 };
 
 /* ---- run.c ---- */
@@ -205,6 +212,10 @@ void task_ctx_base(struct run *r, char **env, struct action_ctx *ctx);
 int run_attempt_start(struct run *r, size_t i, int attempt, struct err *e);
 void run_attempt_free(struct run *r);
 char **run_env_build(struct run *r, const struct action_target *t);
+void run_pick_clear(struct run *r);
+/* The values an sh or ssh script reads from its environment: a JSON
+ * object NAME: value (secret ones masked), or NULL when it names none. */
+cJSON *run_script_vars(const struct run *r, const struct action *a);
 void run_env_free(char **env);
 
 /* ---- run_background.c ---- */

@@ -104,7 +104,7 @@ static bool script_uses(const char *script, const char *name)
 
 /* The non-secret values an sh script reads from its environment: what the
  * operator confirms is what will run, values included. */
-static cJSON *script_vars(const struct run *r, const struct action *a)
+cJSON *run_script_vars(const struct run *r, const struct action *a)
 {
 	if ((a->kind != ACTION_SH && a->kind != ACTION_SSH) || !a->body)
 		return NULL;
@@ -139,7 +139,7 @@ static cJSON *action_start_payload(struct run *r, const struct action *a,
 	free(clean);
 	if (shown)
 		cJSON_AddItemToObject(p, "target", target_json(shown));
-	cJSON *vars = script_vars(r, a);
+	cJSON *vars = run_script_vars(r, a);
 	if (vars)
 		cJSON_AddItemToObject(p, "vars", vars);
 	return p;
@@ -190,6 +190,7 @@ static void action_result(struct run *r, enum action_status st,
 		cJSON_AddNumberToObject(end, "action", (double)att->action);
 		cJSON_AddStringToObject(end, "status", action_status_name(st));
 		cJSON_AddNullToObject(end, "exit_code");
+		cJSON_AddNumberToObject(end, "duration_ms", 0);
 		char *clean = run_redact(r, summary);
 		cJSON_AddStringToObject(end, "summary", clean);
 		free(clean);
@@ -202,10 +203,61 @@ static void action_result(struct run *r, enum action_status st,
 
 /* ---- one task ---- */
 
+/* A string "capture" in the action's values (sql's capture_col) is what
+ * the step's capture= takes, instead of stdout. A secret one is neither
+ * journaled nor shown: removed from the values, and masked wherever else
+ * it appears in them (the first row holds it too). */
+static void capture_from_values(struct run *r, struct task *t)
+{
+	const char *name = r->rb->steps[t->step].capture;
+	cJSON *cap = t->values ? cJSON_GetObjectItemCaseSensitive(t->values, "capture") : NULL;
+	if (!name || !cJSON_IsString(cap) || !t->capture)
+		return;
+	buf_reset(t->capture);
+	buf_adds(t->capture, cap->valuestring);
+	if (!t->capture_only)
+		return;
+	char *secret = xstrdup(cap->valuestring);
+	cJSON_DeleteItemFromObjectCaseSensitive(t->values, "capture");
+	cJSON *stack[64];
+	size_t n = 0;
+	stack[n++] = t->values;
+	while (n) {
+		cJSON *node = stack[--n];
+		for (cJSON *ch = node->child; ch; ch = ch->next) {
+			if (cJSON_IsString(ch) && *secret && strstr(ch->valuestring, secret))
+				cJSON_SetValuestring(ch, REDACT_MASK);
+			else if ((cJSON_IsObject(ch) || cJSON_IsArray(ch)) && n < 64)
+				stack[n++] = ch;
+		}
+	}
+	free(secret);
+}
+
+/* values.pick {variable, value: null} with values.choices: the operator
+ * picks one when the step has settled (run_pick_pending). */
+static void pick_from_values(struct run *r, struct task *t)
+{
+	const cJSON *pick = t->values ? cJSON_GetObjectItemCaseSensitive(t->values, "pick") : NULL;
+	const cJSON *var = cJSON_GetObjectItemCaseSensitive(pick, "variable");
+	const cJSON *value = cJSON_GetObjectItemCaseSensitive(pick, "value");
+	const cJSON *choices = cJSON_GetObjectItemCaseSensitive(t->values, "choices");
+	if (!cJSON_IsString(var) || !cJSON_IsNull(value) || !cJSON_IsArray(choices) ||
+	    !cJSON_GetArraySize(choices) || t->res.status != ACTION_OK)
+		return;
+	cJSON_Delete(r->pick.choices);
+	free(r->pick.var);
+	r->pick.step = t->step;
+	r->pick.var = xstrdup(var->valuestring);
+	r->pick.choices = cJSON_Duplicate(choices, 1);
+}
+
 static void single_end(struct task *t)
 {
 	struct run *r = t->run;
 	struct attempt *att = r->att;
+	capture_from_values(r, t);
+	pick_from_values(r, t);
 	cJSON *p = run_step_payload(r, t->step, t->attempt);
 	cJSON_AddNumberToObject(p, "action", (double)t->action);
 	task_end_payload(t, p);
@@ -250,10 +302,10 @@ static void single_start(struct run *r, const struct action *a)
 	t->owner = att;
 	att->task = t;
 	struct action_ctx base;
-	char **env = tg ? run_env_build(r, tg) : NULL;
-	task_ctx_base(r, env ? env : att->env, &base);
+	/* the action may read its environment until it is freed */
+	t->env = tg ? run_env_build(r, tg) : NULL;
+	task_ctx_base(r, t->env ? t->env : att->env, &base);
 	task_start(t, &base);
-	run_env_free(env); /* the action copied what it needs */
 }
 
 /* ---- fan-out ---- */
@@ -376,11 +428,10 @@ static void fan_fill(struct run *r)
 	}
 	for (size_t k = 0; k < nb; k++) {
 		struct action_ctx base;
-		char **env = run_env_build(r, batch[k]->target);
-		task_ctx_base(r, env, &base);
+		batch[k]->env = run_env_build(r, batch[k]->target);
+		task_ctx_base(r, batch[k]->env, &base);
 		f->running++;
 		task_start(batch[k], &base);
-		run_env_free(env);
 	}
 	if (!f->running)
 		fan_done(r);
@@ -656,6 +707,71 @@ static void step_finish(struct run *r)
 
 /* ---- an attempt's life ---- */
 
+const cJSON *run_pick_pending(const struct run *r, size_t *step,
+			      const char **var)
+{
+	if (!r->pick.choices)
+		return NULL;
+	*step = r->pick.step;
+	*var = r->pick.var;
+	return r->pick.choices;
+}
+
+void run_pick_clear(struct run *r)
+{
+	cJSON_Delete(r->pick.choices);
+	free(r->pick.var);
+	r->pick.choices = NULL;
+	r->pick.var = NULL;
+}
+
+/* The choice an answer names: its name, else its number in the list. */
+static const char *pick_choice(const cJSON *choices, const char *answer)
+{
+	const cJSON *c;
+	cJSON_ArrayForEach(c, choices)
+	{
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(c, "name");
+		if (cJSON_IsString(name) && !strcmp(name->valuestring, answer))
+			return name->valuestring;
+	}
+	char *end;
+	long k = strtol(answer, &end, 10);
+	const cJSON *name = *answer && !*end && k >= 1 && k <= cJSON_GetArraySize(choices)
+		? cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(choices, (int)k - 1), "name")
+		: NULL;
+	return cJSON_IsString(name) ? name->valuestring : NULL;
+}
+
+int run_pick(struct run *r, const char *answer, struct err *e)
+{
+	if (!r->pick.choices)
+		return err_set(e, "nothing to pick");
+	const char *found = pick_choice(r->pick.choices, answer ? answer : "");
+	if (!found)
+		return err_set(e, "'%s' is not one of the choices for %s", answer ? answer : "",
+			       r->pick.var);
+	char *value = xstrdup(found);
+	const struct var *decl = runbook_var(r->rb, r->pick.var);
+	cJSON *p = run_step_payload(r, r->pick.step, 0);
+	cJSON_AddStringToObject(p, "name", r->pick.var);
+	if (!(decl && decl->secret)) {
+		char *clean = run_redact(r, value);
+		cJSON_AddStringToObject(p, "value", clean);
+		free(clean);
+	}
+	cJSON_AddStringToObject(p, "how", "picked");
+	run_add_actor(r, p);
+	if (run_emit(r, (long)r->pick.step, EV_CAPTURE, r->actor, p, e) < 0) {
+		free(value);
+		return -1;
+	}
+	values_set(&r->values, r->pick.var, value, decl && decl->secret);
+	free(value);
+	run_pick_clear(r);
+	return 0;
+}
+
 int run_attempt_start(struct run *r, size_t i, int attempt, struct err *e)
 {
 	const struct step *s = &r->rb->steps[i];
@@ -669,6 +785,7 @@ int run_attempt_start(struct run *r, size_t i, int attempt, struct err *e)
 	att->step = i;
 	att->attempt = attempt;
 	att->started_ns = clock_mono_ns();
+	run_pick_clear(r); /* moving on: a pick not made is not made */
 	att->last.status = ACTION_OK;
 	att->last.exit_code = -1;
 	buf_init(&att->capture, RUN_CAPTURE_MAX);

@@ -342,6 +342,9 @@ void task_free(struct task *t)
 		redactor_release(&t->red[s]);
 	cJSON_Delete(t->values);
 	cJSON_Delete(t->progress);
+	run_env_free(t->env);
+	if (t->owner_free)
+		t->owner_free(t->owner);
 	free(t->label);
 	/* swap-remove from the run's table */
 	r->tasks[t->slot] = r->tasks[--r->n_tasks];

@@ -3,6 +3,7 @@
  * engine run the step. Everything happens on the event loop, prompts
  * included: while it waits for an answer, background actions and timers
  * go on, and its output never blocks the loop (tui/outq.h). */
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -415,6 +416,59 @@ static void after_failure(struct driver *d)
 	finish(d, "failed", QRH_EXIT_FAILED);
 }
 
+/* ---- a value to pick from a list (a velero backup) ---- */
+
+static void on_pick_answer(struct driver *d, const char *line)
+{
+	struct err e;
+	if (d->interrupt || d->hangup) {
+		kick(d);
+		return;
+	}
+	if (!line || !*line || run_pick(d->run, line, &e) < 0) {
+		cli_error("qrh: %s", line && *line ? e.msg : "nothing picked");
+		finish(d, NULL, QRH_EXIT_INTERRUPTED);
+		return;
+	}
+	kick(d);
+}
+
+/* Returns true when a pick is waiting (asked, or the run stops). */
+static bool pick(struct driver *d)
+{
+	size_t step;
+	const char *var;
+	const cJSON *choices = run_pick_pending(d->run, &step, &var);
+	if (!choices)
+		return false;
+	if (d->hangup || !isatty(STDIN_FILENO)) {
+		cli_error("qrh: step %zu '%s' listed the choices for %s: give -v %s=NAME (one of them)",
+			  step + 1, run_runbook(d->run)->steps[step].id, var, var);
+		finish(d, NULL, QRH_EXIT_USAGE);
+		return true;
+	}
+	fprintf(stderr, "\nPick %s:\n", var);
+	int k = 0;
+	const cJSON *c;
+	cJSON_ArrayForEach(c, choices)
+	{
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(c, "name");
+		const cJSON *phase = cJSON_GetObjectItemCaseSensitive(c, "phase");
+		const cJSON *created = cJSON_GetObjectItemCaseSensitive(c, "created");
+		char *n = sanitize_string(cJSON_IsString(name) ? name->valuestring : "?",
+					  cJSON_IsString(name) ? strlen(name->valuestring) : 1);
+		fprintf(stderr, "  %2d  %s%s%s%s%s\n", ++k, n,
+			cJSON_IsString(phase) ? "  " : "", cJSON_IsString(phase) ? phase->valuestring : "",
+			cJSON_IsString(created) ? "  " : "",
+			cJSON_IsString(created) ? created->valuestring : "");
+		free(n);
+	}
+	char prompt[128];
+	snprintf(prompt, sizeof prompt, "Number or name of the one to use for %s: ", var);
+	ask(d, prompt, on_pick_answer);
+	return true;
+}
+
 /* ---- what next ---- */
 
 static void decide(struct driver *d)
@@ -425,6 +479,8 @@ static void decide(struct driver *d)
 		finish(d, NULL, QRH_EXIT_INTERRUPTED); /* the run stays open for resume */
 		return;
 	}
+	if (pick(d))
+		return;
 	long next = run_next_step(d->run);
 	if (next < 0) {
 		const char *outcome = run_outcome(d->run);

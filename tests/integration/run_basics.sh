@@ -142,9 +142,10 @@ QRH_JOURNAL=$db run "$QRH_BIN" "$T/capture.md"
 assert_rc 0
 assert_contains "$out" "restoring nightly-42"
 
-# unavailable executors fail the step clearly instead of pretending
-printf '## Q {confirm=no}\n```http {url=http://127.0.0.1:1/}\n```\n' >"$T/http.md"
-run "$QRH_BIN" run --plain --journal "$db" "$T/http.md"
+# an executor that cannot do its work fails the step clearly instead of
+# pretending: here the velero CLI is not there
+printf -- '---\ntargets:\n  k: {kind: kubernetes, binary: /nonexistent/velero}\n---\n## Q {confirm=no}\n```velero {target=k}\nbackup get\n```\n' >"$T/velero.md"
+run "$QRH_BIN" run --plain --journal "$db" "$T/velero.md"
 assert_rc 1
-assert_contains "$out" "the http executor is not available in this version of qrh"
+assert_contains "$out" "cannot run '/nonexistent/velero'"
 echo "run basics: ok"

@@ -5,6 +5,7 @@
  * line, run on loop timers:
  *   out TEXT        TEXT and a newline on stdout
  *   err TEXT        the same on stderr
+ *   bytes N         N bytes on stdout, 16 KiB per loop pass
  *   progress JSON   live values
  *   values JSON     the result's values
  *   wait MS         pause

@@ -127,6 +127,24 @@ static void step_script(struct loop *l, uint64_t id, void *arg)
 		} else if (!strcmp(line, "values")) {
 			cJSON_Delete(r->values);
 			r->values = cJSON_Parse(a);
+		} else if (!strcmp(line, "bytes")) {
+			/* N bytes of output, 16 KiB a loop pass, like a stream */
+			long long left = atoll(a);
+			static const char block[16384] = { [0 ... 16382] = 'x', [16383] = '\n' };
+			size_t n = left > (long long)sizeof block ? sizeof block : (size_t)left;
+			if (n)
+				r->ctx.sink.output(r->ctx.sink.arg, PROC_STDOUT, block, n);
+			left -= (long long)n;
+			if (left > 0) {
+				/* come back to this line for the rest */
+				size_t cap = 48 + (r->pos ? strlen(r->pos) : 0);
+				char *again = xcalloc(1, cap);
+				snprintf(again, cap, "bytes %lld\n%s", left, r->pos ? r->pos : "");
+				free(r->script);
+				r->script = r->pos = again;
+				schedule(r, 0);
+				return;
+			}
 		} else if (!strcmp(line, "spawn")) {
 			r->ctx.sink.process(r->ctx.sink.arg, 999999, 1);
 		} else if (!strcmp(line, "wait")) {

@@ -461,6 +461,36 @@ static void test_start_error_redacted(void **state)
 	assert_int_equal(sql_int(f, "select count(*) from events where payload like '%hunter22%'"), 0);
 }
 
+/* An action lists choices and asks for one: the operator picks, and the
+ * pick is journaled by the operator as the variable's value. */
+static void test_pick(void **state)
+{
+	struct fx *f = *state;
+	struct err e;
+	open_run(f, "---\nvars:\n  BACKUP: {description: the backup}\n---\n## List\n"
+		    "```sh\nvalues {\"choices\":[{\"name\":\"daily-2\"},{\"name\":\"daily-1\"}],"
+		    "\"pick\":{\"variable\":\"BACKUP\",\"value\":null}}\nexit 0\n```\n"
+		    "## Use\n```sh\nout ${BACKUP}\n```\n", NULL);
+	size_t step;
+	const char *var;
+	assert_null(run_pick_pending(f->run, &step, &var));
+	begin(f, 0);
+	RUN_UNTIL(f, f->step_done[0]);
+	const cJSON *choices = run_pick_pending(f->run, &step, &var);
+	assert_non_null(choices);
+	assert_int_equal(step, 0);
+	assert_string_equal(var, "BACKUP");
+	assert_int_equal(cJSON_GetArraySize(choices), 2);
+	assert_int_equal(run_pick(f->run, "weekly-9", &e), -1);
+	assert_non_null(strstr(e.msg, "not one of the choices"));
+	assert_int_equal(run_pick(f->run, "3", &e), -1); /* no third choice */
+	assert_int_equal(run_pick(f->run, "2", &e), 0);  /* the second: daily-1 */
+	assert_null(run_pick_pending(f->run, &step, &var));
+	assert_int_equal(sql_int(f, "select count(*) from events where type='capture' and actor='alice' "
+				    "and json_extract(payload,'$.value')='daily-1' and json_extract(payload,'$.how')='picked'"), 1);
+	verify_ok(f);
+}
+
 static void test_abort_actor(void **state)
 {
 	struct fx *f = *state;
@@ -522,6 +552,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fanout_require_any, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_redaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_start_error_redacted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pick, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_abort_actor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_ioerr_at_start, setup, teardown),
