@@ -126,8 +126,22 @@ int report_export_json(struct journal *j, const struct run_report *r,
  *   steps[]: "timings": [{"attempt", "status", "started_at", "ended_at",
  *            "duration_ms", "exit_code", "summary", "at_ms" (its start
  *            on the run's clock: ms from the run's start, monotonic
- *            within a boot), "session"}], "summary", "closed": {"how"
- *            (skipped | done_by_hand), "by", "text"} or null
+ *            within a boot), "session", "actions": [{"action" (from 0),
+ *            "kind", "command" (masked), "target" (resolved, no secret;
+ *            null: none), "fanout" ({"group", "members", "parallel",
+ *            "require", "names"}; null: one target), "task", "status",
+ *            "exit_code", "duration_ms", "summary", "values", and for a
+ *            fan-out "hosts": [{"label", "task", "status" (not_run: never
+ *            started), "exit_code", "duration_ms", "summary"}]}]}],
+ *            "summary", "closed": {"how" (skipped | done_by_hand), "by",
+ *            "text"} or null
+ *   "picks": [{"seq", "at", "step", "step_id", "actor", "name", "value"}]
+ *            values the operator picked from an action's choices
+ *   "interruptions": [{"seq", "at", "step", "step_id", "attempt",
+ *            "survivors": [{"task", "pgid", "command", "started_ms_ago"}]}]
+ *            steps a resume found running when qrh had died
+ *   "reaped": [{"seq", "at", "step", "step_id", "task", "pgid", "how"}]
+ *            background tasks of an earlier session found on a resume
  *   "clock": {"wall", "monotonic", "durations" (the sources, in words),
  *            "boots", "jump_threshold_ms", "wall_jumps": [{"seq", "at",
  *            "wall_ms", "monotonic_ms", "jump_ms"}]}

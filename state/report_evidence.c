@@ -1,8 +1,9 @@
 /* report_evidence.c: what the evidence document holds for an auditor
  * beyond the steps and the chain (state/report.h): the run's variables,
  * every operator and handover, notes, approvals and failed notifications
- * when there are any, each attempt's timings on the run's own clock, the
- * clock source and any wall-clock jump seen during the run. */
+ * when there are any, each attempt's timings on the run's own clock (and
+ * what it ran where: state/report_actions.c), the clock source and any
+ * wall-clock jump seen during the run. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,6 +188,7 @@ static cJSON *event_brief(const struct journal_event *ev)
 
 struct scan_ctx {
 	struct scan s;
+	struct report_acts acts;
 	char boot[FOLD_BOOT_ID_MAX]; /* of the segment being read; "": unknown */
 };
 
@@ -212,6 +214,7 @@ static int scan_event(const struct journal_event *ev, void *arg)
 	if (ev->seq > c->s.last_seq)
 		return 1;
 	jump_check(&c->s, ev, boot_changes(ev, c));
+	report_acts_event(&c->acts, ev);
 	/* dual control is journaled by the approval events (any type that
 	 * names an approval): listed when present */
 	if (strstr(ev->type, "approv"))
@@ -264,12 +267,16 @@ int report_evidence_json(struct journal *j, const struct run_report *r,
 	c.s.jumps = cJSON_CreateArray();
 	c.s.approvals = cJSON_CreateArray();
 	c.s.notifications = cJSON_CreateArray();
+	report_acts_init(&c.acts);
 	if (journal_events_each(j, r->run.id, 0, scan_event, &c, e) < 0) {
 		cJSON_Delete(c.s.jumps);
 		cJSON_Delete(c.s.approvals);
 		cJSON_Delete(c.s.notifications);
+		report_acts_release(&c.acts);
 		return -1;
 	}
+	report_acts_finish(&c.acts, doc);
+	report_acts_release(&c.acts);
 	cJSON_AddItemToObject(doc, "clock", clock_json(&r->fold, c.s.jumps));
 	if (cJSON_GetArraySize(c.s.approvals))
 		cJSON_AddItemToObject(doc, "approvals", c.s.approvals);
