@@ -148,6 +148,18 @@ void ev_section_clock(const struct ev_markup *m, const struct evidence *ev,
 void ev_section_steps(const struct ev_markup *m, const struct evidence *ev,
 		      struct buf *b);
 
+/* What each attempt ran where, a fan-out's members one row each
+ * (tui/evidence_actions.c); the operator's picks, interrupted steps with
+ * their survivors and reaped background tasks. Nothing when the document
+ * has none. */
+void ev_section_actions(const struct ev_markup *m, const struct evidence *ev,
+			struct buf *b);
+void ev_section_resumes(const struct ev_markup *m, const struct evidence *ev,
+			struct buf *b);
+/* A line per member of the step's last attempt that did not end ok. */
+void ev_failed_members(const cJSON *step, void (*text)(struct buf *, const char *),
+		       struct buf *b);
+
 /* The in-progress sentence every document carries. */
 void ev_live_sentence(struct buf *b, const struct evidence *ev);
 

@@ -1,7 +1,8 @@
 /* evidence_html.c: report.html — one self-contained page (no network:
  * its Content-Security-Policy allows nothing to be fetched): the run at
  * a glance, the SVG timeline (tui/evidence_svg.c), objectives, operators
- * and handovers, variables, the steps, notes, probes, the clock, and each
+ * and handovers, variables, the steps, what ran where, picks and
+ * interruptions, notes, probes, the clock, and each
  * output stream collapsible. Printed, every output is opened and a run in
  * progress says so at the top of every page. */
 #include <stdio.h>
@@ -26,7 +27,7 @@ static const char style[] =
 	".live{background:#fff3cd;border:2px solid #b8860b;padding:6px 10px;font-weight:bold}\n"
 	".st-ok{color:#1a7f37}.st-failed,.st-timeout{color:#c62828;font-weight:bold}"
 	".st-interrupted,.st-cancelled{color:#6a1b9a}\n"
-	".warn{color:#c62828;font-weight:bold}\n"
+	".warn{color:#c62828;font-weight:bold}tr.member td{color:#444;font-size:13px}\n"
 	"svg{width:100%;height:auto;border:1px solid #ddd}\n"
 	"svg text{font-family:'DejaVu Sans',sans-serif;font-size:11px;fill:#222}\n"
 	"svg .tick{font-size:10px;fill:#666;text-anchor:middle}svg .grid{stroke:#e4e4e4}\n"
@@ -191,6 +192,8 @@ void evidence_html(const struct evidence *ev, struct buf *b)
 	sessions(ev, b);
 	ev_section_variables(&ev_markup_html, ev, b);
 	ev_section_steps(&ev_markup_html, ev, b);
+	ev_section_actions(&ev_markup_html, ev, b);
+	ev_section_resumes(&ev_markup_html, ev, b);
 	ev_section_notes(&ev_markup_html, ev, b);
 	ev_section_probes(&ev_markup_html, ev, b);
 	ev_section_clock(&ev_markup_html, ev, b);

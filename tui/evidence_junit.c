@@ -2,8 +2,8 @@
  * GitLab and Jenkins read (schema: tests/junit.xsd): one testsuite for
  * the run, one testcase per step with its wall time. A failed or timed
  * out step is a <failure>, a cancelled or interrupted one an <error>, a
- * skipped one or one that never ran <skipped>; failures carry the tail
- * of the output. */
+ * skipped one or one that never ran <skipped>; failures carry the
+ * fan-out members that did not end ok and the tail of the output. */
 #include <stdio.h>
 #include <string.h>
 
@@ -111,6 +111,7 @@ static void testcase(const struct evidence *ev, const cJSON *s, const char *clas
 		attr(b, "message", msg.data);
 		attr(b, "type", status);
 		buf_adds(b, ">");
+		ev_failed_members(s, ev_xml, b);
 		tails(ev, s, b);
 		buf_addf(b, "</%s>\n", v == V_FAIL ? "failure" : "error");
 	} else if (v == V_SKIP) {

@@ -1,6 +1,7 @@
 /* evidence_md.c: evidence.md, ready to paste into an incident document —
  * the run at a glance, operators and handovers, objectives, variables,
- * the timeline, skips and done-by-hand reasons, notes, probes and the
+ * the timeline, what ran where, skips and done-by-hand reasons, picks and
+ * interruptions, notes, probes and the
  * tail of each step's output. Everything from the document
  * (tui/evidence.h). */
 #include <stdio.h>
@@ -157,7 +158,9 @@ void evidence_md(const struct evidence *ev, struct buf *b)
 	ev_section_objectives(&ev_markup_md, ev, b);
 	ev_section_variables(&ev_markup_md, ev, b);
 	ev_section_steps(&ev_markup_md, ev, b);
+	ev_section_actions(&ev_markup_md, ev, b);
 	closed(ev, b);
+	ev_section_resumes(&ev_markup_md, ev, b);
 	ev_section_notes(&ev_markup_md, ev, b);
 	ev_section_probes(&ev_markup_md, ev, b);
 	ev_section_clock(&ev_markup_md, ev, b);

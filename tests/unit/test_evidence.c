@@ -49,7 +49,7 @@ struct docs {
 	struct buf md, junit, html;
 };
 
-static void render(struct docs *d, const char *extra, bool live)
+static void parse(struct docs *d, const char *extra, bool live)
 {
 	char *text = malloc(sizeof doc_text + strlen(extra) + 1);
 	sprintf(text, doc_text, extra);
@@ -62,12 +62,22 @@ static void render(struct docs *d, const char *extra, bool live)
 	strcpy(d->ev.head.hash, "ffee");
 	d->ev.live = live;
 	d->ev.exported_ms = 1700000400000;
+}
+
+static void render_parsed(struct docs *d)
+{
 	buf_init(&d->md, BUF_UNLIMITED);
 	buf_init(&d->junit, BUF_UNLIMITED);
 	buf_init(&d->html, BUF_UNLIMITED);
 	evidence_md(&d->ev, &d->md);
 	evidence_junit(&d->ev, &d->junit);
 	evidence_html(&d->ev, &d->html);
+}
+
+static void render(struct docs *d, const char *extra, bool live)
+{
+	parse(d, extra, live);
+	render_parsed(d);
 }
 
 static void release(struct docs *d)
@@ -148,6 +158,70 @@ static void test_hostile_text(void **state)
 	release(&d);
 }
 
+/* What ran where: a targeted action and a fan-out with a failed member and
+ * one never started; a pick, an interrupted step and its survivor, a
+ * reaped background task. */
+static const char actions[] =
+	"[{\"action\": 0, \"kind\": \"http\", \"command\": \"GET /health\","
+	"  \"target\": {\"name\": \"dr-gw\", \"kind\": \"http\", \"url\": \"https://dr.example/\","
+	"  \"insecure\": true}, \"fanout\": null, \"status\": \"ok\", \"summary\": \"200 OK\","
+	"  \"duration_ms\": 1500},"
+	" {\"action\": 1, \"kind\": \"ssh\", \"target\": null, \"fanout\": {\"group\": \"fleet\","
+	"  \"members\": 3, \"parallel\": 2, \"require\": \"2\"}, \"status\": \"failed\","
+	"  \"summary\": \"1 of 3 members ok, 1 failed, 1 not run\", \"duration_ms\": 2000,"
+	"  \"hosts\": [{\"label\": \"web1\", \"status\": \"ok\", \"summary\": \"exit 0\", \"duration_ms\": 900},"
+	"   {\"label\": \"web<2>\", \"status\": \"failed\", \"summary\": \"exit 9\", \"duration_ms\": 800},"
+	"   {\"label\": \"web3\", \"status\": \"not_run\", \"summary\": null, \"duration_ms\": null}]}]";
+static const char resumes[] =
+	", \"picks\": [{\"seq\": 12, \"at\": \"2023-11-14T22:14:00.000Z\", \"step_id\": \"promote\","
+	"   \"actor\": \"bob\", \"name\": \"BACKUP\", \"value\": \"nightly-2\"}],"
+	" \"interruptions\": [{\"seq\": 20, \"at\": \"2023-11-14T22:15:00.000Z\", \"step_id\": \"promote\","
+	"   \"attempt\": 1, \"survivors\": [{\"task\": 5, \"pgid\": 4242, \"command\": \"pg_ctl promote\","
+	"   \"started_ms_ago\": 3000}]}],"
+	" \"reaped\": [{\"seq\": 21, \"at\": \"2023-11-14T22:15:00.000Z\", \"task\": 4, \"how\": \"killed\"}]";
+
+static void test_actions_and_resumes(void **state)
+{
+	struct docs d;
+	(void)state;
+	parse(&d, resumes, false);
+	cJSON *step = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(d.ev.doc, "steps"), 0);
+	cJSON *t = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(step, "timings"), 0);
+	cJSON *a = cJSON_Parse(actions);
+	assert_non_null(a);
+	cJSON_AddItemToObject(t, "actions", a);
+	cJSON_ReplaceItemInObjectCaseSensitive(step, "status", cJSON_CreateString("failed"));
+	render_parsed(&d);
+	HAS(d.md, "## Actions and targets");
+	HAS(d.md, "| 1 | 1 | 1 http | dr-gw (http https://dr.example/, TLS NOT VERIFIED) | ok: 200 OK | 1.5 s |");
+	HAS(d.md, "| 1 | 1 | 2 ssh | group fleet: 3 members, 2 at a time, require 2 | failed: 1 of 3");
+	HAS(d.md, "|  |  | \u21b3 member | web&lt;2&gt; | failed: exit 9 | 800 ms |");
+	HAS(d.md, "| web3 | not\\_run | \u2014 |");
+	HAS(d.md, "bob picked BACKUP = nightly-2 (step promote, event 12)");
+	HAS(d.md, "step promote attempt 1 was running when qrh stopped");
+	HAS(d.md, "unknown; still running then: task 5, process group 4242, pg\\_ctl promote (started 3.0 s before)");
+	HAS(d.md, "background task 4 of an earlier session was still running: killed");
+	HAS(d.html, "<table id=\"actions\">");
+	HAS(d.html, "<tr class=\"member\"><td></td><td></td><td>\u21b3 member</td><td>web&lt;2&gt;</td>");
+	HAS(d.html, "<h2>Picked by the operator</h2>");
+	HAS(d.html, "<h2>Interrupted and survivors</h2>");
+	/* junit names the members that failed, not those that passed */
+	HAS(d.junit, "member web&lt;2&gt;: failed: exit 9\nmember web3: not_run\n");
+	HASNT(d.junit, "member web1");
+	release(&d);
+}
+
+static void test_no_actions_no_sections(void **state)
+{
+	struct docs d;
+	(void)state;
+	render(&d, "", false);
+	HASNT(d.md, "## Actions and targets");
+	HASNT(d.md, "Picked by");
+	HASNT(d.html, "Interrupted and survivors");
+	release(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -155,6 +229,8 @@ int main(void)
 		cmocka_unit_test(test_absent_when_not_measured),
 		cmocka_unit_test(test_live_on_every_document),
 		cmocka_unit_test(test_hostile_text),
+		cmocka_unit_test(test_actions_and_resumes),
+		cmocka_unit_test(test_no_actions_no_sections),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
