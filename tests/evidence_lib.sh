@@ -2,8 +2,10 @@
 #
 # evidence_runbook FILE   a drill with a variable, a secret, an RTO budget,
 #                         a step that prints (the secret too), one that
-#                         fails twice and is passed by, one that sleeps, a
-#                         typed step and a manual one
+#                         fails twice and is passed by, one that sleeps, one
+#                         on a target then fanned out over a group of three
+#                         (one member fails, require=2), a typed step and a
+#                         manual one
 # evidence_first DB RB    alice runs it until the typed step stops plain
 #                         mode (exit 2): the run stays open, in progress
 # evidence_second DB RB   bob resumes it to the end: a handover
@@ -21,6 +23,11 @@ vars:
     secret: true
 objectives:
   rto: 10m
+targets:
+  web1: {kind: ssh, host: web1.invalid, user: ops}
+  web2: {kind: ssh, host: web2.invalid, user: ops}
+  web3: {kind: ssh, host: web3.invalid, user: ops}
+  fleet: {kind: group, members: [web1, web2, web3]}
 ---
 # Evidence drill | <b>bold</b>
 
@@ -40,6 +47,17 @@ echo trying; exit 3
 
 ```sh
 sleep 0.4; echo settled
+```
+
+## Restart the fleet {confirm=no}
+
+```sh {target=web1}
+echo "draining $QRH_TARGET_HOST"
+```
+
+```sh {target=fleet parallel=1 require=2}
+[ "$QRH_TARGET" != web2 ] || { echo "web2 refused" >&2; exit 9; }
+echo "restarted $QRH_TARGET"
 ```
 
 ## Promote {confirm=typed:PROMOTE}

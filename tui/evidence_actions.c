@@ -11,7 +11,8 @@
 #include "tui/evidence.h"
 
 /* Where an action ran, in words: "group fleet: 3 members, 2 at a time,
- * require all", "replica (postgres host=db2 user=qrh)", "this machine". */
+ * require all", "replica (postgres host=db2 user=qrh)", "this machine",
+ * "this machine, for web1 (ssh ops@web1)". */
 static void where(const struct ev_markup *m, const cJSON *a, struct buf *b)
 {
 	const cJSON *fo = cJSON_GetObjectItemCaseSensitive(a, "fanout");
@@ -19,6 +20,10 @@ static void where(const struct ev_markup *m, const cJSON *a, struct buf *b)
 	struct buf w;
 
 	buf_init(&w, 1024);
+	/* an sh or exec action runs here, whatever its target says */
+	if ((cJSON_IsObject(fo) || cJSON_IsObject(t)) && ev_str(a, "kind") &&
+	    (!strcmp(ev_str(a, "kind"), "sh") || !strcmp(ev_str(a, "kind"), "exec")))
+		buf_adds(&w, "this machine, for ");
 	if (cJSON_IsObject(fo)) {
 		buf_addf(&w, "group %s: %lld members, %lld at a time, require %s",
 			 ev_str(fo, "group") ? ev_str(fo, "group") : "?",

@@ -111,11 +111,31 @@ for e in events:
     for stream in ("stdout", "stderr"):
         want = p[stream]["sha256"]
         files = [f for f in os.listdir(b + "/outputs/" + [d for d in os.listdir(b + "/outputs")
-                 if d.endswith(p["step_id"])][0]) if f"-task-{p['task']}." in f and f.endswith(stream)]
+                 if d.endswith(p["step_id"])][0]) if re.search(rf"-task-{p['task']}(-[^.]*)?\.{stream}$", f)]
         if len(files) != 1: die(f"task {p['task']} {stream}: files {files}")
+        if "label" in p and not files[0].endswith(f"-{p['label']}.{stream}"): die(f"{files[0]}: no label")
         step_dir = [d for d in os.listdir(b + "/outputs") if d.endswith(p["step_id"])][0]
         got = hashlib.sha256(open(f"{b}/outputs/{step_dir}/{files[0]}", "rb").read()).hexdigest()
         if got != want: die(f"{files[0]} is not the stream task {p['task']} recorded")
+# what each attempt ran where: every action_start's target and fan-out, every
+# member's end, in evidence.json and evidence.md
+acts = {(s["index"], t["attempt"], a["action"]): a
+        for s in doc["steps"] for t in s["timings"] for a in t["actions"]}
+starts = [(e, json.loads(e["payload"])) for e in events if e["type"] == "action_start"]
+if len(acts) != len(starts): die(f"{len(acts)} actions in evidence.json, {len(starts)} started")
+fleet = None
+for e, p in starts:
+    idx = next(s["index"] for s in doc["steps"] if s["id"] == p["step_id"])
+    a = acts[(idx, p["attempt"], p["action"])]
+    if a["target"] != p.get("target") or a["fanout"] != p.get("fanout") or a["command"] != p["command"]:
+        die(f"action {p} is not in evidence.json as started: {a}")
+    if a["fanout"]: fleet = a
+if acts[(3, 1, 0)]["target"]["host"] != "web1.invalid": die("the targeted action's host")
+members = [(json.loads(e["payload"])["label"], json.loads(e["payload"])["status"],
+            json.loads(e["payload"])["duration_ms"]) for e in events if e["type"] == "task_end"]
+if [(h["label"], h["status"], h["duration_ms"]) for h in fleet["hosts"]] != members or \
+        [m[1] for m in members] != ["ok", "failed", "ok"]:
+    die(f"fan-out members {fleet['hosts']} are not the journal's {members}")
 # junit: a testcase per step, its status and wall time
 suite = ET.parse(f"{b}/junit.xml").getroot().find("testsuite")
 cases = suite.findall("testcase")
@@ -134,11 +154,15 @@ for s in doc["steps"]:
     row = next((l for l in md.splitlines() if l.startswith(f"| {s['index'] + 1} | ")), None)
     if not row or f"| {s['status']} |" not in row: die(f"evidence.md timeline row of {s['id']}: {row}")
 for want in ("**handover** to bob", "started by alice", "| TOKEN | \\*\\*\\* |", "CHG-1234",
-             "Evidence drill \\| &lt;b&gt;bold&lt;/b&gt;", "checking for CHG-1234", "RTO budget 10m 00s"):
+             "Evidence drill \\| &lt;b&gt;bold&lt;/b&gt;", "checking for CHG-1234", "RTO budget 10m 00s",
+             "| 4 | 1 | 1 sh | this machine, for web1 (ssh ops@web1.invalid) | ok: exit 0 |",
+             "| 4 | 1 | 2 sh | this machine, for group fleet: 3 members, 1 at a time, require 2 | ok: 2 of 3",
+             "|  |  | \u21b3 member | web2 | failed: exit 9 |"):
     if want not in md: die(f"evidence.md lacks {want!r}")
 html = open(f"{b}/report.html").read()
 if "<b>bold</b>" in html or "&lt;b&gt;bold&lt;/b&gt;" not in html: die("report.html does not escape the title")
-for want in ("<strong>handover</strong>", ">alice<", ">bob<", 'class="bar s-failed"', 'data-rto-ms="600000"'):
+for want in ("<strong>handover</strong>", ">alice<", ">bob<", 'class="bar s-failed"', 'data-rto-ms="600000"',
+             '<table id="actions">', '<tr class="member"><td></td><td></td><td>\u21b3 member</td><td>web2</td>'):
     if want not in html: die(f"report.html lacks {want!r}")
 if re.search(r"(src|href)=\"(https?:)?//", html): die("report.html refers to the network")
 print("bundle consistent")

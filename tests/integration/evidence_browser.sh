@@ -36,7 +36,8 @@ if errors:
 bars = json.load(open(f"{page}/bars.json"))
 scale, min_bar = bars["scale"], bars["min_bar"]
 ends = {}
-rb_steps = ["check-the-service", "flaky-probe", "settle", "promote", "tell-the-channel"]
+rb_steps = ["check-the-service", "flaky-probe", "settle", "restart-the-fleet", "promote",
+            "tell-the-channel"]
 for row in json.load(open(ends_file)):
     p = json.loads(row["payload"])
     ends[(rb_steps.index(p["step_id"]) + 1, p["attempt"])] = p["duration_ms"]
