@@ -346,8 +346,9 @@ static void notifications_finish(struct session *s)
 			  run_notify_pending(s->run) == 1 ? "" : "s");
 }
 
-/* The head on leaving: printed in plain mode (the console shows its
- * own), appended to --head-file. */
+/* The head on leaving, printed (after the console has given the terminal
+ * back) for the operator to paste into a ticket, and appended to
+ * --head-file. */
 static void head_leave(struct session *s, const struct run_args *a)
 {
 	struct journal_head h;
@@ -356,8 +357,7 @@ static void head_leave(struct session *s, const struct run_args *a)
 
 	if (!s->j || id <= 0 || journal_head(s->j, id, &h, &e) < 0 || !h.seq)
 		return;
-	if (!use_console(a))
-		printf("journal head %lld:%lld:%s\n", (long long)id, (long long)h.seq, h.hash);
+	printf("journal head %lld:%lld:%s\n", (long long)id, (long long)h.seq, h.hash);
 	fflush(stdout);
 	bool live = true;
 	struct journal_run jr;
