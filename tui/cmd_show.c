@@ -173,7 +173,27 @@ static void step_status_print(const struct report_step *s)
 	}
 }
 
-static void step_print(const struct report_step *s)
+/* A fan-out's members in the step's last attempt, as they ended:
+ * "members: web1 ok, web2 failed". */
+static void members_print(const struct run_fold *f, const struct report_step *s)
+{
+	size_t k = 0, n = 0;
+
+	while (k < f->n_steps && &f->steps[k].st != s->state)
+		k++;
+	for (size_t i = 0; k < f->n_steps && i < f->n_tasks; i++) {
+		const struct fold_task *t = &f->tasks[i];
+		if (t->role != FOLD_TASK_MEMBER || t->step != (int64_t)k || t->attempt != s->attempts)
+			continue;
+		printf("%s", n++ ? ", " : SHOW_INDENT "members: ");
+		print_clean("", t->label ? t->label : "?", " ");
+		printf("%s", t->status[0] ? t->status : "running");
+	}
+	if (n)
+		printf("\n");
+}
+
+static void step_print(const struct run_fold *f, const struct report_step *s)
 {
 	printf("  %s %3lld  ", glyph(s->status), (long long)s->index + 1);
 	print_clean("", s->title ? s->title : s->id ? s->id : "(no title)", "");
@@ -181,6 +201,7 @@ static void step_print(const struct report_step *s)
 		print_clean(" [", s->id, "]");
 	printf("\n");
 	step_status_print(s);
+	members_print(f, s);
 }
 
 static void notes_print(const struct run_report *r)
@@ -330,7 +351,7 @@ static int steps_print(struct journal *j, const struct run_report *r,
 		done += step_status_final(r->steps[i].status);
 	printf("\nsteps: %zu of %zu done\n", done, r->n_steps);
 	for (size_t i = 0; i < r->n_steps; i++) {
-		step_print(&r->steps[i]);
+		step_print(&r->fold, &r->steps[i]);
 		int one = output ? outputs_print(j, r, &r->steps[i],
 						 refs, n) : 0;
 		if (one < 0 || (one > 0 && rc == 0))

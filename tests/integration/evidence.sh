@@ -43,6 +43,7 @@ grep -q "^$head " "$T/heads" || fail "--head-file lacks the final head"
 run "$QRH_BIN" show --journal "$db" 1
 assert_contains "$out" "handover"
 assert_contains "$out" "from alice to bob"
+assert_contains "$out" "members: web1 ok, web2 failed, web3 ok"
 
 run "$QRH_BIN" export --journal "$db" -o "$T/b" 1
 assert_rc 0
