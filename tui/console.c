@@ -365,8 +365,14 @@ static void finish_run(struct console *c)
 	const char *outcome = run_outcome(c->run);
 	snprintf(c->outcome, sizeof c->outcome, "%s", outcome);
 	c->end_ns = clock_mono_ns();
+	struct journal *j = run_journal(c->run);
+	struct journal_head h = { 0 };
 	if (run_end(c->run, outcome, false, &e) < 0)
 		console_set_status(c, "%s", e.msg);
+	else if (j && journal_head(j, run_id(c->run), &h, &e) >= 0 && h.seq > 0)
+		/* the head to anchor (qrh prints it whole on leaving) */
+		console_set_status(c, "run finished: %s; journal head %lld:%lld:%.12s. Press q to leave.",
+				   outcome, (long long)run_id(c->run), (long long)h.seq, h.hash);
 	else
 		console_set_status(c, "run finished: %s. Press q to leave.", outcome);
 	c->exit_code = strcmp(outcome, "ok") ? QRH_EXIT_FAILED : QRH_EXIT_OK;
@@ -418,23 +424,18 @@ static void console_teardown(struct console *c)
 	c->run = NULL;
 }
 
-/* On leaving: the run's number, what became of it and the journal's
- * head, on standard output, to paste into the incident ticket. */
+/* On leaving: the run's number and what became of it, on standard
+ * output, to paste into the incident ticket; qrh run prints the journal's
+ * head on the next line (cmd_run.c's head_leave). */
 static void print_leave_line(struct console *c)
 {
-	struct journal_head h;
-	struct err e;
 	long long id = (long long)run_id(c->run);
 	const struct run_fold *f = run_fold(c->run);
 	if (f->ended)
-		printf("qrh: run %lld %s%s", id, strcmp(f->outcome, "aborted") ? "ended: " : "",
+		printf("qrh: run %lld %s%s\n", id, strcmp(f->outcome, "aborted") ? "ended: " : "",
 		       f->outcome);
 	else
-		printf("qrh: run %lld left open (qrh resume %lld continues it)", id, id);
-	if (journal_head(run_journal(c->run), run_id(c->run), &h, &e) >= 0 && h.seq > 0)
-		printf("; journal head %lld:%lld:%s\n", id, (long long)h.seq, h.hash);
-	else
-		printf("\n");
+		printf("qrh: run %lld left open (qrh resume %lld continues it)\n", id, id);
 	fflush(stdout);
 }
 

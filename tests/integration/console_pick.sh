@@ -38,6 +38,9 @@ case "$shown" in
 *"from-backup $newest"*) ;;
 *) tui_timeout pick "expected in the run dialog: from-backup $newest" ;;
 esac
+# the evidence names the pick and who made it
+"$QRH_BIN" export --journal "$T/j.db" -f md >"$T/ev.md" 2>/dev/null || fail "export"
+grep -qF "$(id -un) picked BACKUP = $newest (step " "$T/ev.md" || fail "evidence.md lacks the pick: $(grep -i pick "$T/ev.md")"
 echo "console pick: the backup picked from the list when step 1 ran"
 
 # plain mode on a terminal lists the same choices, numbered alike

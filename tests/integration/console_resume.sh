@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Quit and resume in the console, at 80x24 and 120x40: q while idle leaves
-# the run open (the leave line says so, with the journal head) and `qrh
+# the run open (the leave lines say so, with the journal head) and `qrh
 # resume` opens the console on the same run, its notes and their counter
 # kept; after kill -9 of qrh in the middle of a step, `qrh resume` asks
 # about the interrupted step, showing its last lines and that its process
@@ -70,7 +70,8 @@ one_size() {
 	wait_for $s "[read typed after quit]"
 	id=$(journal "select max(id) from runs")
 	assert_eq "$(journal "select coalesce(outcome, 'open') from runs where id=$id")" open
-	assert_joined $s "qrh: run $id left open (qrh resume $id continues it); journal head $id:$(journal "select seq || ':' || hash from events where run_id=$id order by seq desc limit 1")"
+	assert_joined $s "qrh: run $id left open (qrh resume $id continues it)"
+	assert_joined $s "journal head $id:$(journal "select seq || ':' || hash from events where run_id=$id order by seq desc limit 1")"
 
 	# qrh resume opens the console on the same run
 	tui_start b$cols "$cols" "$lines" -- "$QRH_BIN" resume --journal "$TUI_DB"
@@ -145,7 +146,7 @@ one_size() {
 	keys $s Enter
 	dialog $s "[y] yes"
 	keys $s y
-	wait_for $s "run finished: ok. Press q to leave."
+	wait_for $s "run finished: ok; journal head "
 	keys $s l
 	dialog $s "Notes of run $id: 2"
 	assert_screen $s "before the resume"
@@ -155,7 +156,8 @@ one_size() {
 	keys $s q
 	wait_exit $s
 	assert_eq "$exit_code" 0
-	assert_joined $s "qrh: run $id ended: ok; journal head $id:$(journal "select seq || ':' || hash from events where run_id=$id order by seq desc limit 1")"
+	assert_joined $s "qrh: run $id ended: ok"
+	assert_joined $s "journal head $id:$(journal "select seq || ':' || hash from events where run_id=$id order by seq desc limit 1")"
 
 	assert_eq "$(journal "select count(*) from runs")" 1
 	assert_eq "$(journal "select outcome from runs where id=$id")" ok

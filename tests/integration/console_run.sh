@@ -5,8 +5,9 @@
 # settles, asks for a typed word (a wrong word runs nothing), takes a
 # note, a step done by hand with a note, a skip with a reason, a retry
 # from the failure dialog; and the journal records each as done. The
-# first screen is compared with golden/console_initial_{80x24,120x40};
-# leaving prints the run's number, outcome and journal head.
+# first screen is compared with golden/console_initial_{80x24,120x40}.
+# When the run ends the journal head is shown; leaving prints the run's
+# number and outcome, then the head whole.
 . "$(dirname "$0")/../lib.sh"
 . "$QRH_SRC/tests/tui_lib.sh"
 
@@ -127,19 +128,23 @@ one_size() {
 	assert_screen $s "first try fails"
 	keys $s r
 	wait_for $s "second try ok"
-	wait_for $s "run finished: ok. Press q to leave."
+	wait_for $s "run finished: ok; journal head "
+	local finished=$last_screen
 	assert_screen $s "Steps 6/6 done"
 	keys $s q
 	wait_exit $s
 	assert_eq "$exit_code" 0
-	# the leave line, for the ticket: the run, its outcome, the head
-	local head
-	head=$(journal "select run_id || ':' || seq || ':' || hash from events order by seq desc limit 1")
-	assert_joined $s "qrh: run $(journal "select max(id) from runs") ended: ok; journal head $head"
+	# the leave lines, for the ticket: the run, its outcome; the head
+	assert_joined $s "qrh: run $(journal "select max(id) from runs") ended: ok"
 
 	# the journal agrees
-	local id
+	local id head
 	id=$(journal "select max(id) from runs")
+	# the head to anchor: shown when the run ends, printed whole on leaving
+	head=$(journal "select id || ':' || head_seq || ':' || head_hash from runs where id=$id")
+	tm capture-pane -p -J -t $s | grep -qF "journal head $head" ||
+		tui_timeout $s "the full head $head is not printed on leaving"
+	assert_contains "$finished" "journal head ${head:0:$((${#head} - 52))}. Press q"
 	assert_eq "$(journal "select outcome from runs where id=$id")" ok
 	assert_eq "$(journal "select group_concat(json_extract(payload,'\$.step_id') || '=' || json_extract(payload,'\$.how'), ' ')
 		from (select payload from events where run_id=$id and type='step_confirm' order by seq)")" \
