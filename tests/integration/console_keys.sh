@@ -188,6 +188,7 @@ wait_exit $s
 assert_eq "$exit_code" 1
 assert_eq "$(journal "select json_extract(payload,'\$.outcome') from events where type='run_end'")" aborted
 id=$(journal "select max(id) from runs")
-assert_joined $s "qrh: run $id aborted; journal head $id:$(journal "select seq || ':' || hash from events order by seq desc limit 1")"
+assert_joined $s "qrh: run $id aborted"
+assert_joined $s "journal head $id:$(journal "select seq || ':' || hash from events order by seq desc limit 1")"
 "$QRH_BIN" verify --journal "$TUI_DB" >/dev/null || fail "qrh verify fails on the console's journal"
 echo "console keys: typed-ahead keys dropped, refused keys lock typing, one selection rule, stop and ask, abort typed"
