@@ -32,10 +32,11 @@ assert_eq "$(sqlite3 "$T/j.db" "select json_extract(payload,'\$.value') || ' ' |
 # the restore step comes up with the picked backup in what it will run
 keys pick Enter
 dialog pick "Run step 2?"
-# the dialog wraps the command (marked ↪): join its lines again
-shown=$(screen pick | sed -n 's/^ *│ \(↪ \)\{0,1\}\(.*[^ ]\) *│$/\2/p' | tr -d '\n')
+# the dialog wraps the command (marked ↪) wherever the path's length puts
+# the edge, a space included: join its lines again and compare without spaces
+shown=$(screen pick | sed -n 's/^ *│ \(↪ \)\{0,1\}\(.*[^ ]\) *│$/\2/p' | tr -d '\n ')
 case "$shown" in
-*"from-backup $newest"*) ;;
+*"from-backup$newest"*) ;;
 *) tui_timeout pick "expected in the run dialog: from-backup $newest" ;;
 esac
 # the evidence names the pick and who made it
