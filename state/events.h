@@ -93,6 +93,10 @@
  *                    how they are hashed); about every 10 s while probes
  *                    poll, and before a probe_stop, a run_end or a
  *                    shutdown: the ranges follow each other from 1
+ *   notify_failed    {"what": "run_start"|"step_end"|"failure"|"run_end"|
+ *                     "head", "step_id"?, "attempts", "error"}: a
+ *                    notification (runbook notify:) that was never
+ *                    delivered, after its retries; never the URL
  *   run_end          {"outcome", "duration_ms"} via journal_run_end;
  *                    duration: the run's elapsed time from its start over
  *                    every resume; actor: the operator who aborted, else
@@ -138,6 +142,7 @@
 #define EV_PROBE_STATE "probe_state"
 #define EV_PROBE_STOP "probe_stop"
 #define EV_PROBE_DIGEST "probe_digest"
+#define EV_NOTIFY_FAILED "notify_failed"
 #define EV_RUN_END "run_end"
 
 /* Legacy: a background process's output in journals written before tasks

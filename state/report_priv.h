@@ -6,11 +6,7 @@
 #include <stdint.h>
 
 #include "state/report.h"
-
-/* An integer exact for any int64; REPORT_NONE is null. */
-void report_json_int(cJSON *o, const char *key, int64_t v);
-/* RFC 3339 with milliseconds; 0 and REPORT_NONE are null. */
-void report_json_time(cJSON *o, const char *key, int64_t wall_ms);
+#include "state/report_json.h" /* report_json_int, report_json_time */
 
 /* report_probes.c: the probes' sample counts and the objectives (with a
  * probe's RPO), after the fold; and their members of the document. */

@@ -189,6 +189,7 @@ struct run {
 	uint64_t probes_timer;   /* reconciles polling with the steps */
 	uint64_t digest_timer;
 	int64_t rpo_window_ms, rpo_rows_lost, rpo_seq; /* RPO from a probe */
+	struct run_notify *notify; /* the runbook's notify:, or NULL */
 	struct {
 		size_t step;
 		char *var;
@@ -291,6 +292,11 @@ void run_probes_end(struct run *r, const char *reason);
 long run_probe_index(const struct run *r, const char *name);
 /* Observing: the samples of each probe read again from the journal. */
 void run_probes_observe(struct run *r);
+/* ---- run_notify.c ---- */
+/* With a notify: in the runbook, stands between the run and r->lis (call
+ * it once r->lis and r->loop are set). */
+void run_notify_attach(struct run *r);
+void run_notify_free(struct run *r);
 
 /* ---- run_replay.c ---- */
 int run_reopen_replay(struct run *r, struct err *e);
