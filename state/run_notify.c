@@ -231,6 +231,13 @@ static void tee_task(void *arg, const struct run_task_view *t)
 		rn->front.task(rn->front.arg, t);
 }
 
+static void tee_probe(void *arg, size_t i)
+{
+	struct run_notify *rn = arg;
+	if (rn->front.probe)
+		rn->front.probe(rn->front.arg, i);
+}
+
 static void tee_step_done(void *arg, size_t step)
 {
 	struct run_notify *rn = arg;
@@ -287,7 +294,8 @@ void run_notify_attach(struct run *r)
 	r->notify = rn;
 	r->lis = (struct run_listener){
 		.event = tee_event, .output = tee_output, .task = tee_task,
-		.step_done = tee_step_done, .journal_failed = tee_journal_failed, .arg = rn,
+		.step_done = tee_step_done, .journal_failed = tee_journal_failed,
+		.probe = tee_probe, .arg = rn,
 	};
 }
 
