@@ -120,6 +120,10 @@ void journal_event_hash_raw(int64_t run_id, int64_t seq, int64_t wall_ms,
 int journal_event_insert(struct journal *j, struct journal_event *ev,
 			 struct err *e);
 
+/* journal_team.c: the run's UUID, in the run-creating transaction */
+int journal_team_uuid_store(struct journal *j, int64_t run_id,
+			    const char *uuid, struct err *e);
+
 /* journal_run.c */
 int journal_run_digest(struct journal *j, int64_t run_id,
 		       char out[JOURNAL_HASH_LEN + 1], struct err *e);

@@ -245,7 +245,7 @@ static void test_v1_upgrade(void **state)
 	int64_t ids = jt_sql_int(f->path, "SELECT sum(id * 31 + total_bytes) "
 			      "FROM outputs");
 	j = open_ok(f->path, 0);
-	assert_int_equal(journal_schema_version(j, &e), 2);
+	assert_int_equal(journal_schema_version(j, &e), JOURNAL_SCHEMA_VERSION);
 	int64_t run = run_make(j);
 	assert_int_equal(journal_output_append(j, run, TASK(0, 1, 1, "t"),
 					       JOURNAL_STDOUT, "new\n", 4, &e), 0);
