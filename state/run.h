@@ -133,6 +133,13 @@ int run_reopen(struct run *r, struct journal *j, struct loop *l,
 	       struct proc_reaper *reaper, const struct run_listener *lis,
 	       int64_t id, bool runbook_changed, struct err *e);
 
+/* Team mode: every commit of the run is handed to the link to ship
+ * (state/team_link.h), and approvals and notes sent from other machines
+ * come to the run through it. The link is borrowed: it must outlive the
+ * run (free the run first). */
+struct team_link;
+void run_set_team(struct run *r, struct team_link *t);
+
 /* Follows run `id` written by another process (qrh watch): nothing is
  * ever written; run_observe_poll applies the events journaled since the
  * last poll and reports each to the listener. */

@@ -152,6 +152,8 @@ struct run {
 		char *var;
 		cJSON *choices; /* NULL: nothing to pick */
 	} pick;
+	struct team_link *team; /* borrowed; NULL: no team journal */
+	struct approvals *appr; /* dual control (state/approval.c); NULL: none yet */
 };
 
 /* ---- run.c ---- */

@@ -365,9 +365,12 @@ static int check_role(PGconn *c, const char *role, bool want_select, bool insert
 static int check_members(PGconn *c, struct team_finding **out, size_t *n,
 			 struct err *e)
 {
-	PGresult *r = PQexec(c, "SELECT r.rolname, r.rolsuper OR r.rolbypassrls FROM pg_roles r "
-			     "WHERE r.rolcanlogin AND (pg_has_role(r.oid, 'qrh_writer', 'MEMBER') "
-			     "OR pg_has_role(r.oid, 'qrh_reader', 'MEMBER')) ORDER BY 1");
+	/* granted membership only: a superuser is "a member" of everything */
+	PGresult *r = PQexec(c, "WITH RECURSIVE m AS (SELECT member FROM pg_auth_members WHERE "
+			     "roleid IN ('qrh_writer'::regrole, 'qrh_reader'::regrole) UNION "
+			     "SELECT a.member FROM pg_auth_members a JOIN m ON a.roleid = m.member) "
+			     "SELECT r.rolname, r.rolsuper OR r.rolbypassrls FROM pg_roles r WHERE "
+			     "r.rolcanlogin AND r.oid IN (SELECT member FROM m) ORDER BY 1");
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		pq_err(e, "cannot list the team's roles", PQresultErrorMessage(r));
 		PQclear(r);

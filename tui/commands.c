@@ -156,6 +156,29 @@ const struct command qrh_commands[] = {
 	  "Exit status: 0 on success, 1 when the journal cannot be read or the\n"
 	  "document cannot be written, 2 when the journal cannot be opened, RUN\n"
 	  "does not exist, the format is not available, or on a usage error.\n" },
+	{ "team", cmd_team, "qrh team init|check|sync [--journal DB] [CONNINFO]",
+	  "set up the team database, check its grants, ship what waits",
+	  "Team mode keeps a copy of every run in a PostgreSQL database that the\n"
+	  "team shares (qrh run --team CONNINFO). CONNINFO is a libpq connection\n"
+	  "string or URI; without one, $QRH_TEAM, then the first line of\n"
+	  "$XDG_CONFIG_HOME/qrh/team.conf that is not a comment.\n"
+	  "\n"
+	  "  init    create the schema qrh and the group roles qrh_writer (SELECT and\n"
+	  "          INSERT: operators, approvers) and qrh_reader (SELECT, and INSERT\n"
+	  "          on notes: watchers), or apply the migrations a newer qrh brings.\n"
+	  "          Idempotent; prints every statement before it runs. Run it as the\n"
+	  "          role that is to own the schema (not an operator's role).\n"
+	  "  init --check, check\n"
+	  "          check the schema version and that writers and readers may\n"
+	  "          never UPDATE, DELETE or TRUNCATE, nor may any login member of\n"
+	  "          the groups (owners and superusers are reported)\n"
+	  "  sync    ship what linked runs left in the local journal (the database\n"
+	  "          was unreachable when they ran) and wait until it is central\n"
+	  "\n"
+	  "  --journal DB   the journal sync reads (default as for qrh run)\n"
+	  "\n"
+	  "Exit status: 0 done (check: append-only), 1 the database refused or the\n"
+	  "check found a problem, 2 on a usage error.\n" },
 	{ "help", cmd_help, "qrh help [COMMAND]", "show help for qrh or a command",
 	  "Shows the list of commands, or the help of one command.\n" },
 	{ "version", cmd_version, "qrh version", "print the version",

@@ -1,0 +1,124 @@
+/* team_cli.c: see tui/team_cli.h. Front-end state: one link per process. */
+#include "tui/team_cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tui/outq.h"
+#include "util/clock.h"
+#include "util/xalloc.h"
+
+#define STATUS_EVERY_MS 500
+
+static char *config_line(void)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	char path[4096];
+	if (xdg && *xdg == '/')
+		snprintf(path, sizeof path, "%s/qrh/team.conf", xdg);
+	else if (home && *home)
+		snprintf(path, sizeof path, "%s/.config/qrh/team.conf", home);
+	else
+		return NULL;
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	char *line = NULL, *found = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	while (!found && (n = getline(&line, &cap, f)) >= 0) {
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' '))
+			line[--n] = '\0';
+		char *p = line + strspn(line, " \t");
+		if (*p && *p != '#')
+			found = xstrdup(p);
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+char *team_conninfo(const char *cli)
+{
+	if (cli && *cli)
+		return xstrdup(cli);
+	const char *env = getenv("QRH_TEAM");
+	if (env && *env)
+		return xstrdup(env);
+	return config_line();
+}
+
+static struct {
+	struct loop *loop;
+	struct team_link *link;
+	uint64_t timer;
+	char last[160];
+} status;
+
+static void on_status(struct loop *l, uint64_t id, void *arg)
+{
+	(void)id;
+	(void)arg;
+	struct team_link_view v;
+	char now[160], when[RFC3339_MS_LEN];
+	team_link_view(status.link, &v);
+	team_link_describe(&v, now, sizeof now);
+	/* "behind" changes with every event: say it when it starts only */
+	bool same_kind = !strncmp(now, status.last, 10) && strstr(now, "behind") &&
+			 strstr(status.last, "behind");
+	if (strcmp(now, status.last) && !same_kind) {
+		clock_rfc3339_ms(clock_wall_ms(), when);
+		outq_printf("%s %s%s%s\n", when, now,
+			    v.status == TEAM_LINK_UNREACHABLE && *v.error ? ": " : "",
+			    v.status == TEAM_LINK_UNREACHABLE ? v.error : "");
+		snprintf(status.last, sizeof status.last, "%s", now);
+	}
+	status.timer = loop_timer_add(l, STATUS_EVERY_MS, on_status, NULL);
+}
+
+void team_status_start(struct loop *l, struct team_link *t)
+{
+	status.loop = l;
+	status.link = t;
+	status.last[0] = '\0';
+	status.timer = loop_timer_add(l, STATUS_EVERY_MS, on_status, NULL);
+}
+
+void team_status_stop(void)
+{
+	if (status.timer)
+		loop_timer_cancel(status.loop, status.timer);
+	status.timer = 0;
+}
+
+static void on_drain_tick(struct loop *l, uint64_t id, void *arg)
+{
+	(void)id;
+	(void)arg;
+	loop_stop(l);
+}
+
+void team_drain(struct loop *l, struct team_link *t, bool quiet)
+{
+	const char *env = getenv("QRH_TEAM_DRAIN");
+	int64_t limit = env && *env ? strtoll(env, NULL, 10) * 1000 : 10000;
+	int64_t start = clock_mono_ns();
+	struct team_link_view v;
+	team_link_kick(t);
+	while ((clock_mono_ns() - start) / 1000000 < limit) {
+		team_link_view(t, &v);
+		if (team_link_synced(t) || v.status == TEAM_LINK_UNREACHABLE)
+			break;
+		uint64_t tick = loop_timer_add(l, 50, on_drain_tick, NULL);
+		loop_run(l);
+		loop_timer_cancel(l, tick);
+	}
+	char line[160];
+	team_link_view(t, &v);
+	team_link_describe(&v, line, sizeof line);
+	if (!quiet || !team_link_synced(t))
+		fprintf(stderr, "qrh: %s%s\n", line, team_link_synced(t) ? "" :
+			"; the rest waits in the local journal and goes with the next "
+			"qrh run --team, qrh resume --team or qrh team sync");
+}
