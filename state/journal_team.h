@@ -99,4 +99,38 @@ int journal_team_samples(struct journal *j, int64_t run_id, int64_t after,
 			 size_t max_rows, cJSON **rows, int64_t *last,
 			 struct err *e);
 
+/* ---- a mirror: one run copied verbatim from the team database into a
+ * journal of its own (qrh watch --team, qrh verify --team), so that the
+ * same readers and the same verify work on the central copy. Rows go in
+ * as they are, hashes included: nothing is recomputed, so what verify
+ * finds wrong is what the central copy has wrong. The run keeps its local
+ * number (its hashes cover it). ---- */
+struct journal_output_row_info {
+	int64_t total_bytes, stored_end, lost_bytes;
+	const char *sha256; /* NULL: none */
+	int truncated;
+};
+struct journal_mirror_run {
+	int64_t local_id;
+	const char *uuid;
+	const char *host, *runbook_path, *runbook_text, *title, *operator_name;
+	const char *os_user, *mode, *vars;
+	size_t runbook_len;
+	int64_t uid, started_at;
+};
+int journal_mirror_run(struct journal *j, const struct journal_mirror_run *r,
+		       struct err *e);
+/* Events in seq order (their seq, prev_hash and hash as given); a run_end
+ * records the outcome and end as journal_run_end would. */
+int journal_mirror_events(struct journal *j, const struct journal_event *evs,
+			  size_t n, struct err *e);
+int journal_mirror_chunk(struct journal *j, int64_t run_id,
+			 const struct journal_okey *k, enum journal_stream stream,
+			 int part, int64_t off, const void *data, size_t len,
+			 struct err *e);
+/* A finished stream's record. */
+int journal_mirror_output(struct journal *j, int64_t run_id,
+			  const struct journal_okey *k, enum journal_stream stream,
+			  const struct journal_output_row_info *info, struct err *e);
+
 #endif

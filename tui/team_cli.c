@@ -1,6 +1,7 @@
 /* team_cli.c: see tui/team_cli.h. Front-end state: one link per process. */
 #include "tui/team_cli.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,4 +122,103 @@ void team_drain(struct loop *l, struct team_link *t, bool quiet)
 		fprintf(stderr, "qrh: %s%s\n", line, team_link_synced(t) ? "" :
 			"; the rest waits in the local journal and goes with the next "
 			"qrh run --team, qrh resume --team or qrh team sync");
+}
+
+/* ---- the central copy, mirrored ---- */
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include "state/journal_team.h"
+#include "state/team_pull.h"
+
+char *team_run_ref(const char *run, struct journal *local)
+{
+	struct err e;
+	char uuid[UUID_TEXT_LEN + 1];
+	if (run && *run && strspn(run, "0123456789") == strlen(run) && local &&
+	    journal_run_uuid(local, strtoll(run, NULL, 10), uuid, &e) == 1)
+		return xstrdup(uuid);
+	return xstrdup(run ? run : "");
+}
+
+struct mirror_wait {
+	bool done, failed;
+	char msg[ERR_MSG_MAX];
+};
+
+static void mirror_caught_up(void *arg)
+{
+	((struct mirror_wait *)arg)->done = true;
+}
+
+static void mirror_failed(void *arg, const char *msg)
+{
+	struct mirror_wait *w = arg;
+	w->failed = true;
+	snprintf(w->msg, sizeof w->msg, "%s", msg);
+}
+
+int team_mirror_open(const char *conninfo, const char *run, struct journal *local,
+		     struct team_mirror *m, struct err *e)
+{
+	static const struct team_pull_cb cb = { .caught_up = mirror_caught_up,
+						.failed = mirror_failed };
+	const char *tmp = getenv("TMPDIR");
+	char tmpl[4096], path[4200];
+	memset(m, 0, sizeof *m);
+	snprintf(tmpl, sizeof tmpl, "%s/qrh-team.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(tmpl))
+		return err_set(e, "cannot make a directory for the copy: %s", strerror(errno));
+	m->dir = xstrdup(tmpl);
+	snprintf(path, sizeof path, "%s/central.db", m->dir);
+	m->j = journal_open(path, e);
+	struct loop *l = m->j ? loop_new(e) : NULL;
+	char *ref = team_run_ref(run, local);
+	struct mirror_wait w = { 0 };
+	struct team_pull *p = l ? team_pull_new(l, conninfo, ref, m->j, &cb, &w, e) : NULL;
+	free(ref);
+	int64_t start = clock_mono_ns();
+	while (p && !w.done && !w.failed && (clock_mono_ns() - start) / 1000000000 < 60) {
+		uint64_t tick = loop_timer_add(l, 100, on_drain_tick, NULL);
+		loop_run(l);
+		loop_timer_cancel(l, tick);
+	}
+	int rc = 0;
+	if (!p) {
+		rc = -1;
+	} else if (!w.done) {
+		rc = err_set(e, "%s", w.failed ? w.msg : *team_pull_trouble(p) ?
+			     team_pull_trouble(p) : "the team database did not answer within 60 s");
+	} else {
+		m->run_id = team_pull_run_id(p);
+		snprintf(m->uuid, sizeof m->uuid, "%s", team_pull_uuid(p));
+	}
+	team_pull_free(p);
+	loop_free(l);
+	if (rc < 0)
+		team_mirror_close(m);
+	return rc;
+}
+
+void team_mirror_close(struct team_mirror *m)
+{
+	journal_close(m->j);
+	m->j = NULL;
+	if (!m->dir)
+		return;
+	DIR *d = opendir(m->dir);
+	struct dirent *de;
+	char path[4400];
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "%s/%s", m->dir, de->d_name);
+		unlink(path);
+	}
+	if (d)
+		closedir(d);
+	rmdir(m->dir);
+	free(m->dir);
+	m->dir = NULL;
 }

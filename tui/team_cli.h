@@ -21,3 +21,24 @@ void team_status_stop(void);
 void team_drain(struct loop *l, struct team_link *t, bool quiet);
 
 #endif
+
+#include "state/journal.h"
+#include "util/uuid.h"
+
+/* A run of the team database copied into a private mirror journal (in a
+ * new directory under $TMPDIR, removed by team_mirror_close): for verify
+ * and show. RUN: a UUID or a prefix of one, a local run number of the
+ * local journal `local` (may be NULL), or NULL for the newest. Waits up
+ * to 60 s. NULL with e set. */
+struct team_mirror {
+	struct journal *j;
+	char *dir;
+	int64_t run_id;
+	char uuid[UUID_TEXT_LEN + 1];
+};
+int team_mirror_open(const char *conninfo, const char *run, struct journal *local,
+		     struct team_mirror *m, struct err *e);
+void team_mirror_close(struct team_mirror *m);
+/* The RUN of a team command as the central copy knows it: a local run
+ * number is mapped to its UUID through `local`; anything else is kept. */
+char *team_run_ref(const char *run, struct journal *local);
