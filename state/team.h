@@ -72,3 +72,19 @@ int team_check(PGconn *c, struct team_finding **out, size_t *n,
 int team_schema_version(PGconn *c, struct err *e);
 
 #endif
+
+/* A run in the team database, for `qrh list --team`. */
+struct team_run {
+	char uuid[40];
+	long long local_id;
+	char host[128];
+	char title[200];
+	char operator_name[128];
+	char mode[16];
+	long long started_ms;
+	char outcome[16]; /* "" while it runs */
+	long long events;
+	char shipped_by[64];
+};
+/* Newest first; caller frees *runs. */
+int team_runs_list(PGconn *c, struct team_run **runs, size_t *n, struct err *e);

@@ -367,6 +367,12 @@ void team_pull_free(struct team_pull *p)
 	free(p);
 }
 
+void team_pull_bind(struct team_pull *p, const struct team_pull_cb *cb, void *arg)
+{
+	p->cb = *cb;
+	p->arg = arg;
+}
+
 int64_t team_pull_run_id(const struct team_pull *p)
 {
 	return p->run_id;

@@ -34,6 +34,8 @@ struct team_pull *team_pull_new(struct loop *l, const char *conninfo,
 				const struct team_pull_cb *cb, void *arg,
 				struct err *e);
 void team_pull_free(struct team_pull *p);
+/* New callbacks (a watcher takes over the puller that made the copy). */
+void team_pull_bind(struct team_pull *p, const struct team_pull_cb *cb, void *arg);
 /* Once the header is copied: the run's local number in the mirror (0
  * before), its UUID. */
 int64_t team_pull_run_id(const struct team_pull *p);

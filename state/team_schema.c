@@ -438,3 +438,39 @@ int team_check(PGconn *c, struct team_finding **out, size_t *n, struct err *e)
 		return -1;
 	return problems + p;
 }
+
+/* ---- listing ---- */
+
+int team_runs_list(PGconn *c, struct team_run **runs, size_t *n, struct err *e)
+{
+	PGresult *r = PQexec(c, "SELECT r.uuid::text, r.local_id, r.host, r.title, r.operator, "
+			     "r.mode, r.started_at, coalesce((SELECT payload::json->>'outcome' FROM "
+			     "qrh.events e WHERE e.run_uuid = r.uuid AND e.type = 'run_end' LIMIT 1), ''), "
+			     "(SELECT count(*) FROM qrh.events e WHERE e.run_uuid = r.uuid), r.by_role "
+			     "FROM qrh.runs r ORDER BY r.started_at DESC");
+	*runs = NULL;
+	*n = 0;
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		pq_err(e, "cannot list the team's runs", PQresultErrorMessage(r));
+		PQclear(r);
+		return -1;
+	}
+	int rows = PQntuples(r);
+	*runs = xcalloc(rows ? (size_t)rows : 1, sizeof **runs);
+	for (int i = 0; i < rows; i++) {
+		struct team_run *t = &(*runs)[i];
+		snprintf(t->uuid, sizeof t->uuid, "%s", PQgetvalue(r, i, 0));
+		t->local_id = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+		snprintf(t->host, sizeof t->host, "%s", PQgetvalue(r, i, 2));
+		snprintf(t->title, sizeof t->title, "%s", PQgetvalue(r, i, 3));
+		snprintf(t->operator_name, sizeof t->operator_name, "%s", PQgetvalue(r, i, 4));
+		snprintf(t->mode, sizeof t->mode, "%s", PQgetvalue(r, i, 5));
+		t->started_ms = strtoll(PQgetvalue(r, i, 6), NULL, 10);
+		snprintf(t->outcome, sizeof t->outcome, "%s", PQgetvalue(r, i, 7));
+		t->events = strtoll(PQgetvalue(r, i, 8), NULL, 10);
+		snprintf(t->shipped_by, sizeof t->shipped_by, "%s", PQgetvalue(r, i, 9));
+	}
+	*n = (size_t)rows;
+	PQclear(r);
+	return 0;
+}

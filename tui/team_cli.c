@@ -159,25 +159,23 @@ static void mirror_failed(void *arg, const char *msg)
 	snprintf(w->msg, sizeof w->msg, "%s", msg);
 }
 
-int team_mirror_open(const char *conninfo, const char *run, struct journal *local,
-		     struct team_mirror *m, struct err *e)
+static int mirror_make(struct loop *l, const char *conninfo, const char *ref,
+		       struct team_mirror *m, struct team_pull **pull, struct err *e)
 {
 	static const struct team_pull_cb cb = { .caught_up = mirror_caught_up,
 						.failed = mirror_failed };
 	const char *tmp = getenv("TMPDIR");
 	char tmpl[4096], path[4200];
 	memset(m, 0, sizeof *m);
+	*pull = NULL;
 	snprintf(tmpl, sizeof tmpl, "%s/qrh-team.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(tmpl))
 		return err_set(e, "cannot make a directory for the copy: %s", strerror(errno));
 	m->dir = xstrdup(tmpl);
 	snprintf(path, sizeof path, "%s/central.db", m->dir);
 	m->j = journal_open(path, e);
-	struct loop *l = m->j ? loop_new(e) : NULL;
-	char *ref = team_run_ref(run, local);
 	struct mirror_wait w = { 0 };
-	struct team_pull *p = l ? team_pull_new(l, conninfo, ref, m->j, &cb, &w, e) : NULL;
-	free(ref);
+	struct team_pull *p = m->j ? team_pull_new(l, conninfo, ref, m->j, &cb, &w, e) : NULL;
 	int64_t start = clock_mono_ns();
 	while (p && !w.done && !w.failed && (clock_mono_ns() - start) / 1000000000 < 60) {
 		uint64_t tick = loop_timer_add(l, 100, on_drain_tick, NULL);
@@ -194,10 +192,47 @@ int team_mirror_open(const char *conninfo, const char *run, struct journal *loca
 		m->run_id = team_pull_run_id(p);
 		snprintf(m->uuid, sizeof m->uuid, "%s", team_pull_uuid(p));
 	}
+	if (rc < 0) {
+		team_pull_free(p);
+		team_mirror_close(m);
+		return -1;
+	}
+	*pull = p;
+	return 0;
+}
+
+static void pull_nothing(void *arg)
+{
+	(void)arg;
+}
+
+static void pull_failed_quietly(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
+int team_mirror_follow(const char *conninfo, const char *run, struct loop *l,
+		       struct team_mirror *m, struct team_pull **pull, struct err *e)
+{
+	static const struct team_pull_cb quiet = { .caught_up = pull_nothing,
+						   .failed = pull_failed_quietly };
+	if (mirror_make(l, conninfo, run, m, pull, e) < 0)
+		return -1;
+	team_pull_bind(*pull, &quiet, NULL);
+	return 0;
+}
+
+int team_mirror_open(const char *conninfo, const char *run, struct journal *local,
+		     struct team_mirror *m, struct err *e)
+{
+	struct loop *l = loop_new(e);
+	struct team_pull *p = NULL;
+	char *ref = team_run_ref(run, local);
+	int rc = l ? mirror_make(l, conninfo, ref, m, &p, e) : -1;
+	free(ref);
 	team_pull_free(p);
 	loop_free(l);
-	if (rc < 0)
-		team_mirror_close(m);
 	return rc;
 }
 

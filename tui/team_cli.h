@@ -38,6 +38,11 @@ struct team_mirror {
 };
 int team_mirror_open(const char *conninfo, const char *run, struct journal *local,
 		     struct team_mirror *m, struct err *e);
+/* The same on loop l, and the puller goes on keeping the copy current
+ * (the caller frees it with team_pull_free before team_mirror_close). */
+struct team_pull;
+int team_mirror_follow(const char *conninfo, const char *run, struct loop *l,
+		       struct team_mirror *m, struct team_pull **pull, struct err *e);
 void team_mirror_close(struct team_mirror *m);
 /* The RUN of a team command as the central copy knows it: a local run
  * number is mapped to its UUID through `local`; anything else is kept. */
