@@ -279,7 +279,7 @@ static void set_text(struct load_ctx *c, const cJSON *v, char **slot)
 
 static const char *const top_names[] = { "title",   "description", "vars",
 					 "targets", "probes",	   "objectives",
-					 "steps" };
+					 "notes",   "steps" };
 
 void tree_load_runbook(struct load_ctx *c, const cJSON *root,
 		       struct runbook *rb, bool allow_steps)
@@ -296,6 +296,13 @@ void tree_load_runbook(struct load_ctx *c, const cJSON *root,
 			set_text(c, m, &rb->description);
 		else if (!strcmp(k, "vars"))
 			load_vars(c, m, rb);
+		else if (!strcmp(k, "notes")) {
+			if (cJSON_IsString(m) && (!strcmp(m->valuestring, "anyone") ||
+						  !strcmp(m->valuestring, "operator")))
+				rb->notes_anyone = !strcmp(m->valuestring, "anyone");
+			else
+				field_error(c, m, "'notes' is 'anyone' (watchers may add notes) or 'operator'");
+		}
 		else if (!strcmp(k, "targets"))
 			load_targets(c, m, rb);
 		else if (!strcmp(k, "probes"))
@@ -315,7 +322,7 @@ void tree_load_runbook(struct load_ctx *c, const cJSON *root,
 			field_error_at(c, posmap_key(c->pm, m),
 				       "steps come from the document, not the front matter");
 		else {
-			const char *near = suggest_closest(k, top_names, allow_steps ? 7 : 6);
+			const char *near = suggest_closest(k, top_names, allow_steps ? 8 : 7);
 			if (near)
 				field_error_at(c, posmap_key(c->pm, m), "unknown key '%s' (did you mean '%s'?)", k, near);
 			else

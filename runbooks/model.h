@@ -200,6 +200,7 @@ struct runbook {
 	struct objectives objectives;
 	struct step *steps;
 	size_t n_steps;
+	bool notes_anyone; /* notes: anyone: watchers may add notes (team mode) */
 };
 
 const char *action_kind_name(enum action_kind k);
