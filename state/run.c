@@ -52,6 +52,7 @@ void run_free(struct run *r)
 	task_free_all(r);
 	kinds_close(r);
 	run_survivors_free(r);
+	run_approvals_free(r);
 	guard_free(r->guard);
 	if (r->flush_timer)
 		loop_timer_cancel(r->loop, r->flush_timer);
@@ -559,7 +560,8 @@ static int refuse(struct run *r, size_t i, unsigned want, struct err *e)
 
 int run_step_begin(struct run *r, size_t i, const char *how, struct err *e)
 {
-	if (refuse(r, i, CHOICE_RUN | CHOICE_RETRY, e) < 0)
+	if (refuse(r, i, CHOICE_RUN | CHOICE_RETRY, e) < 0 ||
+	    run_approval_check(r, i, e) < 0)
 		return -1;
 	cJSON *p = run_step_payload(r, i, 0);
 	cJSON_AddStringToObject(p, "how", how);

@@ -173,8 +173,6 @@ enum run_choice {
 	CHOICE_CANCEL = 1u << 6,       /* cancel it while it runs or waits */
 	CHOICE_WAIT = 1u << 7,         /* wait for its surviving process */
 	CHOICE_STOP = 1u << 8,         /* stop its surviving process */
-	CHOICE_REQUEST = 1u << 9,      /* dual control: ask a second identity
-					* to approve it (then it may run) */
 };
 
 /* What the operator may do about step i now. */
@@ -211,8 +209,8 @@ enum run_signal_rule run_signal_rule(int signo);
 /* ---- dual control (state/approval.c) ----
  *
  * A step with dual_control=true runs only after an approval by another
- * identity than the operator's: the policy offers CHOICE_REQUEST instead
- * of CHOICE_RUN until one is granted. run_approval_request journals the
+ * identity than the operator's: run_step_begin refuses it until one is
+ * granted for exactly what it runs now. run_approval_request journals the
  * request (what will run, masked) and waits, on the loop, for an answer:
  * locally on a Unix socket (qrh approve RUN STEP; the approver's uid comes
  * from the kernel, SO_PEERCRED), and in team mode through the team
@@ -221,7 +219,8 @@ enum run_signal_rule run_signal_rule(int signo);
  * command, or after the request expired is refused; refusals and
  * approvals are journaled events. A granted approval holds for one
  * attempt, until it expires. step_done is reported whenever the state
- * changes, so front ends ask again. */
+ * changes (an answer, an expiry), so front ends ask again. Asking again
+ * while a request waits (after a resume) only opens the ways to answer. */
 enum run_approval_state {
 	RUN_APPROVAL_NONE,    /* the step needs none */
 	RUN_APPROVAL_NEEDED,  /* nobody asked yet (or it expired / was used) */

@@ -191,6 +191,12 @@ void run_notify_step(struct run *r, size_t i);
 /* The journal's output batching timer is armed (after an output append). */
 void run_output_written(struct run *r);
 
+/* ---- approval.c ---- */
+/* 0 when step i may start now as far as dual control goes (no approval
+ * needed, or one granted for exactly what it runs). */
+int run_approval_check(struct run *r, size_t i, struct err *e);
+void run_approvals_free(struct run *r);
+
 /* ---- task.c ---- */
 struct task *task_new(struct run *r, enum fold_task_role role, size_t step,
 		      int attempt, size_t action, const struct action *a,

@@ -46,6 +46,9 @@
  * password never appears in a message. NULL with e set. */
 PGconn *team_connect(const char *conninfo, struct err *e);
 
+/* e = "what: libpq's message" on one line; returns -1. */
+int team_pq_err(struct err *e, const char *what, const char *msg);
+
 /* Called with each statement before it runs (for `qrh team init` to
  * print). */
 typedef void team_say_fn(void *arg, const char *sql);

@@ -187,7 +187,7 @@ _Static_assert(sizeof migrations / sizeof *migrations == TEAM_SCHEMA_VERSION,
 	       "TEAM_SCHEMA_VERSION must equal the number of migrations");
 
 /* libpq's message, one line, without a password (libpq never puts one in). */
-static int pq_err(struct err *e, const char *what, const char *msg)
+int team_pq_err(struct err *e, const char *what, const char *msg)
 {
 	char line[400];
 	snprintf(line, sizeof line, "%s", msg && *msg ? msg : "unknown error");
@@ -202,7 +202,7 @@ PGconn *team_connect(const char *conninfo, struct err *e)
 	char *msg = NULL;
 	PQconninfoOption *opts = PQconninfoParse(conninfo, &msg);
 	if (!opts) {
-		pq_err(e, "bad team conninfo", msg);
+		team_pq_err(e, "bad team conninfo", msg);
 		PQfreemem(msg);
 		return NULL;
 	}
@@ -211,7 +211,7 @@ PGconn *team_connect(const char *conninfo, struct err *e)
 	const char *val[] = { conninfo, "qrh", "disable", NULL };
 	PGconn *c = PQconnectdbParams(kw, val, 1);
 	if (!c || PQstatus(c) != CONNECTION_OK) {
-		pq_err(e, "cannot reach the team database", c ? PQerrorMessage(c) : "out of memory");
+		team_pq_err(e, "cannot reach the team database", c ? PQerrorMessage(c) : "out of memory");
 		PQfinish(c);
 		return NULL;
 	}
@@ -227,7 +227,7 @@ static int run_sql(PGconn *c, const char *sql, team_say_fn *say, void *arg,
 	PGresult *r = PQexec(c, sql);
 	ExecStatusType st = PQresultStatus(r);
 	int rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 :
-		pq_err(e, "team init", PQresultErrorMessage(r));
+		team_pq_err(e, "team init", PQresultErrorMessage(r));
 	PQclear(r);
 	return rc;
 }
@@ -241,7 +241,7 @@ int team_schema_version(PGconn *c, struct err *e)
 	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
 		v = atoi(PQgetvalue(r, 0, 0));
 	else
-		pq_err(e, "cannot read the team schema version", PQresultErrorMessage(r));
+		team_pq_err(e, "cannot read the team schema version", PQresultErrorMessage(r));
 	PQclear(r);
 	return v;
 }
@@ -319,7 +319,7 @@ static int has_priv(PGconn *c, const char *role, const char *table,
 	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
 		rc = PQgetvalue(r, 0, 0)[0] == 't';
 	else
-		pq_err(e, "cannot check grants", PQresultErrorMessage(r));
+		team_pq_err(e, "cannot check grants", PQresultErrorMessage(r));
 	PQclear(r);
 	return rc;
 }
@@ -376,7 +376,7 @@ static int check_members(PGconn *c, struct team_finding **out, size_t *n,
 			     "SELECT r.rolname, r.rolsuper OR r.rolbypassrls FROM pg_roles r WHERE "
 			     "r.rolcanlogin AND r.oid IN (SELECT member FROM m) ORDER BY 1");
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		pq_err(e, "cannot list the team's roles", PQresultErrorMessage(r));
+		team_pq_err(e, "cannot list the team's roles", PQresultErrorMessage(r));
 		PQclear(r);
 		return -1;
 	}
@@ -451,7 +451,7 @@ int team_runs_list(PGconn *c, struct team_run **runs, size_t *n, struct err *e)
 	*runs = NULL;
 	*n = 0;
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		pq_err(e, "cannot list the team's runs", PQresultErrorMessage(r));
+		team_pq_err(e, "cannot list the team's runs", PQresultErrorMessage(r));
 		PQclear(r);
 		return -1;
 	}

@@ -179,6 +179,31 @@ const struct command qrh_commands[] = {
 	  "\n"
 	  "Exit status: 0 done (check: append-only), 1 the database refused or the\n"
 	  "check found a problem, 2 on a usage error.\n" },
+	{ "approve", cmd_approve,
+	  "qrh approve [--team CONNINFO] [--refuse] [--comment TEXT] [--yes] RUN STEP",
+	  "approve a dual-control step as a second identity",
+	  "A step with dual_control=true runs only after another identity than its\n"
+	  "operator approves it. The console asks and shows the command to give.\n"
+	  "qrh approve shows what exactly will run, asks (unless --yes), and sends\n"
+	  "the answer; the running qrh journals it as an approval or a refusal.\n"
+	  "\n"
+	  "RUN is the run's UUID (a prefix will do with --team); STEP its id or\n"
+	  "number.\n"
+	  "\n"
+	  "  (no --team)      on the operator's machine: through the console's socket\n"
+	  "                   under $QRH_APPROVE_DIR (default /tmp); you are your OS\n"
+	  "                   user, as the kernel says (SO_PEERCRED), never typed\n"
+	  "  --team CONNINFO  through the team database; you are your PostgreSQL\n"
+	  "                   role (session_user, authenticated by the server)\n"
+	  "  --refuse         decline instead (journaled as a refusal)\n"
+	  "  --comment TEXT   journaled with the answer\n"
+	  "  --yes            do not ask on the terminal\n"
+	  "\n"
+	  "The operator's own identity, an expired request or another command than\n"
+	  "the one requested are refused. An approval holds for one attempt and\n"
+	  "expires with the request (15 minutes).\n"
+	  "\n"
+	  "Exit status: 0 approved, 1 refused or unreachable, 2 on a usage error.\n" },
 	{ "help", cmd_help, "qrh help [COMMAND]", "show help for qrh or a command",
 	  "Shows the list of commands, or the help of one command.\n" },
 	{ "version", cmd_version, "qrh version", "print the version",
