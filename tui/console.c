@@ -379,6 +379,32 @@ static void confirmed(struct console *c, int key, const char *text)
 	else
 		console_set_status(c, "not confirmed; nothing ran");
 }
+/* Dual control: asks for the approval of step i, or says who is awaited
+ * or who refused; true once it is granted. */
+static bool approved(struct console *c, size_t i)
+{
+	const struct step *s = &c->rb->steps[i];
+	struct run_approval a;
+	struct err e;
+	run_approval(c->run, i, &a);
+	if (a.state == RUN_APPROVAL_GRANTED) {
+		console_set_status(c, "step %zu '%s' approved by %s (%s)", i + 1, s->id, a.approver, a.via);
+		return true;
+	}
+	if (run_approval_request(c->run, i, &e) < 0) {
+		console_set_status(c, "step %zu '%s': %s", i + 1, s->id, e.msg);
+		return false;
+	}
+	run_approval(c->run, i, &a);
+	if (a.refused[0])
+		console_set_status(c, "step %zu '%s': refused: %s; awaiting %s: %s", i + 1, s->id,
+				   a.refused, a.awaited, a.how_to);
+	else
+		console_set_status(c, "step %zu '%s' awaits an approval by %s: %s", i + 1, s->id,
+				   a.awaited, a.how_to);
+	return false;
+}
+
 
 static void ask_confirmation(struct console *c, size_t i);
 static bool offer_pick(struct console *c);
@@ -401,10 +427,8 @@ void console_ask_step(struct console *c, size_t i)
 		offer_interrupted(c, i);
 		return;
 	}
-	if (s->dual_control) {
-		console_set_status(c, "step %zu '%s' needs dual control, which this version cannot give", i + 1, s->id);
+	if (s->dual_control && !approved(c, i))
 		return;
-	}
 	ask_confirmation(c, i);
 }
 

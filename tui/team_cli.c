@@ -100,6 +100,8 @@ static void on_drain_tick(struct loop *l, uint64_t id, void *arg)
 	loop_stop(l);
 }
 
+#define DRAIN_DOWN_MS 6000
+
 void team_drain(struct loop *l, struct team_link *t, bool quiet)
 {
 	const char *env = getenv("QRH_TEAM_DRAIN");
@@ -109,7 +111,9 @@ void team_drain(struct loop *l, struct team_link *t, bool quiet)
 	team_link_kick(t);
 	while ((clock_mono_ns() - start) / 1000000 < limit) {
 		team_link_view(t, &v);
-		if (team_link_synced(t) || v.status == TEAM_LINK_UNREACHABLE)
+		/* a database that is down gets one reconnect (backoff <= 5 s) */
+		if (team_link_synced(t) || (v.status == TEAM_LINK_UNREACHABLE &&
+					    (clock_mono_ns() - start) / 1000000 >= DRAIN_DOWN_MS))
 			break;
 		uint64_t tick = loop_timer_add(l, 50, on_drain_tick, NULL);
 		loop_run(l);

@@ -16,7 +16,8 @@ char *team_conninfo(const char *cli);
 void team_status_start(struct loop *l, struct team_link *t);
 void team_status_stop(void);
 /* At the end of a run: lets the link ship what is left for up to
- * $QRH_TEAM_DRAIN seconds (default 10) while it is reachable, then says
+ * $QRH_TEAM_DRAIN seconds (default 10), or 6 s while it is unreachable
+ * (one more reconnect: the database may be coming back), then says
  * where things stand (on stderr when `quiet` is false). */
 void team_drain(struct loop *l, struct team_link *t, bool quiet);
 
