@@ -9,6 +9,7 @@
 #include "tui/cli.h"
 #include "tui/sanitize.h"
 #include "tui/team_cli.h"
+#include "util/sha256.h"
 #include "state/journal_team.h"
 #include <unistd.h>
 
@@ -97,6 +98,7 @@ struct compare {
 	int64_t other_run;
 	int64_t seq, differs, n;
 	char detail[200];
+	char digest[SHA256_HEX_LEN + 1];
 };
 
 static int compare_one(const struct journal_event *ev, void *ctx)
@@ -107,12 +109,30 @@ static int compare_one(const struct journal_event *ev, void *ctx)
 	return 0;
 }
 
+/* Everything an event holds, hashes included, as one digest: two copies
+ * agree only when each field does (a changed payload under its old hash
+ * is a difference too, not only a broken chain). */
+static void event_digest(const struct journal_event *ev, char out[SHA256_HEX_LEN + 1])
+{
+	struct sha256 *h = sha256_new();
+	char nums[96];
+	int n = snprintf(nums, sizeof nums, "%lld|%lld|%lld|", (long long)ev->wall_ms,
+			 (long long)ev->mono_ns, (long long)ev->step);
+	sha256_update(h, nums, (size_t)n);
+	const char *f[] = { ev->type ? ev->type : "", ev->actor ? ev->actor : "",
+			    ev->payload ? ev->payload : "{}", ev->prev_hash, ev->hash };
+	for (size_t i = 0; i < 5; i++)
+		sha256_update(h, f[i], strlen(f[i]) + 1);
+	sha256_finish_hex(h, out);
+}
+
 static int compare_hash(const struct journal_event *ev, void *ctx)
 {
 	struct compare *c = ctx;
 	c->n++;
 	c->seq = ev->seq;
 	snprintf(c->detail, sizeof c->detail, "%s", ev->hash);
+	event_digest(ev, c->digest);
 	return 1;
 }
 
@@ -134,6 +154,13 @@ static int compare_event(const struct journal_event *ev, void *ctx)
 		c->differs = ev->seq;
 		snprintf(c->detail, sizeof c->detail, "hashes differ (local %.12s, central %.12s)",
 			 one.detail, ev->hash);
+		return 1;
+	}
+	char mine[SHA256_HEX_LEN + 1];
+	event_digest(ev, mine);
+	if (strcmp(one.digest, mine)) {
+		c->differs = ev->seq;
+		snprintf(c->detail, sizeof c->detail, "the same hash over different content");
 		return 1;
 	}
 	return 0;
