@@ -182,8 +182,14 @@ int journal_team_mark_outputs(struct journal *j, const int64_t *output_ids,
 {
 	if (!n)
 		return 0;
-	if (journal_check_use(j, 1, e) < 0 || journal_tx_begin(j, e) < 0)
+	/* lazy like the cursors (lazy_exec) */
+	if (journal_check_use(j, 1, e) < 0 ||
+	    journal_exec(j, "PRAGMA synchronous = NORMAL", e) < 0)
 		return -1;
+	if (journal_tx_begin(j, e) < 0) {
+		journal_exec(j, "PRAGMA synchronous = FULL", NULL);
+		return -1;
+	}
 	for (size_t i = 0; i < n; i++) {
 		sqlite3_stmt *st;
 		if (journal_prepare(j, "INSERT OR IGNORE INTO team_outputs_shipped (output_id) "
@@ -197,9 +203,14 @@ int journal_team_mark_outputs(struct journal *j, const int64_t *output_ids,
 			goto fail;
 		}
 	}
-	return journal_tx_commit(j, e);
+	if (journal_tx_commit(j, e) < 0) {
+		journal_exec(j, "PRAGMA synchronous = FULL", NULL);
+		return -1;
+	}
+	return journal_exec(j, "PRAGMA synchronous = FULL", e);
 fail:
 	journal_tx_rollback(j);
+	journal_exec(j, "PRAGMA synchronous = FULL", NULL);
 	return -1;
 }
 

@@ -16,6 +16,9 @@
 #define LINK_BATCH_ROWS 500
 #define LINK_BATCH_BYTES (256 * 1024)
 #define LINK_OUTPUTS_PER_BATCH 16
+/* commits within this long go in one round: fewer round trips and cursor
+ * writes in the local journal per step */
+#define LINK_KICK_MS 20
 #define LINK_IDLE_MS 500          /* output and samples are looked for this often */
 #define LINK_OTHERS_EVERY_MS 5000 /* earlier runs left to ship */
 #define LINK_MAX_OTHERS 64
@@ -32,6 +35,7 @@ struct team_link {
 	size_t n_others;
 	int64_t others_at_ms;
 	uint64_t pump_timer;
+	bool kicked; /* pump_timer is a kick's: due within LINK_KICK_MS */
 	/* the batch in flight */
 	enum batch_kind kind;
 	int64_t batch_run;
@@ -305,6 +309,7 @@ static void on_pump(struct loop *l, uint64_t id, void *arg)
 	(void)l;
 	(void)id;
 	t->pump_timer = 0;
+	t->kicked = false;
 	pump(t);
 }
 
@@ -314,6 +319,7 @@ static void pump_soon(struct team_link *t, int64_t ms)
 		return;
 	if (t->pump_timer)
 		loop_timer_cancel(t->loop, t->pump_timer);
+	t->kicked = false;
 	t->pump_timer = loop_timer_add(t->loop, ms, on_pump, t);
 }
 
@@ -387,8 +393,12 @@ void team_link_kick(struct team_link *t)
 	if (!t)
 		return;
 	t->synced = false;
-	if (t->kind == B_NONE)
-		pump_soon(t, 0);
+	if (t->kind != B_NONE || t->kicked)
+		return; /* the round under way or due soon takes it */
+	if (t->pump_timer)
+		loop_timer_cancel(t->loop, t->pump_timer); /* an idle round's, later */
+	t->pump_timer = loop_timer_add(t->loop, LINK_KICK_MS, on_pump, t);
+	t->kicked = true;
 }
 
 void team_link_on_request(struct team_link *t, team_request_fn *fn, void *arg)
