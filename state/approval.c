@@ -316,10 +316,36 @@ static cJSON *on_local_answer(void *arg, uid_t uid, pid_t pid, const cJSON *a)
 
 /* ---- the team database ---- */
 
+/* A note a team member added (notes: anyone), journaled once with the
+ * role the server names. */
+static void team_note(struct run *r, const struct team_request *rq)
+{
+	struct err e;
+	for (size_t k = 0; k < r->fold.n_notes; k++)
+		if (!strcmp(r->fold.notes[k].id, rq->id))
+			return; /* delivered again after a reconnect */
+	if (!r->rb->notes_anyone || r->ended)
+		return;
+	char who[96];
+	snprintf(who, sizeof who, "role:%s", rq->role);
+	cJSON *p = cJSON_CreateObject();
+	char *clean = run_redact(r, rq->text ? rq->text : "");
+	cJSON_AddStringToObject(p, "text", clean);
+	free(clean);
+	cJSON_AddStringToObject(p, "via", "team");
+	cJSON_AddStringToObject(p, "note_id", rq->id);
+	if (run_emit(r, -1, EV_NOTE, who, p, &e) < 0)
+		run_journal_failure(r, e.msg);
+}
+
 static void on_team_request(void *arg, const struct team_request *rq)
 {
 	struct run *r = arg;
-	if (!rq->approval || seen_id(r, rq->id))
+	if (!rq->approval) {
+		team_note(r, rq);
+		return;
+	}
+	if (seen_id(r, rq->id))
 		return; /* delivered again after a reconnect */
 	struct answer an = {
 		.via = "team",
@@ -352,9 +378,13 @@ static int approvals_open(struct run *r, struct err *e)
 	a->sock = approval_sock_open(r->loop, a->uuid, hello, on_local_answer, r, e);
 	if (!a->sock && !r->team)
 		return -1; /* no way for anyone to answer */
+	return 0;
+}
+
+void run_approvals_team(struct run *r)
+{
 	if (r->team)
 		team_link_on_request(r->team, on_team_request, r);
-	return 0;
 }
 
 int run_approval_request(struct run *r, size_t i, struct err *e)
@@ -418,12 +448,12 @@ int run_approval_check(struct run *r, size_t i, struct err *e)
 
 void run_approvals_free(struct run *r)
 {
+	if (r->team)
+		team_link_on_request(r->team, NULL, NULL);
 	if (!r->appr)
 		return;
 	if (r->appr->timer)
 		loop_timer_cancel(r->loop, r->appr->timer);
-	if (r->team)
-		team_link_on_request(r->team, NULL, NULL);
 	approval_sock_close(r->appr->sock);
 	free(r->appr);
 	r->appr = NULL;

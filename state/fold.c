@@ -62,6 +62,7 @@ void fold_release(struct run_fold *f)
 	for (size_t i = 0; i < f->n_notes; i++) {
 		free(f->notes[i].actor);
 		free(f->notes[i].text);
+		free(f->notes[i].id);
 	}
 	free(f->notes);
 	fold_approvals_release(f);
@@ -300,6 +301,8 @@ static void note_add(struct run_fold *f, const struct journal_event *ev,
 	n->step = ev->step;
 	n->actor = xstrdup(ev->actor);
 	n->text = xstrdup(text ? text : "");
+	const char *id = member_str(p, "note_id");
+	n->id = xstrdup(id ? id : "");
 }
 
 static void capture_add(struct run_fold *f, const cJSON *p)

@@ -95,6 +95,7 @@ struct fold_note {
 	int64_t step; /* JOURNAL_NO_STEP for the run */
 	char *actor;
 	char *text;
+	char *id; /* a team note's row UUID ("note_id"), "" otherwise */
 };
 
 /* A dual-control event: a request, an approval or a refusal. */

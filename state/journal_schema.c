@@ -121,12 +121,15 @@ static const char *const migrations[] = {
 	"	ON outputs (run_id, step, attempt, stream) WHERE task IS NULL;",
 
 	/* team mode's outbox (state/journal_team.h). When merged after the
-	 * probes' probe_samples migration this is 3 -> 4. Every run's UUID
+	 * probes' probe_samples migration this is 3 -> 4 (and the compat
+	 * entry below moves to [3]). IF NOT EXISTS: a journal that a build of
+	 * either order already gave these tables migrates all the same.
+	 * Every run's UUID
 	 * beside its number, and how far a run linked to a team database
 	 * (linked = 1) has been shipped: the header, events up to a seq,
 	 * output head chunks up to a row id, probe samples up to a seq, and
 	 * the finished streams whose record and tail went. */
-	"CREATE TABLE team_runs ("
+	"CREATE TABLE IF NOT EXISTS team_runs ("
 	"	run_id INTEGER PRIMARY KEY REFERENCES runs (id),"
 	"	uuid TEXT NOT NULL UNIQUE,"
 	"	linked INTEGER NOT NULL DEFAULT 0,"
@@ -135,7 +138,7 @@ static const char *const migrations[] = {
 	"	chunks_shipped INTEGER NOT NULL DEFAULT 0,"
 	"	samples_shipped INTEGER NOT NULL DEFAULT 0"
 	") STRICT;"
-	"CREATE TABLE team_outputs_shipped ("
+	"CREATE TABLE IF NOT EXISTS team_outputs_shipped ("
 	"	output_id INTEGER PRIMARY KEY REFERENCES outputs (id)"
 	") STRICT;",
 };

@@ -118,6 +118,7 @@ bool run_observing(const struct run *r)
 void run_set_team(struct run *r, struct team_link *t)
 {
 	r->team = t;
+	run_approvals_team(r);
 	team_link_kick(t);
 }
 

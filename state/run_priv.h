@@ -196,6 +196,8 @@ void run_output_written(struct run *r);
  * needed, or one granted for exactly what it runs). */
 int run_approval_check(struct run *r, size_t i, struct err *e);
 void run_approvals_free(struct run *r);
+/* What team members send the run (approvals, notes) comes to approval.c. */
+void run_approvals_team(struct run *r);
 
 /* ---- task.c ---- */
 struct task *task_new(struct run *r, enum fold_task_role role, size_t step,

@@ -4,7 +4,7 @@
 
 const struct command qrh_commands[] = {
 	{ "run", cmd_run,
-	  "qrh run [--plain] [--yes] [--dry-run] [--drill] [--operator NAME] [-v NAME=VALUE]... [--typed ID=WORD]... [--journal DB] [--grace DURATION] [--quiet-output] RUNBOOK",
+	  "qrh run [--plain] [--yes] [--dry-run] [--drill] [--operator NAME] [-v NAME=VALUE]... [--typed ID=WORD]... [--journal DB] [--grace DURATION] [--quiet-output] [--team CONNINFO] RUNBOOK",
 	  "run a runbook step by step, journaling every event",
 	  "Opens a run in the journal and runs the runbook's steps in order, each\n"
 	  "only after it is confirmed. On a terminal it opens the console (keys:\n"
@@ -29,6 +29,8 @@ const struct command qrh_commands[] = {
 	  "                      $XDG_STATE_HOME/qrh/journal.db)\n"
 	  "  --grace DURATION    between SIGTERM and SIGKILL on timeout (default 5s)\n"
 	  "  --quiet-output      journal step output but do not print it\n"
+	  "  --team CONNINFO     ship the run to the team database as it goes\n"
+	  "                      (qrh help team; also $QRH_TEAM)\n"
 	  "\n"
 	  "Without --yes, steps are confirmed on the terminal, or refused when\n"
 	  "standard input is not one. SIGINT and SIGTERM cancel the running step;\n"
@@ -36,10 +38,14 @@ const struct command qrh_commands[] = {
 	  "A run whose runbook declares a secret cannot dump core (it holds the\n"
 	  "secret in memory).\n"
 	  "\n"
+	  "A dual_control step runs only after another identity approves it:\n"
+	  "qrh asks, names who is awaited and the command that approves (qrh help\n"
+	  "approve), and waits; the request expires after 15 minutes.\n"
+	  "\n"
 	  "Exit status: 0 every step ok, 1 a step failed, 2 bad input or usage,\n"
 	  "3 interrupted.\n" },
 	{ "resume", cmd_resume,
-	  "qrh resume [--plain] [--yes] [--rerun-interrupted | --skip-interrupted] [--runbook-changed-ok] [--operator NAME] [-v NAME=VALUE]... [--typed ID=WORD]... [--journal DB] [RUN]",
+	  "qrh resume [--plain] [--yes] [--rerun-interrupted | --skip-interrupted] [--runbook-changed-ok] [--operator NAME] [-v NAME=VALUE]... [--typed ID=WORD]... [--journal DB] [--team CONNINFO] [RUN]",
 	  "continue an unfinished run after a crash, kill or hangup",
 	  "Continues run RUN, or the newest unfinished run. Steps the journal\n"
 	  "records as finished never run again. A step that was running when qrh\n"
@@ -50,12 +56,15 @@ const struct command qrh_commands[] = {
 	  "Options as for qrh run.\n"
 	  "\n"
 	  "Exit status as for qrh run.\n" },
-	{ "watch", cmd_watch, "qrh watch [--journal DB] [RUN]",
+	{ "watch", cmd_watch, "qrh watch [--journal DB] [--team CONNINFO] [RUN]",
 	  "follow a run from another terminal, read-only",
 	  "Opens a read-only console on run RUN (default: the newest unfinished\n"
 	  "run, else the newest) and follows it as another qrh runs it: steps,\n"
 	  "their states and output as journaled, notes, clocks. Nothing can be\n"
 	  "confirmed or changed from here. Needs a terminal; q leaves.\n"
+	  "\n"
+	  "  --team CONNINFO  follow the run from the team database, from any\n"
+	  "                   machine (RUN: its UUID or a prefix of one)\n"
 	  "\n"
 	  "Exit status: 0, or 2 when the journal or the run cannot be read.\n" },
 	{ "check", cmd_check, "qrh check [--strict] [-q] RUNBOOK...",
@@ -77,7 +86,7 @@ const struct command qrh_commands[] = {
 	  "  --to json|md   the output format (default: the other one)\n"
 	  "\n"
 	  "Exit status: 0 on success, 2 when the runbook is not valid.\n" },
-	{ "list", cmd_list, "qrh list [--journal DB]",
+	{ "list", cmd_list, "qrh list [--journal DB] [--team CONNINFO]",
 	  "list the runs in the journal, newest first",
 	  "Prints one line per run, newest first: its id, when it started (UTC),\n"
 	  "the mode (live, drill, dry-run), the outcome (ok, failed, aborted,\n"
@@ -86,6 +95,7 @@ const struct command qrh_commands[] = {
 	  "\n"
 	  "  --journal DB   the journal (default $QRH_JOURNAL, then\n"
 	  "                 $XDG_STATE_HOME/qrh/journal.db)\n"
+	  "  --team CONNINFO  list the team database's runs instead\n"
 	  "\n"
 	  "Exit status: 0 on success, 1 when the journal cannot be read, 2 when it\n"
 	  "cannot be opened or on a usage error.\n" },
@@ -107,7 +117,7 @@ const struct command qrh_commands[] = {
 	  "\n"
 	  "Exit status: 0 on success, 1 when the journal cannot be read, 2 when it\n"
 	  "cannot be opened, RUN does not exist, or on a usage error.\n" },
-	{ "verify", cmd_verify, "qrh verify [--journal DB] [RUN]",
+	{ "verify", cmd_verify, "qrh verify [--journal DB] [--team CONNINFO] [RUN]",
 	  "check the journal's hash chains; name the first broken event",
 	  "Runs SQLite's integrity check and recomputes the hash chain of run RUN,\n"
 	  "or of every run, from the stored bytes. When all is intact it prints\n"
@@ -133,6 +143,10 @@ const struct command qrh_commands[] = {
 	  "what their output says, or that the clock was right.\n"
 	  "\n"
 	  "  --journal DB   the journal (default as for qrh list)\n"
+	  "  --team CONNINFO  verify the central copy of RUN (a UUID, a prefix of\n"
+	  "                 one, or a local run number) with the same hash chain,\n"
+	  "                 and compare it event by event with the local journal's\n"
+	  "                 copy when there is one\n"
 	  "\n"
 	  "Exit status: 0 when the journal is intact, 1 when it is not (or cannot\n"
 	  "be read), 2 when it cannot be opened, RUN does not exist, or on a usage\n"

@@ -8,6 +8,7 @@
 #  - dual control: alice (the operator) approving her own step through the
 #    team database is refused, bob's approval runs it; on this machine the
 #    operator's own uid is refused and another uid (nobody) approves;
+#  - a note by a team member is journaled with the role as its author;
 #  - UPDATE and DELETE by a writer role are refused by the server;
 #  - verify --team catches an event the owner changed in the central copy.
 . "$(dirname "$0")/../lib.sh"
@@ -130,6 +131,7 @@ assert_contains "$out" "differ at event 3: the same hash over different content"
 cat >dc.md <<'RB'
 ---
 title: Dual control
+notes: anyone
 ---
 ## Delete {dual_control=true}
 ```sh
@@ -160,6 +162,10 @@ assert_rc 0 "bob's approval: $err"
 assert_contains "$out" "approved"
 
 wait_until 60 grep -q "step 2 'purge' needs an approval" run2.err || fail "purge was not asked: $(cat run2.err)"
+# a team member's note (notes: anyone) is journaled with the role as author
+as bob "insert into qrh.notes (run_uuid, text) values ('$U2', 'bob watched the purge')" || fail "bob's note"
+noted() { [ "$(sqlite3 "$db" "select actor from events where run_id = 2 and type = 'note'")" = "role:bob" ]; }
+wait_until 30 noted || fail "bob's note was not journaled"
 run "$QRH_BIN" approve --yes "$U2" purge
 assert_rc 1 "the operator's own uid approving"
 assert_contains "$err" "same identity"
