@@ -253,7 +253,7 @@ static int rows_json(struct journal *j, sqlite3_stmt *st, int cursor_col,
 		     int64_t *last, const char *what, struct err *e)
 {
 	size_t rows = 0, bytes = 0;
-	int rc;
+	int rc = SQLITE_DONE; /* set whenever the test below reads it */
 	while (rows < max_rows && bytes < max_bytes && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		cJSON *o = cJSON_CreateObject();
 		for (int c = 0; c < sqlite3_column_count(st); c++) {
