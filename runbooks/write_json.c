@@ -85,6 +85,10 @@ cJSON *runbook_to_cjson(const struct runbook *rb)
 		cJSON_AddItemToObject(o, "objectives", obj);
 	else
 		cJSON_Delete(obj);
+	if (rb->notify.url) {
+		cJSON *n = cJSON_AddObjectToObject(o, "notify");
+		field_emit(n, notify_fields, &rb->notify, -1, false, 0);
+	}
 	cJSON *steps = cJSON_AddArrayToObject(o, "steps");
 	for (size_t i = 0; i < rb->n_steps; i++)
 		cJSON_AddItemToArray(steps, step_json(&rb->steps[i]));

@@ -64,6 +64,10 @@
  *   note             {"text"}; actor: who wrote it
  *   hangup           {} SIGHUP: the operator's terminal went away
  *   signal           {"signal": "SIGINT"|"SIGTERM"}
+ *   notify_failed    {"what": "run_start"|"step_end"|"failure"|"run_end"|
+ *                     "head", "step_id"?, "attempts", "error"}: a
+ *                    notification (runbook notify:) that was never
+ *                    delivered, after its retries; never the URL
  *   approval_request {"step_id", "command" (what will run, as the operator
  *                    confirms it, secrets masked), "command_sha256",
  *                    "ttl_ms", "expires_ms", "os_user", "uid",
@@ -119,6 +123,7 @@
 #define EV_NOTE "note"
 #define EV_HANGUP "hangup"
 #define EV_SIGNAL "signal"
+#define EV_NOTIFY_FAILED "notify_failed"
 #define EV_RUN_END "run_end"
 #define EV_APPROVAL_REQUEST "approval_request"
 #define EV_APPROVAL "approval"

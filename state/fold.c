@@ -176,6 +176,29 @@ int64_t fold_elapsed_to_ms(const struct run_fold *f, int64_t wall_ms,
 	return total > 0 ? total : 0;
 }
 
+int64_t fold_offset_ms(const struct run_fold *f, int seg, int64_t mono_ns)
+{
+	int64_t total = 0;
+	size_t first = 0;
+	if (!f->n_segments || seg < 0)
+		return 0;
+	if ((size_t)seg >= f->n_segments)
+		seg = (int)f->n_segments - 1;
+	/* whole boot groups before seg's, as fold_elapsed_to_ms counts them */
+	for (size_t i = 1; i <= (size_t)seg; i++) {
+		if (fold_same_boot(f, (int)first, (int)i))
+			continue;
+		const struct fold_segment *a = &f->segments[first];
+		const struct fold_segment *b = &f->segments[i - 1];
+		total += (b->last_mono_ns - a->first_mono_ns) / 1000000;
+		int64_t gap = f->segments[i].first_wall_ms - b->last_wall_ms;
+		total += gap > 0 ? gap : 0;
+		first = i;
+	}
+	int64_t in = (mono_ns - f->segments[first].first_mono_ns) / 1000000;
+	return total + (in > 0 ? in : 0);
+}
+
 int64_t fold_elapsed_ms(const struct run_fold *f)
 {
 	if (!f->n_segments)

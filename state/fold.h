@@ -162,6 +162,10 @@ int64_t fold_elapsed_ms(const struct run_fold *f);
 /* The same, to a moment of the current segment (the live engine's "now"). */
 int64_t fold_elapsed_to_ms(const struct run_fold *f, int64_t wall_ms,
 			   int64_t mono_ns);
+/* Where a moment of segment seg (its monotonic time) falls on the run's
+ * elapsed axis, counted as fold_elapsed_to_ms counts: so bars drawn from
+ * these offsets and monotonic durations never cross a wall-clock jump. */
+int64_t fold_offset_ms(const struct run_fold *f, int seg, int64_t mono_ns);
 /* fold_approval.c: applies a dual-control event; frees them all. */
 struct cJSON;
 void fold_approval_event(struct run_fold *f, const struct journal_event *ev,

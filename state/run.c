@@ -47,6 +47,7 @@ void run_free(struct run *r)
 		return;
 	if (r->j && !r->observing)
 		run_flush_events(r, &e);
+	run_notify_free(r);
 	run_attempt_free(r);
 	run_pick_clear(r);
 	task_free_all(r);
@@ -405,6 +406,7 @@ static int attach(struct run *r, struct journal *j, struct loop *l,
 	r->reaper = reaper;
 	if (lis)
 		r->lis = *lis;
+	run_notify_attach(r);
 	r->guard = guard_new(r->opts.grace_ms, e);
 	return r->guard ? 0 : -1;
 }

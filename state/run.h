@@ -161,6 +161,18 @@ const char *run_actor(const struct run *r);
 /* The run's elapsed time now, over every resume. */
 int64_t run_elapsed_ms(const struct run *r);
 
+/* ---- notifications (the runbook's notify:, state/run_notify.c) ---- */
+
+/* The front end leaves a run that has not ended: the webhook is told,
+ * with the journal head. */
+void run_notify_leave(struct run *r);
+/* Messages to the webhook still queued or in flight: a front end may
+ * give them a moment (the loop running) before it frees the run. */
+size_t run_notify_pending(const struct run *r);
+/* Notifications that finally failed after the run ended (too late to be
+ * journaled), and why the last one did: for the front end to say. */
+size_t run_notify_lost(const struct run *r, const char **why);
+
 /* ---- the policy (state/policy.c) ---- */
 
 enum run_choice {

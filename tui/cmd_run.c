@@ -1,6 +1,7 @@
 /* qrh run and qrh resume: load the runbook, gather variable values, open
  * the journal, set up the loop, and hand over to a front end. */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <getopt.h>
 #include <pwd.h>
 #include <signal.h>
@@ -11,6 +12,7 @@
 
 #include "runbooks/duration.h"
 #include "runbooks/load.h"
+#include "state/notify.h"
 #include "state/journal.h"
 #include "state/run.h"
 #include "tui/cli.h"
@@ -18,6 +20,7 @@
 #include "tui/plain.h"
 #include "tui/sanitize.h"
 #include "tui/team_cli.h"
+#include "util/clock.h"
 #include "util/sha256.h"
 #include "util/xalloc.h"
 
@@ -32,12 +35,13 @@ struct run_args {
 	struct strv given; /* NAME=value */
 	struct strv typed; /* ID=WORD */
 	const char *target; /* RUNBOOK for run, RUN for resume */
+	const char *head_file; /* --head-file: the head appended on leaving */
 };
 
 enum {
 	OPT_YES = 'y', OPT_VAR = 'v', OPT_PLAIN = 256, OPT_DRY, OPT_DRILL,
 	OPT_OPERATOR, OPT_JOURNAL, OPT_TYPED, OPT_GRACE, OPT_RERUN, OPT_SKIP,
-	OPT_CHANGED, OPT_QUIET_OUTPUT, OPT_HELP, OPT_TEAM,
+	OPT_CHANGED, OPT_QUIET_OUTPUT, OPT_HEAD_FILE, OPT_HELP, OPT_TEAM,
 };
 
 static const struct option run_options[] = {
@@ -55,6 +59,7 @@ static const struct option run_options[] = {
 	{ "runbook-changed-ok", no_argument, 0, OPT_CHANGED },
 	{ "quiet-output", no_argument, 0, OPT_QUIET_OUTPUT },
 	{ "team", required_argument, 0, OPT_TEAM },
+	{ "head-file", required_argument, 0, OPT_HEAD_FILE },
 	{ "help", no_argument, 0, OPT_HELP },
 	{ 0, 0, 0, 0 },
 };
@@ -74,6 +79,7 @@ static int parse_one(struct run_args *a, int c)
 	case OPT_CHANGED: a->changed_ok = true; break;
 	case OPT_QUIET_OUTPUT: a->quiet_output = true; break;
 	case OPT_TEAM: a->team = optarg; break;
+	case OPT_HEAD_FILE: a->head_file = optarg; break;
 	case OPT_VAR:
 	case OPT_TYPED:
 		if (!strchr(optarg, '=') || optarg[0] == '=')
@@ -347,6 +353,68 @@ static int drive_front(struct session *s, const struct run_args *a)
 	return rc;
 }
 
+/* Notifications still on their way get one attempt's time, no more: a
+ * webhook that hangs delays leaving, never a step. Signals end the wait
+ * (their handlers belonged to the front end, which is gone). */
+static void notifications_finish(struct session *s)
+{
+	const struct notify *cfg = &s->rb->notify;
+	int64_t grace = cfg->timeout_ms > 0 ? cfg->timeout_ms : NOTIFY_TIMEOUT_MS;
+	int64_t until = clock_mono_ns() / 1000000 + grace + 1000;
+	const char *why = NULL;
+	struct err e;
+
+	run_notify_leave(s->run);
+	if (!run_notify_pending(s->run))
+		return;
+	int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	for (size_t k = 0; k < 3; k++)
+		loop_signal(s->loop, sigs[k], NULL, NULL, &e);
+	hold_signals(false);
+	while (run_notify_pending(s->run) && clock_mono_ns() / 1000000 < until)
+		if (loop_run_once(s->loop, 100) < 0 && errno != EINTR)
+			break;
+	size_t lost = run_notify_lost(s->run, &why);
+	if (lost)
+		cli_error("qrh: %zu notification%s not delivered after the run ended (so not "
+			  "journaled); the last: %s", lost, lost == 1 ? " was" : "s were", why);
+	if (run_notify_pending(s->run))
+		cli_error("qrh: %zu notification%s still unsent on leaving: the webhook did not "
+			  "answer in time", run_notify_pending(s->run),
+			  run_notify_pending(s->run) == 1 ? "" : "s");
+}
+
+/* The head on leaving, printed (after the console has given the terminal
+ * back) for the operator to paste into a ticket, and appended to
+ * --head-file. */
+static void head_leave(struct session *s, const struct run_args *a)
+{
+	struct journal_head h;
+	struct err e;
+	int64_t id = run_id(s->run);
+
+	if (!s->j || id <= 0 || journal_head(s->j, id, &h, &e) < 0 || !h.seq)
+		return;
+	printf("journal head %lld:%lld:%s\n", (long long)id, (long long)h.seq, h.hash);
+	fflush(stdout);
+	bool live = true;
+	struct journal_run jr;
+	if (journal_run_get(s->j, id, &jr, &e) > 0) {
+		live = jr.outcome == NULL;
+		journal_run_release(&jr);
+	}
+	if (a->head_file && head_file_append(a->head_file, id, &h, live, &e) < 0)
+		cli_error("qrh %s: %s", a->cmd, e.msg);
+}
+
+static int drive_and_leave(struct session *s, const struct run_args *a)
+{
+	int rc = drive(s, a);
+	notifications_finish(s);
+	head_leave(s, a);
+	return rc;
+}
+
 void plain_print_setup(const struct runbook *rb, bool quiet_output);
 
 int cmd_run(int argc, char **argv)
@@ -379,7 +447,7 @@ int cmd_run(int argc, char **argv)
 	}
 	if (team_attach(&s, &a) < 0)
 		goto out;
-	rc = drive(&s, &a);
+	rc = drive_and_leave(&s, &a);
 out:
 	session_close(&s);
 	strv_release(&a.given);
@@ -486,7 +554,7 @@ int cmd_resume(int argc, char **argv)
 	}
 	if (team_attach(&s, &a) < 0)
 		goto out;
-	rc = drive(&s, &a);
+	rc = drive_and_leave(&s, &a);
 out:
 	journal_run_release(&jr);
 	session_close(&s);

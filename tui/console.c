@@ -773,8 +773,14 @@ static void finish_run(struct console *c)
 	const char *outcome = any_failed(c) ? "failed" : "ok";
 	snprintf(c->outcome, sizeof c->outcome, "%s", outcome);
 	c->end_ns = clock_mono_ns();
+	struct journal *j = run_journal(c->run);
+	struct journal_head h = { 0 };
 	if (run_end(c->run, outcome, false, &e) < 0)
 		console_set_status(c, "%s", e.msg);
+	else if (j && journal_head(j, run_id(c->run), &h, &e) >= 0 && h.seq > 0)
+		/* the head to anchor (qrh prints it whole on leaving) */
+		console_set_status(c, "run finished: %s; journal head %lld:%lld:%.12s. Press q to leave.",
+				   outcome, (long long)run_id(c->run), (long long)h.seq, h.hash);
 	else
 		console_set_status(c, "run finished: %s. Press q to leave.", outcome);
 	c->exit_code = any_failed(c) ? QRH_EXIT_FAILED : QRH_EXIT_OK;

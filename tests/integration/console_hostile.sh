@@ -39,7 +39,7 @@ export TUI_DB=$T/j.db
 tui_start $s 120 40 -- "$QRH_BIN" run --journal "$TUI_DB" hostile.md
 wait_for $s "Hostile"
 title=$(tm display -p -t $s '#{pane_title}')
-wait_for $s "run finished: ok. Press q to leave."
+wait_for $s "run finished: ok; journal head "
 wait_for $s "Steps 12/12 done"
 
 # step N's output (the console is on the last step, output view)

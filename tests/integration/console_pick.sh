@@ -28,4 +28,7 @@ assert_eq "$(sqlite3 "$T/j.db" "select json_extract(payload,'\$.value') || ' ' |
 # the restore step comes up with the picked backup in what it will run
 keys pick Enter
 wait_for pick "from-backup $newest"
+# the evidence names the pick and who made it
+"$QRH_BIN" export --journal "$T/j.db" -f md >"$T/ev.md" 2>/dev/null || fail "export"
+grep -qF "$(id -un) picked BACKUP = $newest (step " "$T/ev.md" || fail "evidence.md lacks the pick: $(grep -i pick "$T/ev.md")"
 echo "console pick: the backup picked from the list when step 1 ran"

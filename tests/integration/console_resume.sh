@@ -109,7 +109,7 @@ one_size() {
 	wait_for $s "2. Long one  [Output]  ok"
 	wait_for $s "second attempt done"
 	keys $s j Enter y
-	wait_for $s "run finished: ok. Press q to leave."
+	wait_for $s "run finished: ok; journal head "
 	keys $s q
 	wait_exit $s
 	assert_eq "$exit_code" 0

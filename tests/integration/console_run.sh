@@ -4,6 +4,7 @@
 # output while it runs, asks for a typed word (a wrong word runs nothing),
 # takes a note, a step done by hand with a note, a skip with a reason, a
 # retry from the failure dialog; and the journal records each as done.
+# When the run ends the journal head is shown, and printed on leaving.
 # At 80x24 the first screen is compared with golden/console_initial_80x24.
 . "$(dirname "$0")/../lib.sh"
 . "$QRH_SRC/tests/tui_lib.sh"
@@ -119,15 +120,21 @@ one_size() {
 	assert_screen $s "first try fails"
 	keys $s r
 	wait_for $s "second try ok"
-	wait_for $s "run finished: ok. Press q to leave."
+	wait_for $s "run finished: ok; journal head "
+	local finished=$last_screen
 	assert_screen $s "Steps 6/6 done"
 	keys $s q
 	wait_exit $s
 	assert_eq "$exit_code" 0
 
 	# the journal agrees
-	local id
+	local id head
 	id=$(journal "select max(id) from runs")
+	# the head to anchor: shown when the run ends, printed whole on leaving
+	head=$(journal "select id || ':' || head_seq || ':' || head_hash from runs where id=$id")
+	tm capture-pane -p -J -t $s | grep -qF "journal head $head" ||
+		tui_timeout $s "the full head $head is not printed on leaving"
+	assert_contains "$finished" "journal head ${head:0:$((${#head} - 52))}. Press q"
 	assert_eq "$(journal "select outcome from runs where id=$id")" ok
 	assert_eq "$(journal "select group_concat(json_extract(payload,'\$.step_id') || '=' || json_extract(payload,'\$.how'), ' ')
 		from (select payload from events where run_id=$id and type='step_confirm' order by seq)")" \
