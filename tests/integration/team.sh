@@ -187,6 +187,12 @@ j() { sqlite3 "$db" "select $1 from events where run_id = 2 and type like 'appro
 assert_eq "$(j "type || ' ' || actor" | tr '\n' ',')" \
 	"approval_request root,approval_refused role:alice,approval role:bob,approval_request root,approval_refused root (uid 0),approval nobody (uid 65534),"
 assert_contains "$(j payload)" '"comment":"checked the retention"'
+# the evidence lists who asked, who approved and who was refused
+run "$QRH_BIN" export -f md --journal "$db" 2
+assert_rc 0 "export of the dual-control run"
+assert_contains "$out" "step delete: approved by role:bob (team)"
+assert_contains "$out" "step delete: refused, from role:alice (team): the same identity"
+assert_contains "$out" "step purge: approved by nobody (uid 65534) (local)"
 n_local=$(sqlite3 "$db" "select count(*) from events where run_id = 2")
 assert_eq "$(central "select count(*) from qrh.events where run_uuid = '$U2'")" "$n_local"
 assert_eq "$(central "select string_agg(by_role || ':' || decision, ',' order by at) from qrh.approvals where run_uuid = '$U2'")" \
