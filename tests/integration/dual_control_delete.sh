@@ -37,6 +37,8 @@ assert_contains "$out" 'rm -f -- "$f"'
 wait $pid
 assert_eq "$?" 0
 assert_contains "$(cat "$T/out")" "purged 2 record(s)"
+assert_contains "$(cat "$T/out")" "purge: approved by nobody (uid 65534) (local)"
+assert_contains "$(cat "$T/out")" "purge: approval refused: root (uid 0) (local): the same identity"
 assert_eq "$(cd "$data" && ls | tr '\n' ' ')" "old3 old3.hold young "
 assert_contains "$(cat "$T/out")" "[1] | purge requested by root for CHG-7: erasure request"
 assert_eq "$(sqlite3 "$db" "select group_concat(type || ':' || actor, ',') from events where type like 'approval%'")" \
