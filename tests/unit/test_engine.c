@@ -40,6 +40,7 @@ struct fx {
 	bool journal_failed;
 	char failed_msg[512];
 	int64_t uid; /* the operator's, for the run's options */
+	int64_t approval_ttl_ms;
 };
 
 static void on_event(void *arg, const struct journal_event *ev)
@@ -121,6 +122,7 @@ static void open_run(struct fx *f, const char *md, const char *secret)
 	diags_release(&d);
 	struct run_opts o = { .mode = RUN_LIVE, .operator_name = "alice", .os_user = "al",
 			      .uid = f->uid, .host = "h", .grace_ms = 200,
+			      .approval_ttl_ms = f->approval_ttl_ms,
 			      .entries = fake_entries };
 	f->run = run_new(f->rb, &o);
 	if (secret)
@@ -661,12 +663,43 @@ static void test_dual_control_same_uid(void **state)
 	unsetenv("QRH_APPROVE_DIR");
 }
 
+static void test_dual_control_expiry(void **state)
+{
+	struct fx *f = *state;
+	struct run_approval a;
+	struct err e;
+	char msg[ERR_MSG_MAX];
+	f->uid = (int64_t)getuid() + 1;
+	f->approval_ttl_ms = 1500; /* room for the approver on a slow build */
+	setenv("QRH_APPROVE_DIR", f->dir, 1);
+	open_run(f, dual_md, NULL);
+	assert_int_equal(run_approval_request(f->run, 0, &e), 0);
+	int seen = f->step_done[0];
+	/* the front end is told when the request expires */
+	RUN_UNTIL(f, f->step_done[0] > seen);
+	run_approval(f->run, 0, &a);
+	assert_int_equal(a.state, RUN_APPROVAL_NEEDED);
+	assert_non_null(strstr(a.refused, "expired"));
+	assert_int_equal(run_step_begin(f->run, 0, "enter", &e), -1);
+	/* asked again, approved, and the approval expires unused too */
+	assert_int_equal(run_approval_request(f->run, 0, &e), 0);
+	assert_int_equal(approve(f, false, msg), 1);
+	run_approval(f->run, 0, &a);
+	assert_int_equal(a.state, RUN_APPROVAL_GRANTED);
+	seen = f->step_done[0];
+	RUN_UNTIL(f, f->step_done[0] > seen && (run_approval(f->run, 0, &a), a.state == RUN_APPROVAL_NEEDED));
+	assert_int_equal(run_step_begin(f->run, 0, "enter", &e), -1);
+	assert_int_equal(sql_int(f, "select count(*) from events where type = 'approval_request'"), 2);
+	unsetenv("QRH_APPROVE_DIR");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_step_ok, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dual_control_other_uid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dual_control_same_uid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dual_control_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_choices, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retries_and_durations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_before_start, setup, teardown),
