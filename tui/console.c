@@ -157,6 +157,7 @@ static void on_output(void *arg, const struct run_chunk *ch)
 
 static void offer_failure(struct console *c, size_t i);
 static void offer_interrupted(struct console *c, size_t i);
+static bool approval_status(struct console *c, size_t i);
 
 /* ---- a value to pick from a list the step printed (a velero backup) ---- */
 
@@ -214,6 +215,10 @@ static void on_step_done(void *arg, size_t i)
 	if (run_step_settled(c->run, i)) {
 		console_follow_next(c);
 		offer_pick(c);
+		return;
+	}
+	if (c->rb->steps[i].dual_control && st->status == STEP_PENDING && !run_step_active(c->run)) {
+		approval_status(c, i); /* an answer came, or the request expired */
 		return;
 	}
 	if (st->status == STEP_FAILED || st->status == STEP_TIMEOUT ||
@@ -379,30 +384,39 @@ static void confirmed(struct console *c, int key, const char *text)
 	else
 		console_set_status(c, "not confirmed; nothing ran");
 }
-/* Dual control: asks for the approval of step i, or says who is awaited
- * or who refused; true once it is granted. */
-static bool approved(struct console *c, size_t i)
+/* Dual control: says where the approval of step i stands; true once it is
+ * granted. */
+static bool approval_status(struct console *c, size_t i)
 {
 	const struct step *s = &c->rb->steps[i];
 	struct run_approval a;
-	struct err e;
 	run_approval(c->run, i, &a);
-	if (a.state == RUN_APPROVAL_GRANTED) {
-		console_set_status(c, "step %zu '%s' approved by %s (%s)", i + 1, s->id, a.approver, a.via);
-		return true;
-	}
-	if (run_approval_request(c->run, i, &e) < 0) {
-		console_set_status(c, "step %zu '%s': %s", i + 1, s->id, e.msg);
-		return false;
-	}
-	run_approval(c->run, i, &a);
-	if (a.refused[0])
+	if (a.state == RUN_APPROVAL_GRANTED)
+		console_set_status(c, "step %zu '%s' approved by %s (%s): Enter to run it", i + 1,
+				   s->id, a.approver, a.via);
+	else if (a.state == RUN_APPROVAL_WAITING && a.refused[0])
 		console_set_status(c, "step %zu '%s': refused: %s; awaiting %s: %s", i + 1, s->id,
 				   a.refused, a.awaited, a.how_to);
-	else
+	else if (a.state == RUN_APPROVAL_WAITING)
 		console_set_status(c, "step %zu '%s' awaits an approval by %s: %s", i + 1, s->id,
 				   a.awaited, a.how_to);
-	return false;
+	else if (a.state == RUN_APPROVAL_NEEDED && a.refused[0])
+		console_set_status(c, "step %zu '%s': %s; Enter asks again", i + 1, s->id, a.refused);
+	return a.state == RUN_APPROVAL_GRANTED;
+}
+
+/* Dual control: asks for the approval of step i (once), or says who is
+ * awaited; true once it is granted. */
+static bool approved(struct console *c, size_t i)
+{
+	struct run_approval a;
+	struct err e;
+	run_approval(c->run, i, &a);
+	if (a.state != RUN_APPROVAL_GRANTED && run_approval_request(c->run, i, &e) < 0) {
+		console_set_status(c, "step %zu '%s': %s", i + 1, c->rb->steps[i].id, e.msg);
+		return false;
+	}
+	return approval_status(c, i);
 }
 
 
