@@ -111,6 +111,10 @@ lines=$(central "select count(*) from qrh.output_chunks where run_uuid = '$U1' a
 [ "$lines" -ge 1 ] || fail "the output written while the database was down is not central"
 run "$QRH_BIN" verify --journal "$db" --team "$BOB" "$U1"
 assert_rc 0 "verify --team of an intact copy"
+run "$QRH_BIN" list --team "$BOB"
+assert_rc 0 "list --team"
+assert_contains "$out" "${U1:0:8}"
+assert_contains "$out" "Team test"
 
 # ---- writers may not change history; the owner can, and verify sees it ----
 for sql in "update qrh.events set actor = 'x' where run_uuid = '$U1'" \
