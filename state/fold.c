@@ -245,6 +245,7 @@ static void task_started(struct run_fold *f, const struct journal_event *ev,
 	const char *label = member_str(p, role == FOLD_TASK_BACKGROUND ? "name" : "label");
 	t->label = label && *label ? xstrdup(label) : NULL;
 	t->segment = current_segment(f);
+	t->exit_code = t->duration_ms = STEP_NONE;
 	f->max_task = id;
 	(void)ev;
 }
@@ -299,6 +300,10 @@ static void task_event(struct run_fold *f, const struct journal_event *ev,
 			task->ended = true;
 			const char *st = member_str(p, !strcmp(t, EV_TASK_REAPED) ? "how" : "status");
 			snprintf(task->status, sizeof task->status, "%s", st ? st : "");
+			const char *sum = member_str(p, "summary");
+			snprintf(task->summary, sizeof task->summary, "%s", sum ? sum : "");
+			task->exit_code = member_int(p, "exit_code", STEP_NONE);
+			task->duration_ms = member_int(p, "duration_ms", STEP_NONE);
 			stream_from_object(&task->out[1], cJSON_GetObjectItemCaseSensitive(p, "stdout"));
 			stream_from_object(&task->out[2], cJSON_GetObjectItemCaseSensitive(p, "stderr"));
 		}

@@ -87,6 +87,9 @@ struct fold_task {
 	bool ended;
 	struct fold_stream out[3]; /* from its end event (enum proc_stream) */
 	char status[16];           /* its end status, "" while it runs */
+	int64_t exit_code;         /* from its end event; STEP_NONE: none */
+	int64_t duration_ms;       /* from its end event; STEP_NONE: unknown */
+	char summary[120];         /* from its end event, cut */
 };
 
 struct fold_note {

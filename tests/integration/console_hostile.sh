@@ -47,7 +47,7 @@ show() { # N TITLE
 	keys $s g
 	local k
 	for ((k = 1; k < $1; k++)); do keys $s j; done
-	wait_for $s "$1. $2  [Output]  ok"
+	wait_for $s "$1. $2  [Output]  done"
 }
 expect() { # N TITLE TEXT...
 	local n=$1 t=$2
@@ -85,7 +85,7 @@ wait_for $s "any key closes"
 keys $s Escape
 wait_gone $s "any key closes"
 keys $s j j
-wait_for $s "3. OSC 52  [Instructions]  ok"
+wait_for $s "3. OSC 52  [Instructions]  done"
 
 # quits cleanly; the terminal echoes and ends lines as usual afterwards
 wait_for $s "run finished" # else q asks first
