@@ -34,7 +34,7 @@ run setpriv --reuid=65534 --regid=65534 --clear-groups "$QRH_BIN" approve --yes 
 assert_rc 0 "nobody's approval: $err"
 wait_for c "approved by nobody (uid 65534) (local): Enter to run it"
 keys c Enter
-wait_for c "Run step 1?"
+dialog c "Run step 1?"
 keys c y
 wait_for c "Steps 1/1 done"
 wait_for c "deleted by two"
