@@ -58,24 +58,7 @@ int journal_mirror_run(struct journal *j, const struct journal_mirror_run *r,
 static int mirror_event(struct journal *j, const struct journal_event *ev, struct err *e)
 {
 	sqlite3_stmt *st;
-	if (journal_prepare(j, "INSERT INTO events (run_id, seq, wall_ms, mono_ns, step, type, "
-			    "actor, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			    &st, e) < 0)
-		return -1;
-	sqlite3_bind_int64(st, 1, ev->run_id);
-	sqlite3_bind_int64(st, 2, ev->seq);
-	sqlite3_bind_int64(st, 3, ev->wall_ms);
-	sqlite3_bind_int64(st, 4, ev->mono_ns);
-	if (ev->step >= 0)
-		sqlite3_bind_int64(st, 5, ev->step);
-	else
-		sqlite3_bind_null(st, 5);
-	sqlite3_bind_text(st, 6, ev->type, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, ev->actor, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, ev->payload ? ev->payload : "{}", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, ev->prev_hash, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 10, ev->hash, -1, SQLITE_STATIC);
-	if (done(j, st, "cannot copy an event", e) < 0)
+	if (journal_event_row_insert(j, ev, e) < 0)
 		return -1;
 	const char *sql = strcmp(ev->type, "run_end") ?
 		"UPDATE runs SET head_seq = ?1, head_hash = ?2 WHERE id = ?3" :
