@@ -49,6 +49,11 @@ PGconn *team_connect(const char *conninfo, struct err *e);
 /* e = "what: libpq's message" on one line; returns -1. */
 int team_pq_err(struct err *e, const char *what, const char *msg);
 
+/* Runs sql with text parameters (blocking); the result when it is rows or
+ * done, else NULL with e = "what: libpq's message". Caller PQclears. */
+PGresult *team_query(PGconn *c, const char *sql, int n, const char *const *values,
+		     const char *what, struct err *e);
+
 /* Called with each statement before it runs (for `qrh team init` to
  * print). */
 typedef void team_say_fn(void *arg, const char *sql);

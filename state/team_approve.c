@@ -9,22 +9,10 @@
 #include "state/team_approve.h"
 #include "util/clock.h"
 
-static PGresult *query(PGconn *c, const char *sql, int n, const char *const *v,
-		       const char *what, struct err *e)
-{
-	PGresult *r = PQexecParams(c, sql, n, NULL, v, NULL, NULL, 0);
-	ExecStatusType st = PQresultStatus(r);
-	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
-		return r;
-	team_pq_err(e, what, PQresultErrorMessage(r));
-	PQclear(r);
-	return NULL;
-}
-
 static int resolve(PGconn *c, const char *run, struct team_pending *out, struct err *e)
 {
 	const char *v[] = { run };
-	PGresult *r = query(c, "SELECT uuid::text, session_user FROM qrh.runs WHERE uuid::text "
+	PGresult *r = team_query(c, "SELECT uuid::text, session_user FROM qrh.runs WHERE uuid::text "
 			    "LIKE $1 || '%' LIMIT 2", 1, v, "cannot find the run", e);
 	if (!r)
 		return -1;
@@ -47,7 +35,7 @@ int team_approval_pending(PGconn *c, const char *run, const char *step,
 	if (!*run || resolve(c, run, out, e) < 0)
 		return *run ? -1 : err_set(e, "name the run");
 	const char *v[] = { out->uuid, step };
-	PGresult *r = query(c,
+	PGresult *r = team_query(c,
 		"SELECT q.seq::text, q.payload, q.actor, EXISTS (SELECT 1 FROM qrh.events a "
 		"WHERE a.run_uuid = q.run_uuid AND a.type = 'approval' AND "
 		"(a.payload::json->>'request_seq')::bigint = q.seq) FROM qrh.events q "
@@ -89,7 +77,7 @@ int team_approval_send(PGconn *c, const struct team_pending *p, bool approve,
 	const char *v[] = { p->uuid, field(p->request, "step_id"), seq,
 			    field(p->request, "command_sha256"),
 			    approve ? "approve" : "refuse", comment ? comment : "" };
-	PGresult *r = query(c, "INSERT INTO qrh.approvals (run_uuid, step_id, request_seq, "
+	PGresult *r = team_query(c, "INSERT INTO qrh.approvals (run_uuid, step_id, request_seq, "
 			    "command_sha256, decision, comment) VALUES ($1::uuid, $2, $3::bigint, "
 			    "$4, $5, $6) RETURNING id::text", 6, v, "cannot send the answer", e);
 	if (!r)
@@ -105,7 +93,7 @@ int team_approval_verdict(PGconn *c, const char *uuid, const char *id,
 	const char *v[] = { uuid, id };
 	int64_t until = clock_mono_ns() / 1000000 + timeout_ms;
 	for (;;) {
-		PGresult *r = query(c, "SELECT type, payload::json->>'reason' FROM qrh.events "
+		PGresult *r = team_query(c, "SELECT type, payload::json->>'reason' FROM qrh.events "
 				    "WHERE run_uuid = $1::uuid AND type IN ('approval', 'approval_refused') "
 				    "AND payload::json->>'approval_id' = $2 LIMIT 1", 2, v,
 				    "cannot read the verdict", e);

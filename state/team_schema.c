@@ -197,6 +197,18 @@ int team_pq_err(struct err *e, const char *what, const char *msg)
 	return err_set(e, "%s: %s", what, line);
 }
 
+PGresult *team_query(PGconn *c, const char *sql, int n, const char *const *values,
+		     const char *what, struct err *e)
+{
+	PGresult *r = PQexecParams(c, sql, n, NULL, values, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(r);
+	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+		return r;
+	team_pq_err(e, what, PQresultErrorMessage(r));
+	PQclear(r);
+	return NULL;
+}
+
 PGconn *team_connect(const char *conninfo, struct err *e)
 {
 	char *msg = NULL;
@@ -370,16 +382,14 @@ static int check_members(PGconn *c, struct team_finding **out, size_t *n,
 			 struct err *e)
 {
 	/* granted membership only: a superuser is "a member" of everything */
-	PGresult *r = PQexec(c, "WITH RECURSIVE m AS (SELECT member FROM pg_auth_members WHERE "
-			     "roleid IN ('qrh_writer'::regrole, 'qrh_reader'::regrole) UNION "
-			     "SELECT a.member FROM pg_auth_members a JOIN m ON a.roleid = m.member) "
-			     "SELECT r.rolname, r.rolsuper OR r.rolbypassrls FROM pg_roles r WHERE "
-			     "r.rolcanlogin AND r.oid IN (SELECT member FROM m) ORDER BY 1");
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		team_pq_err(e, "cannot list the team's roles", PQresultErrorMessage(r));
-		PQclear(r);
+	PGresult *r = team_query(c, "WITH RECURSIVE m AS (SELECT member FROM pg_auth_members WHERE "
+				 "roleid IN ('qrh_writer'::regrole, 'qrh_reader'::regrole) UNION "
+				 "SELECT a.member FROM pg_auth_members a JOIN m ON a.roleid = m.member) "
+				 "SELECT r.rolname, r.rolsuper OR r.rolbypassrls FROM pg_roles r WHERE "
+				 "r.rolcanlogin AND r.oid IN (SELECT member FROM m) ORDER BY 1",
+				 0, NULL, "cannot list the team's roles", e);
+	if (!r)
 		return -1;
-	}
 	int problems = 0;
 	for (int i = 0; i < PQntuples(r); i++) {
 		const char *who = PQgetvalue(r, i, 0);
@@ -443,18 +453,16 @@ int team_check(PGconn *c, struct team_finding **out, size_t *n, struct err *e)
 
 int team_runs_list(PGconn *c, struct team_run **runs, size_t *n, struct err *e)
 {
-	PGresult *r = PQexec(c, "SELECT r.uuid::text, r.local_id, r.host, r.title, r.operator, "
-			     "r.mode, r.started_at, coalesce((SELECT payload::json->>'outcome' FROM "
-			     "qrh.events e WHERE e.run_uuid = r.uuid AND e.type = 'run_end' LIMIT 1), ''), "
-			     "(SELECT count(*) FROM qrh.events e WHERE e.run_uuid = r.uuid), r.by_role "
-			     "FROM qrh.runs r ORDER BY r.started_at DESC");
 	*runs = NULL;
 	*n = 0;
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		team_pq_err(e, "cannot list the team's runs", PQresultErrorMessage(r));
-		PQclear(r);
+	PGresult *r = team_query(c, "SELECT r.uuid::text, r.local_id, r.host, r.title, r.operator, "
+				 "r.mode, r.started_at, coalesce((SELECT payload::json->>'outcome' FROM "
+				 "qrh.events e WHERE e.run_uuid = r.uuid AND e.type = 'run_end' LIMIT 1), "
+				 "''), (SELECT count(*) FROM qrh.events e WHERE e.run_uuid = r.uuid), "
+				 "r.by_role FROM qrh.runs r ORDER BY r.started_at DESC",
+				 0, NULL, "cannot list the team's runs", e);
+	if (!r)
 		return -1;
-	}
 	int rows = PQntuples(r);
 	*runs = xcalloc(rows ? (size_t)rows : 1, sizeof **runs);
 	for (int i = 0; i < rows; i++) {
