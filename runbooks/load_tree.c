@@ -290,7 +290,7 @@ static void set_text(struct load_ctx *c, const cJSON *v, char **slot)
 
 static const char *const top_names[] = { "title",   "description", "vars",
 					 "targets", "probes",	   "objectives",
-					 "notify",  "steps" };
+					 "notes",   "notify",      "steps" };
 
 /* notify: {url, timeout, retries, backoff}, or just the url. */
 static void load_notify(struct load_ctx *c, const cJSON *m, struct runbook *rb)
@@ -326,6 +326,13 @@ void tree_load_runbook(struct load_ctx *c, const cJSON *root,
 			set_text(c, m, &rb->description);
 		else if (!strcmp(k, "vars"))
 			load_vars(c, m, rb);
+		else if (!strcmp(k, "notes")) {
+			if (cJSON_IsString(m) && (!strcmp(m->valuestring, "anyone") ||
+						  !strcmp(m->valuestring, "operator")))
+				rb->notes_anyone = !strcmp(m->valuestring, "anyone");
+			else
+				field_error(c, m, "'notes' is 'anyone' (watchers may add notes) or 'operator'");
+		}
 		else if (!strcmp(k, "targets"))
 			load_targets(c, m, rb);
 		else if (!strcmp(k, "probes"))
@@ -347,7 +354,7 @@ void tree_load_runbook(struct load_ctx *c, const cJSON *root,
 			field_error_at(c, posmap_key(c->pm, m),
 				       "steps come from the document, not the front matter");
 		else {
-			const char *near = suggest_closest(k, top_names, allow_steps ? 8 : 7);
+			const char *near = suggest_closest(k, top_names, allow_steps ? 9 : 8);
 			if (near)
 				field_error_at(c, posmap_key(c->pm, m), "unknown key '%s' (did you mean '%s'?)", k, near);
 			else

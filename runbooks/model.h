@@ -228,6 +228,7 @@ struct runbook {
 	struct notify notify;
 	struct step *steps;
 	size_t n_steps;
+	bool notes_anyone; /* notes: anyone: watchers may add notes (team mode) */
 };
 
 const char *action_kind_name(enum action_kind k);

@@ -145,6 +145,27 @@ static const char *const migrations[] = {
 	"CREATE TRIGGER probe_samples_no_delete BEFORE DELETE ON probe_samples BEGIN"
 	"	SELECT RAISE(ABORT, 'probe samples are append-only');"
 	"END;",
+
+	/* 3 -> 4: team mode's outbox (state/journal_team.h). IF NOT EXISTS:
+	 * a journal that a build of either merge order already gave these
+	 * tables migrates all the same.
+	 * Every run's UUID
+	 * beside its number, and how far a run linked to a team database
+	 * (linked = 1) has been shipped: the header, events up to a seq,
+	 * output head chunks up to a row id, probe samples up to a seq, and
+	 * the finished streams whose record and tail went. */
+	"CREATE TABLE IF NOT EXISTS team_runs ("
+	"	run_id INTEGER PRIMARY KEY REFERENCES runs (id),"
+	"	uuid TEXT NOT NULL UNIQUE,"
+	"	linked INTEGER NOT NULL DEFAULT 0,"
+	"	header_shipped INTEGER NOT NULL DEFAULT 0,"
+	"	events_shipped INTEGER NOT NULL DEFAULT 0,"
+	"	chunks_shipped INTEGER NOT NULL DEFAULT 0,"
+	"	samples_shipped INTEGER NOT NULL DEFAULT 0"
+	") STRICT;"
+	"CREATE TABLE IF NOT EXISTS team_outputs_shipped ("
+	"	output_id INTEGER PRIMARY KEY REFERENCES outputs (id)"
+	") STRICT;",
 };
 
 /* compat[v] gives a journal at version v (read-only) today's shape as TEMP
@@ -158,6 +179,13 @@ static const char *const compat[] = {
 	      "mono_ns, duration_ms, late_ms, skipped, result, state, value, "
 	      "values_json) AS SELECT 0, 0, 0, '', 0, 0, 0, 0, 0, '', '', NULL, "
 	      "'{}' WHERE 0;",
+	/* a version 3 journal has no outbox: empty stand-ins (temp tables,
+	 * since a view cannot be empty of a shape with a name only) */
+	[3] = "CREATE TEMP TABLE team_runs (run_id INTEGER PRIMARY KEY, "
+	      "uuid TEXT, linked INTEGER, header_shipped INTEGER, "
+	      "events_shipped INTEGER, chunks_shipped INTEGER, "
+	      "samples_shipped INTEGER);"
+	      "CREATE TEMP TABLE team_outputs_shipped (output_id INTEGER PRIMARY KEY);",
 };
 
 #define COMPAT_OLDEST 1

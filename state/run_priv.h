@@ -195,6 +195,8 @@ struct run {
 		char *var;
 		cJSON *choices; /* NULL: nothing to pick */
 	} pick;
+	struct team_link *team; /* borrowed; NULL: no team journal */
+	struct approvals *appr; /* dual control (state/approval.c); NULL: none yet */
 };
 
 /* ---- run.c ---- */
@@ -231,6 +233,14 @@ void run_notify_step(struct run *r, size_t i);
 
 /* The journal's output batching timer is armed (after an output append). */
 void run_output_written(struct run *r);
+
+/* ---- approval.c ---- */
+/* 0 when step i may start now as far as dual control goes (no approval
+ * needed, or one granted for exactly what it runs). */
+int run_approval_check(struct run *r, size_t i, struct err *e);
+void run_approvals_free(struct run *r);
+/* What team members send the run (approvals, notes) comes to approval.c. */
+void run_approvals_team(struct run *r);
 
 /* ---- task.c ---- */
 struct task *task_new(struct run *r, enum fold_task_role role, size_t step,
