@@ -83,6 +83,11 @@ cJSON *runbook_to_cjson(const struct runbook *rb)
 		cJSON_AddItemToObject(o, "objectives", obj);
 	else
 		cJSON_Delete(obj);
+	if (rb->faults.n) {
+		cJSON *fl = cJSON_AddArrayToObject(o, "faults");
+		for (size_t i = 0; i < rb->faults.n; i++)
+			cJSON_AddItemToArray(fl, cJSON_CreateString(rb->faults.v[i]));
+	}
 	cJSON *steps = cJSON_AddArrayToObject(o, "steps");
 	for (size_t i = 0; i < rb->n_steps; i++)
 		cJSON_AddItemToArray(steps, step_json(&rb->steps[i]));

@@ -152,6 +152,7 @@ struct run {
 		char *var;
 		cJSON *choices; /* NULL: nothing to pick */
 	} pick;
+	struct strv fail_once; /* drill: step ids whose first attempt fails */
 };
 
 /* ---- run.c ---- */
@@ -188,6 +189,14 @@ void run_notify_step(struct run *r, size_t i);
 
 /* The journal's output batching timer is armed (after an output append). */
 void run_output_written(struct run *r);
+
+/* ---- run_drill.c ---- */
+/* Journals the drill event of a new run, and learns its fail-once faults;
+ * run_drill_reopen learns them from the journal of a resumed run. */
+int run_drill_begin(struct run *r, struct err *e);
+int run_drill_reopen(struct run *r, struct err *e);
+/* Step i's first attempt is to fail (a fail-once fault)? */
+bool run_drill_fails(const struct run *r, size_t i, int attempt);
 
 /* ---- task.c ---- */
 struct task *task_new(struct run *r, enum fold_task_role role, size_t step,

@@ -44,6 +44,8 @@ int cmd_list(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_sandbox(int argc, char **argv);
+int cmd_drill(int argc, char **argv);
 
 /* The journal commands (tui/cmd_journal.c). Open the journal named by
  * --journal (cli_path, may be NULL), $QRH_JOURNAL or the default,
