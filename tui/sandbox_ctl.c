@@ -93,6 +93,13 @@ int sandbox_call(const char *const *args, bool quiet)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+bool sandbox_exists(void)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/env", sandbox_dir());
+	return access(path, R_OK) == 0;
+}
+
 bool sandbox_env(struct strv *out)
 {
 	char path[PATH_MAX];

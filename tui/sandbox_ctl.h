@@ -24,6 +24,8 @@ const char *sandbox_dir(void);
  * state directory when quiet (a console is on the terminal), else to
  * stderr. */
 int sandbox_call(const char *const *args, bool quiet);
+/* A sandbox has been set up in the state directory (its env file). */
+bool sandbox_exists(void);
 /* NAME=VALUE lines of the sandbox's runbook variables ($DIR/env); false
  * when there is no sandbox. */
 bool sandbox_env(struct strv *out);
