@@ -237,8 +237,9 @@ size_t run_survivors(const struct run *r, size_t i,
  * NULL when nothing waits. Valid until run_pick or the next step starts. */
 const cJSON *run_pick_pending(const struct run *r, size_t *step,
 			      const char **var);
-/* Journals the operator's pick (one of the choices' names) as the
- * variable's value (a capture event by the operator). */
+/* Journals the operator's pick as the variable's value (a capture event
+ * by the operator): `answer` is a choice's name, or its number in the
+ * list (from 1). */
 int run_pick(struct run *r, const char *value, struct err *e);
 
 /* ---- what the operator does ---- */

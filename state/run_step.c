@@ -747,19 +747,33 @@ void run_pick_clear(struct run *r)
 	r->pick.var = NULL;
 }
 
-int run_pick(struct run *r, const char *value, struct err *e)
+/* The choice an answer names: its name, else its number in the list. */
+static const char *pick_choice(const cJSON *choices, const char *answer)
+{
+	const cJSON *c;
+	cJSON_ArrayForEach(c, choices)
+	{
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(c, "name");
+		if (cJSON_IsString(name) && !strcmp(name->valuestring, answer))
+			return name->valuestring;
+	}
+	char *end;
+	long k = strtol(answer, &end, 10);
+	const cJSON *name = *answer && !*end && k >= 1 && k <= cJSON_GetArraySize(choices)
+		? cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(choices, (int)k - 1), "name")
+		: NULL;
+	return cJSON_IsString(name) ? name->valuestring : NULL;
+}
+
+int run_pick(struct run *r, const char *answer, struct err *e)
 {
 	if (!r->pick.choices)
 		return err_set(e, "nothing to pick");
-	const cJSON *c;
-	bool found = false;
-	cJSON_ArrayForEach(c, r->pick.choices)
-	{
-		const cJSON *name = cJSON_GetObjectItemCaseSensitive(c, "name");
-		found = found || (cJSON_IsString(name) && !strcmp(name->valuestring, value));
-	}
+	const char *found = pick_choice(r->pick.choices, answer ? answer : "");
 	if (!found)
-		return err_set(e, "'%s' is not one of the choices for %s", value, r->pick.var);
+		return err_set(e, "'%s' is not one of the choices for %s", answer ? answer : "",
+			       r->pick.var);
+	char *value = xstrdup(found);
 	const struct var *decl = runbook_var(r->rb, r->pick.var);
 	cJSON *p = run_step_payload(r, r->pick.step, 0);
 	cJSON_AddStringToObject(p, "name", r->pick.var);
@@ -770,9 +784,12 @@ int run_pick(struct run *r, const char *value, struct err *e)
 	}
 	cJSON_AddStringToObject(p, "how", "picked");
 	run_add_actor(r, p);
-	if (run_emit(r, (long)r->pick.step, EV_CAPTURE, r->actor, p, e) < 0)
+	if (run_emit(r, (long)r->pick.step, EV_CAPTURE, r->actor, p, e) < 0) {
+		free(value);
 		return -1;
+	}
 	values_set(&r->values, r->pick.var, value, decl && decl->secret);
+	free(value);
 	run_pick_clear(r);
 	return 0;
 }

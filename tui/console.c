@@ -2,6 +2,7 @@
  * terminal is readable (and after every pass, for KEY_RESIZE), the
  * engine's events turned into state, a frame drawn at most CONSOLE_FPS
  * times a second when something changed. */
+#include <cjson/cJSON.h>
 #include <curses.h>
 #include <errno.h>
 #include <limits.h>
@@ -157,6 +158,51 @@ static void on_output(void *arg, const struct run_chunk *ch)
 static void offer_failure(struct console *c, size_t i);
 static void offer_interrupted(struct console *c, size_t i);
 
+/* ---- a value to pick from a list the step printed (a velero backup) ---- */
+
+static void picked(struct console *c, int key, const char *text)
+{
+	struct err e;
+	(void)key;
+	if (!text || !*text)
+		console_set_status(c, "nothing picked");
+	else if (run_pick(c->run, text, &e) < 0)
+		console_set_status(c, "%s", e.msg);
+	else
+		console_set_status(c, "picked: %s", text);
+}
+
+/* The choices, numbered, in a dialog that takes a number or a name. */
+static bool offer_pick(struct console *c)
+{
+	size_t step;
+	const char *var;
+	const cJSON *choices = run_pick_pending(c->run, &step, &var);
+	if (!choices || c->read_only)
+		return false;
+	char title[160];
+	snprintf(title, sizeof title, "Pick %s (step %zu listed them): type its number or name", var,
+		 step + 1);
+	dialog_open(c, DLG_TEXT, title, picked);
+	c->dlg.step = step;
+	int k = 0;
+	const cJSON *ch;
+	cJSON_ArrayForEach(ch, choices)
+	{
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(ch, "name");
+		const cJSON *phase = cJSON_GetObjectItemCaseSensitive(ch, "phase");
+		const cJSON *created = cJSON_GetObjectItemCaseSensitive(ch, "created");
+		char line[256];
+		snprintf(line, sizeof line, "%2d  %.80s  %.24s  %.32s", ++k,
+			 cJSON_IsString(name) ? name->valuestring : "?",
+			 cJSON_IsString(phase) ? phase->valuestring : "",
+			 cJSON_IsString(created) ? created->valuestring : "");
+		/* names and phases come from outside: shown through the sanitizer */
+		styled_add_plain(&c->dlg.body, line, strlen(line), 0);
+	}
+	return true;
+}
+
 static void on_step_done(void *arg, size_t i)
 {
 	struct console *c = &the_console;
@@ -167,6 +213,7 @@ static void on_step_done(void *arg, size_t i)
 	c->dirty = true;
 	if (run_step_settled(c->run, i)) {
 		console_follow_next(c);
+		offer_pick(c);
 		return;
 	}
 	if (st->status == STEP_FAILED || st->status == STEP_TIMEOUT ||
@@ -334,11 +381,14 @@ static void confirmed(struct console *c, int key, const char *text)
 }
 
 static void ask_confirmation(struct console *c, size_t i);
+static bool offer_pick(struct console *c);
 
 void console_ask_step(struct console *c, size_t i)
 {
 	const struct step *s = &c->rb->steps[i];
 	const struct step_state *st = run_step(c->run, i);
+	if (offer_pick(c))
+		return; /* what an earlier step listed is picked first */
 	if (run_step_active(c->run)) {
 		console_set_status(c, "a step is running; wait for it, or x to cancel it");
 		return;
@@ -397,9 +447,11 @@ static void auto_advance(struct console *c)
 	if (c->read_only)
 		return;
 	long i = run_next_step(c->run);
+	size_t pick_step;
+	const char *pick_var;
 	if (i < 0 || run_step_active(c->run) || c->dlg.kind != DLG_NONE || c->hangup ||
-	    c->interrupt || c->quit)
-		return;
+	    c->interrupt || c->quit || run_pick_pending(c->run, &pick_step, &pick_var))
+		return; /* a pick waits for the operator before anything goes on */
 	const struct step_state *st = run_step(c->run, (size_t)i);
 	if (c->rb->steps[i].confirm == CONFIRM_NO && st->status == STEP_PENDING &&
 	    !c->rb->steps[i].dual_control)

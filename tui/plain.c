@@ -421,20 +421,12 @@ static void after_failure(struct driver *d)
 static void on_pick_answer(struct driver *d, const char *line)
 {
 	struct err e;
-	size_t step;
-	const char *var;
-	const cJSON *choices = run_pick_pending(d->run, &step, &var);
-	if (d->interrupt || d->hangup || !choices) {
+	if (d->interrupt || d->hangup) {
 		kick(d);
 		return;
 	}
-	char *end;
-	long k = line ? strtol(line, &end, 10) : 0;
-	const cJSON *c = line && *line && !*end ? cJSON_GetArrayItem(choices, (int)k - 1) : NULL;
-	const cJSON *name = cJSON_GetObjectItemCaseSensitive(c, "name");
-	const char *value = cJSON_IsString(name) ? name->valuestring : line;
-	if (!value || !*value || run_pick(d->run, value, &e) < 0) {
-		cli_error("qrh: %s", value && *value ? e.msg : "nothing picked");
+	if (!line || !*line || run_pick(d->run, line, &e) < 0) {
+		cli_error("qrh: %s", line && *line ? e.msg : "nothing picked");
 		finish(d, NULL, QRH_EXIT_INTERRUPTED);
 		return;
 	}

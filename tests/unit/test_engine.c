@@ -483,7 +483,8 @@ static void test_pick(void **state)
 	assert_int_equal(cJSON_GetArraySize(choices), 2);
 	assert_int_equal(run_pick(f->run, "weekly-9", &e), -1);
 	assert_non_null(strstr(e.msg, "not one of the choices"));
-	assert_int_equal(run_pick(f->run, "daily-1", &e), 0);
+	assert_int_equal(run_pick(f->run, "3", &e), -1); /* no third choice */
+	assert_int_equal(run_pick(f->run, "2", &e), 0);  /* the second: daily-1 */
 	assert_null(run_pick_pending(f->run, &step, &var));
 	assert_int_equal(sql_int(f, "select count(*) from events where type='capture' and actor='alice' "
 				    "and json_extract(payload,'$.value')='daily-1' and json_extract(payload,'$.how')='picked'"), 1);

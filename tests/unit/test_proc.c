@@ -739,7 +739,11 @@ static void test_proc_child_isolation(void **state)
 	pt_spawn(&run, (struct proc_spec){ .argv = argv });
 	pid_t pid = proc_pid(run.p);
 	/* EOF on the status pipe comes from inside execve, a moment before the
-	 * new image's signal state is final: wait until it is sleep */
+	 * new image's signal state is final, and the kernel names the new
+	 * image a moment before it closes the close-on-exec fds: wait until
+	 * it is sleep with its three fds (sleep itself opens none) */
+	int fds[16];
+	size_t n = 0;
 	for (int tries = 0; tries < 3000; tries++) {
 		char comm[64] = "", path[64];
 		snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
@@ -749,13 +753,11 @@ static void test_proc_child_isolation(void **state)
 				comm[0] = '\0';
 			fclose(f);
 		}
-		if (!strcmp(comm, "sleep\n"))
+		if (!strcmp(comm, "sleep\n") && (n = pt_fds_of(pid, fds, 16)) == 3)
 			break;
 		usleep(10000);
 	}
-
-	int fds[16];
-	size_t n = pt_fds_of(pid, fds, 16);
+	n = pt_fds_of(pid, fds, 16);
 	assert_int_equal(n, 3);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(fds[i], i);
