@@ -4,6 +4,7 @@
 #   make check-asan the same under AddressSanitizer + UBSan
 #   make check-slow the long crash campaign (CRASH_KILLS=240 kill -9s)
 #   make deps       install build and test dependencies (Debian 12, apt-get)
+#   make demo       the failover drill against the DR sandbox (demo-stop: down)
 #   make fuzz       run the libFuzzer targets (FUZZ_SECONDS=N each)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   V=1             show the commands
@@ -55,7 +56,7 @@ TEST_SUPPORT_OBJ := $(TEST_SUPPORT_SRC:%.c=$(BUILD)/%.o)
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all check check-asan check-slow deps fuzz install clean bench demo tests
+.PHONY: all check check-asan check-slow deps fuzz install clean bench demo demo-stop tests
 .SECONDARY:
 all: qrh
 
@@ -121,13 +122,14 @@ fuzz:
 bench: qrh $(BENCH_BIN)
 	$(Q)sh bench/run.sh
 
-# The practice drill in the console, journaled apart from real runs. The
-# sandbox with Postgres, HTTP gateways and a Velero simulator comes with
-# the executors that need it.
-DEMO_DIR ?= $${TMPDIR:-/tmp}/qrh-demo
-demo: qrh
-	@mkdir -p $(DEMO_DIR)
-	./qrh run --drill --journal $(DEMO_DIR)/journal.db runbooks/library/practice-drill.md
+# The failover drill in the console against the DR sandbox, installing
+# what is missing first (tools/demo.sh); the sandbox stays up afterwards
+# for another try, demo-stop takes it down.
+demo:
+	$(Q)MAKE="$(MAKE)" sh tools/demo.sh
+
+demo-stop:
+	$(Q)if [ -x qrh ]; then ./qrh sandbox down; else sh sandbox/sandbox.sh down; fi
 
 install: qrh
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5

@@ -305,7 +305,11 @@ static int drive(struct session *s, const struct run_args *a)
 		if (a->yes || a->typed.n || a->quiet_output || a->rerun_interrupted || a->skip_interrupted)
 			fprintf(stderr, "qrh: --yes, --typed, --quiet-output and --rerun/--skip-interrupted "
 					"apply to plain mode; the console asks (use --plain to use them)\n");
+		char resume[512];
+		if (a->journal)
+			snprintf(resume, sizeof resume, "qrh resume --journal %s", a->journal);
 		struct console_opts co = { .resumed = !strcmp(a->cmd, "resume"),
+					   .resume_cmd = a->journal ? resume : NULL,
 					   .on_signals_ready = hold_signals };
 		return console_drive(s->run, s->loop, &co);
 	}

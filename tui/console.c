@@ -73,6 +73,20 @@ static void watch_follow(struct console *c, const struct journal_event *ev)
 	}
 }
 
+/* An action that measured the RPO (values.window_ms): for the header. */
+static void note_rpo(struct console *c, const struct journal_event *ev)
+{
+	cJSON *p = cJSON_Parse(ev->payload ? ev->payload : "{}");
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, "values");
+	const cJSON *w = cJSON_GetObjectItemCaseSensitive(v, "window_ms");
+	const cJSON *rows = cJSON_GetObjectItemCaseSensitive(v, "rows_lost");
+	if (cJSON_IsNumber(w)) {
+		c->rpo_window_ms = (int64_t)w->valuedouble;
+		c->rpo_rows_lost = cJSON_IsNumber(rows) ? (int64_t)rows->valuedouble : 0;
+	}
+	cJSON_Delete(p);
+}
+
 static void on_event(void *arg, const struct journal_event *ev)
 {
 	struct console *c = &the_console;
@@ -81,6 +95,8 @@ static void on_event(void *arg, const struct journal_event *ev)
 	snprintf(c->head_hash, sizeof c->head_hash, "%.8s", ev->hash);
 	if (!strcmp(ev->type, EV_NOTE))
 		c->n_notes++;
+	if (!strcmp(ev->type, EV_ACTION_END))
+		note_rpo(c, ev);
 	if (!strcmp(ev->type, EV_STEP_START) && ev->step >= 0 &&
 	    (size_t)ev->step < c->rb->n_steps) {
 		/* a new attempt shows its own output */
@@ -775,6 +791,7 @@ static void console_setup(struct console *c, struct run *r, struct loop *l)
 	c->sv = xcalloc(c->rb->n_steps ? c->rb->n_steps : 1, sizeof *c->sv);
 	run_clock_and_head(c);
 	c->match = -1;
+	c->rpo_window_ms = c->rpo_rows_lost = STEP_NONE;
 	c->exit_code = QRH_EXIT_INTERRUPTED;
 	long next = run_next_step(r);
 	c->sel = next >= 0 ? (size_t)next : 0;
@@ -822,6 +839,7 @@ int console_drive(struct run *r, struct loop *l, const struct console_opts *o)
 	struct err e;
 	console_setup(c, r, l);
 	c->resumed = o->resumed;
+	snprintf(c->resume_cmd, sizeof c->resume_cmd, "%s", o->resume_cmd ? o->resume_cmd : "qrh resume");
 	c->read_only = o->read_only;
 	int sigs[] = { SIGINT, SIGTERM, SIGHUP };
 	for (size_t k = 0; k < 3; k++)

@@ -87,10 +87,61 @@ static void format_duration(int64_t ms, char *out, size_t n)
 		snprintf(out, n, "%lldh%02lldm", (long long)ms / 3600000, (long long)(ms / 60000) % 60);
 }
 
+/* met, or over the budget */
+static const char *verdict(int64_t measured_ms, int64_t budget_ms)
+{
+	return measured_ms <= budget_ms ? "met" : "NOT MET";
+}
+
+/* The RTO clock of the steps marked rto_start and rto_stop: running from
+ * the first start of the one, stopped by the first good end of the other
+ * (the score card's rule, state/score.h). */
+static void rto_text(const struct console *c, char *buf, size_t n)
+{
+	int64_t start = STEP_NONE, stop = STEP_NONE;
+	for (size_t i = 0; i < c->rb->n_steps; i++) {
+		const struct step_state *st = run_step(c->run, i);
+		if (c->rb->steps[i].rto_start && start == STEP_NONE)
+			start = st->started_wall_ms;
+		if (c->rb->steps[i].rto_stop && stop == STEP_NONE &&
+		    (st->status == STEP_OK || st->status == STEP_DONE_BY_HAND))
+			stop = st->ended_wall_ms;
+	}
+	char budget[32], t[32];
+	int64_t budget_ms = c->rb->objectives.rto_ms;
+	format_duration(budget_ms, budget, sizeof budget);
+	if (start == STEP_NONE) {
+		snprintf(buf, n, "RTO %s: clock not started   ", budget);
+		return;
+	}
+	bool running = stop == STEP_NONE || stop < start;
+	int64_t ms = (running ? clock_wall_ms() : stop) - start;
+	format_duration(ms, t, sizeof t);
+	if (running)
+		snprintf(buf, n, "RTO clock %s of %s%s   ", t, budget,
+			 ms > budget_ms ? " (over)" : "");
+	else
+		snprintf(buf, n, "RTO %s of %s: %s   ", t, budget, verdict(ms, budget_ms));
+}
+
+static void rpo_text(const struct console *c, char *buf, size_t n)
+{
+	char budget[32], t[32];
+	int64_t budget_ms = c->rb->objectives.rpo_ms;
+	format_duration(budget_ms, budget, sizeof budget);
+	if (c->rpo_window_ms == STEP_NONE) {
+		snprintf(buf, n, "RPO %s: not measured yet   ", budget);
+		return;
+	}
+	format_duration(c->rpo_window_ms, t, sizeof t);
+	snprintf(buf, n, "RPO %s of %s: %s (%lld rows lost)   ", t, budget,
+		 verdict(c->rpo_window_ms, budget_ms), (long long)c->rpo_rows_lost);
+}
+
 static void draw_header(struct console *c)
 {
 	const struct rect *r = &c->lay.header;
-	char buf[256], t[32];
+	char buf[256];
 	int64_t el = ((c->end_ns ? c->end_ns : clock_mono_ns()) - c->start_ns) / 1000000000;
 	attron(A_REVERSE);
 	fill(r->y, 0, r->w);
@@ -107,13 +158,11 @@ static void draw_header(struct console *c)
 	const struct objectives *o = &c->rb->objectives;
 	x = 1;
 	if (o->rto_ms >= 0) {
-		format_duration(o->rto_ms, t, sizeof t);
-		snprintf(buf, sizeof buf, "RTO %s: clock not running (probes arrive later)   ", t);
+		rto_text(c, buf, sizeof buf);
 		x += put(r->y + 1, x, buf, strlen(buf), r->w - x);
 	}
 	if (o->rpo_ms >= 0) {
-		format_duration(o->rpo_ms, t, sizeof t);
-		snprintf(buf, sizeof buf, "RPO %s: not measured yet   ", t);
+		rpo_text(c, buf, sizeof buf);
 		x += put(r->y + 1, x, buf, strlen(buf), r->w - x);
 	}
 	if (o->rto_ms < 0 && o->rpo_ms < 0)
