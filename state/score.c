@@ -122,6 +122,11 @@ static void objectives(struct drill_score *s, const struct run_report *r,
 		s->rto.measured_ms = stop - start;
 	s->rto.met = s->rto.measured_ms == REPORT_NONE || s->rto.budget_ms < 0
 			     ? -1 : s->rto.measured_ms <= s->rto.budget_ms;
+	/* the clock started and the run ended without the service back (a
+	 * restore that PartiallyFailed): whatever the budget, not met */
+	s->rto.never_stopped = s->ended && start != REPORT_NONE && stop == REPORT_NONE;
+	if (s->rto.never_stopped && s->rto.budget_ms >= 0)
+		s->rto.met = 0;
 	s->rpo.met = s->rpo.measured_ms == REPORT_NONE || s->rpo.budget_ms < 0
 			     ? -1 : s->rpo.measured_ms <= s->rpo.budget_ms;
 }
@@ -284,9 +289,11 @@ static void objective_line(struct buf *out, const char *name, const struct score
 	char m[32], b[32];
 	score_duration(o->measured_ms, m, sizeof m);
 	score_duration(o->budget_ms, b, sizeof b);
-	buf_addf(out, "  %s %s", name, o->measured_ms == REPORT_NONE ? "not measured" : m);
+	buf_addf(out, "  %s %s", name, o->never_stopped	     ? "never stopped"
+				       : o->measured_ms == REPORT_NONE ? "not measured"
+								       : m);
 	if (o->budget_ms >= 0)
-		buf_addf(out, " of %s: %s", b, o->measured_ms == REPORT_NONE ? "not known" : met_word(o->met));
+		buf_addf(out, " of %s: %s", b, o->measured_ms == REPORT_NONE && o->met < 0 ? "not known" : met_word(o->met));
 	if (o->rows_lost != REPORT_NONE)
 		buf_addf(out, " (%lld acknowledged rows lost)", (long long)o->rows_lost);
 	buf_addc(out, '\n');

@@ -13,7 +13,8 @@
  * ended. Objectives: the RTO from the step marked rto_start (its first
  * start) to the step marked rto_stop (its first good end), and the RPO
  * from the last action values with window_ms (sql recipe=rpo), each
- * against the runbook's budget. Library code: nothing here prints. */
+ * against the runbook's budget; a run that ended with the RTO clock
+ * started and never stopped has not met its RTO. Library code: nothing here prints. */
 #ifndef QRH_STATE_SCORE_H
 #define QRH_STATE_SCORE_H
 
@@ -45,6 +46,7 @@ struct score_objective {
 	int64_t measured_ms; /* REPORT_NONE: not measured */
 	int64_t rows_lost;   /* rpo; REPORT_NONE: not measured */
 	int met;             /* 1, 0, -1 not known */
+	bool never_stopped;  /* rto: the run ended with its clock running */
 };
 
 struct drill_score {

@@ -117,7 +117,9 @@ static void rto_text(const struct console *c, char *buf, size_t n)
 	bool running = stop == STEP_NONE || stop < start;
 	int64_t ms = (running ? clock_wall_ms() : stop) - start;
 	format_duration(ms, t, sizeof t);
-	if (running)
+	if (running && c->finished)
+		snprintf(buf, n, "RTO %s: never stopped, NOT MET   ", budget);
+	else if (running)
 		snprintf(buf, n, "RTO clock %s of %s%s   ", t, budget,
 			 ms > budget_ms ? " (over)" : "");
 	else
