@@ -34,7 +34,7 @@ if [ -z "${QRH_DEMO_BIN:-}" ]; then
 		echo "demo: a dependency is missing: make deps"
 		"$MAKE" --no-print-directory deps || exit 1
 	fi
-	"$MAKE" --no-print-directory qrh || exit 1
+	"$MAKE" --no-print-directory qrh build/tests/pg_writer || exit 1
 fi
 "$QRH" sandbox up || {
 	echo "demo: the sandbox did not come up (qrh sandbox status says which part)" >&2

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# The DR sandbox and the drills against it, on one sandbox shared by every
+# part (bringing it up is the slow part): qrh sandbox up twice (the second
+# finds everything running and starts nothing), each library runbook end
+# to end as a drill in plain mode, each fault injected and seen in the
+# outcome, the score card, qrh drill --history, and qrh sandbox down
+# leaving no process and no port behind.
+. "$(dirname "$0")/../lib.sh"
+[ -x /usr/bin/python3 ] || { echo "skip: python3 is needed"; exit 77; }
+ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { echo "skip: PostgreSQL is not installed"; exit 77; }
+[ -x "$QRH_BUILD/tests/pg_writer" ] || { echo "skip: build/tests/pg_writer is not built"; exit 77; }
+
+# As root the servers run as qrh-sandbox: they must reach the sandbox.
+chmod 755 "$T"
+export QRH_SANDBOX_DIR=$T/sb
+trap '"$QRH_BIN" sandbox down >/dev/null 2>&1; rm -rf "$T"' EXIT
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+ports=()
+for k in PRIMARY_PORT REPLICA_PORT PRIMARY_APP_PORT DR_APP_PORT FRONTDOOR_PORT; do
+	p=$(free_port)
+	ports+=("$p")
+	echo "$k=$p"
+done >"$T/conf"
+ports=($(sed 's/.*=//' "$T/conf"))
+echo "VELERO_DURATION=2" >>"$T/conf"
+J=$T/j.db
+
+# ---- up, and up again ----
+run env QRH_SANDBOX_CONF="$T/conf" "$QRH_BIN" sandbox up
+assert_rc 0
+run "$QRH_BIN" sandbox status
+assert_rc 0
+assert_contains "$out" "answer=primary"
+pids() {
+	cat "$QRH_SANDBOX_DIR"/http/*.pid "$QRH_SANDBOX_DIR/run/writer.pid"
+	head -n1 -q "$QRH_SANDBOX_DIR"/pg/*/postmaster.pid
+}
+before=$(pids | sort)
+[ "$(echo "$before" | wc -l)" -eq 6 ] || fail "6 servers expected, got: $before"
+run "$QRH_BIN" sandbox up
+assert_rc 0
+assert_eq "$(pids | sort)" "$before"
+
+drill() { # RUNBOOK ARGS...: a drill in plain mode, answering everything
+	local rb=$1
+	shift
+	run "$QRH_BIN" drill --plain --yes --journal "$J" "$@" "$QRH_SRC/runbooks/library/$rb"
+}
+
+# ---- replica-lag-check: ok, then each of its faults ----
+drill replica-lag-check.md
+assert_rc 0
+assert_contains "$out" "Drill score card: ok"
+assert_contains "$out" "faults injected: none"
+drill replica-lag-check.md --fault replica-lag=30s
+assert_rc 1
+# the trainee sees that faults were injected, not which, until the end
+assert_contains "$out" "drill: 1 faults injected (shown at the end)"
+before_card=${out%%Drill score card*}
+assert_not_contains "$before_card" "replica-lag=30s"
+assert_contains "$out" "caught_up: expected t, got false"
+assert_contains "$out" "faults injected: replica-lag=30s"
+drill replica-lag-check.md --fault primary-refuses
+assert_rc 1
+assert_contains "$out" "[1/3] primary-view: failed"
+assert_contains "$out" "faults injected: primary-refuses"
+# the faults were cleared when those drills ended
+drill replica-lag-check.md
+assert_rc 0
+
+# ---- --history: the four drills of replica-lag-check ----
+run "$QRH_BIN" drill --history --journal "$J" "$QRH_SRC/runbooks/library/replica-lag-check.md"
+assert_rc 0
+assert_contains "$out" "drills of Replica lag check: 4"
+assert_eq "$(grep -cE '^[0-9]+ +20[0-9-]+ [0-9:]+ +(ok|failed) ' <<<"$out")" 4
+assert_contains "$out" "per step, oldest drill first:"
+assert_contains "$out" "The replica receives and replays"
+
+# ---- velero-restore against the simulator: Completed, then PartiallyFailed ----
+velero=$QRH_SANDBOX_DIR/bin/velero
+backup=$("$velero" backup get -o json | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+items = [b for b in d.get("items", [d]) if b["status"]["phase"] == "Completed"]
+items.sort(key=lambda b: b["metadata"]["creationTimestamp"], reverse=True)
+print(items[0]["metadata"]["name"])')
+[ -n "$backup" ] || fail "no Completed backup in the simulator"
+vargs=(-v NAMESPACE=payments -v TARGET_NAMESPACE=payments-drill -v BACKUP="$backup" --typed restore-the-namespace=RESTORE)
+drill velero-restore.md "${vargs[@]}" -v RESTORE_NAME=drill-ok
+assert_rc 0
+assert_contains "$out" "Drill score card: ok"
+assert_contains "$out" "simulator"
+assert_contains "$out" "RTO"
+assert_contains "$out" "of 30m00s: met"
+drill velero-restore.md "${vargs[@]}" -v RESTORE_NAME=drill-partial --fault velero-outcome=PartiallyFailed
+assert_rc 1
+assert_contains "$out" "PartiallyFailed"
+assert_contains "$out" "RTO never stopped of 30m00s: NOT MET"
+assert_contains "$out" "faults injected: velero-outcome=PartiallyFailed"
+
+# ---- stage-dr-failover, the whole drill, with a slow DR and a step failing once ----
+drill stage-dr-failover.md -v REASON=test --typed crash=FAIL --typed promote=PROMOTE \
+	--typed rebuild=REBUILD --typed stop-dr=SWITCHBACK --fault dr-slow=3s --fault fail-once=confirm-load
+assert_rc 0
+assert_contains "$out" "Drill score card: ok"
+assert_contains "$out" "faults injected: dr-slow=3s fail-once=confirm-load"
+rto=$(sed -n 's/^  RTO \([0-9.]*\)s of 15m00s: met$/\1/p' <<<"$out")
+[ -n "$rto" ] || fail "no RTO met in: $out"
+python3 -c "import sys; sys.exit(0 if float('$rto') >= 3 else 1)" || fail "RTO $rto s is shorter than the DR gateway's 3 s delay"
+assert_contains "$out" "RPO 0ms of 5m00s: met (0 acknowledged rows lost)"
+assert_contains "$out" "1 retries"
+run_id=$(sqlite3 "$J" "select max(id) from runs")
+# the score card in qrh show and in the export, faults and all
+run "$QRH_BIN" show --journal "$J" "$run_id"
+assert_rc 0
+assert_contains "$out" "Drill score card: ok"
+run "$QRH_BIN" export --journal "$J" -f json "$run_id"
+assert_rc 0
+assert_contains "$out" "fail-once=confirm-load"
+# the drill switched back: the roles are as they were
+run "$QRH_BIN" sandbox status
+assert_rc 0
+assert_contains "$out" "answer=primary"
+
+# ---- down: no process, no port ----
+all=$(pids)
+run "$QRH_BIN" sandbox down
+assert_rc 0
+for p in $all; do
+	kill -0 "$p" 2>/dev/null && fail "process $p is still running after down"
+done
+for p in "${ports[@]}"; do
+	python3 -c 'import socket, sys
+s = socket.socket()
+s.settimeout(2)
+sys.exit(1 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 0)' "$p" || fail "port $p still answers after down"
+done
+echo "sandbox: up twice, 3 library runbooks as drills, 4 faults, scores, history, down clean"
