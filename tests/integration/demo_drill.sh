@@ -17,7 +17,8 @@ trap '"$QRH_BIN" sandbox down >/dev/null 2>&1; tui_cleanup' EXIT
 for k in PRIMARY_PORT REPLICA_PORT PRIMARY_APP_PORT DR_APP_PORT FRONTDOOR_PORT; do
 	echo "$k=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 done >"$T/conf"
-TUI_TIMEOUT=${TUI_TIMEOUT:-60}
+TUI_TIMEOUT=60
+[ -n "${QRH_SANITIZE:-}" ] && TUI_TIMEOUT=180
 tui_start demo 120 40 QRH_SANDBOX_DIR="$QRH_SANDBOX_DIR" QRH_SANDBOX_CONF="$T/conf" \
 	QRH_DEMO_DIR="$T/demo" QRH_DEMO_BIN="$QRH_BIN" QRH_BUILD="$QRH_BUILD" -- sh "$QRH_SRC/tools/demo.sh"
 wait_for demo "REASON - Why is this drill being run"
@@ -27,7 +28,7 @@ wait_for demo "Stage DR failover"
 wait_for demo "RTO 15m00s: clock not started"
 # steps 1 and 2 run unasked; each typed step: Enter, the word, Enter
 typed() { # STEP WORD
-	wait_for demo "$1.  "
+	wait_for demo "│ $1. "
 	wait_for demo "pending"
 	keys demo Enter
 	wait_for demo "Type $2 and Enter"
@@ -41,11 +42,11 @@ wait_for demo "RPO 0.0s of 5m00s: met (0 rows lost)"
 assert_screen demo "of 15m00s: met"
 typed 8 REBUILD
 typed 11 SWITCHBACK
-wait_for demo "12. Promote the old primary"
+wait_for demo "│ 12. Promote the old primary"
 keys demo Enter
 wait_for demo "[y] yes"
 keys demo y
-wait_for demo "15. Attach the evidence"
+wait_for demo "│ 15. Attach the evidence"
 keys demo Enter
 wait_for demo "[y] yes, it is done"
 keys demo y
