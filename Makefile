@@ -19,6 +19,20 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcmark-gfm-extensions
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
+# A missing library is named with the command that installs it, before
+# the compiler stops at a header it cannot find.
+NO_DEPS_GOALS := deps demo demo-stop clean
+ifneq ($(or $(MAKECMDGOALS),all),$(filter $(NO_DEPS_GOALS),$(MAKECMDGOALS)))
+ifeq ($(shell command -v pkg-config),)
+$(error pkg-config is missing: run make deps (as root) to install the build dependencies)
+endif
+NEEDED_PKGS := $(PKGS) $(if $(filter check check-asan tests,$(MAKECMDGOALS)),cmocka)
+MISSING_PKGS := $(shell for p in $(NEEDED_PKGS); do pkg-config --exists $$p || echo $$p; done)
+ifneq ($(MISSING_PKGS),)
+$(error missing libraries: $(MISSING_PKGS): run make deps (as root) to install them)
+endif
+endif
+
 # A strict set in the spirit of git's DEVELOPER=1.
 WARNINGS := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wpointer-arith \
 	-Wstrict-prototypes -Wmissing-prototypes -Wold-style-definition \
