@@ -99,6 +99,12 @@ assert_contains "$out" "PartiallyFailed"
 assert_contains "$out" "RTO never stopped of 30m00s: NOT MET"
 assert_contains "$out" "faults injected: velero-outcome=PartiallyFailed"
 
+# ---- dual-control-delete: count, copy, delete, verify ----
+drill dual-control-delete.md -v OLDER_THAN_DAYS=365 -v TICKET=CHG-1 --typed delete=DELETE
+assert_rc 0
+assert_contains "$out" "Drill score card: ok"
+assert_contains "$out" "verify: ok"
+
 # ---- stage-dr-failover, the whole drill, with a slow DR and a step failing once ----
 drill stage-dr-failover.md -v REASON=test --typed crash=FAIL --typed promote=PROMOTE \
 	--typed rebuild=REBUILD --typed stop-dr=SWITCHBACK --fault dr-slow=3s --fault fail-once=confirm-load
