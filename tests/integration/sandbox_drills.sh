@@ -105,6 +105,13 @@ assert_rc 0
 assert_contains "$out" "Drill score card: ok"
 assert_contains "$out" "verify: ok"
 
+# ---- practice-drill: its step 5 fails as designed, and the drill is ok ----
+(cd "$T" && run "$QRH_BIN" drill --plain --yes --journal "$J" -v REASON=test --typed break-the-service=BREAK \
+	--typed restore-the-data-from-the-backup=RESTORE "$QRH_SRC/runbooks/library/practice-drill.md"
+	assert_rc 0
+	assert_contains "$out" "check-the-service-health: failed"
+	assert_contains "$out" "Drill score card: ok") || exit 1
+
 # ---- stage-dr-failover, the whole drill, with a slow DR and a step failing once ----
 drill stage-dr-failover.md -v REASON=test --typed crash=FAIL --typed promote=PROMOTE \
 	--typed rebuild=REBUILD --typed stop-dr=SWITCHBACK --fault dr-slow=3s --fault fail-once=confirm-load
