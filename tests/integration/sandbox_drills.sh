@@ -140,8 +140,15 @@ assert_contains "$out" "answer=primary"
 all=$(pids)
 run "$QRH_BIN" sandbox down
 assert_rc 0
+# down waits for the servers it stops; a process may still be leaving
+# the kernel's tables: give it time, then name it
 for p in $all; do
-	kill -0 "$p" 2>/dev/null && fail "process $p is still running after down"
+	i=0
+	while kill -0 "$p" 2>/dev/null && [ $i -lt 300 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -0 "$p" 2>/dev/null && fail "process $p is still running after down: $(ps -o pid,user,args -p "$p" | tail -n1)"
 done
 for p in "${ports[@]}"; do
 	python3 -c 'import socket, sys
