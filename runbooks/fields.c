@@ -654,6 +654,21 @@ const struct field probe_fields[] = {
 	{ 0 },
 };
 
+/* A count where 0 means something: absent (-1) is not written. */
+static cJSON *get_count(const void *obj, const struct field *f)
+{
+	int n = *CAT(obj, f, int);
+	return n >= 0 ? cJSON_CreateNumber(n) : NULL;
+}
+
+const struct field notify_fields[] = {
+	F("url", set_str, get_str, struct notify, url, 0, FIELD_REQUIRED),
+	F("timeout", set_duration, get_duration, struct notify, timeout_ms, 0, 0),
+	F("retries", set_retries, get_count, struct notify, retries, 0, 0),
+	F("backoff", set_duration, get_duration, struct notify, backoff_ms, 0, 0),
+	{ 0 },
+};
+
 const struct field objective_fields[] = {
 	F("rto", set_duration, get_duration, struct objectives, rto_ms, 0, 0),
 	F("rpo", set_duration, get_duration, struct objectives, rpo_ms, 0, 0),

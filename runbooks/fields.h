@@ -57,6 +57,7 @@ extern const struct field action_fields[];
 extern const struct field var_fields[];
 extern const struct field target_fields[];
 extern const struct field objective_fields[];
+extern const struct field notify_fields[];
 extern const struct field probe_fields[]; /* name, every: the rest is an action */
 
 const struct field *field_find(const struct field *table, const char *name);

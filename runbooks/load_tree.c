@@ -280,7 +280,7 @@ static void set_text(struct load_ctx *c, const cJSON *v, char **slot)
 
 static const char *const top_names[] = { "title",   "description", "vars",
 					 "targets", "probes",	   "objectives",
-					 "faults",  "steps" };
+					 "faults",  "notify",	   "steps" };
 
 /* faults: a list of NAME or NAME=VALUE (runbooks/fault.h). */
 static void load_faults(struct load_ctx *c, const cJSON *m, struct runbook *rb)
@@ -303,6 +303,25 @@ static void load_faults(struct load_ctx *c, const cJSON *m, struct runbook *rb)
 	}
 }
 
+/* notify: {url, timeout, retries, backoff}, or just the url. */
+static void load_notify(struct load_ctx *c, const cJSON *m, struct runbook *rb)
+{
+	rb->notify.pos = posmap_val(c->pm, m);
+	if (cJSON_IsString(m)) {
+		free(rb->notify.url);
+		rb->notify.url = xstrdup(m->valuestring);
+		return;
+	}
+	if (!cJSON_IsObject(m)) {
+		field_error(c, m, "'notify' must be a webhook URL reference or an object "
+			    "with 'url' (and 'timeout', 'retries', 'backoff')");
+		return;
+	}
+	size_t len = ctx_path_push_key(c, "notify");
+	tree_apply_object(c, notify_fields, &rb->notify, -1, m, NULL);
+	ctx_path_pop(c, len);
+}
+
 void tree_load_runbook(struct load_ctx *c, const cJSON *root,
 		       struct runbook *rb, bool allow_steps)
 {
@@ -323,6 +342,8 @@ void tree_load_runbook(struct load_ctx *c, const cJSON *root,
 		else if (!strcmp(k, "probes"))
 			rb->probes = load_list(c, m, "probes", QRH_MAX_PROBES, sizeof *rb->probes,
 					       &rb->n_probes, load_probe_item);
+		else if (!strcmp(k, "notify"))
+			load_notify(c, m, rb);
 		else if (!strcmp(k, "objectives")) {
 			if (want_object(c, m, "an object")) {
 				size_t len = ctx_path_push_key(c, "objectives");

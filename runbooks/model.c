@@ -82,6 +82,9 @@ void runbook_init(struct runbook *rb)
 	memset(rb, 0, sizeof *rb);
 	rb->objectives.rto_ms = -1;
 	rb->objectives.rpo_ms = -1;
+	rb->notify.timeout_ms = -1;
+	rb->notify.retries = -1;
+	rb->notify.backoff_ms = -1;
 }
 
 void action_release(struct action *a)
@@ -160,6 +163,7 @@ void runbook_free(struct runbook *rb)
 	free(rb->title);
 	free(rb->description);
 	strv_release(&rb->faults);
+	free(rb->notify.url);
 	free(rb);
 }
 

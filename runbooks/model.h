@@ -189,6 +189,18 @@ struct objectives {
 	int64_t rpo_ms;
 };
 
+/* notify: a Slack-compatible incoming webhook told of the run as it goes
+ * (state/notify.h). The URL is a credential: it must come from a secret
+ * variable or the environment, written as exactly one ${NAME} or
+ * ${env:NAME}. */
+struct notify {
+	struct srcpos pos;
+	char *url;          /* NULL: no notifications */
+	int64_t timeout_ms; /* one attempt; -1: the default */
+	int retries;        /* -1: the default */
+	int64_t backoff_ms; /* before the first retry, doubling; -1: default */
+};
+
 struct runbook {
 	char *path;
 	char *source; /* the exact bytes that were loaded */
@@ -202,6 +214,7 @@ struct runbook {
 	struct probe *probes;
 	size_t n_probes;
 	struct objectives objectives;
+	struct notify notify;
 	struct step *steps;
 	size_t n_steps;
 	struct strv faults; /* drill faults (runbooks/fault.h) */

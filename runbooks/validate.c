@@ -2,6 +2,7 @@
 
 #include <regex.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "runbooks/fault.h"
@@ -430,6 +431,38 @@ static void check_probes(const struct runbook *rb, struct diags *d)
 	}
 }
 
+/* The webhook URL is a credential: exactly one ${NAME} of a secret
+ * variable, or ${env:NAME}, never written in the runbook. */
+static void check_notify(const struct runbook *rb, struct diags *d)
+{
+	const struct notify *n = &rb->notify;
+	const char *u = n->url;
+	size_t len = u ? strlen(u) : 0;
+
+	if (!u) {
+		if (n->pos.line)
+			diag_error(d, n->pos, "'notify' needs a 'url'");
+		return;
+	}
+	const char *close = len > 3 ? strchr(u, '}') : NULL;
+	if (strncmp(u, "${", 2) || !close || close != u + len - 1 || len == 3) {
+		diag_error(d, n->pos, "the notify url must come from a secret variable or the "
+			   "environment: write it as ${NAME} (a variable with secret: true) or "
+			   "${env:NAME}, never the URL itself");
+		return;
+	}
+	char name[QRH_MAX_ID_LEN + 8];
+	snprintf(name, sizeof name, "%.*s", (int)(len - 3), u + 2);
+	if (!strncmp(name, "env:", 4) && name[4])
+		return;
+	const struct var *v = runbook_var(rb, name);
+	if (!v)
+		diag_error(d, n->pos, "the notify url names '%s', which is not a declared variable", name);
+	else if (!v->secret)
+		diag_error(d, n->pos, "the notify url's variable '%s' must be secret (secret: true): "
+			   "a webhook URL lets anyone post to the channel", name);
+}
+
 /* ---- lint: destructive commands in unconfirmed steps ---- */
 
 struct pattern {
@@ -599,6 +632,7 @@ void runbook_validate(struct runbook *rb, struct diags *d)
 	check_targets(rb, d);
 	check_probes(rb, d);
 	check_faults(rb, d);
+	check_notify(rb, d);
 	regex_t res[N_DESTRUCTIVE];
 	int ok = 1;
 	size_t compiled = 0;

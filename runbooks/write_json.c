@@ -88,6 +88,10 @@ cJSON *runbook_to_cjson(const struct runbook *rb)
 		for (size_t i = 0; i < rb->faults.n; i++)
 			cJSON_AddItemToArray(fl, cJSON_CreateString(rb->faults.v[i]));
 	}
+	if (rb->notify.url) {
+		cJSON *n = cJSON_AddObjectToObject(o, "notify");
+		field_emit(n, notify_fields, &rb->notify, -1, false, 0);
+	}
 	cJSON *steps = cJSON_AddArrayToObject(o, "steps");
 	for (size_t i = 0; i < rb->n_steps; i++)
 		cJSON_AddItemToArray(steps, step_json(&rb->steps[i]));

@@ -64,6 +64,10 @@
  *   note             {"text"}; actor: who wrote it
  *   hangup           {} SIGHUP: the operator's terminal went away
  *   signal           {"signal": "SIGINT"|"SIGTERM"}
+ *   notify_failed    {"what": "run_start"|"step_end"|"failure"|"run_end"|
+ *                     "head", "step_id"?, "attempts", "error"}: a
+ *                    notification (runbook notify:) that was never
+ *                    delivered, after its retries; never the URL
  *   run_end          {"outcome", "duration_ms"} via journal_run_end;
  *                    duration: the run's elapsed time from its start over
  *                    every resume; actor: the operator who aborted, else
@@ -112,6 +116,7 @@
 #define EV_HINT "hint"
 #define EV_HANGUP "hangup"
 #define EV_SIGNAL "signal"
+#define EV_NOTIFY_FAILED "notify_failed"
 #define EV_RUN_END "run_end"
 
 /* Legacy: a background process's output in journals written before tasks

@@ -174,6 +174,29 @@ int64_t fold_elapsed_to_ms(const struct run_fold *f, int64_t wall_ms,
 	return total > 0 ? total : 0;
 }
 
+int64_t fold_offset_ms(const struct run_fold *f, int seg, int64_t mono_ns)
+{
+	int64_t total = 0;
+	size_t first = 0;
+	if (!f->n_segments || seg < 0)
+		return 0;
+	if ((size_t)seg >= f->n_segments)
+		seg = (int)f->n_segments - 1;
+	/* whole boot groups before seg's, as fold_elapsed_to_ms counts them */
+	for (size_t i = 1; i <= (size_t)seg; i++) {
+		if (fold_same_boot(f, (int)first, (int)i))
+			continue;
+		const struct fold_segment *a = &f->segments[first];
+		const struct fold_segment *b = &f->segments[i - 1];
+		total += (b->last_mono_ns - a->first_mono_ns) / 1000000;
+		int64_t gap = f->segments[i].first_wall_ms - b->last_wall_ms;
+		total += gap > 0 ? gap : 0;
+		first = i;
+	}
+	int64_t in = (mono_ns - f->segments[first].first_mono_ns) / 1000000;
+	return total + (in > 0 ? in : 0);
+}
+
 int64_t fold_elapsed_ms(const struct run_fold *f)
 {
 	if (!f->n_segments)
@@ -220,6 +243,7 @@ static void task_started(struct run_fold *f, const struct journal_event *ev,
 	const char *label = member_str(p, role == FOLD_TASK_BACKGROUND ? "name" : "label");
 	t->label = label && *label ? xstrdup(label) : NULL;
 	t->segment = current_segment(f);
+	t->exit_code = t->duration_ms = STEP_NONE;
 	f->max_task = id;
 	(void)ev;
 }
@@ -274,6 +298,10 @@ static void task_event(struct run_fold *f, const struct journal_event *ev,
 			task->ended = true;
 			const char *st = member_str(p, !strcmp(t, EV_TASK_REAPED) ? "how" : "status");
 			snprintf(task->status, sizeof task->status, "%s", st ? st : "");
+			const char *sum = member_str(p, "summary");
+			snprintf(task->summary, sizeof task->summary, "%s", sum ? sum : "");
+			task->exit_code = member_int(p, "exit_code", STEP_NONE);
+			task->duration_ms = member_int(p, "duration_ms", STEP_NONE);
 			stream_from_object(&task->out[1], cJSON_GetObjectItemCaseSensitive(p, "stdout"));
 			stream_from_object(&task->out[2], cJSON_GetObjectItemCaseSensitive(p, "stderr"));
 		}

@@ -86,6 +86,9 @@ struct fold_task {
 	bool ended;
 	struct fold_stream out[3]; /* from its end event (enum proc_stream) */
 	char status[16];           /* its end status, "" while it runs */
+	int64_t exit_code;         /* from its end event; STEP_NONE: none */
+	int64_t duration_ms;       /* from its end event; STEP_NONE: unknown */
+	char summary[120];         /* from its end event, cut */
 };
 
 struct fold_note {
@@ -143,6 +146,10 @@ int64_t fold_elapsed_ms(const struct run_fold *f);
 /* The same, to a moment of the current segment (the live engine's "now"). */
 int64_t fold_elapsed_to_ms(const struct run_fold *f, int64_t wall_ms,
 			   int64_t mono_ns);
+/* Where a moment of segment seg (its monotonic time) falls on the run's
+ * elapsed axis, counted as fold_elapsed_to_ms counts: so bars drawn from
+ * these offsets and monotonic durations never cross a wall-clock jump. */
+int64_t fold_offset_ms(const struct run_fold *f, int seg, int64_t mono_ns);
 /* Distinct operators in order of first appearance (segments' actors);
  * *n is set. The strings belong to the fold. */
 size_t fold_operators(const struct run_fold *f, const char **out, size_t max);

@@ -28,6 +28,12 @@ bool run_out_of_order(const struct run *r, size_t i)
 	return next >= 0 && (size_t)next < i;
 }
 
+size_t run_select_after(const struct run *r, size_t i)
+{
+	long next = run_next_step(r);
+	return next >= 0 ? (size_t)next : i;
+}
+
 bool run_complete(const struct run *r)
 {
 	return run_next_step(r) < 0;
@@ -114,6 +120,52 @@ const char *run_choice_word(const struct run *r, size_t i, enum run_choice c)
 	if (run_out_of_order(r, i))
 		return RUN_WORD_OUT_OF_ORDER;
 	return NULL;
+}
+
+bool run_abortable(const struct run *r)
+{
+	return !r->observing && !r->ended;
+}
+
+/* Why a step that is not running cannot take `want`. */
+static int refusal_for_status(const struct run *r, size_t i, unsigned want,
+			      struct err *e)
+{
+	const struct step *s = &r->rb->steps[i];
+	enum step_status st = run_step(r, i)->status;
+	if (step_status_final(st))
+		return err_set(e, "step %zu '%s' was already %s", i + 1, s->id,
+			       step_status_words(st));
+	if (st == STEP_RUNNING || st == STEP_RETRY_WAIT)
+		return err_set(e, "step %zu '%s' is %s", i + 1, s->id, step_status_words(st));
+	if (st == STEP_INTERRUPTED && survivor_alive(r, i))
+		return err_set(e, "step %zu '%s' still has a process running from before the "
+			       "resume: wait for it or stop it first", i + 1, s->id);
+	if ((st == STEP_FAILED || st == STEP_TIMEOUT || st == STEP_CANCELLED) &&
+	    s->on_fail == ON_FAIL_STOP && (want & (CHOICE_SKIP | CHOICE_DONE_BY_HAND)))
+		return err_set(e, "step %zu '%s' %s and has on_fail=stop: it can be retried, "
+			       "or the run aborted", i + 1, s->id, step_status_words(st));
+	if (st == STEP_PENDING && (want & CHOICE_RETRY) && !(want & CHOICE_RUN))
+		return err_set(e, "step %zu '%s' has not run yet", i + 1, s->id);
+	return err_set(e, "step %zu '%s' is %s", i + 1, s->id, step_status_words(st));
+}
+
+int run_refusal(const struct run *r, size_t i, unsigned want, struct err *e)
+{
+	if (r->observing)
+		return err_set(e, "read-only: this run belongs to another qrh");
+	if (r->ended)
+		return err_set(e, "run %lld has ended", (long long)r->id);
+	if (r->journal_broken)
+		return err_set(e, "the journal cannot be written: no step may start");
+	if (i >= r->rb->n_steps)
+		return err_set(e, "no step %zu", i + 1);
+	if (run_choices(r, i) & want)
+		return 0;
+	if (r->att && r->att->step != i)
+		return err_set(e, "step %zu '%s' is still running", r->att->step + 1,
+			       r->rb->steps[r->att->step].id);
+	return refusal_for_status(r, i, want, e);
 }
 
 enum run_signal_rule run_signal_rule(int signo)

@@ -10,6 +10,7 @@
 #include "runbooks/load.h"
 #include "state/events.h"
 #include "state/score.h"
+#include "state/report_json.h"
 #include "util/clock.h"
 #include "util/xalloc.h"
 
@@ -224,6 +225,22 @@ static void json_bool(cJSON *o, const char *key, int v)
 		cJSON_AddBoolToObject(o, key, v);
 }
 
+/* The same formatting for the members state/report_evidence.c adds. */
+void report_json_int(cJSON *o, const char *key, int64_t v)
+{
+	json_int(o, key, v);
+}
+
+void report_json_str(cJSON *o, const char *key, const char *s)
+{
+	json_str(o, key, s);
+}
+
+void report_json_time(cJSON *o, const char *key, int64_t wall_ms)
+{
+	json_time(o, key, wall_ms);
+}
+
 static cJSON *run_json(const struct journal_run *run)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -386,6 +403,10 @@ int report_export_json(struct journal *j, const struct run_report *r,
 		score_release(&sc);
 	}
 	cJSON_AddItemToObject(doc, "head", head_json(&r->head));
+	if (report_evidence_json(j, r, doc, e) < 0) {
+		cJSON_Delete(doc);
+		return -1;
+	}
 	text = cJSON_Print(doc);
 	cJSON_Delete(doc);
 	if (!text)

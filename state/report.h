@@ -20,6 +20,7 @@
 #ifndef QRH_STATE_REPORT_H
 #define QRH_STATE_REPORT_H
 
+#include <cjson/cJSON.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -108,5 +109,52 @@ void report_release(struct run_report *r);
  * document matches the report even while the run goes on. */
 int report_export_json(struct journal *j, const struct run_report *r,
 		       struct buf *out, struct err *e);
+
+/* A wall clock that moved this much more or less than the monotonic
+ * clock between two events of one boot was stepped (or the machine was
+ * suspended): the document flags it. */
+#define REPORT_CLOCK_JUMP_MS 500
+
+/* The members report_export_json adds for an auditor (state/
+ * report_evidence.c), to doc as built so far:
+ *   run: "in_progress" (no outcome yet), "os_user", "uid"
+ *   "vars": {NAME: value} as the run recorded them (secret ones "***")
+ *   "budgets": {"rto_ms", "rpo_ms"} as the runbook declared them
+ *   sessions[]: "at_ms" (its start on the run's clock, as below)
+ *   "handovers": [{"seq", "at", "at_ms", "from", "to", "to_os_user"}]
+ *   "notes": [{"seq", "at", "step", "step_id", "actor", "text"}]
+ *   steps[]: "timings": [{"attempt", "status", "started_at", "ended_at",
+ *            "duration_ms", "exit_code", "summary", "at_ms" (its start
+ *            on the run's clock: ms from the run's start, monotonic
+ *            within a boot), "session", "actions": [{"action" (from 0),
+ *            "kind", "command" (masked), "target" (resolved, no secret;
+ *            null: none), "fanout" ({"group", "members", "parallel",
+ *            "require", "names"}; null: one target), "task", "status",
+ *            "exit_code", "duration_ms", "summary", "values", and for a
+ *            fan-out "hosts": [{"label", "task", "status" (not_run: never
+ *            started), "exit_code", "duration_ms", "summary"}]}]}],
+ *            "summary", "closed": {"how" (skipped | done_by_hand), "by",
+ *            "text"} or null
+ *   "picks": [{"seq", "at", "step", "step_id", "actor", "name", "value"}]
+ *            values the operator picked from an action's choices
+ *   "interruptions": [{"seq", "at", "step", "step_id", "attempt",
+ *            "survivors": [{"task", "pgid", "command", "started_ms_ago"}]}]
+ *            steps a resume found running when qrh had died
+ *   "reaped": [{"seq", "at", "step", "step_id", "task", "pgid", "how"}]
+ *            background tasks of an earlier session found on a resume
+ *   "clock": {"wall", "monotonic", "durations" (the sources, in words),
+ *            "boots", "jump_threshold_ms", "wall_jumps": [{"seq", "at",
+ *            "wall_ms", "monotonic_ms", "jump_ms"}]}
+ *   "approvals": [{"seq", "at", "step", "type", "actor", "payload"}] and
+ *   "notifications_failed" (the same, notify_failed events): only when
+ *            the run has any. */
+int report_evidence_json(struct journal *j, const struct run_report *r,
+			 cJSON *doc, struct err *e);
+
+/* One objective of an evidence document ("rto", "rpo") in words,
+ * appended to b: "RTO 4m 12s of a 15m 00s budget: met" from the
+ * document's "objectives" when the run measured it, else "RTO budget
+ * 15m 00s: not measured" from "budgets". False when it has neither. */
+bool report_objective_words(const cJSON *doc, const char *name, struct buf *b);
 
 #endif

@@ -46,6 +46,7 @@ void run_free(struct run *r)
 		return;
 	if (r->j && !r->observing)
 		run_flush_events(r, &e);
+	run_notify_free(r);
 	run_attempt_free(r);
 	run_pick_clear(r);
 	task_free_all(r);
@@ -395,6 +396,7 @@ static int attach(struct run *r, struct journal *j, struct loop *l,
 	r->reaper = reaper;
 	if (lis)
 		r->lis = *lis;
+	run_notify_attach(r);
 	r->guard = guard_new(r->opts.grace_ms, e);
 	return r->guard ? 0 : -1;
 }
@@ -527,32 +529,9 @@ int run_describe_step(const struct run *r, size_t i, struct buf *out,
 	return rc;
 }
 
-/* Why step i cannot be acted on now, or 0. */
-static int refuse(struct run *r, size_t i, unsigned want, struct err *e)
-{
-	if (r->observing)
-		return err_set(e, "read-only: this run belongs to another qrh");
-	if (r->ended)
-		return err_set(e, "run %lld has ended", (long long)r->id);
-	if (r->journal_broken)
-		return err_set(e, "the journal cannot be written: no step may start");
-	if (i >= r->rb->n_steps)
-		return err_set(e, "no step %zu", i + 1);
-	if (run_choices(r, i) & want)
-		return 0;
-	const struct step_state *st = run_step(r, i);
-	if (r->att && r->att->step != i)
-		return err_set(e, "step %zu is still running", r->att->step + 1);
-	if (st->status == STEP_INTERRUPTED)
-		return err_set(e, "step %zu '%s' still has a process running from before the "
-			       "resume: wait for it or stop it first", i + 1, r->rb->steps[i].id);
-	return err_set(e, "step %zu '%s' is %s", i + 1, r->rb->steps[i].id,
-		       step_status_words(st->status));
-}
-
 int run_step_begin(struct run *r, size_t i, const char *how, struct err *e)
 {
-	if (refuse(r, i, CHOICE_RUN | CHOICE_RETRY, e) < 0)
+	if (run_refusal(r, i, CHOICE_RUN | CHOICE_RETRY, e) < 0)
 		return -1;
 	cJSON *p = run_step_payload(r, i, 0);
 	cJSON_AddStringToObject(p, "how", how);
@@ -579,7 +558,7 @@ int run_step_begin(struct run *r, size_t i, const char *how, struct err *e)
 static int operator_close(struct run *r, size_t i, const char *type,
 			  const char *key, const char *text, struct err *e)
 {
-	if (refuse(r, i, !strcmp(type, EV_STEP_SKIP) ? CHOICE_SKIP : CHOICE_DONE_BY_HAND, e) < 0)
+	if (run_refusal(r, i, !strcmp(type, EV_STEP_SKIP) ? CHOICE_SKIP : CHOICE_DONE_BY_HAND, e) < 0)
 		return -1;
 	cJSON *p = run_step_payload(r, i, 0);
 	char *clean = run_redact(r, text);

@@ -157,6 +157,18 @@ const char *run_actor(const struct run *r);
 /* The run's elapsed time now, over every resume. */
 int64_t run_elapsed_ms(const struct run *r);
 
+/* ---- notifications (the runbook's notify:, state/run_notify.c) ---- */
+
+/* The front end leaves a run that has not ended: the webhook is told,
+ * with the journal head. */
+void run_notify_leave(struct run *r);
+/* Messages to the webhook still queued or in flight: a front end may
+ * give them a moment (the loop running) before it frees the run. */
+size_t run_notify_pending(const struct run *r);
+/* Notifications that finally failed after the run ended (too late to be
+ * journaled), and why the last one did: for the front end to say. */
+size_t run_notify_lost(const struct run *r, const char **why);
+
 /* ---- the policy (state/policy.c) ---- */
 
 enum run_choice {
@@ -179,6 +191,14 @@ unsigned run_choices(const struct run *r, size_t i);
 const char *run_choice_word(const struct run *r, size_t i, enum run_choice c);
 #define RUN_WORD_ABORT "ABORT"
 #define RUN_WORD_OUT_OF_ORDER "OUT-OF-ORDER"
+/* 0 when run_choices offers one of the choices in `want` for step i;
+ * else -1 with the reason in words, for the operator ("step 11 'check'
+ * was already done by hand", "step 2 'promote' failed and has
+ * on_fail=stop: it can be retried, or the run aborted"). */
+int run_refusal(const struct run *r, size_t i, unsigned want, struct err *e);
+/* The operator may end the run as aborted now (it is neither observed
+ * nor ended); a step still running is cancelled first. */
+bool run_abortable(const struct run *r);
 /* Settled: final, or failed in a step whose on_fail=continue lets the run
  * go on. The run does not come back to a settled step on its own. */
 bool run_step_settled(const struct run *r, size_t i);
@@ -187,6 +207,12 @@ long run_next_step(const struct run *r);
 /* Running step i now would pass over an earlier step that is not settled
  * (so it takes the out-of-order word). */
 bool run_out_of_order(const struct run *r, size_t i);
+/* Where a front end's selection goes once step i has settled (ended ok,
+ * skipped, done by hand, or failed with on_fail=continue): the first step
+ * that is not settled, so that none is passed over unseen; i itself when
+ * every step is settled. The settled step's result stays on show until
+ * the operator moves. */
+size_t run_select_after(const struct run *r, size_t i);
 /* Every step is settled. */
 bool run_complete(const struct run *r);
 /* The outcome of a complete run: "ok" when every step went as designed

@@ -147,6 +147,7 @@ struct run {
 	struct action_kind_state *ks[ACTION_KIND_COUNT];
 	bool ks_open[ACTION_KIND_COUNT];
 	struct survivors *surv; /* per step, after a resume; NULL: none */
+	struct run_notify *notify; /* the runbook's notify:, or NULL */
 	struct {
 		size_t step;
 		char *var;
@@ -237,6 +238,12 @@ struct task *run_background_find(struct run *r, const char *name);
 struct task *run_background_of(struct run *r, size_t step, size_t action);
 /* A background task ended: a wait {stop} may be done. */
 void run_attempt_background_ended(struct run *r);
+
+/* ---- run_notify.c ---- */
+/* With a notify: in the runbook, stands between the run and r->lis (call
+ * it once r->lis and r->loop are set). */
+void run_notify_attach(struct run *r);
+void run_notify_free(struct run *r);
 
 /* ---- run_replay.c ---- */
 int run_reopen_replay(struct run *r, struct err *e);

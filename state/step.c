@@ -53,6 +53,7 @@ void step_state_init(struct step_state *st)
 	st->status = STEP_PENDING;
 	st->started_wall_ms = st->ended_wall_ms = STEP_NONE;
 	st->duration_ms = st->elapsed_ms = st->exit_code = STEP_NONE;
+	st->retry_at_wall_ms = STEP_NONE;
 }
 
 void step_state_release(struct step_state *st)
@@ -109,7 +110,7 @@ void step_event_parse(const struct journal_event *ev, const cJSON *p,
 		      int segment, struct step_event *out)
 {
 	memset(out, 0, sizeof *out);
-	out->exit_code = out->duration_ms = STEP_NONE;
+	out->exit_code = out->duration_ms = out->backoff_ms = STEP_NONE;
 	for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
 		if (!strcmp(ev->type, kinds[i].type))
 			out->kind = kinds[i].kind;
@@ -127,6 +128,9 @@ void step_event_parse(const struct journal_event *ev, const cJSON *p,
 		out->exit_code = member_int(p, "exit_code");
 		out->duration_ms = member_int(p, "duration_ms");
 		out->summary = member_str(p, "summary");
+		break;
+	case STEP_EV_RETRY:
+		out->backoff_ms = member_int(p, "backoff_ms");
 		break;
 	case STEP_EV_CONFIRM:
 		out->text = member_str(p, "how");
@@ -240,6 +244,8 @@ int step_apply(struct step_state *st, const struct step_event *ev,
 	       bool same_boot)
 {
 	bool ok = step_allowed(st->status, ev->kind);
+	if (ev->kind != STEP_EV_NONE && ev->kind != STEP_EV_CONFIRM)
+		st->retry_at_wall_ms = STEP_NONE; /* set again by a retry */
 	switch (ev->kind) {
 	case STEP_EV_NONE:
 		return 0;
@@ -260,6 +266,9 @@ int step_apply(struct step_state *st, const struct step_event *ev,
 		break;
 	case STEP_EV_RETRY:
 		st->status = STEP_RETRY_WAIT;
+		/* a front end counts down to the next attempt */
+		st->retry_at_wall_ms = ev->backoff_ms >= 0 ? ev->wall_ms + ev->backoff_ms
+							   : STEP_NONE;
 		break;
 	case STEP_EV_CANCEL:
 		st->status = STEP_CANCELLED;

@@ -84,6 +84,9 @@ struct step_state {
 	int64_t duration_ms; /* the last attempt's own (monotonic) */
 	int64_t elapsed_ms;  /* first start to its end: the step's wall time */
 	int64_t exit_code;   /* of the last attempt; STEP_NONE: none */
+	/* retry_wait: when the next attempt is due (wall clock); else
+	 * STEP_NONE */
+	int64_t retry_at_wall_ms;
 	char summary[STEP_SUMMARY_MAX];
 	char *detail;        /* skip reason or done-by-hand note */
 	char *confirmed_by;  /* actor of the last step_confirm */
@@ -121,6 +124,7 @@ struct step_event {
 	int64_t exit_code;   /* STEP_EV_END; STEP_NONE: none */
 	int64_t duration_ms; /* STEP_EV_END; STEP_NONE: none */
 	const char *summary; /* STEP_EV_END */
+	int64_t backoff_ms;  /* STEP_EV_RETRY; STEP_NONE: not recorded */
 	const char *text;    /* reason, note, or how (confirm) */
 };
 

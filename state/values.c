@@ -20,6 +20,9 @@ void values_release(struct values *vs)
 	}
 	free(vs->v);
 	strv_release(&vs->secrets);
+	for (size_t i = 0; i < vs->hidden.n; i++)
+		explicit_bzero(vs->hidden.v[i], strlen(vs->hidden.v[i]));
+	strv_release(&vs->hidden);
 	values_init(vs);
 }
 
@@ -57,4 +60,14 @@ void values_refresh_secrets(struct values *vs)
 	for (size_t i = 0; i < vs->n; i++)
 		if (vs->v[i].secret && vs->v[i].text && vs->v[i].text[0])
 			strv_push(&vs->secrets, vs->v[i].text);
+	for (size_t i = 0; i < vs->hidden.n; i++)
+		strv_push(&vs->secrets, vs->hidden.v[i]);
+}
+
+void values_add_hidden(struct values *vs, const char *text)
+{
+	if (!text || !*text)
+		return;
+	strv_push(&vs->hidden, text);
+	values_refresh_secrets(vs);
 }

@@ -23,6 +23,8 @@ struct values {
 	size_t n;
 	size_t cap;
 	struct strv secrets; /* the secret texts, for redaction */
+	struct strv hidden;  /* secrets that are no variable's (a webhook URL
+			      * from the environment): redacted too */
 };
 
 void values_init(struct values *vs);
@@ -31,7 +33,9 @@ void values_release(struct values *vs);
 void values_set(struct values *vs, const char *name, const char *text,
 		bool secret);
 const struct value *values_find(const struct values *vs, const char *name);
-/* Rebuilds vs->secrets from the secret values. */
+/* A secret that is not a variable's value, to be redacted all the same. */
+void values_add_hidden(struct values *vs, const char *text);
+/* Rebuilds vs->secrets from the secret values (and the hidden ones). */
 void values_refresh_secrets(struct values *vs);
 
 #endif

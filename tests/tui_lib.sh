@@ -12,9 +12,14 @@
 #   wait_for NAME TEXT  poll the screen every 50 ms until TEXT shows; the
 #                       screen that showed it is in $last_screen
 #   wait_gone NAME TEXT until TEXT no longer shows
+#   dialog NAME TEXT    wait for TEXT (a dialog's), then until the dialog
+#                       takes keys: a dialog drops keys for its first
+#                       250 ms, and says so until then
 #   keys NAME KEY...    tmux send-keys (key names: Enter, Escape, Up, ...)
 #   type_text NAME TEXT the text literally, then nothing else
 #   screen NAME         the screen as text (capture-pane -p)
+#   assert_joined NAME TEXT  TEXT is on the screen, lines that wrapped
+#                       joined again (a leave line longer than the pane)
 #   qrh_pid NAME        the pid of the qrh the pane runs
 #   normalize           stdin to stdout with clocks, durations, run ids and
 #                       hashes replaced, for golden screens
@@ -112,6 +117,13 @@ wait_gone() {
 	tui_timeout "$name" "timed out after ${TUI_TIMEOUT}s waiting for this to go: $text"
 }
 
+TUI_GUARD="one moment: keys typed now are ignored"
+
+dialog() {
+	wait_for "$1" "$2"
+	wait_gone "$1" "$TUI_GUARD"
+}
+
 # wait_exit NAME: waits for qrh to leave; sets $exit_code.
 wait_exit() {
 	wait_for "$1" "[exit "
@@ -138,6 +150,13 @@ assert_screen() { # NAME TEXT
 	case "$(screen "$1")" in
 	*"$2"*) ;;
 	*) tui_timeout "$1" "expected on the screen: $2" ;;
+	esac
+}
+
+assert_joined() { # NAME TEXT
+	case "$(tm capture-pane -p -J -t "$1")" in
+	*"$2"*) ;;
+	*) tui_timeout "$1" "expected on the screen (wrapped lines joined): $2" ;;
 	esac
 }
 

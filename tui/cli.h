@@ -46,6 +46,7 @@ int cmd_verify(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_sandbox(int argc, char **argv);
 int cmd_drill(int argc, char **argv);
+int cmd_verify_bundle(int argc, char **argv);
 
 /* The journal commands (tui/cmd_journal.c). Open the journal named by
  * --journal (cli_path, may be NULL), $QRH_JOURNAL or the default,
@@ -79,6 +80,16 @@ char *var_value_read(const char *spec, bool secret, bool *literal,
 /* No core file and no ptrace for a process that holds secrets
  * (PR_SET_DUMPABLE 0, RLIMIT_CORE 0); a no-op in sanitizer builds. */
 int secrets_protect(struct err *e);
+
+struct journal_head;
+/* The head of run `run`, anchored (tui/head_anchor.c): appended to a file
+ * as one line "RUN:SEQ:HASH TIME[ in-progress]", or posted to a webhook
+ * whose URL comes as -v takes a secret (@env:VAR, @FILE, @fd:N; a literal
+ * URL warns), waiting for it (retries included). */
+int head_file_append(const char *path, int64_t run, const struct journal_head *h,
+		     bool live, struct err *e);
+int head_notify_send(const char *spec, int64_t run, const struct journal_head *h,
+		     bool live, struct err *e);
 
 /* Prints FILE:LINE:COL: severity: message for each diagnostic, text
  * sanitized, and a count of those that were dropped. */

@@ -1,6 +1,7 @@
 /* qrh run and qrh resume: load the runbook, gather variable values, open
  * the journal, set up the loop, and hand over to a front end. */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <getopt.h>
 #include <pwd.h>
 #include <signal.h>
@@ -11,6 +12,7 @@
 
 #include "runbooks/duration.h"
 #include "runbooks/load.h"
+#include "state/notify.h"
 #include "state/journal.h"
 #include "state/run.h"
 #include "tui/cli.h"
@@ -19,6 +21,7 @@
 #include "tui/plain.h"
 #include "tui/sandbox_ctl.h"
 #include "tui/sanitize.h"
+#include "util/clock.h"
 #include "util/sha256.h"
 #include "util/xalloc.h"
 
@@ -33,12 +36,13 @@ struct run_args {
 	struct strv typed; /* ID=WORD */
 	struct strv faults; /* --fault NAME[=VALUE] */
 	const char *target; /* RUNBOOK for run, RUN for resume */
+	const char *head_file; /* --head-file: the head appended on leaving */
 };
 
 enum {
 	OPT_YES = 'y', OPT_VAR = 'v', OPT_PLAIN = 256, OPT_DRY, OPT_DRILL,
 	OPT_OPERATOR, OPT_JOURNAL, OPT_TYPED, OPT_GRACE, OPT_RERUN, OPT_SKIP,
-	OPT_CHANGED, OPT_QUIET_OUTPUT, OPT_HELP, OPT_FAULT, OPT_HISTORY,
+	OPT_CHANGED, OPT_QUIET_OUTPUT, OPT_HEAD_FILE, OPT_HELP, OPT_FAULT, OPT_HISTORY,
 };
 
 static const struct option run_options[] = {
@@ -55,6 +59,7 @@ static const struct option run_options[] = {
 	{ "skip-interrupted", no_argument, 0, OPT_SKIP },
 	{ "runbook-changed-ok", no_argument, 0, OPT_CHANGED },
 	{ "quiet-output", no_argument, 0, OPT_QUIET_OUTPUT },
+	{ "head-file", required_argument, 0, OPT_HEAD_FILE },
 	{ "help", no_argument, 0, OPT_HELP },
 	{ "fault", required_argument, 0, OPT_FAULT },
 	{ "history", no_argument, 0, OPT_HISTORY },
@@ -81,6 +86,7 @@ static int parse_one(struct run_args *a, int c)
 			return usage_error(a->cmd, "--history belongs to qrh drill");
 		a->history = true;
 		break;
+	case OPT_HEAD_FILE: a->head_file = optarg; break;
 	case OPT_VAR:
 	case OPT_TYPED:
 		if (!strchr(optarg, '=') || optarg[0] == '=')
@@ -326,6 +332,68 @@ static int drive(struct session *s, const struct run_args *a)
 	return plain_drive(s->run, s->loop, &po);
 }
 
+/* Notifications still on their way get one attempt's time, no more: a
+ * webhook that hangs delays leaving, never a step. Signals end the wait
+ * (their handlers belonged to the front end, which is gone). */
+static void notifications_finish(struct session *s)
+{
+	const struct notify *cfg = &s->rb->notify;
+	int64_t grace = cfg->timeout_ms > 0 ? cfg->timeout_ms : NOTIFY_TIMEOUT_MS;
+	int64_t until = clock_mono_ns() / 1000000 + grace + 1000;
+	const char *why = NULL;
+	struct err e;
+
+	run_notify_leave(s->run);
+	if (!run_notify_pending(s->run))
+		return;
+	int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	for (size_t k = 0; k < 3; k++)
+		loop_signal(s->loop, sigs[k], NULL, NULL, &e);
+	hold_signals(false);
+	while (run_notify_pending(s->run) && clock_mono_ns() / 1000000 < until)
+		if (loop_run_once(s->loop, 100) < 0 && errno != EINTR)
+			break;
+	size_t lost = run_notify_lost(s->run, &why);
+	if (lost)
+		cli_error("qrh: %zu notification%s not delivered after the run ended (so not "
+			  "journaled); the last: %s", lost, lost == 1 ? " was" : "s were", why);
+	if (run_notify_pending(s->run))
+		cli_error("qrh: %zu notification%s still unsent on leaving: the webhook did not "
+			  "answer in time", run_notify_pending(s->run),
+			  run_notify_pending(s->run) == 1 ? "" : "s");
+}
+
+/* The head on leaving, printed (after the console has given the terminal
+ * back) for the operator to paste into a ticket, and appended to
+ * --head-file. */
+static void head_leave(struct session *s, const struct run_args *a)
+{
+	struct journal_head h;
+	struct err e;
+	int64_t id = run_id(s->run);
+
+	if (!s->j || id <= 0 || journal_head(s->j, id, &h, &e) < 0 || !h.seq)
+		return;
+	printf("journal head %lld:%lld:%s\n", (long long)id, (long long)h.seq, h.hash);
+	fflush(stdout);
+	bool live = true;
+	struct journal_run jr;
+	if (journal_run_get(s->j, id, &jr, &e) > 0) {
+		live = jr.outcome == NULL;
+		journal_run_release(&jr);
+	}
+	if (a->head_file && head_file_append(a->head_file, id, &h, live, &e) < 0)
+		cli_error("qrh %s: %s", a->cmd, e.msg);
+}
+
+static int drive_and_leave(struct session *s, const struct run_args *a)
+{
+	int rc = drive(s, a);
+	notifications_finish(s);
+	head_leave(s, a);
+	return rc;
+}
+
 void plain_print_setup(const struct runbook *rb, bool quiet_output);
 
 static void args_release(struct run_args *a)
@@ -375,7 +443,7 @@ static int run_main(struct run_args *a, int argc, char **argv)
 		cli_error("qrh %s: %s", a->cmd, e.msg);
 		goto out;
 	}
-	rc = drive(&s, a);
+	rc = drive_and_leave(&s, a);
 	if (a->drill)
 		drill_after(&dr, s.j, run_id(s.run), true);
 out:
@@ -494,7 +562,7 @@ int cmd_resume(int argc, char **argv)
 		cli_error("qrh resume: %s", e.msg);
 		goto out;
 	}
-	rc = drive(&s, &a);
+	rc = drive_and_leave(&s, &a);
 	if (jr.mode && !strcmp(jr.mode, "drill")) {
 		struct drill dr = { .sandbox = sandbox_exists(), .quiet = use_console(&a) };
 		drill_after(&dr, s.j, id, true);

@@ -58,21 +58,6 @@ static void print_clean(const char *before, const char *s, const char *after)
 	free(clean);
 }
 
-/* 120 ms, 2.5 s, 3m 05s, 1h 02m: as precise as a reader needs. */
-static void duration_format(int64_t ms, char *out, size_t n)
-{
-	if (ms < 1000)
-		snprintf(out, n, "%lld ms", (long long)ms);
-	else if (ms < 60000)
-		snprintf(out, n, "%.1f s", (double)ms / 1000);
-	else if (ms < 3600000)
-		snprintf(out, n, "%lldm %02llds", (long long)(ms / 60000),
-			 (long long)(ms / 1000 % 60));
-	else
-		snprintf(out, n, "%lldh %02lldm", (long long)(ms / 3600000),
-			 (long long)(ms / 60000 % 60));
-}
-
 static void time_print(const char *label, int64_t wall_ms)
 {
 	char t[RFC3339_MS_LEN];
@@ -119,7 +104,7 @@ static void header_print(const struct run_report *r)
 	if (r->fold.ended && r->fold.ended_by && strcmp(r->fold.ended_by, "qrh"))
 		print_clean("  ended by  ", r->fold.ended_by, "\n");
 	char dur[32];
-	duration_format(fold_elapsed_ms(&r->fold), dur, sizeof dur);
+	clock_duration_words(fold_elapsed_ms(&r->fold), dur, sizeof dur);
 	printf("  elapsed   %s\n", dur);
 	sessions_print(&r->fold);
 	printf("  head      %lld:%lld:%.12s\n", (long long)run->id,
@@ -149,7 +134,7 @@ static void step_status_print(const struct report_step *s)
 	case STEP_TIMEOUT:
 	case STEP_CANCELLED:
 		if (s->duration_ms != REPORT_NONE) {
-			duration_format(s->duration_ms, dur, sizeof dur);
+			clock_duration_words(s->duration_ms, dur, sizeof dur);
 			printf(" in %s", dur);
 		}
 		if (s->exit_code != REPORT_NONE)
@@ -185,12 +170,32 @@ static void step_status_print(const struct report_step *s)
 	}
 	printf("\n");
 	if (s->elapsed_ms != REPORT_NONE && s->attempts > 1) {
-		duration_format(s->elapsed_ms, dur, sizeof dur);
+		clock_duration_words(s->elapsed_ms, dur, sizeof dur);
 		printf(SHOW_INDENT "%d attempts over %s, from the first start\n", s->attempts, dur);
 	}
 }
 
-static void step_print(const struct report_step *s)
+/* A fan-out's members in the step's last attempt, as they ended:
+ * "members: web1 ok, web2 failed". */
+static void members_print(const struct run_fold *f, const struct report_step *s)
+{
+	size_t k = 0, n = 0;
+
+	while (k < f->n_steps && &f->steps[k].st != s->state)
+		k++;
+	for (size_t i = 0; k < f->n_steps && i < f->n_tasks; i++) {
+		const struct fold_task *t = &f->tasks[i];
+		if (t->role != FOLD_TASK_MEMBER || t->step != (int64_t)k || t->attempt != s->attempts)
+			continue;
+		printf("%s", n++ ? ", " : SHOW_INDENT "members: ");
+		print_clean("", t->label ? t->label : "?", " ");
+		printf("%s", t->status[0] ? t->status : "running");
+	}
+	if (n)
+		printf("\n");
+}
+
+static void step_print(const struct run_fold *f, const struct report_step *s)
 {
 	printf("  %s %3lld  ", glyph(s->status), (long long)s->index + 1);
 	print_clean("", s->title ? s->title : s->id ? s->id : "(no title)", "");
@@ -198,6 +203,7 @@ static void step_print(const struct report_step *s)
 		print_clean(" [", s->id, "]");
 	printf("\n");
 	step_status_print(s);
+	members_print(f, s);
 }
 
 static void notes_print(const struct run_report *r)
@@ -347,7 +353,7 @@ static int steps_print(struct journal *j, const struct run_report *r,
 		done += step_status_final(r->steps[i].status);
 	printf("\nsteps: %zu of %zu done\n", done, r->n_steps);
 	for (size_t i = 0; i < r->n_steps; i++) {
-		step_print(&r->steps[i]);
+		step_print(&r->fold, &r->steps[i]);
 		int one = output ? outputs_print(j, r, &r->steps[i],
 						 refs, n) : 0;
 		if (one < 0 || (one > 0 && rc == 0))

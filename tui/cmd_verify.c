@@ -70,6 +70,95 @@ static int verify_broken(const struct journal_verify_result *res)
 	return QRH_EXIT_FAILED;
 }
 
+/* A head recorded elsewhere: [RUN:]SEQ:HASH, the hash in full or at
+ * least HEAD_HEX_MIN of its hex digits. */
+#define HEAD_HEX_MIN 12
+
+struct anchor {
+	int64_t run; /* 0: not given */
+	int64_t seq;
+	char hash[JOURNAL_HASH_LEN + 1];
+};
+
+/* Digits only, then the separator. */
+static const char *number_then(const char *p, char sep, long long *out)
+{
+	char *end;
+	if (*p < '0' || *p > '9')
+		return NULL;
+	*out = strtoll(p, &end, 10);
+	return *end == sep ? end + 1 : NULL;
+}
+
+static int anchor_parse(const char *s, struct anchor *a)
+{
+	long long first, second;
+	const char *p = number_then(s, ':', &first), *q;
+
+	memset(a, 0, sizeof *a);
+	if (!p)
+		return -1;
+	if ((q = number_then(p, ':', &second))) { /* RUN:SEQ:HASH */
+		a->run = first;
+		a->seq = second;
+		p = q;
+	} else {
+		a->seq = first;
+	}
+	size_t hex = strspn(p, "0123456789abcdef");
+	if (hex < HEAD_HEX_MIN || hex > JOURNAL_HASH_LEN ||
+	    (p[hex] && p[hex] != ' ' && p[hex] != '\t' && p[hex] != '\n'))
+		return -1;
+	snprintf(a->hash, sizeof a->hash, "%.*s", (int)hex, p);
+	return a->seq > 0 && (q == NULL || a->run > 0) ? 0 : -1;
+}
+
+struct found {
+	int64_t seq;
+	char hash[JOURNAL_HASH_LEN + 1];
+};
+
+static int first_event(const struct journal_event *ev, void *ctx)
+{
+	struct found *f = ctx;
+	f->seq = ev->seq;
+	snprintf(f->hash, sizeof f->hash, "%s", ev->hash);
+	return 1;
+}
+
+/* The chain verified, does the run still hold the anchored event? A
+ * truncated run ends before it; a rewritten one has another hash there. */
+static int anchor_check(struct journal *j, int64_t run_id, const struct anchor *a)
+{
+	struct found f = { 0, "" };
+	struct journal_head head;
+	struct err e = { "" };
+
+	if (journal_events_each(j, run_id, a->seq - 1, first_event, &f, &e) < 0 ||
+	    journal_head(j, run_id, &head, &e) < 0) {
+		journal_cli_error("verify", &e);
+		return QRH_EXIT_FAILED;
+	}
+	if (f.seq != a->seq) {
+		printf("run %lld: does not reach the anchored head %lld:%s: it ends at event %lld "
+		       "(truncated, or rewritten shorter, since the head was recorded)\n",
+		       (long long)run_id, (long long)a->seq, a->hash, (long long)head.seq);
+		return QRH_EXIT_FAILED;
+	}
+	if (strncmp(f.hash, a->hash, strlen(a->hash))) {
+		printf("run %lld event %lld: not the anchored event: its hash is %.16s..., the "
+		       "anchor says %.16s...: the run was rewritten since the head was recorded\n",
+		       (long long)run_id, (long long)a->seq, f.hash, a->hash);
+		return QRH_EXIT_FAILED;
+	}
+	printf("run %lld extends the anchored head %lld:%s (%lld event%s after it)%s\n",
+	       (long long)run_id, (long long)a->seq, a->hash, (long long)(head.seq - a->seq),
+	       head.seq - a->seq == 1 ? "" : "s",
+	       strlen(a->hash) < JOURNAL_HASH_LEN ? "; the anchor is not the full hash: "
+		       "record all 64 digits for a strong anchor" : "");
+	return QRH_EXIT_OK;
+}
+
 static int verify_run(struct journal *j, int64_t run_id)
 {
 	struct journal_verify_result res;
@@ -92,10 +181,12 @@ int cmd_verify(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "journal", required_argument, 0, 'j' },
+		{ "head", required_argument, 0, 'H' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
-	const char *journal = NULL;
+	const char *journal = NULL, *head = NULL;
+	struct anchor an = { 0 };
 	struct journal *j;
 	int64_t id = 0;
 	int c, rc = QRH_EXIT_OK;
@@ -104,6 +195,8 @@ int cmd_verify(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (c == 'j')
 			journal = optarg;
+		else if (c == 'H')
+			head = optarg;
 		else if (c == 'h')
 			return help_command("verify");
 		else
@@ -111,13 +204,25 @@ int cmd_verify(int argc, char **argv)
 	}
 	if (argc - optind > 1)
 		return usage_error("verify", "give at most one run");
+	if (head && anchor_parse(head, &an) < 0)
+		return usage_error("verify", "--head takes SEQ:HASH or RUN:SEQ:HASH (at least %d "
+				   "hex digits of the hash), not '%s'", HEAD_HEX_MIN, head);
 	j = journal_cli_open("verify", journal);
 	if (!j)
 		return QRH_EXIT_USAGE;
 	if (optind < argc)
 		rc = journal_cli_run("verify", j, argv[optind], &id);
+	if (rc == QRH_EXIT_OK && head && an.run && id && an.run != id)
+		rc = usage_error("verify", "the anchor names run %lld, not run %lld",
+				 (long long)an.run, (long long)id);
+	if (rc == QRH_EXIT_OK && head && !id && !an.run)
+		rc = journal_cli_run("verify", j, NULL, &id);
+	if (rc == QRH_EXIT_OK && head && an.run)
+		id = an.run;
 	if (rc == QRH_EXIT_OK)
 		rc = verify_run(j, id);
+	if (rc == QRH_EXIT_OK && head)
+		rc = anchor_check(j, id, &an);
 	journal_close(j);
 	return rc;
 }

@@ -4,14 +4,15 @@
 
 const struct command qrh_commands[] = {
 	{ "run", cmd_run,
-	  "qrh run [--plain] [--yes] [--dry-run] [--drill] [--operator NAME] [-v NAME=VALUE]... [--typed ID=WORD]... [--journal DB] [--grace DURATION] [--quiet-output] RUNBOOK",
+	  "qrh run [--plain] [--yes] [--dry-run] [--drill] [--operator NAME] [-v NAME=VALUE]... [--typed ID=WORD]... [--journal DB] [--grace DURATION] [--quiet-output] [--head-file FILE] RUNBOOK",
 	  "run a runbook step by step, journaling every event",
 	  "Opens a run in the journal and runs the runbook's steps in order, each\n"
 	  "only after it is confirmed. On a terminal it opens the console (keys:\n"
-	  "qrh help keys). In plain mode (--plain, or no terminal) every event is\n"
-	  "printed as one line with a timestamp, and step output as \"[N] | line\"\n"
-	  "(stdout) or \"[N] ! line\" (stderr), with control characters and escape\n"
-	  "sequences shown visibly.\n"
+	  "qrh help keys; leaving it prints the run's number, outcome and journal\n"
+	  "head, for the incident ticket). In plain mode (--plain, or no terminal)\n"
+	  "every event is printed as one line with a timestamp, and step output as\n"
+	  "\"[N] | line\" (stdout) or \"[N] ! line\" (stderr), with control\n"
+	  "characters and escape sequences shown visibly.\n"
 	  "\n"
 	  "  --plain             line mode (also chosen when there is no terminal)\n"
 	  "  -y, --yes           confirm ordinary steps; typed and dual-control\n"
@@ -29,6 +30,8 @@ const struct command qrh_commands[] = {
 	  "                      $XDG_STATE_HOME/qrh/journal.db)\n"
 	  "  --grace DURATION    between SIGTERM and SIGKILL on timeout (default 5s)\n"
 	  "  --quiet-output      journal step output but do not print it\n"
+	  "  --head-file FILE    on leaving, append the run's journal head\n"
+	  "                      (RUN:SEQ:HASH TIME) to FILE, to anchor it elsewhere\n"
 	  "\n"
 	  "Without --yes, steps are confirmed on the terminal, or refused when\n"
 	  "standard input is not one. SIGINT and SIGTERM cancel the running step;\n"
@@ -39,7 +42,7 @@ const struct command qrh_commands[] = {
 	  "Exit status: 0 every step ok, 1 a step failed, 2 bad input or usage,\n"
 	  "3 interrupted.\n" },
 	{ "resume", cmd_resume,
-	  "qrh resume [--plain] [--yes] [--rerun-interrupted | --skip-interrupted] [--runbook-changed-ok] [--operator NAME] [-v NAME=VALUE]... [--typed ID=WORD]... [--journal DB] [RUN]",
+	  "qrh resume [--plain] [--yes] [--rerun-interrupted | --skip-interrupted] [--runbook-changed-ok] [--operator NAME] [-v NAME=VALUE]... [--typed ID=WORD]... [--journal DB] [--head-file FILE] [RUN]",
 	  "continue an unfinished run after a crash, kill or hangup",
 	  "Continues run RUN, or the newest unfinished run. Steps the journal\n"
 	  "records as finished never run again. A step that was running when qrh\n"
@@ -94,7 +97,8 @@ const struct command qrh_commands[] = {
 	  "Shows run RUN (an id, as qrh list prints it), or the newest run: the\n"
 	  "header (runbook and its SHA-256, mode, operator, times, outcome, the\n"
 	  "journal head RUN:SEQ:HASH), then each step with its state, duration,\n"
-	  "exit code and who confirmed it and how, then the notes. A step that was\n"
+	  "exit code and who confirmed it and how (and a fan-out's members with\n"
+	  "how each ended), then the notes. A step that was\n"
 	  "running when qrh stopped and never ended is shown as interrupted.\n"
 	  "\n"
 	  "  --output       also print the stored output of each step (the first\n"
@@ -107,7 +111,7 @@ const struct command qrh_commands[] = {
 	  "\n"
 	  "Exit status: 0 on success, 1 when the journal cannot be read, 2 when it\n"
 	  "cannot be opened, RUN does not exist, or on a usage error.\n" },
-	{ "verify", cmd_verify, "qrh verify [--journal DB] [RUN]",
+	{ "verify", cmd_verify, "qrh verify [--head [RUN:]SEQ:HASH] [--journal DB] [RUN]",
 	  "check the journal's hash chains; name the first broken event",
 	  "Runs SQLite's integrity check and recomputes the hash chain of run RUN,\n"
 	  "or of every run, from the stored bytes. When all is intact it prints\n"
@@ -124,38 +128,79 @@ const struct command qrh_commands[] = {
 	  "whole; lengths only when truncated or partly lost, since the hash\n"
 	  "covers bytes that are not kept).\n"
 	  "\n"
-	  "What it cannot prove: someone with write access to the file can\n"
+	  "What it cannot prove from the file alone: someone with write access can\n"
 	  "rewrite a run (or the whole journal) from some event on, recompute\n"
 	  "every hash and the recorded head, or delete a run outright, and the\n"
-	  "result verifies. Only a head recorded elsewhere (a ticket, a chat,\n"
-	  "a signed export) shows that: compare it with the head printed here.\n"
-	  "Nor does it prove what happened outside the journal: that commands did\n"
-	  "what their output says, or that the clock was right.\n"
+	  "result verifies. A head recorded elsewhere (a ticket, a chat, a signed\n"
+	  "bundle's MANIFEST, qrh run --head-file) shows it: --head checks that the\n"
+	  "run still holds that event with that hash, so a run truncated or\n"
+	  "rewritten since then fails. Nor does verify prove what happened outside\n"
+	  "the journal: that commands did what their output says, or that the\n"
+	  "clock was right.\n"
 	  "\n"
+	  "  --head [RUN:]SEQ:HASH  also prove the run (RUN, or the one given, or\n"
+	  "                 the newest) extends this head; the hash in full, or at\n"
+	  "                 least its first 12 hex digits\n"
 	  "  --journal DB   the journal (default as for qrh list)\n"
 	  "\n"
-	  "Exit status: 0 when the journal is intact, 1 when it is not (or cannot\n"
-	  "be read), 2 when it cannot be opened, RUN does not exist, or on a usage\n"
-	  "error.\n" },
-	{ "export", cmd_export, "qrh export [-f json] [-o FILE] [--journal DB] [RUN]",
-	  "write a run's evidence document (JSON)",
-	  "Writes the evidence of run RUN, or of the newest run, as one JSON\n"
-	  "document: the run, a summary of each step (status, times, duration,\n"
-	  "attempts, exit code, who confirmed it, output bytes and SHA-256),\n"
-	  "every event with its hash chain, and the head (seq and hash).\n"
-	  "Times are RFC 3339 UTC with milliseconds; durations come from the\n"
-	  "monotonic clock.\n"
+	  "Exit status: 0 when the journal is intact (and extends the head), 1 when\n"
+	  "it is not (or cannot be read), 2 when it cannot be opened, RUN does not\n"
+	  "exist, or on a usage error.\n" },
+	{ "export", cmd_export,
+	  "qrh export [-f json|md|junit|html] [-o DIR|FILE] [--sign KEYFILE] [--head-file FILE] [--head-notify URL-SPEC] [--journal DB] [RUN]",
+	  "write a run's evidence: one document, or a signed bundle",
+	  "Writes the evidence of run RUN, or of the newest run.\n"
 	  "\n"
-	  "  -f, --format json   the format; json is the only one in this release\n"
-	  "  -o, --output FILE   write to FILE instead of standard output\n"
+	  "With -o DIR (and no -f) it writes a bundle into DIR (new, or empty):\n"
+	  "evidence.json (the JSON document below), evidence.md (to paste into an\n"
+	  "incident document), junit.xml (one testcase per step, as CI systems\n"
+	  "read it), report.html (one self-contained page with an SVG timeline of\n"
+	  "steps, attempts and probes and the RTO budget line), the runbook text\n"
+	  "exactly as run, each stored output stream under outputs/, and MANIFEST:\n"
+	  "the SHA-256 of every file (sha256sum -c reads it) and the journal head.\n"
+	  "A run still in progress is exported as far as it went, and every\n"
+	  "document says so.\n"
+	  "\n"
+	  "With -f, one document goes to standard output (or -o FILE). The JSON\n"
+	  "document holds the run, its variables (secret ones as ***), operators,\n"
+	  "sessions and handovers, each step (status, times, every attempt's\n"
+	  "timings, who confirmed or closed it, output bytes and SHA-256), notes,\n"
+	  "the clock source and any wall-clock jump during the run, every event\n"
+	  "with its hash chain, and the head. Times are RFC 3339 UTC with\n"
+	  "milliseconds; durations come from the monotonic clock.\n"
+	  "\n"
+	  "  -f, --format FMT    json (the default), md, junit or html\n"
+	  "  -o, --output PATH   a bundle directory, or with -f a file\n"
+	  "  --sign KEYFILE      sign the bundle's MANIFEST with ssh-keygen -Y sign\n"
+	  "                      -n qrh-evidence (MANIFEST.sig); check it with\n"
+	  "                      qrh verify-bundle\n"
+	  "  --head-file FILE    append the head (RUN:SEQ:HASH TIME) to FILE\n"
+	  "  --head-notify SPEC  post the head to a Slack-compatible webhook; SPEC\n"
+	  "                      as -v takes a secret: @env:VAR, @FILE, @fd:N\n"
 	  "  --journal DB        the journal (default as for qrh list)\n"
 	  "\n"
-	  "On a terminal the document is shown sanitized; to a pipe or a file it\n"
-	  "is written as is.\n"
+	  "On a terminal the JSON document is shown sanitized; to a pipe or a file\n"
+	  "it is written as is. Text from the journal is sanitized in the other\n"
+	  "documents.\n"
 	  "\n"
-	  "Exit status: 0 on success, 1 when the journal cannot be read or the\n"
-	  "document cannot be written, 2 when the journal cannot be opened, RUN\n"
-	  "does not exist, the format is not available, or on a usage error.\n" },
+	  "Exit status: 0 on success, 1 when the journal cannot be read or a\n"
+	  "document cannot be written (or signed, or the head anchored), 2 when the\n"
+	  "journal cannot be opened, RUN does not exist, or on a usage error.\n" },
+	{ "verify-bundle", cmd_verify_bundle,
+	  "qrh verify-bundle [--allowed-signers FILE] DIR",
+	  "check an evidence bundle against its manifest and signature",
+	  "Checks the bundle in DIR: every file the MANIFEST lists is there with\n"
+	  "its SHA-256, no other file is, evidence.json holds the manifest's head,\n"
+	  "and the runbook is the one the run recorded. With --allowed-signers\n"
+	  "(ssh-keygen's ALLOWED SIGNERS format) MANIFEST.sig must be a signature\n"
+	  "in the qrh-evidence namespace, by a key the file allows, over this\n"
+	  "MANIFEST. Each failure is printed as \"FAILED FILE: why\".\n"
+	  "\n"
+	  "  --allowed-signers FILE   check the signature (without it, the\n"
+	  "                           signature is not checked, and it says so)\n"
+	  "\n"
+	  "Exit status: 0 when everything holds, 1 when a file fails, 2 when DIR\n"
+	  "is not a directory or on a usage error.\n" },
 	{ "drill", cmd_drill,
 	  "qrh drill [--plain] [--yes] [--fault NAME[=VALUE]]... [--operator NAME] [-v NAME=VALUE]... [--typed ID=WORD]... [--journal DB] RUNBOOK | qrh drill --history [--journal DB] RUNBOOK",
 	  "run a runbook as a training drill against the sandbox, scored",

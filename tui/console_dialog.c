@@ -1,10 +1,24 @@
 /* Modal questions: yes/no, a typed word, a line of text, a menu, help.
  * While one is open every key goes to it; Esc closes it without doing
- * anything, which is always the safe answer. */
+ * anything, which is always the safe answer. A dialog takes no key for
+ * CONSOLE_DIALOG_GUARD_MS after it opens: keys typed ahead (the second y
+ * of yy, the rest of a sentence, a key pressed just as a failure dialog
+ * opened) are dropped and counted, and the dialog says so. */
 #include <curses.h>
 #include <string.h>
 
 #include "tui/console_ui.h"
+#include "util/clock.h"
+
+/* The guard is over: the prompt shows. */
+static void on_guard(struct loop *l, uint64_t id, void *arg)
+{
+	struct console *c = arg;
+	(void)l;
+	(void)id;
+	c->dlg.guard_timer = 0;
+	console_mark_dirty(c);
+}
 
 void dialog_open(struct console *c, enum dialog_kind kind, const char *title,
 		 dialog_done_fn *done)
@@ -18,15 +32,29 @@ void dialog_open(struct console *c, enum dialog_kind kind, const char *title,
 	c->dlg.choices[0] = '\0';
 	c->dlg.word[0] = '\0';
 	c->dlg.done_label[0] = '\0';
+	c->dlg.how[0] = '\0';
 	c->dlg.scroll = 0;
 	c->dlg.page = 1;
+	c->dlg.opened_ns = clock_mono_ns();
+	c->dlg.dropped = 0;
+	if (c->loop)
+		c->dlg.guard_timer = loop_timer_add(c->loop, CONSOLE_DIALOG_GUARD_MS + 1, on_guard, c);
 	console_mark_dirty(c);
 }
 
+bool dialog_guarded(const struct console *c)
+{
+	return clock_mono_ns() - c->dlg.opened_ns < (int64_t)CONSOLE_DIALOG_GUARD_MS * 1000000;
+}
+
+/* The step, word and how stay for the callback that finish calls. */
 void dialog_close(struct console *c)
 {
 	if (c->dlg.kind == DLG_NONE)
 		return;
+	if (c->dlg.guard_timer && c->loop)
+		loop_timer_cancel(c->loop, c->dlg.guard_timer);
+	c->dlg.guard_timer = 0;
 	styled_release(&c->dlg.body);
 	buf_release(&c->dlg.input);
 	c->dlg.kind = DLG_NONE;
@@ -91,6 +119,10 @@ static bool scroll_key(struct dialog *d, int key)
 void dialog_key(struct console *c, int key)
 {
 	struct dialog *d = &c->dlg;
+	if (dialog_guarded(c)) {
+		d->dropped++;
+		return;
+	}
 	if (key == 27) {
 		finish(c, 27, false);
 		return;
@@ -107,6 +139,9 @@ void dialog_key(struct console *c, int key)
 	case DLG_MENU:
 		if (key > 0 && key < 0x80 && strchr(d->choices, key))
 			finish(c, key, false);
+		else if (key > 0x20 && key < 0x7f)
+			console_set_status(c, "'%c' is not one of the choices here: %s, or Esc",
+					   key, d->choices);
 		break;
 	case DLG_TYPED:
 	case DLG_TEXT:

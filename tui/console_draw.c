@@ -60,6 +60,11 @@ static int put(int y, int x, const char *s, size_t n, int cols)
 	return used;
 }
 
+int console_put(int y, int x, const char *s, size_t n, int cols)
+{
+	return put(y, x, s, n, cols);
+}
+
 /* The same for text from outside: sanitized first. */
 static int put_untrusted(int y, int x, const char *s, int cols)
 {
@@ -87,57 +92,36 @@ static void format_duration(int64_t ms, char *out, size_t n)
 		snprintf(out, n, "%lldh%02lldm", (long long)ms / 3600000, (long long)(ms / 60000) % 60);
 }
 
-/* met, or over the budget */
-static const char *verdict(int64_t measured_ms, int64_t budget_ms)
+void console_format_duration(int64_t ms, char *out, size_t n)
 {
-	return measured_ms <= budget_ms ? "met" : "NOT MET";
+	format_duration(ms, out, n);
 }
 
-/* The RTO clock of the steps marked rto_start and rto_stop: running from
- * the first start of the one, stopped by the first good end of the other
- * (the score card's rule, state/score.h). */
-static void rto_text(const struct console *c, char *buf, size_t n)
+void console_status_text(const struct console *c, size_t i, char *out, size_t n)
 {
-	int64_t start = STEP_NONE, stop = STEP_NONE;
-	for (size_t i = 0; i < c->rb->n_steps; i++) {
-		const struct step_state *st = run_step(c->run, i);
-		if (c->rb->steps[i].rto_start && start == STEP_NONE)
-			start = st->started_wall_ms;
-		if (c->rb->steps[i].rto_stop && stop == STEP_NONE &&
-		    (st->status == STEP_OK || st->status == STEP_DONE_BY_HAND))
-			stop = st->ended_wall_ms;
+	const struct step *s = &c->rb->steps[i];
+	const struct step_state *st = run_step(c->run, i);
+	int next = st->attempt + 1, total = s->retries + 1;
+	if (st->status == STEP_RETRY_WAIT) {
+		int64_t left = st->retry_at_wall_ms == STEP_NONE ? 0
+			       : st->retry_at_wall_ms - clock_wall_ms();
+		long long secs = left > 0 ? (left + 999) / 1000 : 0;
+		if (next <= total)
+			snprintf(out, n, "attempt %d/%d, next in %lld s", next, total, secs);
+		else
+			snprintf(out, n, "attempt %d, next in %lld s", next, secs);
+	} else if (st->status == STEP_RUNNING) {
+		const char *live = c->sv[i].live;
+		if (st->attempt > 1 && st->attempt <= total)
+			snprintf(out, n, "running, attempt %d/%d%s%s", st->attempt, total,
+				 *live ? ": " : "", live);
+		else if (st->attempt > 1)
+			snprintf(out, n, "running, attempt %d%s%s", st->attempt, *live ? ": " : "", live);
+		else
+			snprintf(out, n, "running%s%s", *live ? ": " : "", live);
+	} else {
+		snprintf(out, n, "%s", step_status_words(st->status));
 	}
-	char budget[32], t[32];
-	int64_t budget_ms = c->rb->objectives.rto_ms;
-	format_duration(budget_ms, budget, sizeof budget);
-	if (start == STEP_NONE) {
-		snprintf(buf, n, "RTO %s: clock not started   ", budget);
-		return;
-	}
-	bool running = stop == STEP_NONE || stop < start;
-	int64_t ms = (running ? clock_wall_ms() : stop) - start;
-	format_duration(ms, t, sizeof t);
-	if (running && c->finished)
-		snprintf(buf, n, "RTO %s: never stopped, NOT MET   ", budget);
-	else if (running)
-		snprintf(buf, n, "RTO clock %s of %s%s   ", t, budget,
-			 ms > budget_ms ? " (over)" : "");
-	else
-		snprintf(buf, n, "RTO %s of %s: %s   ", t, budget, verdict(ms, budget_ms));
-}
-
-static void rpo_text(const struct console *c, char *buf, size_t n)
-{
-	char budget[32], t[32];
-	int64_t budget_ms = c->rb->objectives.rpo_ms;
-	format_duration(budget_ms, budget, sizeof budget);
-	if (c->rpo_window_ms == STEP_NONE) {
-		snprintf(buf, n, "RPO %s: not measured yet   ", budget);
-		return;
-	}
-	format_duration(c->rpo_window_ms, t, sizeof t);
-	snprintf(buf, n, "RPO %s of %s: %s (%lld rows lost)   ", t, budget,
-		 verdict(c->rpo_window_ms, budget_ms), (long long)c->rpo_rows_lost);
 }
 
 static void draw_header(struct console *c)
@@ -157,21 +141,13 @@ static void draw_header(struct console *c)
 	put(r->y, r->w - w > x ? r->w - w : x, buf, strlen(buf), r->w - x);
 	attroff(A_REVERSE);
 	fill(r->y + 1, 0, r->w);
-	const struct objectives *o = &c->rb->objectives;
-	x = 1;
-	if (o->rto_ms >= 0) {
-		rto_text(c, buf, sizeof buf);
-		x += put(r->y + 1, x, buf, strlen(buf), r->w - x);
-	}
-	if (o->rpo_ms >= 0) {
-		rpo_text(c, buf, sizeof buf);
-		x += put(r->y + 1, x, buf, strlen(buf), r->w - x);
-	}
-	if (o->rto_ms < 0 && o->rpo_ms < 0)
-		x += put(r->y + 1, x, "no RTO/RPO objectives", 21, r->w - x);
-	snprintf(buf, sizeof buf, "notes %zu", c->n_notes);
-	if (r->w - (int)strlen(buf) - 1 > x)
-		put(r->y + 1, r->w - (int)strlen(buf) - 1, buf, strlen(buf), (int)strlen(buf));
+	/* the counts first: what runs in the background, and the notes */
+	size_t bg = console_bg_count(c), notes = run_fold(c->run)->n_notes;
+	int n = bg ? snprintf(buf, sizeof buf, "background %zu  notes %zu", bg, notes)
+		   : snprintf(buf, sizeof buf, "notes %zu", notes);
+	int right = r->w - n - 1 > 1 ? r->w - n - 1 : 1;
+	put(r->y + 1, right, buf, (size_t)n, r->w - right);
+	console_draw_objectives(c, r->y + 1, 1, right - 2);
 }
 
 static int64_t step_elapsed(const struct console *c, size_t i)
@@ -202,11 +178,17 @@ static void draw_step_row(struct console *c, size_t i, int y, const struct rect 
 	attron(a);
 	put(y, r->x + 1, g, strlen(g), 1);
 	attroff(a);
+	if (console_bg_running(c, (long)i)) /* its background task runs */
+		put(y, r->x + 2, "&", 1, 1);
 	snprintf(num, sizeof num, "%2zu ", i + 1);
 	put(y, r->x + 3, num, strlen(num), 3);
 	format_duration(step_elapsed(c, i), dur, sizeof dur);
 	if (step_elapsed(c, i) < 0)
 		dur[0] = '\0';
+	if (st->status == STEP_RETRY_WAIT && st->retry_at_wall_ms != STEP_NONE) {
+		int64_t left = st->retry_at_wall_ms - clock_wall_ms();
+		snprintf(dur, sizeof dur, "in %llds", (long long)(left > 0 ? (left + 999) / 1000 : 0));
+	}
 	int dw = (int)strlen(dur);
 	put_untrusted(y, r->x + 6, c->rb->steps[i].title, r->w - 7 - dw - 1);
 	put(y, r->x + r->w - dw - 1, dur, (size_t)dw, dw);
@@ -334,7 +316,8 @@ static void add_wrapped(struct styled_text *t, const char *s, size_t n, int cols
 
 static void draw_instructions(struct console *c, const struct rect *r)
 {
-	const struct step *s = &c->rb->steps[c->sel];
+	size_t i = console_detail_step(c);
+	const struct step *s = &c->rb->steps[i];
 	struct styled_text t;
 	styled_init(&t);
 	if (s->doc)
@@ -347,7 +330,7 @@ static void draw_instructions(struct console *c, const struct rect *r)
 	struct buf d;
 	struct err e;
 	buf_init(&d, BUF_UNLIMITED);
-	if (s->n_actions && run_describe_step(c->run, c->sel, &d, &e) == 0) {
+	if (s->n_actions && run_describe_step(c->run, i, &d, &e) == 0) {
 		for (const char *p = d.data; *p;) {
 			const char *nl = strchr(p, '\n');
 			size_t n = nl ? (size_t)(nl - p) : strlen(p);
@@ -361,67 +344,155 @@ static void draw_instructions(struct console *c, const struct rect *r)
 		c->instr_scroll = t.n ? (int)t.n - 1 : 0;
 	for (int k = 0; k < rows; k++) {
 		fill(r->y + 1 + k, r->x, r->w);
-		size_t i = (size_t)(c->instr_scroll + k);
-		if (i < t.n)
-			draw_styled_line(&t.lines[i], r->y + 1 + k, r->x + 1, r->w - 2, c);
+		size_t at = (size_t)(c->instr_scroll + k);
+		if (at < t.n)
+			draw_styled_line(&t.lines[at], r->y + 1 + k, r->x + 1, r->w - 2, c);
 	}
 	styled_release(&t);
 }
 
-static void draw_output_line(struct console *c, const struct sb_line *l, long idx,
-			     int y, const struct rect *r)
+/* A row of one of qrh's marks: a rule, then its text, wrapped; the rule
+ * again after its end when there is room. */
+static void draw_mark_row(struct console *c, const struct sb_line *l, int row, int y,
+			  const struct rect *r)
 {
+	int cols = console_out_cols(c);
+	const char *rule = c->ascii ? "--" : "──";
+	size_t off = console_row_start(c, l, cols, row);
+	size_t end = console_row_start(c, l, cols, row + 1);
+	attron(A_BOLD);
+	int x = r->x + 1;
+	if (!row)
+		put(y, x, rule, strlen(rule), 2);
+	x += 3;
+	x += put(y, x, l->text + off, (end > off ? end : l->len) - off, cols - 3);
+	if (end >= l->len && r->x + r->w - x >= 3)
+		put(y, x + 1, rule, strlen(rule), 2);
+	attroff(A_BOLD);
+}
+
+/* One row of an output line: its gutter (stderr "!", a line split for
+ * its length "+", a wrapped row's continuation mark), then the text from
+ * byte `off` (wrapped) or from column hcol (scrolled sideways). */
+static void draw_output_row(struct console *c, const struct sb_line *l, int row, int y,
+			    const struct rect *r, bool match)
+{
+	struct step_view *v = &c->sv[console_detail_step(c)];
+	int cols = console_out_cols(c);
 	bool err = l->stream == SB_STDERR;
-	bool match = c->search[0] && idx == c->match;
+	if (l->stream == SB_MARK) {
+		draw_mark_row(c, l, row, y, r);
+		return;
+	}
+	const char *gutter = err ? "!" : l->continued && !row ? "+" : " ";
+	if (row)
+		gutter = c->ascii ? ">" : "↪";
 	attr_t a = (err ? (c->color ? COLOR_PAIR(2) : A_BOLD) : 0) | (match ? A_REVERSE : 0);
-	/* a gutter mark: stderr is told apart without colour */
-	put(y, r->x, err ? "!" : (l->continued ? "+" : " "), 1, 1);
+	attron(row ? A_DIM : 0);
+	put(y, r->x, gutter, strlen(gutter), 1);
+	attroff(row ? A_DIM : 0);
 	attron(a);
-	put(y, r->x + 1, l->text, l->len, r->w - 1);
+	if (!c->hscroll) {
+		size_t off = console_row_start(c, l, cols, row);
+		put(y, r->x + 1, l->text + off, l->len - off, cols);
+	} else {
+		size_t skip = 0;
+		sanitize_clip(l->text, l->len, v->hcol, &skip);
+		int used = put(y, r->x + 1, l->text + skip, l->len - skip, cols - 1);
+		if ((int)sanitize_width(l->text + skip, l->len - skip) > used)
+			put(y, r->x + cols, c->ascii ? ">" : "›", strlen(c->ascii ? ">" : "›"), 1);
+	}
 	attroff(a);
+}
+
+/* The widest line on show, so that sideways scrolling stops at its end. */
+static void clamp_hcol(struct console *c, size_t i, size_t top, int rows)
+{
+	struct step_view *v = &c->sv[i];
+	size_t n = console_out_count(c, i);
+	int widest = 0;
+	for (size_t k = top; k < n && k < top + (size_t)rows; k++) {
+		const struct sb_line *l = console_out_line(c, i, k);
+		int w = (int)sanitize_width(l->text, l->len);
+		widest = w > widest ? w : widest;
+	}
+	int max = widest - console_out_cols(c) / 2;
+	if (v->hcol > max)
+		v->hcol = max > 0 ? max : 0;
 }
 
 static void draw_output(struct console *c, const struct rect *r)
 {
-	console_show_output(c, c->sel);
-	struct step_view *v = &c->sv[c->sel];
-	int rows = r->h - 1;
-	size_t n = v->sb ? scrollback_count(v->sb) : 0;
-	if (v->scroll > (int)n)
-		v->scroll = (int)n;
-	long first = (long)n - rows - v->scroll;
-	if (first < 0)
-		first = 0;
-	for (int k = 0; k < rows; k++) {
-		fill(r->y + 1 + k, r->x, r->w);
-		long i = first + k;
-		if (i < (long)n)
-			draw_output_line(c, scrollback_line(v->sb, (size_t)i), i, r->y + 1 + k, r);
+	size_t i = console_detail_step(c);
+	console_show_output(c, i);
+	struct step_view *v = &c->sv[i];
+	int rows = console_out_rows(c), cols = console_out_cols(c), row = 0;
+	size_t n = console_out_count(c, i), k;
+	if (v->scrolled) {
+		k = v->top < n ? v->top : n;
+		row = v->top_row;
+	} else {
+		k = console_out_follow_top(c, i, &row);
+	}
+	if (c->hscroll)
+		clamp_hcol(c, i, k, rows);
+	for (int y = 0; y < rows; y++) {
+		fill(r->y + 1 + y, r->x, r->w);
+		if (k >= n)
+			continue;
+		const struct sb_line *l = console_out_line(c, i, k);
+		draw_output_row(c, l, row, r->y + 1 + y, r, c->search[0] && (long)k == c->match);
+		if (++row >= console_line_rows(c, l, cols)) {
+			k++;
+			row = 0;
+		}
 	}
 	if (!n) {
-		const struct step_state *st = run_step(c->run, c->sel);
-		const char *none = !st->attempt ? "(not run yet)"
-				   : st->status == STEP_RUNNING ? "(no output yet)" : "(no output)";
+		const struct step_state *st = run_step(c->run, i);
+		const char *none = st->status == STEP_RUNNING ? "(no output yet)" : "(no output)";
 		put(r->y + 1, r->x + 1, none, strlen(none), r->w - 2);
 	}
+}
+
+/* A step that never ran has no output to show: its instructions are. */
+static enum view shown_view(const struct console *c, size_t i)
+{
+	const struct step_state *st = run_step(c->run, i);
+	if (c->view == VIEW_OUTPUT && !st->attempt && st->status == STEP_PENDING &&
+	    !console_out_count((struct console *)(uintptr_t)c, i))
+		return VIEW_INSTRUCTIONS;
+	return c->view;
 }
 
 static void draw_detail(struct console *c)
 {
 	const struct rect *r = &c->lay.detail;
-	char t[512], tail[96];
-	const struct step_state *st = run_step(c->run, c->sel);
-	struct step_view *v = &c->sv[c->sel];
-	char *title = sanitize_string(c->rb->steps[c->sel].title, strlen(c->rb->steps[c->sel].title));
-	snprintf(tail, sizeof tail, "  [%s]  %s%s",
-		 c->view == VIEW_OUTPUT ? "Output" : "Instructions",
-		 step_status_name(st->status),
-		 c->view == VIEW_OUTPUT && v->scroll ? "  (scrolled: G follows)" : "");
+	size_t i = console_detail_step(c);
+	enum view view = shown_view(c, i);
+	char t[512], tail[160], words[96];
+	struct step_view *v = &c->sv[i];
+	char *title = sanitize_string(c->rb->steps[i].title, strlen(c->rb->steps[i].title));
+	console_status_text(c, i, words, sizeof words);
+	const char *vname = view == VIEW_INSTRUCTIONS ? "Instructions"
+			    : c->result_of >= 0 ? "Result" : "Output";
+	const char *scrolled = view == VIEW_OUTPUT && v->scrolled ? "  (scrolled: G follows)" : "";
+	/* live values give way to the step's title, 12 columns of it;
+	 * other status words never do */
+	int title_min = (int)sanitize_width(title, strlen(title));
+	title_min = title_min < 12 ? title_min : 12;
+	int words_room = r->w - 2 - 6 - (int)(strlen(vname) + 6 + strlen(scrolled)) - title_min;
+	size_t wkeep = strlen(words);
+	if (run_step(c->run, i)->status == STEP_RUNNING && v->live[0] &&
+	    (int)sanitize_width(words, wkeep) > words_room && words_room > 8) {
+		sanitize_clip(words, wkeep, words_room - 1, &wkeep);
+		snprintf(words + wkeep, sizeof words - wkeep, "%s", c->ascii ? "~" : "…");
+	}
+	snprintf(tail, sizeof tail, "  [%s]  %s%s", vname, words, scrolled);
 	/* a long step title gives way: the view and the status always show */
 	int room = r->w - 2 - (int)strlen(tail);
 	size_t keep = strlen(title);
 	char num[24];
-	snprintf(num, sizeof num, "%zu. ", c->sel + 1);
+	snprintf(num, sizeof num, "%zu. ", i + 1);
 	room -= (int)strlen(num);
 	if ((int)sanitize_width(title, keep) > room) {
 		const char *cut = c->ascii ? "~" : "…";
@@ -432,7 +503,7 @@ static void draw_detail(struct console *c)
 	}
 	free(title);
 	pane_title(c, r, t, c->focus == PANE_DETAIL);
-	if (c->view == VIEW_OUTPUT)
+	if (view == VIEW_OUTPUT)
 		draw_output(c, r);
 	else
 		draw_instructions(c, r);
@@ -440,14 +511,28 @@ static void draw_detail(struct console *c)
 		mvaddch(y, r->x - 1, frame(c, ACS_VLINE, '|'));
 }
 
+/* The Enter key's meaning for the selected step, first on the key bar. */
+static void enter_label(const struct console *c, char *out, size_t n)
+{
+	unsigned ch = run_choices(c->run, c->sel);
+	if (ch & CHOICE_RUN && run_step(c->run, c->sel)->status == STEP_PENDING)
+		snprintf(out, n, "Enter run %zu", c->sel + 1);
+	else if (ch & (CHOICE_RETRY | CHOICE_RUN | CHOICE_WAIT))
+		snprintf(out, n, "Enter decide %zu", c->sel + 1);
+	else
+		snprintf(out, n, "Enter run");
+}
+
 static void draw_keybar(struct console *c)
 {
-	static const char *const run_keys[] = {
-		"Enter run", "s skip", "d done", "a note", "x cancel", "o view",
-		"/ search", NULL,
+	char enter[32];
+	enter_label(c, enter, sizeof enter);
+	const char *const run_keys[] = {
+		enter, "s skip", "d done", "a note", "l notes", "x cancel", "A abort",
+		"o view", "w wrap", "/ search", NULL,
 	};
 	static const char *const watch_keys[] = {
-		"read-only", "o view", "/ search", "n/N next", NULL,
+		"read-only", "o view", "l notes", "/ search", "n/N next", NULL,
 	};
 	static const char tail[] = "? help  q quit";
 	const struct rect *r = &c->lay.keybar;
@@ -472,15 +557,22 @@ static void draw_keybar(struct console *c)
 	attroff(A_REVERSE);
 }
 
-/* What a dialog asks for, on its last line. */
-static void dialog_prompt(const struct dialog *d, char *out, size_t n)
+/* What a dialog asks for, on its last line; nothing yet while it takes
+ * no keys. */
+static void dialog_prompt(const struct console *c, const struct dialog *d, char *out,
+			  size_t n)
 {
+	if (dialog_guarded(c)) {
+		snprintf(out, n, "%s", CONSOLE_GUARD_TEXT);
+		return;
+	}
 	switch (d->kind) {
 	case DLG_YESNO:
 		snprintf(out, n, "%s", d->done_label[0] ? d->done_label : "[y] yes   [n] no");
 		break;
 	case DLG_TYPED:
-		snprintf(out, n, "Type %s and Enter to run (Esc cancels): %s", d->word, d->input.data);
+		snprintf(out, n, "Type %s and Enter %s (Esc cancels): %s", d->word,
+			 d->done_label[0] ? d->done_label : "to run", d->input.data);
 		break;
 	case DLG_TEXT:
 		snprintf(out, n, "> %s", d->input.data);
@@ -566,7 +658,7 @@ static void draw_dialog(struct console *c)
 	if (d->scroll < 0)
 		d->scroll = 0;
 	d->page = rows > 1 ? rows - 1 : 1;
-	if (d->kind == DLG_HELP) /* a screen of its own: it may take every row */
+	if (h > c->lines - 2) /* a screen of its own: it takes every row */
 		erase();
 	for (int k = 0; k < h; k++)
 		fill(y + k, x, w);
@@ -603,7 +695,15 @@ static void draw_dialog(struct console *c)
 	}
 	free(br);
 	char prompt[CONSOLE_INPUT_MAX + 256];
-	dialog_prompt(d, prompt, sizeof prompt);
+	dialog_prompt(c, d, prompt, sizeof prompt);
+	if (d->dropped) {
+		char more[96];
+		snprintf(more, sizeof more, " %d key%s typed ahead %s ignored ", d->dropped,
+			 d->dropped == 1 ? "" : "s", d->dropped == 1 ? "was" : "were");
+		attron(A_BOLD);
+		put(y + h - 1, x + 2, more, strlen(more), w - 4);
+		attroff(A_BOLD);
+	}
 	attron(A_BOLD);
 	if (d->kind == DLG_TEXT || d->kind == DLG_TYPED)
 		put_tail(y + h - 2, x + 2, prompt, w - 4, c->ascii);
@@ -629,7 +729,7 @@ static void draw_too_small(struct console *c)
 	snprintf(size, sizeof size, "%dx%d; qrh needs %dx%d", c->cols, c->lines,
 		 LAYOUT_MIN_COLS, LAYOUT_MIN_LINES);
 	if (c->dlg.kind != DLG_NONE) {
-		dialog_prompt(&c->dlg, prompt, sizeof prompt);
+		dialog_prompt(c, &c->dlg, prompt, sizeof prompt);
 		lines[2] = c->dlg.title;
 		lines[3] = prompt;
 	} else {

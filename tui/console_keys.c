@@ -1,33 +1,52 @@
 /* The console's keys: one table says which key does what; it drives the
  * dispatch, the ? help screen and `qrh help keys` (from which the man
- * page's KEY BINDINGS are checked), so the three cannot disagree. */
+ * page's KEY BINDINGS are checked), so the three cannot disagree.
+ *
+ * Keys that cannot do harm by accident: each key means one thing
+ * everywhere (abort is A and only A, and asks for a typed word); a key
+ * that opens a dialog is never the key that confirms it (Enter opens, y
+ * confirms); a refused key (one that means nothing here, or that the run
+ * policy refuses now) says why and makes the console drop printable keys
+ * until none has come for CONSOLE_REFUSED_LOCK_MS, so that a sentence
+ * typed at the wrong moment never runs as commands. */
 #include <curses.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tui/cli.h"
 #include "tui/console_ui.h"
+#include "util/clock.h"
 
 #define CTRL(k) ((k) & 0x1f)
 
+void console_refuse(struct console *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->lock_why, sizeof c->lock_why, fmt, ap);
+	va_end(ap);
+	c->locked_until_ns = clock_mono_ns() + (int64_t)CONSOLE_REFUSED_LOCK_MS * 1000000;
+	console_set_status(c, "%s", c->lock_why);
+}
+
+/* ---- moving ---- */
+
+static void select_by(struct console *c, long delta)
+{
+	long s = (long)c->sel + delta;
+	long max = (long)c->rb->n_steps - 1;
+	console_select(c, (size_t)(s < 0 ? 0 : s > max ? max : s));
+}
+
 static void move_by(struct console *c, int delta)
 {
-	if (c->focus == PANE_STEPS) {
-		long s = (long)c->sel + delta;
-		long max = (long)c->rb->n_steps - 1;
-		c->sel = (size_t)(s < 0 ? 0 : s > max ? max : s);
-		c->user_moved = true;
+	if (c->focus == PANE_STEPS)
+		select_by(c, delta);
+	else if (c->view == VIEW_OUTPUT)
+		console_out_scroll(c, delta);
+	else if ((c->instr_scroll += delta) < 0)
 		c->instr_scroll = 0;
-	} else if (c->view == VIEW_OUTPUT) {
-		struct step_view *v = &c->sv[c->sel];
-		v->scroll -= delta;
-		if (v->scroll < 0)
-			v->scroll = 0;
-	} else {
-		c->instr_scroll += delta;
-		if (c->instr_scroll < 0)
-			c->instr_scroll = 0;
-	}
 }
 
 static int page(const struct console *c)
@@ -36,117 +55,107 @@ static int page(const struct console *c)
 	return h > 3 ? h - 2 : 1;
 }
 
-static void k_up(struct console *c) { move_by(c, -1); }
-static void k_down(struct console *c) { move_by(c, 1); }
-static void k_pgup(struct console *c) { move_by(c, -page(c)); }
-static void k_pgdn(struct console *c) { move_by(c, page(c)); }
-
-static void k_top(struct console *c)
+static void k_updown(struct console *c, int key)
 {
-	if (c->focus == PANE_STEPS) {
-		c->sel = 0;
-		c->user_moved = true;
-	} else if (c->view == VIEW_OUTPUT) {
-		c->sv[c->sel].scroll = 1 << 30; /* clamped when drawn */
-	} else {
+	move_by(c, key == KEY_UP || key == 'k' ? -1 : 1);
+}
+
+static void k_page(struct console *c, int key)
+{
+	move_by(c, key == KEY_PPAGE || key == CTRL('b') ? -page(c) : page(c));
+}
+
+static void k_top(struct console *c, int key)
+{
+	(void)key;
+	if (c->focus == PANE_STEPS)
+		console_select(c, 0);
+	else if (c->view == VIEW_OUTPUT)
+		console_out_top(c);
+	else
 		c->instr_scroll = 0;
-	}
 }
 
-static void k_bottom(struct console *c)
+static void k_bottom(struct console *c, int key)
 {
-	if (c->focus == PANE_STEPS) {
-		c->sel = c->rb->n_steps ? c->rb->n_steps - 1 : 0;
-		c->user_moved = true;
-	} else if (c->view == VIEW_OUTPUT) {
-		c->sv[c->sel].scroll = 0; /* follow */
-	} else {
-		c->instr_scroll = 1 << 30;
-	}
+	(void)key;
+	if (c->focus == PANE_STEPS)
+		console_select(c, c->rb->n_steps ? c->rb->n_steps - 1 : 0);
+	else if (c->view == VIEW_OUTPUT)
+		console_out_follow(c);
+	else
+		c->instr_scroll = 1 << 30; /* clamped when drawn */
 }
 
-static void k_tab(struct console *c)
+static void k_side(struct console *c, int key)
 {
+	if (!c->hscroll) {
+		console_refuse(c, "long lines wrap: w makes them scroll sideways with Left and Right");
+		return;
+	}
+	struct step_view *v = &c->sv[console_detail_step(c)];
+	int step = console_out_cols(c) / 2 > 1 ? console_out_cols(c) / 2 : 1;
+	v->hcol += key == KEY_LEFT ? -step : step;
+	if (v->hcol < 0)
+		v->hcol = 0; /* the right end is clamped when drawn */
+}
+
+static void k_tab(struct console *c, int key)
+{
+	(void)key;
 	c->focus = c->focus == PANE_STEPS ? PANE_DETAIL : PANE_STEPS;
 }
 
-static void k_view(struct console *c)
+static void k_view(struct console *c, int key)
 {
+	(void)key;
 	c->view = c->view == VIEW_OUTPUT ? VIEW_INSTRUCTIONS : VIEW_OUTPUT;
 }
 
-static void k_run(struct console *c)
+static void k_wrap(struct console *c, int key)
 {
+	(void)key;
+	c->hscroll = !c->hscroll;
+	for (size_t i = 0; i < c->rb->n_steps; i++) {
+		c->sv[i].hcol = 0;
+		c->sv[i].top_row = 0;
+	}
+	console_set_status(c, c->hscroll ? "long lines scroll sideways: Left and Right; w wraps them again"
+					 : "long lines wrap; w makes them scroll sideways");
+}
+
+/* ---- the selected step ---- */
+
+static void k_run(struct console *c, int key)
+{
+	(void)key;
 	console_ask_step(c, c->sel);
 }
 
-static void reason_given(struct console *c, int key, const char *text)
+/* Skip and done by hand, when the policy offers them. */
+static void close_step(struct console *c, enum run_choice choice)
 {
 	struct err e;
-	(void)key;
-	if (!text || !*text) {
-		console_set_status(c, "a skip needs a reason; the step was not skipped");
+	if (run_refusal(c->run, c->sel, choice, &e) < 0) {
+		console_refuse(c, "%s", e.msg);
 		return;
 	}
-	if (run_step_skip(c->run, c->dlg.step, text, &e) < 0)
-		console_set_status(c, "%s", e.msg);
+	console_ask_close(c, c->sel, choice);
 }
 
-static void note_for_done(struct console *c, int key, const char *text)
+static void k_skip(struct console *c, int key)
 {
-	struct err e;
 	(void)key;
-	if (!text || !*text) {
-		console_set_status(c, "done by hand needs a note saying what was done");
-		return;
-	}
-	if (run_step_done_by_hand(c->run, c->dlg.step, text, &e) < 0)
-		console_set_status(c, "%s", e.msg);
+	close_step(c, CHOICE_SKIP);
 }
 
-static bool can_close(struct console *c)
+static void k_done(struct console *c, int key)
 {
-	if (run_step_active(c->run) && c->sel == (size_t)run_next_step(c->run)) {
-		console_set_status(c, "step %zu '%s' is running", c->sel + 1,
-				   c->rb->steps[c->sel].id);
-		return false;
-	}
-	if (step_status_final(run_step(c->run, c->sel)->status)) {
-		console_set_status(c, "step %zu '%s' is already %s", c->sel + 1,
-				   c->rb->steps[c->sel].id,
-				   step_status_name(run_step(c->run, c->sel)->status));
-		return false;
-	}
-	return true;
+	(void)key;
+	close_step(c, CHOICE_DONE_BY_HAND);
 }
 
-void console_ask_skip(struct console *c, size_t i)
-{
-	char t[96];
-	snprintf(t, sizeof t, "Skip step %zu: why?", i + 1);
-	dialog_open(c, DLG_TEXT, t, reason_given);
-	c->dlg.step = i;
-}
-
-void console_ask_done(struct console *c, size_t i)
-{
-	char t[96];
-	snprintf(t, sizeof t, "Step %zu done by hand: what was done?", i + 1);
-	dialog_open(c, DLG_TEXT, t, note_for_done);
-	c->dlg.step = i;
-}
-
-static void k_skip(struct console *c)
-{
-	if (can_close(c))
-		console_ask_skip(c, c->sel);
-}
-
-static void k_done(struct console *c)
-{
-	if (can_close(c))
-		console_ask_done(c, c->sel);
-}
+/* ---- the run ---- */
 
 static void note_given(struct console *c, int key, const char *text)
 {
@@ -158,9 +167,20 @@ static void note_given(struct console *c, int key, const char *text)
 		console_set_status(c, "note recorded");
 }
 
-static void k_note(struct console *c)
+static void k_note(struct console *c, int key)
 {
+	(void)key;
+	if (c->finished) {
+		console_refuse(c, "the run has ended: it takes no more notes");
+		return;
+	}
 	dialog_open(c, DLG_TEXT, "Note for the journal (timestamped):", note_given);
+}
+
+static void k_notes(struct console *c, int key)
+{
+	(void)key;
+	console_notes_dialog(c);
 }
 
 static void cancel_chosen(struct console *c, int key, const char *text)
@@ -172,77 +192,86 @@ static void cancel_chosen(struct console *c, int key, const char *text)
 	}
 }
 
-static void k_cancel(struct console *c)
+static void k_cancel(struct console *c, int key)
 {
-	if (!run_step_active(c->run)) {
-		console_set_status(c, "no step is running");
+	(void)key;
+	long active = run_active_step(c->run);
+	if (active < 0 || !(run_choices(c->run, (size_t)active) & CHOICE_CANCEL)) {
+		console_refuse(c, "no step is running");
 		return;
 	}
 	dialog_open(c, DLG_YESNO, "Cancel the running step?", cancel_chosen);
 }
 
+static void k_abort(struct console *c, int key)
+{
+	(void)key;
+	if (!run_abortable(c->run) || c->finished) {
+		console_refuse(c, "the run has ended: there is nothing to abort");
+		return;
+	}
+	console_ask_abort(c);
+}
+
+/* ---- searching the output shown ---- */
+
+static void found(struct console *c, long i)
+{
+	c->match = i;
+	console_out_reveal(c, (size_t)i);
+}
+
 static void search_given(struct console *c, int key, const char *text)
 {
 	(void)key;
+	size_t step = console_detail_step(c);
 	snprintf(c->search, sizeof c->search, "%s", text ? text : "");
 	c->match = -1;
 	c->view = VIEW_OUTPUT;
 	if (!c->search[0])
 		return;
-	struct step_view *v = &c->sv[c->sel];
-	long i = v->sb ? scrollback_search(v->sb, c->search, 0, 1) : -1;
+	console_show_output(c, step);
+	long i = console_out_search(c, step, c->search, 0, 1);
 	if (i < 0) {
 		console_set_status(c, "not found: %s", c->search);
 		return;
 	}
-	c->match = i;
-	v->scroll = (int)(scrollback_count(v->sb) - (size_t)i) - 1;
+	found(c, i);
 	console_set_status(c, "found; n next, N previous, Esc ends the search");
 }
 
-static void k_search(struct console *c)
+static void k_search(struct console *c, int key)
 {
+	(void)key;
 	dialog_open(c, DLG_TEXT, "Search the output:", search_given);
 }
 
-static void next_match(struct console *c, int dir)
+static void k_next(struct console *c, int key)
 {
-	struct step_view *v = &c->sv[c->sel];
-	if (!v->sb)
-		return;
-	size_t n = scrollback_count(v->sb);
-	size_t from = c->match < 0 ? 0 : (size_t)(c->match + dir + (long)n) % (n ? n : 1);
-	long i = scrollback_search(v->sb, c->search, from, dir);
-	if (i < 0) {
-		console_set_status(c, "not found: %s", c->search);
+	size_t step = console_detail_step(c);
+	int dir = key == 'N' ? -1 : 1;
+	if (!c->search[0] || c->view != VIEW_OUTPUT) {
+		console_refuse(c, "no search: / searches the output shown");
 		return;
 	}
-	c->match = i;
-	v->scroll = (int)(n - (size_t)i) - 1;
-	if (v->scroll < 0)
-		v->scroll = 0;
-}
-
-/* n: the next match while a search is active in the output, else a note. */
-static void k_n(struct console *c)
-{
-	if (c->search[0] && c->view == VIEW_OUTPUT)
-		next_match(c, 1);
+	size_t n = console_out_count(c, step);
+	size_t from = c->match < 0 ? 0 : (size_t)(c->match + dir + (long)n) % (n ? n : 1);
+	long i = console_out_search(c, step, c->search, from, dir);
+	if (i < 0)
+		console_set_status(c, "not found: %s", c->search);
 	else
-		k_note(c);
+		found(c, i);
 }
 
-static void k_prev(struct console *c)
+static void k_escape(struct console *c, int key)
 {
-	if (c->search[0])
-		next_match(c, -1);
-}
-
-static void k_escape(struct console *c)
-{
+	(void)key;
 	c->search[0] = '\0';
 	c->match = -1;
 	c->status[0] = '\0';
+	c->locked_until_ns = 0;
+	if (c->result_of >= 0)
+		console_select(c, c->sel);
 }
 
 static void quit_chosen(struct console *c, int key, const char *text)
@@ -252,9 +281,10 @@ static void quit_chosen(struct console *c, int key, const char *text)
 		c->quit = true;
 }
 
-static void k_quit(struct console *c)
+static void k_quit(struct console *c, int key)
 {
-	if (c->finished) {
+	(void)key;
+	if (c->finished || c->read_only) {
 		c->quit = true;
 		return;
 	}
@@ -266,8 +296,9 @@ static void k_quit(struct console *c)
 	dialog_open(c, DLG_YESNO, q, quit_chosen);
 }
 
-static void k_help(struct console *c)
+static void k_help(struct console *c, int key)
 {
+	(void)key;
 	console_help_dialog(c);
 }
 
@@ -275,39 +306,53 @@ struct key_binding {
 	int keys[3];
 	const char *names;
 	const char *help;
-	void (*fn)(struct console *c);
+	void (*fn)(struct console *c, int key);
+	bool writes; /* changes the run: refused in qrh watch */
 };
 
+/* One line each in the help screen at 80x24: names up to 12 columns,
+ * help up to 59. */
 static const struct key_binding bindings[] = {
-	{ { KEY_UP, 'k' }, "Up, k", "select the step above; in the detail pane, scroll up", k_up },
-	{ { KEY_DOWN, 'j' }, "Down, j", "select the step below; in the detail pane, scroll down", k_down },
-	{ { KEY_PPAGE, CTRL('b') }, "PgUp", "a page up", k_pgup },
-	{ { KEY_NPAGE, CTRL('f'), ' ' }, "PgDn, Space", "a page down", k_pgdn },
-	{ { 'g', KEY_HOME }, "g, Home", "the first step; the top of the output", k_top },
-	{ { 'G', KEY_END }, "G, End", "the last step; the end of the output, following it", k_bottom },
-	{ { '\t' }, "Tab", "move between the steps and the detail pane", k_tab },
-	{ { 'o' }, "o", "show the step's instructions or its output", k_view },
-	{ { '\n', '\r', 'y' }, "Enter, y", "run the selected step: shows what will run and asks", k_run },
-	{ { KEY_ENTER }, "", "", k_run },
-	{ { 's' }, "s", "skip the selected step (asks for a reason)", k_skip },
-	{ { 'd' }, "d", "mark the selected step done by hand (asks what was done)", k_done },
-	{ { 'a' }, "a", "add a timestamped note to the journal", k_note },
-	{ { 'n' }, "n", "next search match; without a search, add a note", k_n },
-	{ { 'N' }, "N", "previous search match", k_prev },
-	{ { '/' }, "/", "search the selected step's output", k_search },
-	{ { 27 }, "Esc", "end the search; clear the message", k_escape },
-	{ { 'x', CTRL('c') }, "x, Ctrl-C", "cancel the running step (asks first)", k_cancel },
-	{ { '?', KEY_F(1) }, "?, F1", "this help", k_help },
-	{ { 'q' }, "q", "quit (asks; the run stays open for qrh resume)", k_quit },
+	{ { KEY_UP, 'k', KEY_DOWN }, "Up/Down, k/j", "select a step; in the detail pane, scroll a line", k_updown, false },
+	{ { 'j' }, "", "", k_updown, false },
+	{ { KEY_PPAGE, CTRL('b') }, "PgUp, PgDn", "a page up or down (Space: a page down)", k_page, false },
+	{ { KEY_NPAGE, CTRL('f'), ' ' }, "", "", k_page, false },
+	{ { 'g', KEY_HOME }, "g, Home", "the first step; the top of the output", k_top, false },
+	{ { 'G', KEY_END }, "G, End", "the last step; the end of the output, following it", k_bottom, false },
+	{ { KEY_LEFT, KEY_RIGHT }, "Left, Right", "scroll long output lines sideways (after w)", k_side, false },
+	{ { '\t' }, "Tab", "move between the steps and the detail pane", k_tab, false },
+	{ { 'o' }, "o", "show the step's instructions or its output", k_view, false },
+	{ { 'w' }, "w", "long output lines: wrap them, or scroll them sideways", k_wrap, false },
+	{ { '\n', '\r', KEY_ENTER }, "Enter", "the selected step: run it (y confirms), or decide", k_run, true },
+	{ { 's' }, "s", "skip the selected step (asks for a reason)", k_skip, true },
+	{ { 'd' }, "d", "mark the selected step done by hand (asks what was done)", k_done, true },
+	{ { 'a' }, "a", "add a timestamped note to the journal", k_note, true },
+	{ { 'l' }, "l", "list the run's notes, with times and authors", k_notes, false },
+	{ { '/' }, "/", "search the output shown", k_search, false },
+	{ { 'n', 'N' }, "n, N", "next, previous search match", k_next, false },
+	{ { 27 }, "Esc", "end the search; clear the message; show the selection", k_escape, false },
+	{ { 'x', CTRL('c') }, "x, Ctrl-C", "cancel the running step (asks first)", k_cancel, true },
+	{ { 'A' }, "A", "abort the run (asks for the word ABORT)", k_abort, true },
+	{ { '?', KEY_F(1) }, "?, F1", "this help", k_help, false },
+	{ { 'q' }, "q", "quit (asks; the run stays open for qrh resume)", k_quit, false },
 };
 
 #define N_BINDINGS (sizeof bindings / sizeof *bindings)
 
-/* What only the console that runs the run may do. */
-static bool writes(void (*fn)(struct console *c))
+/* Keys that could be text: dropped while the console is locked. */
+static bool texty(int key)
 {
-	return fn == k_run || fn == k_skip || fn == k_done || fn == k_note ||
-	       fn == k_cancel;
+	return (key >= 0x20 && key < 0x100 && key != 0x7f) || key == '\n' || key == '\r' ||
+	       key == KEY_ENTER;
+}
+
+static const struct key_binding *binding_for(int key)
+{
+	for (size_t i = 0; i < N_BINDINGS; i++)
+		for (size_t k = 0; k < 3; k++)
+			if (bindings[i].keys[k] == key && (key || k == 0))
+				return &bindings[i];
+	return NULL;
 }
 
 void console_key(struct console *c, int key)
@@ -317,26 +362,29 @@ void console_key(struct console *c, int key)
 		console_mark_dirty(c);
 		return;
 	}
+	int64_t now = clock_mono_ns();
+	if (texty(key) && now < c->locked_until_ns) {
+		/* the rest of what was typed: dropped until it pauses */
+		c->locked_until_ns = now + (int64_t)CONSOLE_REFUSED_LOCK_MS * 1000000;
+		console_set_status(c, "%s (keys typed after it are ignored)", c->lock_why);
+		return;
+	}
 	if (key != 27)
 		c->status[0] = '\0';
-	for (size_t i = 0; i < N_BINDINGS; i++) {
-		for (size_t k = 0; k < 3; k++) {
-			if (bindings[i].keys[k] == key && (key || k == 0)) {
-				if (c->read_only && (writes(bindings[i].fn) ||
-						     (bindings[i].fn == k_n && !(c->search[0] && c->view == VIEW_OUTPUT)))) {
-					console_set_status(c, "read-only: qrh watch follows the run, it cannot change it");
-					return;
-				}
-				if (c->read_only && bindings[i].fn == k_quit) {
-					c->quit = true;
-					return;
-				}
-				bindings[i].fn(c);
-				console_mark_dirty(c);
-				return;
-			}
-		}
+	const struct key_binding *b = binding_for(key);
+	if (!b) {
+		if (key > 0x20 && key < 0x7f)
+			console_refuse(c, "'%c' is not a key of the console: ? lists them", key);
+		else if (texty(key))
+			console_refuse(c, "not a key of the console: ? lists them");
+		return;
 	}
+	if (c->read_only && b->writes) {
+		console_refuse(c, "read-only: qrh watch follows the run, it cannot change it");
+		return;
+	}
+	b->fn(c, key);
+	console_mark_dirty(c);
 }
 
 void console_keys_print(FILE *out)

@@ -16,6 +16,7 @@
 #include "state/events.h"
 #include "tui/cli.h"
 #include "tui/outq.h"
+#include "tui/pick_line.h"
 #include "tui/plain.h"
 #include "tui/sanitize.h"
 #include "util/xalloc.h"
@@ -452,16 +453,11 @@ static bool pick(struct driver *d)
 	const cJSON *c;
 	cJSON_ArrayForEach(c, choices)
 	{
-		const cJSON *name = cJSON_GetObjectItemCaseSensitive(c, "name");
-		const cJSON *phase = cJSON_GetObjectItemCaseSensitive(c, "phase");
-		const cJSON *created = cJSON_GetObjectItemCaseSensitive(c, "created");
-		char *n = sanitize_string(cJSON_IsString(name) ? name->valuestring : "?",
-					  cJSON_IsString(name) ? strlen(name->valuestring) : 1);
-		fprintf(stderr, "  %2d  %s%s%s%s%s\n", ++k, n,
-			cJSON_IsString(phase) ? "  " : "", cJSON_IsString(phase) ? phase->valuestring : "",
-			cJSON_IsString(created) ? "  " : "",
-			cJSON_IsString(created) ? created->valuestring : "");
-		free(n);
+		char line[256];
+		pick_line(c, ++k, line, sizeof line);
+		char *clean = sanitize_string(line, strlen(line)); /* from outside */
+		fprintf(stderr, "  %s\n", clean);
+		free(clean);
 	}
 	char prompt[128];
 	snprintf(prompt, sizeof prompt, "Number or name of the one to use for %s: ", var);

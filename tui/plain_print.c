@@ -303,6 +303,16 @@ static void run_event_text(const struct journal_event *ev, const cJSON *p,
 		add_clean(b, str(p, "text"), 400);
 	} else if (!strcmp(t, EV_SIGNAL)) {
 		buf_addf(b, "%s received", str(p, "signal"));
+	} else if (!strcmp(t, EV_NOTIFY_FAILED)) {
+		buf_adds(b, "notification not delivered (");
+		add_clean(b, str(p, "what"), 40);
+		if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(p, "step_id"))) {
+			buf_adds(b, " of ");
+			add_clean(b, str(p, "step_id"), 80);
+		}
+		buf_addf(b, ", %lld attempts): ", num(p, "attempts"));
+		add_clean(b, str(p, "error"), 200);
+		buf_adds(b, "; the run goes on");
 	} else if (!strcmp(t, EV_HANGUP)) {
 		buf_adds(b, "hangup: the terminal went away; finishing the running step");
 	} else if (!strcmp(t, EV_DRILL)) {

@@ -224,6 +224,11 @@ void scrollback_feed(struct scrollback *sb, enum sb_stream stream,
 	sb_partial_view(st, stream);
 }
 
+void scrollback_mark(struct scrollback *sb, const char *text, size_t len)
+{
+	sb_ring_push(sb, SB_MARK, text, len, false);
+}
+
 /* One stream has ended: what its sanitizer holds is shown, and its
  * partial line becomes a line. */
 static void sb_stream_finish(struct scrollback *sb, enum sb_stream stream)
@@ -329,6 +334,8 @@ static bool sb_fold_equal(const char *s, const char *needle, size_t n)
 static bool sb_line_has(const struct sb_line *line, const char *needle,
 			size_t n)
 {
+	if (n == 0 || n > line->len)
+		return n == 0;
 	unsigned char c = (unsigned char)needle[0];
 	struct sb_scan sc = {
 		.s = line->text,
@@ -347,6 +354,20 @@ static bool sb_line_has(const struct sb_line *line, const char *needle,
 	return false;
 }
 
+char *scrollback_fold(const char *needle)
+{
+	char *lower = xstrdup(needle);
+
+	for (size_t i = 0; lower[i]; i++)
+		lower[i] = (char)sb_fold((unsigned char)lower[i]);
+	return lower;
+}
+
+bool scrollback_line_has(const struct sb_line *line, const char *lower)
+{
+	return sb_line_has(line, lower, strlen(lower));
+}
+
 /* Visit every line once, starting at `from` and wrapping around. */
 long scrollback_search(const struct scrollback *sb, const char *needle,
 		       size_t from, int dir)
@@ -357,9 +378,7 @@ long scrollback_search(const struct scrollback *sb, const char *needle,
 
 	if (count == 0 || n == 0)
 		return -1;
-	lower = xstrdup(needle);
-	for (size_t i = 0; i < n; i++)
-		lower[i] = (char)sb_fold((unsigned char)lower[i]);
+	lower = scrollback_fold(needle);
 	from %= count;
 	for (size_t k = 0; k < count && found < 0; k++) {
 		size_t i = dir < 0 ? (from + count - k) % count :

@@ -24,7 +24,9 @@
 #define SCROLLBACK_MAX_LINE_BYTES 4096
 #define SCROLLBACK_MAX_BYTES (2u << 20) /* text kept; the journal has the rest */
 
-enum sb_stream { SB_STDOUT = 1, SB_STDERR = 2 };
+/* SB_MARK: a line qrh wrote itself (where an attempt ends, ...), never
+ * fed through the sanitizer: the caller makes it safe. */
+enum sb_stream { SB_STDOUT = 1, SB_STDERR = 2, SB_MARK = 3 };
 
 struct sb_line {
 	char *text; /* sanitized UTF-8, no newline */
@@ -39,6 +41,9 @@ struct scrollback *scrollback_new(void);
 void scrollback_free(struct scrollback *sb);
 void scrollback_feed(struct scrollback *sb, enum sb_stream stream,
 		     const char *data, size_t len);
+/* Appends a complete SB_MARK line after every complete line so far (and
+ * before the partial tails, which stay last). */
+void scrollback_mark(struct scrollback *sb, const char *text, size_t len);
 /* End of both streams: partial lines become complete lines. */
 void scrollback_finish(struct scrollback *sb);
 /* Lines available: complete ones plus the partial tails. */
@@ -54,5 +59,10 @@ uint64_t scrollback_bytes(const struct scrollback *sb);
  * the line index, or -1 when no line holds it. */
 long scrollback_search(const struct scrollback *sb, const char *needle,
 		       size_t from, int dir);
+
+/* The needle in the form scrollback_line_has takes (ASCII lower case;
+ * the caller frees it), and whether a line holds it. */
+char *scrollback_fold(const char *needle);
+bool scrollback_line_has(const struct sb_line *line, const char *lower);
 
 #endif

@@ -46,3 +46,17 @@ void clock_boot_id(char out[CLOCK_BOOT_ID_MAX])
 	if (strspn(out, "0123456789abcdef-") != strlen(out))
 		out[0] = '\0';
 }
+
+void clock_duration_words(int64_t ms, char *out, size_t n)
+{
+	if (ms < 1000)
+		snprintf(out, n, "%lld ms", (long long)ms);
+	else if (ms < 60000)
+		snprintf(out, n, "%.1f s", (double)ms / 1000);
+	else if (ms < 3600000)
+		snprintf(out, n, "%lldm %02llds", (long long)(ms / 60000),
+			 (long long)(ms / 1000 % 60));
+	else
+		snprintf(out, n, "%lldh %02lldm", (long long)(ms / 3600000),
+			 (long long)(ms / 60000 % 60));
+}

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #define SHA256_HEX_LEN 64
+#define SHA256_BASE64_LEN 44
 
 struct sha256;
 
@@ -17,5 +18,7 @@ void sha256_update(struct sha256 *h, const void *p, size_t n);
 void sha256_finish_hex(struct sha256 *h, char hex[SHA256_HEX_LEN + 1]);
 /* One-shot convenience. */
 void sha256_hex(const void *p, size_t n, char hex[SHA256_HEX_LEN + 1]);
+/* The digest in base64 (as a Content-Security-Policy hash wants it). */
+void sha256_base64(const void *p, size_t n, char out[SHA256_BASE64_LEN + 1]);
 
 #endif

@@ -86,7 +86,7 @@ assert_contains "$out" "journal ok: 1 run, "
 assert_contains "$out" "head 2:"
 
 # ---- export ----
-run "$QRH_BIN" export --journal "$J" -o "$T/e2.json" 2
+run "$QRH_BIN" export --journal "$J" -f json -o "$T/e2.json" 2
 assert_rc 0
 assert_eq "$out" ""
 assert_eq "$(json "$T/e2.json" '$.run.id')" 2
@@ -119,13 +119,13 @@ assert_eq "$(json "$T/e3.json" '$.run.id')" 3
 assert_eq "$(json "$T/e3.json" '$.run.title')" $'Evil \033]0;pwned\007 title'
 
 # ---- usage and missing things ----
-run "$QRH_BIN" export --journal "$J" -f md 1
+run "$QRH_BIN" export --journal "$J" -f md --sign /nonexistent 1
 assert_rc 2
-assert_contains "$err" "not available yet"
+assert_contains "$err" "--sign signs a bundle"
 run "$QRH_BIN" export --journal "$J" -f xml 1
 assert_rc 2
 assert_contains "$err" "unknown format"
-run "$QRH_BIN" export --journal "$J" -o "$T/no/such/dir/e.json" 1
+run "$QRH_BIN" export --journal "$J" -f json -o "$T/no/such/dir/e.json" 1
 assert_rc 1
 assert_contains "$err" "cannot write"
 for cmd in show verify export; do

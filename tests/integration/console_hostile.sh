@@ -39,7 +39,7 @@ export TUI_DB=$T/j.db
 tui_start $s 120 40 -- "$QRH_BIN" run --journal "$TUI_DB" hostile.md
 wait_for $s "Hostile"
 title=$(tm display -p -t $s '#{pane_title}')
-wait_for $s "run finished: ok. Press q to leave."
+wait_for $s "run finished: ok; journal head "
 wait_for $s "Steps 12/12 done"
 
 # step N's output (the console is on the last step, output view)
@@ -47,7 +47,7 @@ show() { # N TITLE
 	keys $s g
 	local k
 	for ((k = 1; k < $1; k++)); do keys $s j; done
-	wait_for $s "$1. $2  [Output]  ok"
+	wait_for $s "$1. $2  [Output]  done"
 }
 expect() { # N TITLE TEXT...
 	local n=$1 t=$2
@@ -85,7 +85,7 @@ wait_for $s "any key closes"
 keys $s Escape
 wait_gone $s "any key closes"
 keys $s j j
-wait_for $s "3. OSC 52  [Instructions]  ok"
+wait_for $s "3. OSC 52  [Instructions]  done"
 
 # quits cleanly; the terminal echoes and ends lines as usual afterwards
 wait_for $s "run finished" # else q asks first

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Quit and resume in the console, at 80x24 and 120x40: q while idle leaves
-# the run open and `qrh resume` opens the console on the same run; after
-# kill -9 of qrh in the middle of a step, `qrh resume` shows the step as
-# interrupted with what it printed, and r runs it again. The terminal
-# works normally after qrh quits.
+# the run open (the leave lines say so, with the journal head) and `qrh
+# resume` opens the console on the same run, its notes and their counter
+# kept; after kill -9 of qrh in the middle of a step, `qrh resume` asks
+# about the interrupted step, showing its last lines and that its process
+# is still alive, offering done by hand too; stopped, then r runs it
+# again. The terminal works normally after qrh quits.
 . "$(dirname "$0")/../lib.sh"
 . "$QRH_SRC/tests/tui_lib.sh"
 
@@ -43,14 +45,23 @@ one_size() {
 
 	# q while idle: asks, leaves the run open, exit 3 (interrupted)
 	tui_start $s "$cols" "$lines" -- "$QRH_BIN" run --journal "$TUI_DB" rb.md
-	wait_for $s "1. First  [Instructions]  pending"
-	keys $s Enter y
+	wait_for $s "1. First  [Instructions]  not run yet"
+	keys $s Enter
+	dialog $s "[y] yes"
+	keys $s y
 	wait_for $s "Steps 1/3 done"
+	keys $s a
+	dialog $s "Note for the journal"
+	type_text $s "before the resume"
+	keys $s Enter
+	wait_for $s "notes 1"
 	keys $s q
-	wait_for $s "Quit? The run stays open: qrh resume continues it."
+	dialog $s "Quit? The run stays open: qrh resume continues it."
 	keys $s n
 	wait_gone $s "Quit? The run stays open"
-	keys $s q y
+	keys $s q
+	dialog $s "[y] yes"
+	keys $s y
 	wait_exit $s
 	assert_eq "$exit_code" 3
 	# the terminal is usable again: typing echoes, Enter ends the line
@@ -59,15 +70,32 @@ one_size() {
 	wait_for $s "[read typed after quit]"
 	id=$(journal "select max(id) from runs")
 	assert_eq "$(journal "select coalesce(outcome, 'open') from runs where id=$id")" open
+	assert_joined $s "qrh: run $id left open (qrh resume $id continues it)"
+	assert_joined $s "journal head $id:$(journal "select seq || ':' || hash from events where run_id=$id order by seq desc limit 1")"
 
 	# qrh resume opens the console on the same run
 	tui_start b$cols "$cols" "$lines" -- "$QRH_BIN" resume --journal "$TUI_DB"
 	s=b$cols
 	wait_for $s "Resume test"
-	wait_for $s "2. Long one  [Instructions]  pending"
+	wait_for $s "2. Long one  [Instructions]  not run yet"
 	assert_screen $s "run $id |"
 	assert_screen $s "Steps 1/3 done"
-	keys $s Enter y
+	# the notes made before the resume count, and are listed
+	assert_screen $s "notes 1"
+	keys $s l
+	dialog $s "Notes of run $id: 1"
+	assert_screen $s "before the resume"
+	assert_screen $s "$(id -un)"
+	keys $s Escape
+	wait_gone $s "Notes of run"
+	keys $s a
+	dialog $s "Note for the journal"
+	type_text $s "after the resume"
+	keys $s Enter
+	wait_for $s "notes 2"
+	keys $s Enter
+	dialog $s "[y] yes"
+	keys $s y
 	wait_for $s "attempt started"
 	wait_for $s "[Output]  running"
 	# the journal keeps output in batches: kill once it holds some
@@ -90,14 +118,20 @@ one_size() {
 	# still runs: not offered to run again until it is stopped; then r
 	tui_start c$cols "$cols" "$lines" -- "$QRH_BIN" resume --journal "$TUI_DB"
 	s=c$cols
-	wait_for $s "Step 2 was running when qrh stopped: its outcome is unknown"
-	wait_for $s "[k] stop it"
+	dialog $s "Step 2 was running when qrh stopped: its outcome is unknown"
+	assert_screen $s "[k] stop its process"
+	assert_screen $s "[d] done by hand"
+	assert_screen $s "Its process is still running: pid"
 	assert_screen $s "(/bin/sh -e -c echo"
+	assert_screen $s "Its last lines:"
 	assert_not_screen $s "[r] run it again"
 	wait_for $s "attempt started" # what it printed before qrh died
-	assert_screen $s "2. Long one  [Output]  interrupted"
+	assert_screen $s "[Output]  interrupted, outcome unknown"
+	assert_screen $s "notes 2"
 	keys $s k
-	wait_for $s "[r] run it again"
+	dialog $s "[r] run it again"
+	assert_screen $s "Its process has ended since."
+	assert_screen $s "[d] done by hand"
 	# gone, or a zombie waiting for init to reap it
 	local sl
 	sl=$(cat "$T/sleeper")
@@ -105,14 +139,25 @@ one_size() {
 		fail "k did not stop the step's surviving process"
 	keys $s r
 	wait_for $s "Steps 2/3 done"
-	keys $s k o # its output: the second attempt's
-	wait_for $s "2. Long one  [Output]  ok"
+	# its result: both attempts, the first one's end unknown
+	wait_for $s "2. Long one  [Result]  done"
 	wait_for $s "second attempt done"
-	keys $s j Enter y
-	wait_for $s "run finished: ok. Press q to leave."
+	assert_screen $s "attempt 2"
+	keys $s Enter
+	dialog $s "[y] yes"
+	keys $s y
+	wait_for $s "run finished: ok; journal head "
+	keys $s l
+	dialog $s "Notes of run $id: 2"
+	assert_screen $s "before the resume"
+	assert_screen $s "after the resume"
+	keys $s Escape
+	wait_gone $s "Notes of run"
 	keys $s q
 	wait_exit $s
 	assert_eq "$exit_code" 0
+	assert_joined $s "qrh: run $id ended: ok"
+	assert_joined $s "journal head $id:$(journal "select seq || ':' || hash from events where run_id=$id order by seq desc limit 1")"
 
 	assert_eq "$(journal "select count(*) from runs")" 1
 	assert_eq "$(journal "select outcome from runs where id=$id")" ok

@@ -41,27 +41,26 @@ one_size() {
 	export TUI_DB=$T/j$cols.db
 	tui_start $s "$cols" "$lines" -- "$QRH_BIN" run --journal "$TUI_DB" rb.md
 	wait_for $s "Steps 1/3 done"
-	wait_for $s "2. Broken  [Instructions]  pending"
+	wait_for $s "1. Print rows  [Result]  done"
 
 	# help lists every key, any key closes it
 	keys $s '?'
 	wait_for $s "any key closes"
-	assert_screen $s "Enter, y     run the selected step"
+	assert_screen $s "Enter        the selected step: run it (y confirms), or decide"
+	assert_screen $s "A            abort the run (asks for the word ABORT)"
 	assert_screen $s "q            quit (asks; the run stays open for qrh resume)"
 	assert_not_screen $s "rows 1-"
-	if [ "$cols" = 80 ]; then
-		golden $s console_help_80x24
-	fi
+	golden $s console_help_${cols}x$lines
 	keys $s x # closes help, does nothing else
 	wait_gone $s "any key closes"
 	assert_not_screen $s "Cancel the running step?"
 
 	# search the first step's output
-	keys $s k o
-	wait_for $s "1. Print rows  [Output]  ok"
+	keys $s k
+	wait_for $s "1. Print rows  [Output]  done"
 	assert_screen $s "row end"
 	keys $s /
-	wait_for $s "Search the output:"
+	dialog $s "Search the output:"
 	type_text $s needle
 	keys $s Enter
 	wait_for $s "found; n next, N previous, Esc ends the search"
@@ -83,7 +82,7 @@ one_size() {
 	assert_screen $s "row end"
 	keys $s Tab
 	keys $s /
-	wait_for $s "Search the output:"
+	dialog $s "Search the output:"
 	type_text $s "no such thing"
 	keys $s Enter
 	wait_for $s "not found: no such thing"
@@ -100,8 +99,10 @@ one_size() {
 	tm resize-window -t $s -x "$cols" -y "$lines"
 	wait_for $s "Steps 1/3 done"
 	assert_not_screen $s "terminal too small"
-	assert_screen $s "1. Print rows  [Output]  ok"
-	keys $s q y
+	assert_screen $s "1. Print rows  [Output]  done"
+	keys $s q
+	dialog $s "[y] yes"
+	keys $s y
 	wait_exit $s
 	assert_eq "$exit_code" 3
 	tm kill-session -t $s
@@ -115,9 +116,11 @@ run_to_failure() { # NAME ENV...
 	local s=$1
 	shift
 	tui_start $s 80 24 "$@" -- "$QRH_BIN" run --journal "$T/$s.db" rb.md
-	wait_for $s "2. Broken  [Instructions]  pending"
-	keys $s Enter y
-	wait_for $s "Step 2 failed: exit 2"
+	wait_for $s "1. Print rows  [Result]  done"
+	keys $s Enter
+	dialog $s "[y] yes, run it"
+	keys $s y
+	dialog $s "Step 2 failed: exit 2"
 	keys $s Escape
 	wait_gone $s "Step 2 failed: exit 2"
 	wait_for $s "it broke"
@@ -128,8 +131,12 @@ run_to_failure nocolour NO_COLOR=1
 c=$(colours nocolour)
 [ -z "$c" ] || fail "NO_COLOR=1 but colours drawn: $(printf '%q' "$c")"
 assert_eq "$(screen nocolour | normalize)" "$(screen colour | normalize)"
-keys colour q y
-keys nocolour q y
+for s in colour nocolour; do
+	keys $s q
+	dialog $s "[y] yes"
+	keys $s y
+	wait_exit $s
+done
 
 # ASCII: a vt100 in the C locale, and QRH_ASCII on a UTF-8 terminal
 n=0
@@ -150,7 +157,9 @@ for how in "TERM=vt100 LANG=C" "QRH_ASCII=1"; do
 	wait_gone $s "any key closes"
 	assert_screen $s " +  1 Print rows"
 	assert_screen $s " x  2 Broken"
-	keys $s q y
+	keys $s q
+	dialog $s "[y] yes"
+	keys $s y
 	wait_exit $s
 done
 # Scrolled back while a step prints, the view stays on the lines read.
@@ -167,7 +176,7 @@ wait_for $s "tick 44"
 keys $s Tab k k k k k k k k k k
 wait_for $s "(scrolled"
 first=$(screen $s | sed -n 4p | cut -c31-)
-wait_for $s "[Output]  ok" # 26 lines later
+wait_for $s "[Output]  done" # 26 lines later
 assert_eq "$(screen $s | sed -n 4p | cut -c31-)" "$first"
 keys $s G
 wait_for $s "tick 70"

@@ -27,22 +27,24 @@ one_round() {
 	local rc=$1 rl=$2 wc=$3 wl=$4 r=run$1 w=watch$1 n
 	export TUI_DB=$T/j$rc.db
 	tui_start $r "$rc" "$rl" -- "$QRH_BIN" run --journal "$TUI_DB" rb.md
-	wait_for $r "2. Stream  [Instructions]  pending"
+	wait_for $r "1. Look  [Result]  done"
 	tui_start $w "$wc" "$wl" -- "$QRH_BIN" watch --journal "$TUI_DB"
 	wait_for $w "Watch test"
 	wait_for $w "Steps 1/3 done"
-	wait_for $w "2. Stream  [Instructions]  pending"
+	wait_for $w "1. Look  [Result]  done" # as the console shows it
 	assert_screen $w "read-only"
 
 	# the watcher follows the step and its output while it runs
-	keys $r Enter y
+	keys $r Enter
+	dialog $r "[y] yes"
+	keys $r y
 	wait_for $w "2. Stream  [Output]  running"
 	wait_for $w "tick 2"
 	assert_contains "$last_screen" "2. Stream  [Output]  running" # on the same screen
 
 	# keys that would change the run are refused; the journal gains nothing
 	n=$(journal "select count(*) from events")
-	for k in Enter y s d a x C-c; do
+	for k in Enter s d a x C-c A; do
 		keys $w "$k"
 		wait_for $w "read-only: qrh watch follows the run, it cannot change it"
 		keys $w Escape
@@ -55,20 +57,25 @@ one_round() {
 
 	# what the console does next shows in the watcher
 	wait_for $w "Steps 2/3 done"
-	wait_for $w "3. Manual  [Instructions]  pending"
+	wait_for $r "2. Stream  [Result]  done"
 	keys $r a
-	wait_for $r "Note for the journal"
+	dialog $r "Note for the journal"
 	type_text $r "watched at ${wc}x$wl"
 	keys $r Enter
 	wait_for $w "notes 1"
 	keys $r d
-	wait_for $r "done by hand: what was done?"
+	dialog $r "done by hand: what was done?"
 	type_text $r "dashboard green"
 	keys $r Enter
 	wait_for $w "Steps 3/3 done"
 	wait_for $w "the run has ended; q leaves"
-	keys $w k o # a step's stored output, on request
-	wait_for $w "2. Stream  [Output]  ok"
+	keys $w l # the notes, read-only
+	dialog $w "Notes of run"
+	assert_screen $w "watched at ${wc}x$wl"
+	keys $w Escape
+	wait_gone $w "Notes of run"
+	keys $w k # a step's stored output, on request
+	wait_for $w "2. Stream  [Output]  done"
 	assert_screen $w "tick 6"
 	keys $w q
 	wait_exit $w

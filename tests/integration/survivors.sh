@@ -80,4 +80,12 @@ assert_rc 0
 assert_contains "$out" "[2] | promoted"
 run "$QRH_BIN" verify --journal "$db"
 assert_rc 0
+# the evidence says what the resume found: the survivor and the reaped load
+run "$QRH_BIN" export --journal "$db" -f md
+assert_rc 0
+assert_contains "$out" "step promote attempt 1 was running when qrh stopped, its outcome unknown; still running then: task"
+assert_contains "$out" "process group $fg, "
+how=$(sqlite3 "$db" "select json_extract(payload,'\$.how') from events where type='task_reaped'")
+if [ "$how" = gone ]; then words="had ended"; else words="was still running: killed"; fi
+assert_contains "$out" "background task 1 of an earlier session $words"
 echo "survivors: background stopped with qrh, a foreground survivor reported and not rerun while alive"

@@ -407,6 +407,22 @@ static void test_fanout_orders(void **state)
 		RUN_UNTIL(f, !run_step_active(f->run));
 		assert_int_equal(status(f, 1), STEP_FAILED);
 		assert_int_equal(sql_int(f, "select count(*) from events where type='task_end'"), 6);
+		/* the fold keeps how each member ended (the console's header) */
+		const struct run_fold *fd = run_fold(f->run);
+		size_t members = 0;
+		for (size_t k = 0; k < fd->n_tasks; k++) {
+			const struct fold_task *t = &fd->tasks[k];
+			if (t->role != FOLD_TASK_MEMBER)
+				continue;
+			members++;
+			bool b = !strcmp(t->label, "b");
+			assert_true(t->ended);
+			assert_string_equal(t->status, b ? "failed" : "ok");
+			assert_int_equal(t->exit_code, b ? 1 : 0);
+			assert_string_equal(t->summary, b ? "exit 1" : "exit 0");
+			assert_true(t->duration_ms >= 0);
+		}
+		assert_int_equal(members, 6);
 		verify_ok(f);
 		run_free(f->run);
 		runbook_free(f->rb);
@@ -536,6 +552,92 @@ static void test_journal_ioerr_at_start(void **state)
 	journal_fail_after(f->j, -1, 0);
 }
 
+/* ---- the policy a front end presents ---- */
+
+/* After a step settles the selection goes to the first step that is not
+ * settled: on past an on_fail=continue failure, back to a step that a
+ * step run out of order passed over, and nowhere once all are settled. */
+static void test_select_after(void **state)
+{
+	struct fx *f = *state;
+	open_run(f, "## A\n```sh\nexit 0\n```\n## B {on_fail=continue}\n```sh\nexit 2\n```\n"
+		    "## C\n```sh\nexit 3\n```\n## D\n```sh\nexit 0\n```\n", NULL);
+	begin(f, 0);
+	RUN_UNTIL(f, f->step_done[0]);
+	assert_int_equal(run_select_after(f->run, 0), 1);
+	begin(f, 1);
+	RUN_UNTIL(f, f->step_done[1]);
+	assert_true(run_step_settled(f->run, 1));
+	assert_int_equal(run_select_after(f->run, 1), 2);
+	begin(f, 2);
+	RUN_UNTIL(f, f->step_done[2]);
+	assert_false(run_step_settled(f->run, 2)); /* on_fail=stop */
+	/* D out of order takes the word; once it settles, back to C */
+	assert_string_equal(run_choice_word(f->run, 3, CHOICE_RUN), RUN_WORD_OUT_OF_ORDER);
+	begin(f, 3);
+	RUN_UNTIL(f, f->step_done[3]);
+	assert_int_equal(run_select_after(f->run, 3), 2);
+	struct err e;
+	assert_int_equal(run_step_skip(f->run, 2, "no", &e), -1);
+	begin(f, 2);
+	RUN_UNTIL(f, f->step_done[2] == 2);
+	assert_int_equal(status(f, 2), STEP_FAILED);
+	assert_int_equal(run_end(f->run, "aborted", true, &e), 0);
+	assert_int_equal(run_select_after(f->run, 3), 2);
+}
+
+/* Refusals are sentences in words, not status names. */
+static void test_refusal_words(void **state)
+{
+	struct fx *f = *state;
+	struct err e;
+	open_run(f, "## Look\n```sh\nexit 0\n```\n## Promote\n```sh\nexit 3\n```\n"
+		    "## Check\nBy hand.\n## Wait\n```sh\nwait 5000\n```\n", NULL);
+	begin(f, 0);
+	RUN_UNTIL(f, f->step_done[0]);
+	assert_int_equal(run_refusal(f->run, 0, CHOICE_SKIP, &e), -1);
+	assert_string_equal(e.msg, "step 1 'look' was already done");
+	assert_int_equal(run_refusal(f->run, 1, CHOICE_RUN, &e), 0);
+	begin(f, 1);
+	RUN_UNTIL(f, f->step_done[1]);
+	assert_int_equal(run_refusal(f->run, 1, CHOICE_SKIP, &e), -1);
+	assert_string_equal(e.msg, "step 2 'promote' failed and has on_fail=stop: it can be "
+				   "retried, or the run aborted");
+	assert_int_equal(run_refusal(f->run, 1, CHOICE_RETRY, &e), 0);
+	assert_int_equal(run_step_done_by_hand(f->run, 2, "looked", &e), 0);
+	assert_int_equal(run_refusal(f->run, 2, CHOICE_DONE_BY_HAND, &e), -1);
+	assert_string_equal(e.msg, "step 3 'check' was already done by hand");
+	begin(f, 3);
+	assert_int_equal(run_refusal(f->run, 3, CHOICE_SKIP, &e), -1);
+	assert_string_equal(e.msg, "step 4 'wait' is running");
+	assert_int_equal(run_refusal(f->run, 1, CHOICE_RETRY, &e), -1);
+	assert_string_equal(e.msg, "step 4 'wait' is still running");
+	assert_true(run_abortable(f->run));
+	run_cancel_step(f->run);
+	RUN_UNTIL(f, !run_step_active(f->run));
+	assert_int_equal(run_end(f->run, "aborted", true, &e), 0);
+	assert_false(run_abortable(f->run));
+	assert_int_equal(run_refusal(f->run, 1, CHOICE_RETRY, &e), -1);
+	assert_non_null(strstr(e.msg, "has ended"));
+}
+
+/* While a step waits to try again, the fold knows when the next attempt
+ * is due; the retry itself clears it. */
+static void test_retry_due(void **state)
+{
+	struct fx *f = *state;
+	open_run(f, "## Flaky {retries=1 backoff=400ms}\n```sh\nexit 1\n```\n", NULL);
+	int64_t before = clock_wall_ms();
+	begin(f, 0);
+	RUN_UNTIL(f, status(f, 0) == STEP_RETRY_WAIT);
+	int64_t due = run_step(f->run, 0)->retry_at_wall_ms;
+	assert_true(due >= before + 400 && due <= clock_wall_ms() + 400);
+	RUN_UNTIL(f, status(f, 0) == STEP_RUNNING || status(f, 0) == STEP_FAILED);
+	assert_int_equal(run_step(f->run, 0)->retry_at_wall_ms, STEP_NONE);
+	RUN_UNTIL(f, !run_step_active(f->run));
+	assert_int_equal(run_step(f->run, 0)->retry_at_wall_ms, STEP_NONE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -556,6 +658,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_abort_actor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_ioerr_at_start, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_select_after, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refusal_words, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retry_due, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -438,16 +438,19 @@ static void test_export_json(void **state)
 {
 	static const char *const run_keys[] = { "id", "runbook",
 		"runbook_sha256", "title", "operator", "host", "mode",
-		"started_at", "ended_at", "outcome", "elapsed_ms", NULL };
+		"started_at", "ended_at", "outcome", "elapsed_ms", "in_progress",
+		"os_user", "uid", NULL };
 	static const char *const step_keys[] = { "index", "id", "title",
 		"status", "started_at", "ended_at", "duration_ms", "elapsed_ms",
 		"attempts",
 		"exit_code", "confirmed_by", "output_bytes", "output_sha256",
-		"output_truncated", "stderr_bytes", "stderr_sha256", NULL };
+		"output_truncated", "stderr_bytes", "stderr_sha256", "timings",
+		"summary", "closed", NULL };
 	static const char *const event_keys[] = { "seq", "time", "mono_ns",
 		"step", "type", "actor", "payload", "prev_hash", "hash", NULL };
 	static const char *const top_keys[] = { "run", "operators", "sessions",
-		"steps", "events", "head", NULL };
+		"steps", "events", "head", "vars", "budgets", "handovers", "notes",
+		"clock", "picks", "interruptions", "reaped", NULL };
 	struct fixture *f = *state;
 	char sha[SHA256_HEX_LEN + 1];
 	const cJSON *run, *steps, *events, *s, *ev, *head;
@@ -604,6 +607,189 @@ static void test_export_live_prefix(void **state)
 	journal_close(ro);
 }
 
+/* ---- what an auditor needs beyond the chain ---- */
+
+static const cJSON *step_of(const cJSON *doc, const char *id)
+{
+	const cJSON *s;
+	cJSON_ArrayForEach(s, get(doc, "steps"))
+		if (!strcmp(get_str(s, "id"), id))
+			return s;
+	fail_msg("no step %s", id);
+	return NULL;
+}
+
+static void test_export_evidence(void **state)
+{
+	struct fixture *f = *state;
+	const cJSON *timings, *t, *closed, *note;
+	struct buf text;
+	cJSON *doc;
+
+	drill_record(f);
+	doc = export_parse(f, f->run, &text);
+	assert_true(cJSON_IsTrue(get(get(doc, "run"), "in_progress")));
+	/* every attempt with its own timing, on the monotonic run clock */
+	timings = get(step_of(doc, "promote"), "timings");
+	assert_int_equal(cJSON_GetArraySize(timings), 2);
+	t = cJSON_GetArrayItem(timings, 0);
+	assert_string_equal(get_str(t, "status"), "failed");
+	assert_int_equal(get_num(t, "duration_ms"), 250);
+	assert_int_equal(get_num(t, "attempt"), 1);
+	/* step_start of promote attempt 1 is the 6th event: 6 s after the start */
+	assert_int_equal(get_num(t, "at_ms"), 6000);
+	t = cJSON_GetArrayItem(timings, 1);
+	assert_string_equal(get_str(t, "status"), "ok");
+	assert_int_equal(get_num(t, "duration_ms"), 300);
+	assert_int_equal(get_num(t, "at_ms"), 9000);
+	/* the running step: an open timing */
+	t = cJSON_GetArrayItem(get(step_of(doc, "verify"), "timings"), 0);
+	assert_true(cJSON_IsNull(get(t, "duration_ms")));
+	/* reasons of skips and done by hand */
+	closed = get(step_of(doc, "dns"), "closed");
+	assert_string_equal(get_str(closed, "how"), "skipped");
+	assert_string_equal(get_str(closed, "by"), "alice");
+	assert_string_equal(get_str(closed, "text"), "done in the console");
+	assert_true(cJSON_IsNull(get(step_of(doc, "lag"), "closed")));
+	/* notes with their step */
+	assert_int_equal(cJSON_GetArraySize(get(doc, "notes")), 2);
+	note = cJSON_GetArrayItem(get(doc, "notes"), 1);
+	assert_string_equal(get_str(note, "step_id"), "verify");
+	assert_string_equal(get_str(note, "actor"), "alice");
+	assert_int_equal(cJSON_GetArraySize(get(get(doc, "clock"), "wall_jumps")), 0);
+	assert_int_equal(get_num(get(doc, "clock"), "boots"), 1);
+	cJSON_Delete(doc);
+	buf_release(&text);
+}
+
+/* The wall clock steps 5 s forward (NTP) between a step's start and its
+ * end: the document flags it, and the step's duration stays the
+ * monotonic one. */
+static void test_export_clock_jump(void **state)
+{
+	struct fixture *f = *state;
+	const cJSON *jumps, *j, *t;
+	struct err e = { "" };
+	struct buf text;
+	cJSON *doc;
+
+	ev_add(f, 0, EV_STEP_START, "qrh", "{\"step_id\":\"lag\",\"attempt\":1}");
+	struct journal_event end = {
+		.run_id = f->run, .wall_ms = f->clock + 5000,
+		.mono_ns = (f->clock - T0) * 1000000 + 1000, .step = 0,
+		.type = EV_STEP_END, .actor = "qrh",
+		.payload = "{\"step_id\":\"lag\",\"attempt\":1,\"status\":\"ok\","
+			   "\"exit_code\":0,\"duration_ms\":1000}",
+	};
+	if (journal_event_append(f->j, &end, &e) < 0)
+		fail_msg("append: %s", e.msg);
+	doc = export_parse(f, f->run, &text);
+	jumps = get(get(doc, "clock"), "wall_jumps");
+	assert_int_equal(cJSON_GetArraySize(jumps), 1);
+	j = cJSON_GetArrayItem(jumps, 0);
+	assert_int_equal(get_num(j, "seq"), end.seq);
+	assert_int_equal(get_num(j, "jump_ms"), 5000);
+	assert_int_equal(get_num(j, "monotonic_ms"), 1000);
+	t = cJSON_GetArrayItem(get(step_of(doc, "lag"), "timings"), 0);
+	assert_int_equal(get_num(t, "duration_ms"), 1000);
+	assert_int_equal(get_num(t, "at_ms"), 1000);
+	cJSON_Delete(doc);
+	buf_release(&text);
+}
+
+/* What each attempt ran where: a targeted action, a fan-out whose members
+ * end one by one (one never started), a value picked by the operator, a
+ * step found interrupted with a survivor, a background task reaped. */
+static void test_export_actions(void **state)
+{
+	struct fixture *f = *state;
+	const cJSON *acts, *a, *hosts, *h, *o;
+	struct buf text;
+	cJSON *doc;
+
+	ev_add(f, 0, EV_STEP_START, "qrh", "{\"step_id\":\"lag\",\"attempt\":1}");
+	ev_add(f, 0, EV_ACTION_START, "qrh", "{\"step_id\":\"lag\",\"attempt\":1,\"action\":0,"
+	       "\"kind\":\"sql\",\"command\":\"select 1\",\"task\":1,\"target\":{\"name\":"
+	       "\"replica\",\"kind\":\"postgres\",\"dsn\":\"host=db2 user=qrh\"}}");
+	ev_add(f, 0, EV_ACTION_END, "qrh", "{\"step_id\":\"lag\",\"attempt\":1,\"action\":0,"
+	       "\"status\":\"ok\",\"exit_code\":null,\"duration_ms\":42,\"summary\":\"1 row\","
+	       "\"values\":{\"lag_seconds\":0.5},\"task\":1}");
+	ev_add(f, 0, EV_ACTION_START, "qrh", "{\"step_id\":\"lag\",\"attempt\":1,\"action\":1,"
+	       "\"kind\":\"sh\",\"command\":\"restart\",\"fanout\":{\"group\":\"fleet\","
+	       "\"members\":3,\"parallel\":2,\"require\":\"all\",\"names\":[\"web1\",\"web2\",\"web3\"]}}");
+	ev_add(f, 0, EV_TASK_START, "qrh", "{\"step_id\":\"lag\",\"attempt\":1,\"action\":1,"
+	       "\"task\":2,\"label\":\"web1\"}");
+	ev_add(f, 0, EV_TASK_END, "qrh", "{\"step_id\":\"lag\",\"attempt\":1,\"action\":1,"
+	       "\"task\":2,\"label\":\"web1\",\"status\":\"failed\",\"exit_code\":9,"
+	       "\"duration_ms\":700,\"summary\":\"exit 9\"}");
+	ev_add(f, 0, EV_TASK_END, "qrh", "{\"step_id\":\"lag\",\"attempt\":1,\"action\":1,"
+	       "\"task\":3,\"label\":\"web2\",\"status\":\"ok\",\"exit_code\":0,"
+	       "\"duration_ms\":800,\"summary\":\"exit 0\"}");
+	ev_add(f, 0, EV_ACTION_END, "qrh", "{\"step_id\":\"lag\",\"attempt\":1,\"action\":1,"
+	       "\"status\":\"failed\",\"exit_code\":null,\"duration_ms\":900,\"summary\":"
+	       "\"1 of 3 members ok, 1 failed, 1 not run\",\"hosts\":["
+	       "{\"label\":\"web1\",\"status\":\"failed\",\"exit_code\":9,\"summary\":\"exit 9\",\"task\":2},"
+	       "{\"label\":\"web2\",\"status\":\"ok\",\"exit_code\":0,\"summary\":\"exit 0\",\"task\":3},"
+	       "{\"label\":\"web3\",\"status\":\"not_run\"}]}");
+	ev_add(f, 0, EV_STEP_END, "qrh", "{\"step_id\":\"lag\",\"attempt\":1,\"status\":\"failed\","
+	       "\"duration_ms\":950}");
+	ev_add(f, 1, EV_CAPTURE, "bob", "{\"step_id\":\"promote\",\"name\":\"BACKUP\","
+	       "\"value\":\"nightly-2\",\"how\":\"picked\"}");
+	ev_add(f, 1, EV_CAPTURE, "qrh", "{\"step_id\":\"promote\",\"name\":\"LSN\",\"value\":\"0/3\"}");
+	ev_add(f, 1, EV_STEP_START, "qrh", "{\"step_id\":\"promote\",\"attempt\":1}");
+	ev_add(f, 1, EV_STEP_INTERRUPTED, "qrh", "{\"step_id\":\"promote\",\"attempt\":1,"
+	       "\"survivors\":[{\"task\":5,\"pgid\":4242,\"command\":\"pg_ctl promote\","
+	       "\"started_ms_ago\":3000}]}");
+	ev_add(f, 2, EV_TASK_REAPED, "qrh", "{\"task\":4,\"pgid\":4200,\"how\":\"killed\"}");
+	doc = export_parse(f, f->run, &text);
+
+	acts = get(cJSON_GetArrayItem(get(step_of(doc, "lag"), "timings"), 0), "actions");
+	assert_int_equal(cJSON_GetArraySize(acts), 2);
+	a = cJSON_GetArrayItem(acts, 0);
+	assert_string_equal(get_str(a, "kind"), "sql");
+	assert_string_equal(get_str(get(a, "target"), "dsn"), "host=db2 user=qrh");
+	assert_true(cJSON_IsNull(get(a, "fanout")));
+	assert_string_equal(get_str(a, "summary"), "1 row");
+	assert_int_equal(get_num(a, "duration_ms"), 42);
+	assert_int_equal(get_num(a, "task"), 1);
+	assert_true(get(get(a, "values"), "lag_seconds")->valuedouble == 0.5);
+	assert_null(cJSON_GetObjectItemCaseSensitive(a, "hosts"));
+	a = cJSON_GetArrayItem(acts, 1);
+	assert_true(cJSON_IsNull(get(a, "target")));
+	assert_string_equal(get_str(get(a, "fanout"), "group"), "fleet");
+	assert_string_equal(get_str(a, "status"), "failed");
+	hosts = get(a, "hosts");
+	assert_int_equal(cJSON_GetArraySize(hosts), 3);
+	h = cJSON_GetArrayItem(hosts, 0);
+	assert_string_equal(get_str(h, "label"), "web1");
+	assert_int_equal(get_num(h, "exit_code"), 9);
+	assert_int_equal(get_num(h, "duration_ms"), 700); /* from its task_end */
+	h = cJSON_GetArrayItem(hosts, 2);
+	assert_string_equal(get_str(h, "status"), "not_run");
+	assert_true(cJSON_IsNull(get(h, "duration_ms")));
+	/* an interrupted attempt ran nothing the journal recorded */
+	acts = get(cJSON_GetArrayItem(get(step_of(doc, "promote"), "timings"), 0), "actions");
+	assert_int_equal(cJSON_GetArraySize(acts), 0);
+
+	assert_int_equal(cJSON_GetArraySize(get(doc, "picks")), 1);
+	o = cJSON_GetArrayItem(get(doc, "picks"), 0);
+	assert_string_equal(get_str(o, "actor"), "bob");
+	assert_string_equal(get_str(o, "name"), "BACKUP");
+	assert_string_equal(get_str(o, "value"), "nightly-2");
+	assert_string_equal(get_str(o, "step_id"), "promote");
+	assert_int_equal(cJSON_GetArraySize(get(doc, "interruptions")), 1);
+	o = cJSON_GetArrayItem(get(doc, "interruptions"), 0);
+	assert_int_equal(get_num(o, "attempt"), 1);
+	assert_string_equal(get_str(cJSON_GetArrayItem(get(o, "survivors"), 0), "command"),
+			    "pg_ctl promote");
+	o = cJSON_GetArrayItem(get(doc, "reaped"), 0);
+	assert_int_equal(get_num(o, "pgid"), 4200);
+	assert_string_equal(get_str(o, "how"), "killed");
+	assert_int_equal(get_num(o, "step"), 2);
+	cJSON_Delete(doc);
+	buf_release(&text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -615,6 +801,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_export_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_export_exact_and_finished, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_export_live_prefix, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_export_evidence, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_export_clock_jump, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_export_actions, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

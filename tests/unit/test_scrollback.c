@@ -1,6 +1,7 @@
 /* test_scrollback: output chunks become a bounded ring of sanitized
  * lines. Table rows feed chunks and expect lines; the rest covers what a
- * table cannot: a 10 MB line without a newline, ring overflow, search. */
+ * table cannot: a 10 MB line without a newline, ring overflow, search,
+ * the marks qrh writes between attempts. */
 #include <locale.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -391,6 +392,28 @@ static int setup_locale(void **state)
 	return setlocale(LC_ALL, "C.UTF-8") ? 0 : -1;
 }
 
+/* A mark goes after the complete lines and before the partial tails,
+ * untouched by the sanitizer; search finds it like any line. */
+static void test_mark(void **state)
+{
+	(void)state;
+	struct scrollback *sb = scrollback_new();
+	scrollback_feed(sb, SB_STDOUT, "done\npart", 9);
+	scrollback_mark(sb, "attempt 1/3 failed, exit 7", 26);
+	assert_int_equal(scrollback_count(sb), 3);
+	assert_string_equal(scrollback_line(sb, 0)->text, "done");
+	assert_int_equal(scrollback_line(sb, 1)->stream, SB_MARK);
+	assert_string_equal(scrollback_line(sb, 1)->text, "attempt 1/3 failed, exit 7");
+	assert_string_equal(scrollback_line(sb, 2)->text, "part");
+	char *lower = scrollback_fold("EXIT 7");
+	assert_string_equal(lower, "exit 7");
+	assert_true(scrollback_line_has(scrollback_line(sb, 1), lower));
+	assert_false(scrollback_line_has(scrollback_line(sb, 0), lower));
+	free(lower);
+	assert_int_equal(scrollback_search(sb, "Attempt", 0, 1), 1);
+	scrollback_free(sb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -402,6 +425,7 @@ int main(void)
 		cmocka_unit_test(test_search),
 		cmocka_unit_test(test_search_candidates),
 		cmocka_unit_test(test_interleaved_splits),
+		cmocka_unit_test(test_mark),
 	};
 
 	return cmocka_run_group_tests(tests, setup_locale, NULL);
