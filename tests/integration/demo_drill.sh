@@ -8,15 +8,7 @@
 # sandbox up; a second demo offers nothing to resume (the drill ended).
 . "$(dirname "$0")/../lib.sh"
 . "$QRH_SRC/tests/tui_lib.sh"
-[ -x /usr/bin/python3 ] || { echo "skip: python3 is needed"; exit 77; }
-ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { echo "skip: PostgreSQL is not installed"; exit 77; }
-[ -x "$QRH_BUILD/tests/pg_writer" ] || { echo "skip: build/tests/pg_writer is not built"; exit 77; }
-chmod 755 "$T"
-export QRH_SANDBOX_DIR=$T/sb
-trap '"$QRH_BIN" sandbox down >/dev/null 2>&1; tui_cleanup' EXIT
-for k in PRIMARY_PORT REPLICA_PORT PRIMARY_APP_PORT DR_APP_PORT FRONTDOOR_PORT; do
-	echo "$k=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-done >"$T/conf"
+. "$QRH_SRC/tests/servers/sandbox.sh"
 TUI_TIMEOUT=60
 [ -n "${QRH_SANITIZE:-}" ] && TUI_TIMEOUT=180
 tui_start demo 120 40 QRH_SANDBOX_DIR="$QRH_SANDBOX_DIR" QRH_SANDBOX_CONF="$T/conf" \

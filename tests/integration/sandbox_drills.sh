@@ -6,24 +6,8 @@
 # outcome, the score card, qrh drill --history, and qrh sandbox down
 # leaving no process and no port behind.
 . "$(dirname "$0")/../lib.sh"
-[ -x /usr/bin/python3 ] || { echo "skip: python3 is needed"; exit 77; }
-ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { echo "skip: PostgreSQL is not installed"; exit 77; }
-[ -x "$QRH_BUILD/tests/pg_writer" ] || { echo "skip: build/tests/pg_writer is not built"; exit 77; }
-
-# As root the servers run as qrh-sandbox: they must reach the sandbox.
-chmod 755 "$T"
-export QRH_SANDBOX_DIR=$T/sb
-trap '"$QRH_BIN" sandbox down >/dev/null 2>&1; rm -rf "$T"' EXIT
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-ports=()
-for k in PRIMARY_PORT REPLICA_PORT PRIMARY_APP_PORT DR_APP_PORT FRONTDOOR_PORT; do
-	p=$(free_port)
-	ports+=("$p")
-	echo "$k=$p"
-done >"$T/conf"
-ports=($(sed 's/.*=//' "$T/conf"))
+. "$QRH_SRC/tests/servers/sandbox.sh"
+ports=("${SANDBOX_PORTS[@]}")
 echo "VELERO_DURATION=2" >>"$T/conf"
 J=$T/j.db
 
