@@ -140,4 +140,4 @@ s = socket.socket()
 s.settimeout(2)
 sys.exit(1 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 0)' "$p" || fail "port $p still answers after down"
 done
-echo "sandbox: up twice, 3 library runbooks as drills, 4 faults, scores, history, down clean"
+echo "sandbox: up twice, every library runbook as a drill, 5 faults, scores, history, down clean"
