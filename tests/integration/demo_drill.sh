@@ -20,8 +20,7 @@ wait_for demo "Stage DR failover"
 wait_for demo "RTO 15m: clock not started (steps 3-6)"
 # steps 1 and 2 run unasked; each typed step: Enter, the word, Enter
 typed() { # STEP WORD
-	wait_for demo "│ $1. "
-	wait_for demo "pending"
+	wait_for demo "Enter run $1 "
 	keys demo Enter
 	wait_for demo "Type $2 and Enter"
 	type_text demo "$2"
@@ -34,11 +33,11 @@ wait_for demo "RPO 0.0s of 5m: met (0 rows lost)"
 assert_screen demo "of 15m: met"
 typed 8 REBUILD
 typed 11 SWITCHBACK
-wait_for demo "│ 12. Promote the old primary"
+wait_for demo "Enter run 12 "
 keys demo Enter
 wait_for demo "[y] yes"
 keys demo y
-wait_for demo "│ 15. Attach the evidence"
+wait_for demo "Enter run 15 "
 keys demo Enter
 wait_for demo "[y] yes, it is done"
 keys demo y
