@@ -113,6 +113,30 @@ static void unwatch(struct pg_conn *c)
 	c->fd = -1;
 }
 
+/* Idle: read only when the owner listens for notifications. */
+static void idle_watch(struct pg_conn *c)
+{
+	struct err e;
+	if (!c->cb.notify)
+		unwatch(c);
+	else if (watch(c, POLLIN, &e) < 0)
+		unwatch(c);
+}
+
+/* Hands over every notification read so far; false if c is gone. */
+static bool notifies(struct pg_conn *c)
+{
+	PGnotify *n;
+	while (c->cb.notify && (n = PQnotifies(c->pq)) != NULL) {
+		c->depth++;
+		c->cb.notify(c, n->relname, n->extra ? n->extra : "", c->arg);
+		PQfreemem(n);
+		if (!settled(c))
+			return false;
+	}
+	return true;
+}
+
 /* ---- connecting ---- */
 
 static void on_deadline(struct loop *l, uint64_t id, void *arg)
@@ -137,6 +161,7 @@ static bool connected(struct pg_conn *c)
 	if (PQsetnonblocking(c->pq, 1) != 0)
 		return fail(c, PQerrorMessage(c->pq), false);
 	c->phase = IDLE;
+	idle_watch(c);
 	c->depth++;
 	c->cb.ready(c, c->arg);
 	return settled(c);
@@ -264,6 +289,8 @@ void pg_conn_bind(struct pg_conn *c, const struct pg_conn_cb *cb, void *arg)
 	static const struct pg_conn_cb none = { 0 };
 	c->cb = cb ? *cb : none;
 	c->arg = arg;
+	if (c->phase == IDLE)
+		idle_watch(c);
 }
 
 /* ---- querying ---- */
@@ -276,7 +303,7 @@ static bool drain(struct pg_conn *c)
 		c->depth++;
 		if (!res) {
 			c->phase = IDLE;
-			unwatch(c);
+			idle_watch(c);
 			if (c->cb.idle)
 				c->cb.idle(c, c->arg);
 		} else if (c->cb.result) {
@@ -300,6 +327,16 @@ static void on_fd(struct loop *l, int fd, short revents, void *arg)
 		poll_connect(c);
 		return;
 	}
+	if (c->phase == IDLE) {
+		/* a listener's idle connection: notifications, or its end */
+		if (!PQconsumeInput(c->pq) || PQstatus(c->pq) == CONNECTION_BAD) {
+			fail(c, PQerrorMessage(c->pq), false);
+			return;
+		}
+		if (notifies(c) && (revents & (POLLHUP | POLLERR)))
+			fail(c, "the server closed the connection", false);
+		return;
+	}
 	if (c->phase != BUSY)
 		return;
 	if (revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) {
@@ -307,6 +344,8 @@ static void on_fd(struct loop *l, int fd, short revents, void *arg)
 			fail(c, PQerrorMessage(c->pq), true);
 			return;
 		}
+		if (!notifies(c))
+			return;
 	}
 	if (c->flushing) {
 		int f = PQflush(c->pq);

@@ -40,6 +40,11 @@ struct pg_conn_cb {
 	/* a NOTICE or WARNING from the server, one line (optional; it may
 	 * not free the connection) */
 	void (*notice)(struct pg_conn *c, const char *msg, void *arg);
+	/* a NOTIFY on a channel this connection LISTENs to (optional; when
+	 * set, an idle connection keeps reading so notifications arrive
+	 * between queries). It may send a query or free the connection. */
+	void (*notify)(struct pg_conn *c, const char *channel,
+		       const char *payload, void *arg);
 };
 
 /* Starts connecting with parameters `p` (copied). */

@@ -280,7 +280,8 @@ static void set_text(struct load_ctx *c, const cJSON *v, char **slot)
 
 static const char *const top_names[] = { "title",   "description", "vars",
 					 "targets", "probes",	   "objectives",
-					 "faults",  "notify",	   "steps" };
+					 "faults",  "notes",	   "notify",
+					 "steps" };
 
 /* faults: a list of NAME or NAME=VALUE (runbooks/fault.h). */
 static void load_faults(struct load_ctx *c, const cJSON *m, struct runbook *rb)
@@ -337,6 +338,13 @@ void tree_load_runbook(struct load_ctx *c, const cJSON *root,
 			set_text(c, m, &rb->description);
 		else if (!strcmp(k, "vars"))
 			load_vars(c, m, rb);
+		else if (!strcmp(k, "notes")) {
+			if (cJSON_IsString(m) && (!strcmp(m->valuestring, "anyone") ||
+						  !strcmp(m->valuestring, "operator")))
+				rb->notes_anyone = !strcmp(m->valuestring, "anyone");
+			else
+				field_error(c, m, "'notes' is 'anyone' (watchers may add notes) or 'operator'");
+		}
 		else if (!strcmp(k, "targets"))
 			load_targets(c, m, rb);
 		else if (!strcmp(k, "probes"))
@@ -360,7 +368,7 @@ void tree_load_runbook(struct load_ctx *c, const cJSON *root,
 			field_error_at(c, posmap_key(c->pm, m),
 				       "steps come from the document, not the front matter");
 		else {
-			const char *near = suggest_closest(k, top_names, allow_steps ? 8 : 7);
+			const char *near = suggest_closest(k, top_names, allow_steps ? 9 : 8);
 			if (near)
 				field_error_at(c, posmap_key(c->pm, m), "unknown key '%s' (did you mean '%s'?)", k, near);
 			else

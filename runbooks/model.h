@@ -218,6 +218,7 @@ struct runbook {
 	struct step *steps;
 	size_t n_steps;
 	struct strv faults; /* drill faults (runbooks/fault.h) */
+	bool notes_anyone; /* notes: anyone: watchers may add notes (team mode) */
 };
 
 const char *action_kind_name(enum action_kind k);

@@ -59,6 +59,8 @@ cJSON *runbook_to_cjson(const struct runbook *rb)
 		cJSON_AddStringToObject(o, "title", rb->title);
 	if (rb->description)
 		cJSON_AddStringToObject(o, "description", rb->description);
+	if (rb->notes_anyone)
+		cJSON_AddStringToObject(o, "notes", "anyone");
 	if (rb->n_vars) {
 		cJSON *vars = cJSON_AddObjectToObject(o, "vars");
 		for (size_t i = 0; i < rb->n_vars; i++)

@@ -68,6 +68,21 @@
  *                     "head", "step_id"?, "attempts", "error"}: a
  *                    notification (runbook notify:) that was never
  *                    delivered, after its retries; never the URL
+ *   approval_request {"step_id", "command" (what will run, as the operator
+ *                    confirms it, secrets masked), "command_sha256",
+ *                    "ttl_ms", "expires_ms", "os_user", "uid",
+ *                    "operator", "team_role" (in team mode), "socket"}:
+ *                    a dual_control step asks a second identity; actor:
+ *                    the operator
+ *   approval         {"step_id", "request_seq", "command_sha256", "via":
+ *                    "local"|"team", "uid" and "pid" (local: from
+ *                    SO_PEERCRED) or "role" (team: session_user),
+ *                    "approval_id" (team), "comment", "expires_ms"};
+ *                    actor: the approver
+ *   approval_refused {"step_id", "request_seq", "via", "uid"/"role",
+ *                    "reason"}: an approval refused (the same identity
+ *                    as the operator, another command) or declined by the
+ *                    approver; actor: who tried
  *   run_end          {"outcome", "duration_ms"} via journal_run_end;
  *                    duration: the run's elapsed time from its start over
  *                    every resume; actor: the operator who aborted, else
@@ -118,6 +133,9 @@
 #define EV_SIGNAL "signal"
 #define EV_NOTIFY_FAILED "notify_failed"
 #define EV_RUN_END "run_end"
+#define EV_APPROVAL_REQUEST "approval_request"
+#define EV_APPROVAL "approval"
+#define EV_APPROVAL_REFUSED "approval_refused"
 
 /* Legacy: a background process's output in journals written before tasks
  * is stored under its step with this attempt. */

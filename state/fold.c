@@ -62,8 +62,10 @@ void fold_release(struct run_fold *f)
 	for (size_t i = 0; i < f->n_notes; i++) {
 		free(f->notes[i].actor);
 		free(f->notes[i].text);
+		free(f->notes[i].id);
 	}
 	free(f->notes);
+	fold_approvals_release(f);
 	for (size_t i = 0; i < f->n_captures; i++) {
 		free(f->captures[i].name);
 		free(f->captures[i].value);
@@ -327,6 +329,8 @@ static void note_add(struct run_fold *f, const struct journal_event *ev,
 	n->step = ev->step;
 	n->actor = xstrdup(ev->actor);
 	n->text = xstrdup(text ? text : "");
+	const char *id = member_str(p, "note_id");
+	n->id = xstrdup(id ? id : "");
 }
 
 static void capture_add(struct run_fold *f, const cJSON *p)
@@ -357,8 +361,10 @@ static void step_event(struct run_fold *f, const struct journal_event *ev,
 	bool same = !s->st.n_attempts || fold_same_boot(f, s->st.attempts[0].segment, seg);
 	if (step_apply(&s->st, &se, same) < 0)
 		f->illegal++;
-	if (se.kind == STEP_EV_START)
+	if (se.kind == STEP_EV_START) {
 		memset(s->legacy, 0, sizeof s->legacy);
+		s->start_seq = ev->seq;
+	}
 	if (se.kind == STEP_EV_END) {
 		stream_from_flat(&s->legacy[1], p, "stdout");
 		stream_from_flat(&s->legacy[2], p, "stderr");
@@ -383,6 +389,8 @@ void fold_event(struct run_fold *f, const struct journal_event *ev)
 	if (s)
 		step_event(f, ev, p, s);
 	task_event(f, ev, p, s);
+	if (!strncmp(t, "approval", 8) && s)
+		fold_approval_event(f, ev, p, s - f->steps);
 	if (!strcmp(t, EV_NOTE))
 		note_add(f, ev, p);
 	else if (!strcmp(t, EV_CAPTURE))

@@ -51,6 +51,7 @@ struct fold_step {
 	char *id;
 	char *title; /* NULL: not in the runbook */
 	struct step_state st;
+	int64_t start_seq; /* of its last step_start: an approval before it is spent */
 	/* journals written before tasks: the last attempt's streams, from its
 	 * step_end (index: enum proc_stream) */
 	struct fold_stream legacy[3];
@@ -97,6 +98,22 @@ struct fold_note {
 	int64_t step; /* JOURNAL_NO_STEP for the run */
 	char *actor;
 	char *text;
+	char *id; /* a team note's row UUID ("note_id"), "" otherwise */
+};
+
+/* A dual-control event: a request, an approval or a refusal. */
+struct fold_approval {
+	int64_t seq;
+	int64_t wall_ms;
+	int64_t step;        /* the fold step's index */
+	char type[24];       /* approval_request | approval | approval_refused */
+	char *actor;         /* requester or approver */
+	char *via;           /* "local" | "team" | "" (a request: both) */
+	char *reason;        /* a refusal's why; "" otherwise */
+	char *command_sha256;
+	int64_t request_seq; /* the request answered (a request: its own seq) */
+	int64_t expires_ms;  /* wall clock */
+	char *id;            /* a team approval's row id, "" otherwise */
 };
 
 struct fold_value {
@@ -115,6 +132,8 @@ struct run_fold {
 	int64_t max_task;
 	struct fold_note *notes;
 	size_t n_notes;
+	struct fold_approval *approvals; /* in seq order */
+	size_t n_approvals;
 	struct fold_value *captures; /* non-secret captured values, last wins */
 	size_t n_captures;
 	bool ended;
@@ -150,6 +169,12 @@ int64_t fold_elapsed_to_ms(const struct run_fold *f, int64_t wall_ms,
  * elapsed axis, counted as fold_elapsed_to_ms counts: so bars drawn from
  * these offsets and monotonic durations never cross a wall-clock jump. */
 int64_t fold_offset_ms(const struct run_fold *f, int seg, int64_t mono_ns);
+/* fold_approval.c: applies a dual-control event; frees them all. */
+struct cJSON;
+void fold_approval_event(struct run_fold *f, const struct journal_event *ev,
+			 const struct cJSON *p, int64_t step);
+void fold_approvals_release(struct run_fold *f);
+
 /* Distinct operators in order of first appearance (segments' actors);
  * *n is set. The strings belong to the fold. */
 size_t fold_operators(const struct run_fold *f, const char **out, size_t max);

@@ -100,7 +100,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 
-#define JOURNAL_SCHEMA_VERSION 2
+#define JOURNAL_SCHEMA_VERSION 3
 #define JOURNAL_HASH_LEN 64
 #define JOURNAL_NO_STEP (-1)
 
@@ -150,6 +150,8 @@ struct journal_run_new {
 	int64_t started_ms;		/* wall clock */
 	int64_t mono_ns;		/* monotonic clock at start */
 	const char *boot_id;		/* clock_boot_id; NULL or "": unknown */
+	const char *uuid;		/* the run's global name; NULL: a new
+					 * one (journal_team.h) */
 };
 
 struct journal_head {

@@ -145,8 +145,8 @@ static int event_check(const struct journal_event *ev, struct err *e)
 }
 
 /* One row, bound parameters only: payloads are never pasted into SQL. */
-static int event_row_insert(struct journal *j, const struct journal_event *ev,
-			    struct err *e)
+int journal_event_row_insert(struct journal *j, const struct journal_event *ev,
+			     struct err *e)
 {
 	sqlite3_stmt *st;
 	const char *payload = event_payload(ev);
@@ -221,7 +221,7 @@ int journal_event_insert(struct journal *j, struct journal_event *ev,
 	ev->seq = head.seq + 1;
 	memcpy(ev->prev_hash, head.hash, sizeof ev->prev_hash);
 	journal_event_hash(ev, ev->hash);
-	if (head_store(j, ev, e) < 0 || event_row_insert(j, ev, e) < 0)
+	if (head_store(j, ev, e) < 0 || journal_event_row_insert(j, ev, e) < 0)
 		return -1;
 	return 0;
 }

@@ -88,6 +88,11 @@ int journal_row_result(struct journal *j, int rc, const char *what,
 int journal_int_query(struct journal *j, const char *sql, int64_t arg,
 		      int64_t *out, const char *what, struct err *e);
 int journal_exec(struct journal *j, const char *sql, struct err *e);
+/* Inserts one event row as it is (seq and hashes included): no check of
+ * the chain. journal_event.c; the mirror copies rows with it. */
+struct journal_event;
+int journal_event_row_insert(struct journal *j, const struct journal_event *ev,
+			     struct err *e);
 int journal_prepare(struct journal *j, const char *sql, sqlite3_stmt **st,
 		    struct err *e);
 int journal_tx_begin(struct journal *j, struct err *e);
@@ -119,6 +124,10 @@ void journal_event_hash_raw(int64_t run_id, int64_t seq, int64_t wall_ms,
 			    char out[JOURNAL_HASH_LEN + 1]);
 int journal_event_insert(struct journal *j, struct journal_event *ev,
 			 struct err *e);
+
+/* journal_team.c: the run's UUID, in the run-creating transaction */
+int journal_team_uuid_store(struct journal *j, int64_t run_id,
+			    const char *uuid, struct err *e);
 
 /* journal_run.c */
 int journal_run_digest(struct journal *j, int64_t run_id,

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/uuid.h"
 #include "util/xalloc.h"
 
 /* The columns the run digest covers, in digest order. */
@@ -144,7 +145,7 @@ static int run_start_append(struct journal *j, const struct journal_run_new *r,
 			    int64_t run_id, struct journal_head *head,
 			    struct err *e)
 {
-	char digest[JOURNAL_HASH_LEN + 1], payload[256];
+	char digest[JOURNAL_HASH_LEN + 1], payload[320], uuid[UUID_TEXT_LEN + 1];
 	struct journal_event ev = {
 		.run_id = run_id,
 		.wall_ms = r->started_ms,
@@ -157,16 +158,24 @@ static int run_start_append(struct journal *j, const struct journal_run_new *r,
 
 	if (journal_run_digest(j, run_id, digest, e) != 1)
 		return -1;
-	/* mode and boot id are checked words: nothing to escape */
+	if (r->uuid ? !uuid_valid(r->uuid) : uuid_new(uuid) < 0)
+		return err_set(e, "cannot name the run: %s", r->uuid ?
+			       "not a lowercase UUID" : "no randomness from the kernel");
+	if (r->uuid)
+		snprintf(uuid, sizeof uuid, "%s", r->uuid);
+	/* mode, boot id and uuid are checked words: nothing to escape */
 	if (r->boot_id && *r->boot_id &&
 	    strspn(r->boot_id, "0123456789abcdef-") == strlen(r->boot_id) &&
 	    strlen(r->boot_id) < 64)
 		snprintf(payload, sizeof payload,
-			 "{\"run_sha256\":\"%s\",\"mode\":\"%s\",\"boot_id\":\"%s\"}",
-			 digest, r->mode, r->boot_id);
+			 "{\"run_sha256\":\"%s\",\"mode\":\"%s\",\"boot_id\":\"%s\",\"uuid\":\"%s\"}",
+			 digest, r->mode, r->boot_id, uuid);
 	else
 		snprintf(payload, sizeof payload,
-			 "{\"run_sha256\":\"%s\",\"mode\":\"%s\"}", digest, r->mode);
+			 "{\"run_sha256\":\"%s\",\"mode\":\"%s\",\"uuid\":\"%s\"}",
+			 digest, r->mode, uuid);
+	if (journal_team_uuid_store(j, run_id, uuid, e) < 0)
+		return -1;
 	if (journal_event_insert(j, &ev, e) < 0)
 		return -1;
 	if (head) {

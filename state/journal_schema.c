@@ -119,6 +119,28 @@ static const char *const migrations[] = {
 	"	WHERE task IS NOT NULL;"
 	"CREATE UNIQUE INDEX outputs_by_attempt"
 	"	ON outputs (run_id, step, attempt, stream) WHERE task IS NULL;",
+
+	/* team mode's outbox (state/journal_team.h). When merged after the
+	 * probes' probe_samples migration this is 3 -> 4 (and the compat
+	 * entry below moves to [3]). IF NOT EXISTS: a journal that a build of
+	 * either order already gave these tables migrates all the same.
+	 * Every run's UUID
+	 * beside its number, and how far a run linked to a team database
+	 * (linked = 1) has been shipped: the header, events up to a seq,
+	 * output head chunks up to a row id, probe samples up to a seq, and
+	 * the finished streams whose record and tail went. */
+	"CREATE TABLE IF NOT EXISTS team_runs ("
+	"	run_id INTEGER PRIMARY KEY REFERENCES runs (id),"
+	"	uuid TEXT NOT NULL UNIQUE,"
+	"	linked INTEGER NOT NULL DEFAULT 0,"
+	"	header_shipped INTEGER NOT NULL DEFAULT 0,"
+	"	events_shipped INTEGER NOT NULL DEFAULT 0,"
+	"	chunks_shipped INTEGER NOT NULL DEFAULT 0,"
+	"	samples_shipped INTEGER NOT NULL DEFAULT 0"
+	") STRICT;"
+	"CREATE TABLE IF NOT EXISTS team_outputs_shipped ("
+	"	output_id INTEGER PRIMARY KEY REFERENCES outputs (id)"
+	") STRICT;",
 };
 
 /* compat[v] gives a journal at version v (read-only) today's shape as TEMP
@@ -128,6 +150,13 @@ static const char *const compat[] = {
 	[1] = "CREATE TEMP VIEW outputs AS SELECT id, run_id, step, attempt, "
 	      "NULL AS task, '' AS label, stream, total_bytes, stored_end, "
 	      "lost_bytes, sha256, truncated, finished FROM main.outputs;",
+	/* a version 2 journal has no outbox: empty stand-ins (temp tables,
+	 * since a view cannot be empty of a shape with a name only) */
+	[2] = "CREATE TEMP TABLE team_runs (run_id INTEGER PRIMARY KEY, "
+	      "uuid TEXT, linked INTEGER, header_shipped INTEGER, "
+	      "events_shipped INTEGER, chunks_shipped INTEGER, "
+	      "samples_shipped INTEGER);"
+	      "CREATE TEMP TABLE team_outputs_shipped (output_id INTEGER PRIMARY KEY);",
 };
 
 #define COMPAT_OLDEST 1

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "state/events.h"
+#include "state/team_link.h"
 #include "util/clock.h"
 #include "util/xalloc.h"
 
@@ -52,6 +53,7 @@ void run_free(struct run *r)
 	task_free_all(r);
 	kinds_close(r);
 	run_survivors_free(r);
+	run_approvals_free(r);
 	guard_free(r->guard);
 	if (r->flush_timer)
 		loop_timer_cancel(r->loop, r->flush_timer);
@@ -113,6 +115,13 @@ bool run_has_secrets(const struct run *r)
 bool run_observing(const struct run *r)
 {
 	return r->observing;
+}
+
+void run_set_team(struct run *r, struct team_link *t)
+{
+	r->team = t;
+	run_approvals_team(r);
+	team_link_kick(t);
 }
 
 struct journal *run_journal(const struct run *r)
@@ -281,6 +290,7 @@ static int flush(struct run *r, bool lazy, struct err *e)
 		return -1;
 	}
 	/* durable: now they are the run's state, then the front end hears */
+	team_link_kick(r->team);
 	size_t n = p->n;
 	for (size_t i = 0; i < n; i++)
 		fold_event(&r->fold, &p->ev[i]);
@@ -342,6 +352,7 @@ static void on_flush_timer(struct loop *l, uint64_t id, void *arg)
 	r->flush_timer = 0;
 	if (r->j && !r->journal_broken && journal_flush_due(r->j, &e) < 0)
 		run_journal_failure(r, e.msg);
+	team_link_kick(r->team);
 	flush_timer_arm(r);
 }
 
@@ -531,7 +542,8 @@ int run_describe_step(const struct run *r, size_t i, struct buf *out,
 
 int run_step_begin(struct run *r, size_t i, const char *how, struct err *e)
 {
-	if (run_refusal(r, i, CHOICE_RUN | CHOICE_RETRY, e) < 0)
+	if (run_refusal(r, i, CHOICE_RUN | CHOICE_RETRY, e) < 0 ||
+	    run_approval_check(r, i, e) < 0)
 		return -1;
 	cJSON *p = run_step_payload(r, i, 0);
 	cJSON_AddStringToObject(p, "how", how);
@@ -657,6 +669,7 @@ int run_end(struct run *r, const char *outcome, bool by_operator,
 		rc = journal_run_end(r->j, r->id, outcome, ev.wall_ms, &ev, e);
 	if (rc == 0) {
 		r->ended = true;
+		team_link_kick(r->team);
 		fold_event(&r->fold, &ev);
 		if (r->lis.event)
 			r->lis.event(r->lis.arg, &ev);

@@ -52,6 +52,7 @@
 #define RUN_CAPTURE_MAX 65536
 #define RUN_DEFAULT_BACKOFF_MS 1000
 #define RUN_DEFAULT_PARALLEL 10
+#define RUN_APPROVAL_TTL_MS (15 * 60 * 1000)
 
 enum run_mode { RUN_LIVE, RUN_DRILL, RUN_DRY };
 
@@ -67,6 +68,7 @@ struct run_opts {
 	 * fail-once faults are the engine's to inject. NULL: none. */
 	const cJSON *drill_faults;
 	const char *sandbox_dir; /* the drill's sandbox, or NULL */
+	int64_t approval_ttl_ms; /* dual control; 0: RUN_APPROVAL_TTL_MS */
 	/* Tests: the action kinds to use, indexed by enum action_kind (NULL
 	 * entries and a NULL table mean the real ones). */
 	const struct action_entry *const *entries;
@@ -137,6 +139,13 @@ int run_open(struct run *r, struct journal *j, struct loop *l,
 int run_reopen(struct run *r, struct journal *j, struct loop *l,
 	       struct proc_reaper *reaper, const struct run_listener *lis,
 	       int64_t id, bool runbook_changed, struct err *e);
+
+/* Team mode: every commit of the run is handed to the link to ship
+ * (state/team_link.h), and approvals and notes sent from other machines
+ * come to the run through it. The link is borrowed: it must outlive the
+ * run (free the run first). */
+struct team_link;
+void run_set_team(struct run *r, struct team_link *t);
 
 /* Follows run `id` written by another process (qrh watch): nothing is
  * ever written; run_observe_poll applies the events journaled since the
@@ -229,6 +238,39 @@ enum run_signal_rule {
 			     * nothing; the run stays open */
 };
 enum run_signal_rule run_signal_rule(int signo);
+
+/* ---- dual control (state/approval.c) ----
+ *
+ * A step with dual_control=true runs only after an approval by another
+ * identity than the operator's: run_step_begin refuses it until one is
+ * granted for exactly what it runs now. run_approval_request journals the
+ * request (what will run, masked) and waits, on the loop, for an answer:
+ * locally on a Unix socket (qrh approve RUN STEP; the approver's uid comes
+ * from the kernel, SO_PEERCRED), and in team mode through the team
+ * database (qrh approve --team; the approver is the server's
+ * session_user). An approval by the operator's own identity, for another
+ * command, or after the request expired is refused; refusals and
+ * approvals are journaled events. A granted approval holds for one
+ * attempt, until it expires. step_done is reported whenever the state
+ * changes (an answer, an expiry), so front ends ask again. Asking again
+ * while a request waits (after a resume) only opens the ways to answer. */
+enum run_approval_state {
+	RUN_APPROVAL_NONE,    /* the step needs none */
+	RUN_APPROVAL_NEEDED,  /* nobody asked yet (or it expired / was used) */
+	RUN_APPROVAL_WAITING, /* asked; awaiting another identity */
+	RUN_APPROVAL_GRANTED, /* approved: it may run */
+};
+struct run_approval {
+	enum run_approval_state state;
+	char awaited[160];   /* who may approve, in words */
+	char approver[96];   /* GRANTED: who */
+	char via[8];         /* GRANTED: local | team */
+	int64_t expires_ms;  /* WAITING/GRANTED: wall clock */
+	char refused[200];   /* the last refusal since the request, "" none */
+	char how_to[200];    /* WAITING: the command that approves */
+};
+void run_approval(const struct run *r, size_t i, struct run_approval *out);
+int run_approval_request(struct run *r, size_t i, struct err *e);
 
 /* ---- what is running ---- */
 

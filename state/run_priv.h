@@ -154,6 +154,8 @@ struct run {
 		cJSON *choices; /* NULL: nothing to pick */
 	} pick;
 	struct strv fail_once; /* drill: step ids whose first attempt fails */
+	struct team_link *team; /* borrowed; NULL: no team journal */
+	struct approvals *appr; /* dual control (state/approval.c); NULL: none yet */
 };
 
 /* ---- run.c ---- */
@@ -198,6 +200,13 @@ int run_drill_begin(struct run *r, struct err *e);
 int run_drill_reopen(struct run *r, struct err *e);
 /* Step i's first attempt is to fail (a fail-once fault)? */
 bool run_drill_fails(const struct run *r, size_t i, int attempt);
+/* ---- approval.c ---- */
+/* 0 when step i may start now as far as dual control goes (no approval
+ * needed, or one granted for exactly what it runs). */
+int run_approval_check(struct run *r, size_t i, struct err *e);
+void run_approvals_free(struct run *r);
+/* What team members send the run (approvals, notes) comes to approval.c. */
+void run_approvals_team(struct run *r);
 
 /* ---- task.c ---- */
 struct task *task_new(struct run *r, enum fold_task_role role, size_t step,

@@ -5,6 +5,9 @@
 #include <string.h>
 
 #include "state/journal.h"
+#include "state/team.h"
+#include "tui/team_cli.h"
+#include "util/clock.h"
 #include "state/report.h"
 #include "tui/cli.h"
 #include "tui/sanitize.h"
@@ -55,14 +58,50 @@ static void run_line(struct journal *j, const struct journal_run *run)
 	free(out);
 }
 
+/* qrh list --team: the team's runs, newest first. */
+static int list_team(const char *team)
+{
+	struct err e;
+	char *conninfo = team_conninfo(team);
+	PGconn *c = conninfo ? team_connect(conninfo, &e) : NULL;
+	free(conninfo);
+	struct team_run *runs = NULL;
+	size_t n = 0;
+	if (!c || team_runs_list(c, &runs, &n, &e) < 0) {
+		cli_error("qrh list --team: %s", e.msg);
+		PQfinish(c);
+		return QRH_EXIT_FAILED;
+	}
+	PQfinish(c);
+	printf("%-8s  %-20s  %-7s  %-11s  %6s  %-24s  %s\n", "UUID", "STARTED", "MODE", "OUTCOME",
+	       "EVENTS", "RUN@HOST BY", "TITLE");
+	for (size_t i = 0; i < n; i++) {
+		char when[RFC3339_MS_LEN], who[300], *title, *whos;
+		clock_rfc3339_ms(runs[i].started_ms, when);
+		when[19] = '\0';
+		snprintf(who, sizeof who, "%lld@%s %s", runs[i].local_id, runs[i].host,
+			 runs[i].operator_name);
+		title = sanitize_string(runs[i].title, strlen(runs[i].title));
+		whos = sanitize_string(who, strlen(who));
+		printf("%.8s  %-20s  %-7s  %-11s  %6lld  %-24s  %s\n", runs[i].uuid, when,
+		       runs[i].mode, *runs[i].outcome ? runs[i].outcome : "unfinished",
+		       runs[i].events, whos, title);
+		free(title);
+		free(whos);
+	}
+	free(runs);
+	return QRH_EXIT_OK;
+}
+
 int cmd_list(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "journal", required_argument, 0, 'j' },
+		{ "team", required_argument, 0, 't' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
-	const char *journal = NULL;
+	const char *journal = NULL, *team = NULL;
 	struct journal_run *runs = NULL;
 	struct err e = { "" };
 	struct journal *j;
@@ -73,6 +112,8 @@ int cmd_list(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (c == 'j')
 			journal = optarg;
+		else if (c == 't')
+			team = optarg;
 		else if (c == 'h')
 			return help_command("list");
 		else
@@ -80,6 +121,8 @@ int cmd_list(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error("list", "unexpected argument");
+	if (team)
+		return list_team(team);
 	j = journal_cli_open("list", journal);
 	if (!j)
 		return QRH_EXIT_USAGE;

@@ -21,6 +21,7 @@
 #include "tui/plain.h"
 #include "tui/sandbox_ctl.h"
 #include "tui/sanitize.h"
+#include "tui/team_cli.h"
 #include "util/clock.h"
 #include "util/sha256.h"
 #include "util/xalloc.h"
@@ -31,6 +32,7 @@ struct run_args {
 	bool rerun_interrupted, skip_interrupted, changed_ok, history;
 	const char *operator_name;
 	const char *journal;
+	const char *team;   /* --team CONNINFO */
 	int64_t grace_ms;
 	struct strv given; /* NAME=value */
 	struct strv typed; /* ID=WORD */
@@ -42,7 +44,7 @@ struct run_args {
 enum {
 	OPT_YES = 'y', OPT_VAR = 'v', OPT_PLAIN = 256, OPT_DRY, OPT_DRILL,
 	OPT_OPERATOR, OPT_JOURNAL, OPT_TYPED, OPT_GRACE, OPT_RERUN, OPT_SKIP,
-	OPT_CHANGED, OPT_QUIET_OUTPUT, OPT_HEAD_FILE, OPT_HELP, OPT_FAULT, OPT_HISTORY,
+	OPT_CHANGED, OPT_QUIET_OUTPUT, OPT_HEAD_FILE, OPT_HELP, OPT_TEAM, OPT_FAULT, OPT_HISTORY,
 };
 
 static const struct option run_options[] = {
@@ -59,6 +61,7 @@ static const struct option run_options[] = {
 	{ "skip-interrupted", no_argument, 0, OPT_SKIP },
 	{ "runbook-changed-ok", no_argument, 0, OPT_CHANGED },
 	{ "quiet-output", no_argument, 0, OPT_QUIET_OUTPUT },
+	{ "team", required_argument, 0, OPT_TEAM },
 	{ "head-file", required_argument, 0, OPT_HEAD_FILE },
 	{ "help", no_argument, 0, OPT_HELP },
 	{ "fault", required_argument, 0, OPT_FAULT },
@@ -86,6 +89,7 @@ static int parse_one(struct run_args *a, int c)
 			return usage_error(a->cmd, "--history belongs to qrh drill");
 		a->history = true;
 		break;
+	case OPT_TEAM: a->team = optarg; break;
 	case OPT_HEAD_FILE: a->head_file = optarg; break;
 	case OPT_VAR:
 	case OPT_TYPED:
@@ -244,11 +248,13 @@ struct session {
 	struct proc_reaper *reaper;
 	struct run *run;
 	struct runbook *rb;
+	struct team_link *team;
 };
 
 static void session_close(struct session *s)
 {
 	run_free(s->run);
+	team_link_free(s->team);
 	proc_reaper_free(s->reaper);
 	loop_free(s->loop);
 	journal_close(s->j);
@@ -292,6 +298,8 @@ static int session_open(struct session *s, const struct run_args *a)
 }
 
 /* The console when there is a terminal to draw on, else plain mode. */
+static int drive_front(struct session *s, const struct run_args *a);
+
 static bool use_console(const struct run_args *a)
 {
 	return !a->plain && !a->dry_run && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
@@ -305,7 +313,33 @@ static void listener_for(const struct run_args *a, struct run_listener *lis)
 		plain_listener(lis);
 }
 
+/* Team mode: the run ships to the team database from now on. */
+static int team_attach(struct session *s, const struct run_args *a)
+{
+	struct err e;
+	char *conninfo = team_conninfo(a->team);
+	if (!conninfo)
+		return 0;
+	s->team = team_link_new(s->loop, s->j, conninfo, &e);
+	explicit_bzero(conninfo, strlen(conninfo));
+	free(conninfo);
+	if (!s->team || team_link_run(s->team, run_id(s->run), &e) < 0) {
+		cli_error("qrh %s: --team: %s", a->cmd, e.msg);
+		return -1;
+	}
+	run_set_team(s->run, s->team);
+	return 0;
+}
+
 static int drive(struct session *s, const struct run_args *a)
+{
+	int rc = drive_front(s, a);
+	if (s->team)
+		team_drain(s->loop, s->team, use_console(a));
+	return rc;
+}
+
+static int drive_front(struct session *s, const struct run_args *a)
 {
 	if (use_console(a)) {
 		if (a->yes || a->typed.n || a->quiet_output || a->rerun_interrupted || a->skip_interrupted)
@@ -329,7 +363,11 @@ static int drive(struct session *s, const struct run_args *a)
 						     : INTERRUPTED_ASK,
 	};
 	po.on_signals_ready = hold_signals;
-	return plain_drive(s->run, s->loop, &po);
+	if (s->team)
+		team_status_start(s->loop, s->team);
+	int rc = plain_drive(s->run, s->loop, &po);
+	team_status_stop();
+	return rc;
 }
 
 /* Notifications still on their way get one attempt's time, no more: a
@@ -443,6 +481,8 @@ static int run_main(struct run_args *a, int argc, char **argv)
 		cli_error("qrh %s: %s", a->cmd, e.msg);
 		goto out;
 	}
+	if (team_attach(&s, a) < 0)
+		goto out;
 	rc = drive_and_leave(&s, a);
 	if (a->drill)
 		drill_after(&dr, s.j, run_id(s.run), true);
@@ -562,6 +602,8 @@ int cmd_resume(int argc, char **argv)
 		cli_error("qrh resume: %s", e.msg);
 		goto out;
 	}
+	if (team_attach(&s, &a) < 0)
+		goto out;
 	rc = drive_and_leave(&s, &a);
 	if (jr.mode && !strcmp(jr.mode, "drill")) {
 		struct drill dr = { .sandbox = sandbox_exists(), .quiet = use_console(&a) };

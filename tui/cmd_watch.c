@@ -11,6 +11,8 @@
 #include "state/run.h"
 #include "tui/cli.h"
 #include "tui/console.h"
+#include "tui/team_cli.h"
+#include "state/team_pull.h"
 
 /* The run to follow: the one named, the newest unfinished, or the newest. */
 static int pick(struct journal *j, const char *arg, int64_t *id)
@@ -46,19 +48,64 @@ static struct runbook *runbook_of(const struct journal_run *jr)
 	return rb;
 }
 
+/* qrh watch --team: the run copied into a private mirror, kept current by
+ * a puller on the console's loop; the console reads the mirror as it
+ * would read a local journal. */
+static int watch_team(const char *team, const char *run)
+{
+	struct team_mirror m;
+	struct err e;
+	struct journal_run jr = { 0 };
+	struct runbook *rb = NULL;
+	struct run *r = NULL;
+	struct team_pull *p = NULL;
+	int rc = QRH_EXIT_USAGE;
+	char *conninfo = team_conninfo(team);
+	struct loop *l = loop_new(&e);
+	if (!l || team_mirror_follow(conninfo, run ? run : "", l, &m, &p, &e) < 0) {
+		cli_error("qrh watch --team: %s", e.msg);
+		free(conninfo);
+		loop_free(l);
+		return QRH_EXIT_USAGE;
+	}
+	if (journal_run_get(m.j, m.run_id, &jr, &e) <= 0 || !(rb = runbook_of(&jr))) {
+		fprintf(stderr, "qrh watch: run %s cannot be shown\n", m.uuid);
+		goto out;
+	}
+	struct run_opts o = { .mode = RUN_LIVE };
+	struct run_listener lis;
+	r = run_new(rb, &o);
+	console_listener(&lis);
+	run_observe(r, m.j, m.run_id, &lis);
+	struct console_opts co = { .read_only = true };
+	rc = console_drive(r, l, &co);
+out:
+	run_free(r);
+	team_pull_free(p);
+	loop_free(l);
+	runbook_free(rb);
+	journal_run_release(&jr);
+	team_mirror_close(&m);
+	free(conninfo);
+	return rc;
+}
+
 int cmd_watch(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "journal", required_argument, 0, 'J' },
+		{ "team", required_argument, 0, 't' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
-	const char *journal = NULL;
+	const char *journal = NULL, *team = NULL;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (c == 'J')
 			journal = optarg;
+		else if (c == 't')
+			team = optarg;
 		else if (c == 'h')
 			return help_command("watch");
 		else
@@ -68,6 +115,8 @@ int cmd_watch(int argc, char **argv)
 		fprintf(stderr, "qrh watch: needs a terminal (for a log, use qrh show)\n");
 		return QRH_EXIT_USAGE;
 	}
+	if (team)
+		return watch_team(team, optind < argc ? argv[optind] : NULL);
 	struct err e;
 	int rc = QRH_EXIT_USAGE;
 	int64_t id;

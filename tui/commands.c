@@ -4,7 +4,7 @@
 
 const struct command qrh_commands[] = {
 	{ "run", cmd_run,
-	  "qrh run [--plain] [--yes] [--dry-run] [--drill] [--operator NAME] [-v NAME=VALUE]... [--typed ID=WORD]... [--journal DB] [--grace DURATION] [--quiet-output] [--head-file FILE] RUNBOOK",
+	  "qrh run [--plain] [--yes] [--dry-run] [--drill] [--operator NAME] [-v NAME=VALUE]... [--typed ID=WORD]... [--journal DB] [--grace DURATION] [--quiet-output] [--head-file FILE] [--team CONNINFO] RUNBOOK",
 	  "run a runbook step by step, journaling every event",
 	  "Opens a run in the journal and runs the runbook's steps in order, each\n"
 	  "only after it is confirmed. On a terminal it opens the console (keys:\n"
@@ -32,6 +32,8 @@ const struct command qrh_commands[] = {
 	  "  --quiet-output      journal step output but do not print it\n"
 	  "  --head-file FILE    on leaving, append the run's journal head\n"
 	  "                      (RUN:SEQ:HASH TIME) to FILE, to anchor it elsewhere\n"
+	  "  --team CONNINFO     ship the run to the team database as it goes\n"
+	  "                      (qrh help team; also $QRH_TEAM)\n"
 	  "\n"
 	  "Without --yes, steps are confirmed on the terminal, or refused when\n"
 	  "standard input is not one. SIGINT and SIGTERM cancel the running step;\n"
@@ -39,10 +41,14 @@ const struct command qrh_commands[] = {
 	  "A run whose runbook declares a secret cannot dump core (it holds the\n"
 	  "secret in memory).\n"
 	  "\n"
+	  "A dual_control step runs only after another identity approves it:\n"
+	  "qrh asks, names who is awaited and the command that approves (qrh help\n"
+	  "approve), and waits; the request expires after 15 minutes.\n"
+	  "\n"
 	  "Exit status: 0 every step ok, 1 a step failed, 2 bad input or usage,\n"
 	  "3 interrupted.\n" },
 	{ "resume", cmd_resume,
-	  "qrh resume [--plain] [--yes] [--rerun-interrupted | --skip-interrupted] [--runbook-changed-ok] [--operator NAME] [-v NAME=VALUE]... [--typed ID=WORD]... [--journal DB] [--head-file FILE] [RUN]",
+	  "qrh resume [--plain] [--yes] [--rerun-interrupted | --skip-interrupted] [--runbook-changed-ok] [--operator NAME] [-v NAME=VALUE]... [--typed ID=WORD]... [--journal DB] [--head-file FILE] [--team CONNINFO] [RUN]",
 	  "continue an unfinished run after a crash, kill or hangup",
 	  "Continues run RUN, or the newest unfinished run. Steps the journal\n"
 	  "records as finished never run again. A step that was running when qrh\n"
@@ -53,12 +59,15 @@ const struct command qrh_commands[] = {
 	  "Options as for qrh run.\n"
 	  "\n"
 	  "Exit status as for qrh run.\n" },
-	{ "watch", cmd_watch, "qrh watch [--journal DB] [RUN]",
+	{ "watch", cmd_watch, "qrh watch [--journal DB] [--team CONNINFO] [RUN]",
 	  "follow a run from another terminal, read-only",
 	  "Opens a read-only console on run RUN (default: the newest unfinished\n"
 	  "run, else the newest) and follows it as another qrh runs it: steps,\n"
 	  "their states and output as journaled, notes, clocks. Nothing can be\n"
 	  "confirmed or changed from here. Needs a terminal; q leaves.\n"
+	  "\n"
+	  "  --team CONNINFO  follow the run from the team database, from any\n"
+	  "                   machine (RUN: its UUID or a prefix of one)\n"
 	  "\n"
 	  "Exit status: 0, or 2 when the journal or the run cannot be read.\n" },
 	{ "check", cmd_check, "qrh check [--strict] [-q] RUNBOOK...",
@@ -80,7 +89,7 @@ const struct command qrh_commands[] = {
 	  "  --to json|md   the output format (default: the other one)\n"
 	  "\n"
 	  "Exit status: 0 on success, 2 when the runbook is not valid.\n" },
-	{ "list", cmd_list, "qrh list [--journal DB]",
+	{ "list", cmd_list, "qrh list [--journal DB] [--team CONNINFO]",
 	  "list the runs in the journal, newest first",
 	  "Prints one line per run, newest first: its id, when it started (UTC),\n"
 	  "the mode (live, drill, dry-run), the outcome (ok, failed, aborted,\n"
@@ -89,6 +98,7 @@ const struct command qrh_commands[] = {
 	  "\n"
 	  "  --journal DB   the journal (default $QRH_JOURNAL, then\n"
 	  "                 $XDG_STATE_HOME/qrh/journal.db)\n"
+	  "  --team CONNINFO  list the team database's runs instead\n"
 	  "\n"
 	  "Exit status: 0 on success, 1 when the journal cannot be read, 2 when it\n"
 	  "cannot be opened or on a usage error.\n" },
@@ -111,7 +121,7 @@ const struct command qrh_commands[] = {
 	  "\n"
 	  "Exit status: 0 on success, 1 when the journal cannot be read, 2 when it\n"
 	  "cannot be opened, RUN does not exist, or on a usage error.\n" },
-	{ "verify", cmd_verify, "qrh verify [--head [RUN:]SEQ:HASH] [--journal DB] [RUN]",
+	{ "verify", cmd_verify, "qrh verify [--head [RUN:]SEQ:HASH] [--journal DB] [--team CONNINFO] [RUN]",
 	  "check the journal's hash chains; name the first broken event",
 	  "Runs SQLite's integrity check and recomputes the hash chain of run RUN,\n"
 	  "or of every run, from the stored bytes. When all is intact it prints\n"
@@ -142,6 +152,10 @@ const struct command qrh_commands[] = {
 	  "                 the newest) extends this head; the hash in full, or at\n"
 	  "                 least its first 12 hex digits\n"
 	  "  --journal DB   the journal (default as for qrh list)\n"
+	  "  --team CONNINFO  verify the central copy of RUN (a UUID, a prefix of\n"
+	  "                 one, or a local run number) with the same hash chain,\n"
+	  "                 and compare it event by event with the local journal's\n"
+	  "                 copy when there is one\n"
 	  "\n"
 	  "Exit status: 0 when the journal is intact (and extends the head), 1 when\n"
 	  "it is not (or cannot be read), 2 when it cannot be opened, RUN does not\n"
@@ -242,6 +256,54 @@ const struct command qrh_commands[] = {
 	  "\n"
 	  "Exit status: 0 done (status: everything up), 1 a part failed or is\n"
 	  "down, 2 usage, 3 (status) not running.\n" },
+	{ "team", cmd_team, "qrh team init|check|sync [--journal DB] [CONNINFO]",
+	  "set up the team database, check its grants, ship what waits",
+	  "Team mode keeps a copy of every run in a PostgreSQL database that the\n"
+	  "team shares (qrh run --team CONNINFO). CONNINFO is a libpq connection\n"
+	  "string or URI; without one, $QRH_TEAM, then the first line of\n"
+	  "$XDG_CONFIG_HOME/qrh/team.conf that is not a comment.\n"
+	  "\n"
+	  "  init    create the schema qrh and the group roles qrh_writer (SELECT and\n"
+	  "          INSERT: operators, approvers) and qrh_reader (SELECT, and INSERT\n"
+	  "          on notes: watchers), or apply the migrations a newer qrh brings.\n"
+	  "          Idempotent; prints every statement before it runs. Run it as the\n"
+	  "          role that is to own the schema (not an operator's role).\n"
+	  "  init --check, check\n"
+	  "          check the schema version and that writers and readers may\n"
+	  "          never UPDATE, DELETE or TRUNCATE, nor may any login member of\n"
+	  "          the groups (owners and superusers are reported)\n"
+	  "  sync    ship what linked runs left in the local journal (the database\n"
+	  "          was unreachable when they ran) and wait until it is central\n"
+	  "\n"
+	  "  --journal DB   the journal sync reads (default as for qrh run)\n"
+	  "\n"
+	  "Exit status: 0 done (check: append-only), 1 the database refused or the\n"
+	  "check found a problem, 2 on a usage error.\n" },
+	{ "approve", cmd_approve,
+	  "qrh approve [--team CONNINFO] [--refuse] [--comment TEXT] [--yes] RUN STEP",
+	  "approve a dual-control step as a second identity",
+	  "A step with dual_control=true runs only after another identity than its\n"
+	  "operator approves it. The console asks and shows the command to give.\n"
+	  "qrh approve shows what exactly will run, asks (unless --yes), and sends\n"
+	  "the answer; the running qrh journals it as an approval or a refusal.\n"
+	  "\n"
+	  "RUN is the run's UUID (a prefix will do with --team); STEP its id or\n"
+	  "number.\n"
+	  "\n"
+	  "  (no --team)      on the operator's machine: through the console's socket\n"
+	  "                   under $QRH_APPROVE_DIR (default /tmp); you are your OS\n"
+	  "                   user, as the kernel says (SO_PEERCRED), never typed\n"
+	  "  --team CONNINFO  through the team database; you are your PostgreSQL\n"
+	  "                   role (session_user, authenticated by the server)\n"
+	  "  --refuse         decline instead (journaled as a refusal)\n"
+	  "  --comment TEXT   journaled with the answer\n"
+	  "  --yes            do not ask on the terminal\n"
+	  "\n"
+	  "The operator's own identity, an expired request or another command than\n"
+	  "the one requested are refused. An approval holds for one attempt and\n"
+	  "expires with the request (15 minutes).\n"
+	  "\n"
+	  "Exit status: 0 approved, 1 refused or unreachable, 2 on a usage error.\n" },
 	{ "help", cmd_help, "qrh help [COMMAND]", "show help for qrh or a command",
 	  "Shows the list of commands, or the help of one command.\n" },
 	{ "version", cmd_version, "qrh version", "print the version",

@@ -127,6 +127,10 @@ static void on_step_done(void *arg, size_t i)
 		c->pick_due = true; /* what it listed, if anything, is picked next */
 		return;
 	}
+	if (c->rb->steps[i].dual_control && st->status == STEP_PENDING && !run_step_active(c->run)) {
+		console_approval_status(c, i); /* an answer came, or the request expired */
+		return;
+	}
 	if (st->status == STEP_FAILED || st->status == STEP_TIMEOUT ||
 	    st->status == STEP_CANCELLED || st->status == STEP_INTERRUPTED)
 		console_offer(c, i); /* an interrupted one: its survivors ended */

@@ -122,6 +122,39 @@ static bool failed(enum step_status s)
 	return s == STEP_FAILED || s == STEP_TIMEOUT || s == STEP_CANCELLED;
 }
 
+bool console_approval_status(struct console *c, size_t i)
+{
+	const struct step *s = &c->rb->steps[i];
+	struct run_approval a;
+	run_approval(c->run, i, &a);
+	if (a.state == RUN_APPROVAL_GRANTED)
+		console_set_status(c, "step %zu '%s' approved by %s (%s): Enter to run it", i + 1,
+				   s->id, a.approver, a.via);
+	else if (a.state == RUN_APPROVAL_WAITING && a.refused[0])
+		console_set_status(c, "step %zu '%s': refused: %s; awaiting %s: %s", i + 1, s->id,
+				   a.refused, a.awaited, a.how_to);
+	else if (a.state == RUN_APPROVAL_WAITING)
+		console_set_status(c, "step %zu '%s' awaits an approval by %s: %s", i + 1, s->id,
+				   a.awaited, a.how_to);
+	else if (a.state == RUN_APPROVAL_NEEDED && a.refused[0])
+		console_set_status(c, "step %zu '%s': %s; Enter asks again", i + 1, s->id, a.refused);
+	return a.state == RUN_APPROVAL_GRANTED;
+}
+
+/* Dual control: asks for the approval of step i (once), or says who is
+ * awaited; true once it is granted. */
+static bool approved(struct console *c, size_t i)
+{
+	struct run_approval a;
+	struct err e;
+	run_approval(c->run, i, &a);
+	if (a.state != RUN_APPROVAL_GRANTED && run_approval_request(c->run, i, &e) < 0) {
+		console_refuse(c, "step %zu '%s': %s", i + 1, c->rb->steps[i].id, e.msg);
+		return false;
+	}
+	return console_approval_status(c, i);
+}
+
 void console_ask_step(struct console *c, size_t i)
 {
 	struct err e;
@@ -133,11 +166,8 @@ void console_ask_step(struct console *c, size_t i)
 		console_offer(c, i);
 		return;
 	}
-	if (c->rb->steps[i].dual_control && (ch & CHOICE_RUN)) {
-		console_refuse(c, "step %zu '%s' needs dual control, which this version cannot give",
-			       i + 1, c->rb->steps[i].id);
+	if (c->rb->steps[i].dual_control && (ch & CHOICE_RUN) && !approved(c, i))
 		return;
-	}
 	if (run_refusal(c->run, i, CHOICE_RUN, &e) < 0) {
 		bool running = st->status == STEP_RUNNING || st->status == STEP_RETRY_WAIT;
 		console_refuse(c, "%s%s", e.msg, running ? "; x cancels it" : "");

@@ -239,6 +239,9 @@ void console_refuse(struct console *c, const char *fmt, ...)
 /* Enter on step i: the question its state asks (run it; what now after a
  * failure or an interruption), or a refusal. */
 void console_ask_step(struct console *c, size_t i);
+/* Dual control: where step i's approval stands, on the status line; true
+ * once it is granted. */
+bool console_approval_status(struct console *c, size_t i);
 /* The question after step i failed or was interrupted; asked once no
  * other dialog is open. */
 void console_offer(struct console *c, size_t i);

@@ -139,6 +139,8 @@ void ev_section_variables(const struct ev_markup *m, const struct evidence *ev,
 			  struct buf *b);
 void ev_section_notes(const struct ev_markup *m, const struct evidence *ev,
 		      struct buf *b);
+void ev_section_approvals(const struct ev_markup *m, const struct evidence *ev,
+			  struct buf *b);
 void ev_section_probes(const struct ev_markup *m, const struct evidence *ev,
 		       struct buf *b);
 void ev_section_clock(const struct ev_markup *m, const struct evidence *ev,

@@ -195,6 +195,7 @@ void evidence_html(const struct evidence *ev, struct buf *b)
 	ev_section_actions(&ev_markup_html, ev, b);
 	ev_section_resumes(&ev_markup_html, ev, b);
 	ev_section_notes(&ev_markup_html, ev, b);
+	ev_section_approvals(&ev_markup_html, ev, b);
 	ev_section_probes(&ev_markup_html, ev, b);
 	ev_section_clock(&ev_markup_html, ev, b);
 	outputs(ev, b);

@@ -162,6 +162,7 @@ void evidence_md(const struct evidence *ev, struct buf *b)
 	closed(ev, b);
 	ev_section_resumes(&ev_markup_md, ev, b);
 	ev_section_notes(&ev_markup_md, ev, b);
+	ev_section_approvals(&ev_markup_md, ev, b);
 	ev_section_probes(&ev_markup_md, ev, b);
 	ev_section_clock(&ev_markup_md, ev, b);
 	excerpts(ev, b);

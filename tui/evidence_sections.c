@@ -1,7 +1,8 @@
 /* evidence_sections.c: the sections evidence.md and report.html share —
- * objectives, variables, notes, probes, the clock — written once, in the
+ * objectives, variables, notes, approvals, probes, the clock — written once, in the
  * markup each document gives (struct ev_markup). */
 #include <stdio.h>
+#include <string.h>
 
 #include "state/report.h"
 #include "tui/evidence.h"
@@ -112,6 +113,41 @@ void ev_section_notes(const struct ev_markup *m, const struct evidence *ev, stru
 		}
 		buf_adds(b, ": ");
 		m->text(b, ev_str(n, "text"));
+		buf_adds(b, m->item_end);
+	}
+	buf_adds(b, m->list_end);
+}
+
+/* Dual control: each request, approval and refusal, with who and how. */
+void ev_section_approvals(const struct ev_markup *m, const struct evidence *ev, struct buf *b)
+{
+	const cJSON *a, *all = cJSON_GetObjectItemCaseSensitive(ev->doc, "approvals");
+
+	if (!cJSON_GetArraySize(all))
+		return;
+	buf_addf(b, "%sApprovals (dual control)%s%s", m->h2, m->h2_end, m->list);
+	cJSON_ArrayForEach(a, all) {
+		const cJSON *p = cJSON_GetObjectItemCaseSensitive(a, "payload");
+		const char *type = ev_str(a, "type"), *via = ev_str(p, "via"), *why = ev_str(p, "reason");
+		const char *step = ev_str(p, "step_id");
+		type = type ? type : "";
+		buf_adds(b, m->item);
+		m->text(b, ev_str(a, "at"));
+		buf_adds(b, ", step ");
+		m->text(b, step ? step : "?");
+		buf_adds(b, ": ");
+		buf_adds(b, !strcmp(type, "approval_request") ? "requested by " :
+			    !strcmp(type, "approval") ? "approved by " : "refused, from ");
+		m->text(b, ev_str(a, "actor"));
+		if (via && *via) {
+			buf_adds(b, " (");
+			m->text(b, via);
+			buf_adds(b, ")");
+		}
+		if (why) {
+			buf_adds(b, ": ");
+			m->text(b, why);
+		}
 		buf_adds(b, m->item_end);
 	}
 	buf_adds(b, m->list_end);

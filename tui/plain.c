@@ -19,6 +19,7 @@
 #include "tui/pick_line.h"
 #include "tui/plain.h"
 #include "tui/sanitize.h"
+#include "util/clock.h"
 #include "util/xalloc.h"
 
 void plain_print_flush(void);
@@ -49,6 +50,8 @@ struct driver {
 	bool reading;
 	struct buf input;
 	answer_fn *on_answer;
+	size_t asked;      /* 1 + the step whose approval we asked for, 0 none */
+	char refused[200]; /* the last refusal told */
 };
 
 static void decide(struct driver *d);
@@ -211,6 +214,7 @@ static void show_step(struct run *r, size_t i)
 static void begin(struct driver *d, const char *how)
 {
 	struct err e;
+	d->asked = 0;
 	if (run_step_begin(d->run, d->step, how, &e) < 0) {
 		cli_error("qrh: %s", e.msg);
 		finish(d, NULL, QRH_EXIT_USAGE);
@@ -236,17 +240,57 @@ static void on_confirm_answer(struct driver *d, const char *line)
 	begin(d, s->confirm == CONFIRM_TYPED || word ? "typed" : "enter");
 }
 
+/* Dual control: asks for the approval of the step and says who is
+ * awaited; true while it must wait (the answer reports the step). */
+static bool awaiting_approval(struct driver *d)
+{
+	const struct step *s = &run_runbook(d->run)->steps[d->step];
+	struct run_approval a;
+	struct err e;
+	run_approval(d->run, d->step, &a);
+	if (a.state == RUN_APPROVAL_NONE)
+		return false;
+	if (a.refused[0] && strcmp(a.refused, d->refused)) {
+		char *clean = sanitize_string(a.refused, strlen(a.refused));
+		fprintf(stderr, "qrh: step %zu '%s': approval refused: %s\n", d->step + 1, s->id, clean);
+		free(clean);
+		snprintf(d->refused, sizeof d->refused, "%s", a.refused);
+	}
+	if (a.state == RUN_APPROVAL_GRANTED) {
+		char *clean = sanitize_string(a.approver, strlen(a.approver));
+		fprintf(stderr, "qrh: step %zu '%s' approved by %s (%s)\n", d->step + 1, s->id, clean, a.via);
+		free(clean);
+		return false;
+	}
+	if (a.state == RUN_APPROVAL_NEEDED && d->asked == d->step + 1) {
+		fprintf(stderr, "qrh: step %zu '%s': the request for approval expired; the run stops "
+			"here and can be resumed\n", d->step + 1, s->id);
+		finish(d, NULL, QRH_EXIT_INTERRUPTED);
+		return true;
+	}
+	if (d->asked != d->step + 1) {
+		if (run_approval_request(d->run, d->step, &e) < 0) {
+			cli_error("qrh: step %zu '%s': %s", d->step + 1, s->id, e.msg);
+			finish(d, NULL, QRH_EXIT_USAGE);
+			return true;
+		}
+		d->asked = d->step + 1;
+		show_step(d->run, d->step);
+		run_approval(d->run, d->step, &a);
+		fprintf(stderr, "qrh: step %zu '%s' needs an approval by %s, within %lld s: %s\n",
+			d->step + 1, s->id, a.awaited,
+			(long long)((a.expires_ms - clock_wall_ms()) / 1000), a.how_to);
+	}
+	return true;
+}
+
 /* How step i is confirmed: from the runbook, the flags, or the terminal. */
 static void confirm(struct driver *d)
 {
 	const struct step *s = &run_runbook(d->run)->steps[d->step];
 	const char *word = run_choice_word(d->run, d->step, CHOICE_RUN);
-	if (s->dual_control) {
-		fprintf(stderr, "qrh: step %zu '%s' needs dual control, which plain mode cannot give yet\n",
-			d->step + 1, s->id);
-		finish(d, NULL, QRH_EXIT_USAGE);
+	if (awaiting_approval(d))
 		return;
-	}
 	if (s->confirm == CONFIRM_NO && !word) {
 		begin(d, "auto");
 		return;

@@ -200,6 +200,19 @@ static void describe_event(const struct journal_event *ev, const cJSON *p,
 		buf_addf(b, " (%s%s)", str(p, "how"),
 			 cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "out_of_order"))
 				 ? ", out of order" : "");
+	} else if (!strcmp(t, EV_APPROVAL_REQUEST)) {
+		buf_addf(b, "approval by another identity asked (sha256 %.12s, within %lld s)",
+			 str(p, "command_sha256"), num(p, "ttl_ms") / 1000);
+	} else if (!strcmp(t, EV_APPROVAL) || !strcmp(t, EV_APPROVAL_REFUSED)) {
+		buf_adds(b, !strcmp(t, EV_APPROVAL) ? "approved by " : "approval refused: ");
+		add_clean(b, ev->actor, 80);
+		buf_adds(b, " (");
+		add_clean(b, str(p, "via"), 8);
+		buf_adds(b, ")");
+		if (*str(p, "reason")) {
+			buf_adds(b, ": ");
+			add_clean(b, str(p, "reason"), 200);
+		}
 	} else if (!strcmp(t, EV_STEP_START)) {
 		buf_addf(b, "started, attempt %lld", num(p, "attempt"));
 	} else if (!strcmp(t, EV_ACTION_START) || !strcmp(t, EV_BACKGROUND_START)) {

@@ -13,10 +13,14 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 
 #include "runbooks/load.h"
+#include "state/approval_sock.h"
 #include "state/events.h"
+#include "state/journal_team.h"
 #include "state/run.h"
 #include "tests/unit/fake_action.h"
 #include "util/clock.h"
@@ -35,6 +39,8 @@ struct fx {
 	int step_done[16];
 	bool journal_failed;
 	char failed_msg[512];
+	int64_t uid; /* the operator's, for the run's options */
+	int64_t approval_ttl_ms;
 };
 
 static void on_event(void *arg, const struct journal_event *ev)
@@ -79,6 +85,7 @@ static int setup(void **state)
 	buf_init(&f->events, BUF_UNLIMITED);
 	buf_init(&f->output, BUF_UNLIMITED);
 	fake_reset();
+	f->uid = 1000;
 	*state = f;
 	return 0;
 }
@@ -114,7 +121,8 @@ static void open_run(struct fx *f, const char *md, const char *secret)
 		fail_msg("runbook: %s", d.n ? d.v[0].msg : "?");
 	diags_release(&d);
 	struct run_opts o = { .mode = RUN_LIVE, .operator_name = "alice", .os_user = "al",
-			      .uid = 1000, .host = "h", .grace_ms = 200,
+			      .uid = f->uid, .host = "h", .grace_ms = 200,
+			      .approval_ttl_ms = f->approval_ttl_ms,
 			      .entries = fake_entries };
 	f->run = run_new(f->rb, &o);
 	if (secret)
@@ -552,6 +560,155 @@ static void test_journal_ioerr_at_start(void **state)
 	journal_fail_after(f->j, -1, 0);
 }
 
+/* ---- dual control ---- */
+
+/* A second identity on the console's socket, in a thread: the kernel names
+ * this process's uid, which the tests make the operator's or not. */
+struct approver {
+	char uuid[40];
+	bool tamper; /* answer for another command */
+	atomic_int done; /* 1 + the verdict (0 refused, 1 approved), or 99: error */
+	char message[ERR_MSG_MAX];
+};
+
+static void *approver_main(void *arg)
+{
+	struct approver *a = arg;
+	struct err e;
+	int fd;
+	uid_t cu;
+	cJSON *hello, *reply;
+	if (approval_sock_connect(a->uuid, 5000, &fd, &cu, &hello, &e) < 0) {
+		snprintf(a->message, sizeof a->message, "%s", e.msg);
+		atomic_store(&a->done, 99);
+		return NULL;
+	}
+	const cJSON *p = cJSON_GetArrayItem(cJSON_GetObjectItem(hello, "pending"), 0);
+	cJSON *ans = cJSON_CreateObject();
+	cJSON_AddStringToObject(ans, "step_id", p ? cJSON_GetObjectItem(p, "step_id")->valuestring : "");
+	cJSON_AddNumberToObject(ans, "request_seq", p ? cJSON_GetObjectItem(p, "request_seq")->valuedouble : 0);
+	cJSON_AddStringToObject(ans, "command_sha256", !p || a->tamper ? "0000" :
+				cJSON_GetObjectItem(p, "command_sha256")->valuestring);
+	cJSON_AddStringToObject(ans, "decision", "approve");
+	int rc = approval_sock_ask(fd, ans, 5000, &reply, &e);
+	cJSON_Delete(ans);
+	cJSON_Delete(hello);
+	close(fd);
+	if (rc < 0) {
+		snprintf(a->message, sizeof a->message, "%s", e.msg);
+		atomic_store(&a->done, 99);
+		return NULL;
+	}
+	snprintf(a->message, sizeof a->message, "%s", cJSON_GetObjectItem(reply, "message")->valuestring);
+	atomic_store(&a->done, 1 + cJSON_IsTrue(cJSON_GetObjectItem(reply, "ok")));
+	cJSON_Delete(reply);
+	return NULL;
+}
+
+/* Runs one approver while the loop serves it; its verdict. */
+static int approve(struct fx *f, bool tamper, char message[ERR_MSG_MAX])
+{
+	struct approver a = { .tamper = tamper };
+	struct err e;
+	pthread_t th;
+	assert_int_equal(journal_run_uuid(f->j, run_id(f->run), a.uuid, &e), 1);
+	assert_int_equal(pthread_create(&th, NULL, approver_main, &a), 0);
+	RUN_UNTIL(f, atomic_load(&a.done));
+	pthread_join(th, NULL);
+	memcpy(message, a.message, ERR_MSG_MAX);
+	if (atomic_load(&a.done) == 99)
+		fail_msg("approver: %s", a.message);
+	return atomic_load(&a.done) - 1;
+}
+
+static const char dual_md[] = "## Del {dual_control=true}\n```sh\nexit 0\n```\n";
+
+static void test_dual_control_other_uid(void **state)
+{
+	struct fx *f = *state;
+	struct run_approval a;
+	struct err e;
+	char msg[ERR_MSG_MAX];
+	f->uid = (int64_t)getuid() + 1; /* the operator is someone else than us */
+	setenv("QRH_APPROVE_DIR", f->dir, 1);
+	open_run(f, dual_md, NULL);
+	run_approval(f->run, 0, &a);
+	assert_int_equal(a.state, RUN_APPROVAL_NEEDED);
+	assert_int_equal(run_step_begin(f->run, 0, "enter", &e), -1);
+	assert_non_null(strstr(e.msg, "needs an approval by another identity"));
+	assert_int_equal(run_approval_request(f->run, 0, &e), 0);
+	run_approval(f->run, 0, &a);
+	assert_int_equal(a.state, RUN_APPROVAL_WAITING);
+	assert_non_null(strstr(a.how_to, "qrh approve "));
+	/* an approval for another command is refused, and journaled */
+	assert_int_equal(approve(f, true, msg), 0);
+	assert_non_null(strstr(msg, "another command"));
+	assert_true(has(f, "approval_refused 0\n"));
+	assert_int_equal(approve(f, false, msg), 1);
+	run_approval(f->run, 0, &a);
+	assert_int_equal(a.state, RUN_APPROVAL_GRANTED);
+	assert_string_equal(a.via, "local");
+	assert_int_equal(sql_int(f, "select json_extract(payload, '$.uid') from events "
+				 "where type = 'approval'"), (int64_t)getuid());
+	begin(f, 0);
+	RUN_UNTIL(f, f->step_done[0] && status(f, 0) == STEP_OK);
+	/* the approval was for that attempt: spent */
+	run_approval(f->run, 0, &a);
+	assert_int_equal(a.state, RUN_APPROVAL_NEEDED);
+	verify_ok(f);
+	unsetenv("QRH_APPROVE_DIR");
+}
+
+static void test_dual_control_same_uid(void **state)
+{
+	struct fx *f = *state;
+	struct run_approval a;
+	struct err e;
+	char msg[ERR_MSG_MAX];
+	f->uid = (int64_t)getuid();
+	setenv("QRH_APPROVE_DIR", f->dir, 1);
+	open_run(f, dual_md, NULL);
+	assert_int_equal(run_approval_request(f->run, 0, &e), 0);
+	assert_int_equal(approve(f, false, msg), 0);
+	assert_non_null(strstr(msg, "same identity"));
+	run_approval(f->run, 0, &a);
+	assert_int_equal(a.state, RUN_APPROVAL_WAITING);
+	assert_non_null(strstr(a.refused, "same identity"));
+	assert_int_equal(run_step_begin(f->run, 0, "enter", &e), -1);
+	assert_int_equal(sql_int(f, "select count(*) from events where type = 'step_start'"), 0);
+	unsetenv("QRH_APPROVE_DIR");
+}
+
+static void test_dual_control_expiry(void **state)
+{
+	struct fx *f = *state;
+	struct run_approval a;
+	struct err e;
+	char msg[ERR_MSG_MAX];
+	f->uid = (int64_t)getuid() + 1;
+	f->approval_ttl_ms = 1500; /* room for the approver on a slow build */
+	setenv("QRH_APPROVE_DIR", f->dir, 1);
+	open_run(f, dual_md, NULL);
+	assert_int_equal(run_approval_request(f->run, 0, &e), 0);
+	int seen = f->step_done[0];
+	/* the front end is told when the request expires */
+	RUN_UNTIL(f, f->step_done[0] > seen);
+	run_approval(f->run, 0, &a);
+	assert_int_equal(a.state, RUN_APPROVAL_NEEDED);
+	assert_non_null(strstr(a.refused, "expired"));
+	assert_int_equal(run_step_begin(f->run, 0, "enter", &e), -1);
+	/* asked again, approved, and the approval expires unused too */
+	assert_int_equal(run_approval_request(f->run, 0, &e), 0);
+	assert_int_equal(approve(f, false, msg), 1);
+	run_approval(f->run, 0, &a);
+	assert_int_equal(a.state, RUN_APPROVAL_GRANTED);
+	seen = f->step_done[0];
+	RUN_UNTIL(f, f->step_done[0] > seen && (run_approval(f->run, 0, &a), a.state == RUN_APPROVAL_NEEDED));
+	assert_int_equal(run_step_begin(f->run, 0, "enter", &e), -1);
+	assert_int_equal(sql_int(f, "select count(*) from events where type = 'approval_request'"), 2);
+	unsetenv("QRH_APPROVE_DIR");
+}
+
 /* ---- the policy a front end presents ---- */
 
 /* After a step settles the selection goes to the first step that is not
@@ -642,6 +799,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_step_ok, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dual_control_other_uid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dual_control_same_uid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dual_control_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_choices, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retries_and_durations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_before_start, setup, teardown),

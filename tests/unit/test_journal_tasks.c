@@ -245,7 +245,7 @@ static void test_v1_upgrade(void **state)
 	int64_t ids = jt_sql_int(f->path, "SELECT sum(id * 31 + total_bytes) "
 			      "FROM outputs");
 	j = open_ok(f->path, 0);
-	assert_int_equal(journal_schema_version(j, &e), 2);
+	assert_int_equal(journal_schema_version(j, &e), JOURNAL_SCHEMA_VERSION);
 	int64_t run = run_make(j);
 	assert_int_equal(journal_output_append(j, run, TASK(0, 1, 1, "t"),
 					       JOURNAL_STDOUT, "new\n", 4, &e), 0);
@@ -260,7 +260,7 @@ static void test_v1_upgrade(void **state)
 	assert_non_null(strstr(e.msg, "already recorded"));
 	journal_close(j);
 
-	assert_int_equal(jt_sql_int(f->path, "PRAGMA user_version"), 2);
+	assert_int_equal(jt_sql_int(f->path, "PRAGMA user_version"), JOURNAL_SCHEMA_VERSION);
 	assert_int_equal(jt_sql_int(f->path, "SELECT count(*) FROM outputs "
 				 "WHERE task IS NULL"), rows);
 	assert_int_equal(jt_sql_int(f->path, "SELECT sum(id * 31 + total_bytes) "
@@ -274,7 +274,7 @@ static void test_v1_upgrade(void **state)
 	verify_clean(f->path);
 	/* a second open finds nothing to do */
 	j = open_ok(f->path, 0);
-	assert_int_equal(journal_schema_version(j, &e), 2);
+	assert_int_equal(journal_schema_version(j, &e), JOURNAL_SCHEMA_VERSION);
 	journal_close(j);
 }
 
