@@ -450,7 +450,7 @@ static void test_export_json(void **state)
 		"step", "type", "actor", "payload", "prev_hash", "hash", NULL };
 	static const char *const top_keys[] = { "run", "operators", "sessions",
 		"steps", "events", "head", "vars", "budgets", "handovers", "notes",
-		"clock", "picks", "interruptions", "reaped", NULL };
+		"clock", "picks", "interruptions", "reaped", "score", NULL };
 	struct fixture *f = *state;
 	char sha[SHA256_HEX_LEN + 1];
 	const cJSON *run, *steps, *events, *s, *ev, *head;
@@ -460,6 +460,8 @@ static void test_export_json(void **state)
 	drill_record(f);
 	doc = export_parse(f, f->run, &text);
 	assert_keys(doc, top_keys);
+	/* a drill's score card, its faults kept back while it goes on */
+	assert_true(cJSON_IsTrue(get(get(doc, "score"), "drill")));
 
 	run = get(doc, "run");
 	assert_keys(run, run_keys);
