@@ -4,6 +4,7 @@
 #   make check-asan the same under AddressSanitizer + UBSan
 #   make check-slow the long crash campaign (CRASH_KILLS=240 kill -9s)
 #   make deps       install build and test dependencies (Debian 12, apt-get)
+#   make demo       the failover drill against the DR sandbox (demo-stop: down)
 #   make fuzz       run the libFuzzer targets (FUZZ_SECONDS=N each)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   V=1             show the commands
@@ -17,6 +18,20 @@ PKGS := ncursesw libcurl libcjson libssh2 sqlite3 libpq libcmark-gfm yaml-0.1 li
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcmark-gfm-extensions
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+# A missing library is named with the command that installs it, before
+# the compiler stops at a header it cannot find.
+NO_DEPS_GOALS := deps demo demo-stop clean
+ifneq ($(or $(MAKECMDGOALS),all),$(filter $(NO_DEPS_GOALS),$(MAKECMDGOALS)))
+ifeq ($(shell command -v pkg-config),)
+$(error pkg-config is missing: run make deps (as root) to install the build dependencies)
+endif
+NEEDED_PKGS := $(PKGS) $(if $(filter check check-asan tests,$(MAKECMDGOALS)),cmocka)
+MISSING_PKGS := $(shell for p in $(NEEDED_PKGS); do pkg-config --exists $$p || echo $$p; done)
+ifneq ($(MISSING_PKGS),)
+$(error missing libraries: $(MISSING_PKGS): run make deps (as root) to install them)
+endif
+endif
 
 # A strict set in the spirit of git's DEVELOPER=1.
 WARNINGS := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wpointer-arith \
@@ -55,7 +70,7 @@ TEST_SUPPORT_OBJ := $(TEST_SUPPORT_SRC:%.c=$(BUILD)/%.o)
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all check check-asan check-slow deps fuzz install clean bench demo tests
+.PHONY: all check check-asan check-slow deps fuzz install clean bench demo demo-stop tests
 .SECONDARY:
 all: qrh
 
@@ -121,13 +136,14 @@ fuzz:
 bench: qrh $(BENCH_BIN)
 	$(Q)sh bench/run.sh
 
-# The practice drill in the console, journaled apart from real runs. The
-# sandbox with Postgres, HTTP gateways and a Velero simulator comes with
-# the executors that need it.
-DEMO_DIR ?= $${TMPDIR:-/tmp}/qrh-demo
-demo: qrh
-	@mkdir -p $(DEMO_DIR)
-	./qrh run --drill --journal $(DEMO_DIR)/journal.db runbooks/library/practice-drill.md
+# The failover drill in the console against the DR sandbox, installing
+# what is missing first (tools/demo.sh); the sandbox stays up afterwards
+# for another try, demo-stop takes it down.
+demo:
+	$(Q)MAKE="$(MAKE)" sh tools/demo.sh
+
+demo-stop:
+	$(Q)if [ -x qrh ]; then ./qrh sandbox down; else sh sandbox/sandbox.sh down; fi
 
 install: qrh
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5

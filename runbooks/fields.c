@@ -504,6 +504,26 @@ static int set_recipe(struct load_ctx *c, void *obj, const struct field *f,
 	return -1;
 }
 
+/* expect=fail: a step meant to fail (in a drill). */
+static int set_expect(struct load_ctx *c, void *obj, const struct field *f,
+		      const cJSON *v)
+{
+	const char *t = want_string(c, v, "fail");
+	if (!t)
+		return -1;
+	if (strcmp(t, "fail")) {
+		field_error(c, v, "a step's 'expect' can only be 'fail' (a step meant to fail), not '%s'", t);
+		return -1;
+	}
+	*AT(obj, f, bool) = true;
+	return 0;
+}
+
+static cJSON *get_expect(const void *obj, const struct field *f)
+{
+	return *CAT(obj, f, bool) ? cJSON_CreateString("fail") : NULL;
+}
+
 #define F(n, set, get, type, mem, kinds, flags)                               \
 	{ n, set, get, offsetof(type, mem), kinds, flags }
 #define STEPF(n, set, get, mem, flags) F(n, set, get, struct step, mem, 0, flags)
@@ -534,6 +554,9 @@ const struct field step_fields[] = {
 	STEPF("capture", set_varname, get_str, capture, FIELD_HOIST),
 	STEPF("rto_start", set_bool, get_bool, rto_start, FIELD_HOIST),
 	STEPF("rto_stop", set_bool, get_bool, rto_stop, FIELD_HOIST),
+	STEPF("par", set_duration, get_duration, par_ms, FIELD_HOIST),
+	STEPF("expect", set_expect, get_expect, expect_fail, 0),
+	STEPF("hint", set_str, get_str, hint, 0),
 	{ 0 },
 };
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runbooks/fault.h"
 #include "runbooks/suggest.h"
 #include "util/xalloc.h"
 
@@ -290,7 +291,29 @@ static void set_text(struct load_ctx *c, const cJSON *v, char **slot)
 
 static const char *const top_names[] = { "title",   "description", "vars",
 					 "targets", "probes",	   "objectives",
-					 "notes",   "notify",      "steps" };
+					 "faults",  "notes",	   "notify",
+					 "steps" };
+
+/* faults: a list of NAME or NAME=VALUE (runbooks/fault.h). */
+static void load_faults(struct load_ctx *c, const cJSON *m, struct runbook *rb)
+{
+	const cJSON *v;
+	if (!cJSON_IsArray(m)) {
+		field_error(c, m, "'faults' must be a list like [replica-lag=45s, fail-once=promote]");
+		return;
+	}
+	cJSON_ArrayForEach(v, m)
+	{
+		struct fault f;
+		char msg[FAULT_MSG_MAX];
+		if (!cJSON_IsString(v))
+			field_error(c, v, "a fault is a string like replica-lag=45s");
+		else if (fault_parse(v->valuestring, &f, msg) < 0)
+			field_error(c, v, "bad fault '%s': %s", v->valuestring, msg);
+		else
+			strv_push(&rb->faults, v->valuestring);
+	}
+}
 
 /* notify: {url, timeout, retries, backoff}, or just the url. */
 static void load_notify(struct load_ctx *c, const cJSON *m, struct runbook *rb)
@@ -347,7 +370,9 @@ void tree_load_runbook(struct load_ctx *c, const cJSON *root,
 				tree_apply_object(c, objective_fields, &rb->objectives, -1, m, NULL);
 				ctx_path_pop(c, len);
 			}
-		} else if (!strcmp(k, "steps") && allow_steps)
+		} else if (!strcmp(k, "faults"))
+			load_faults(c, m, rb);
+		else if (!strcmp(k, "steps") && allow_steps)
 			rb->steps = load_list(c, m, "steps", QRH_MAX_STEPS, sizeof *rb->steps,
 					      &rb->n_steps, load_step_item);
 		else if (!strcmp(k, "steps"))

@@ -74,6 +74,7 @@ void step_init(struct step *s)
 	s->on_fail = ON_FAIL_STOP;
 	s->timeout_ms = -1;
 	s->backoff_ms = -1;
+	s->par_ms = -1;
 }
 
 void runbook_init(struct runbook *rb)
@@ -115,6 +116,7 @@ static void step_release(struct step *s)
 	free(s->doc);
 	free(s->confirm_word);
 	free(s->capture);
+	free(s->hint);
 }
 
 static void var_release(struct var *v)
@@ -167,6 +169,7 @@ void runbook_free(struct runbook *rb)
 	free(rb->source);
 	free(rb->title);
 	free(rb->description);
+	strv_release(&rb->faults);
 	free(rb->notify.url);
 	free(rb);
 }

@@ -129,6 +129,10 @@ struct step {
 	char *capture; /* variable set from the step's output */
 	bool rto_start;
 	bool rto_stop;
+	/* drills (qrh drill): the par time, a step meant to fail, a hint */
+	int64_t par_ms; /* -1: none */
+	bool expect_fail;
+	char *hint;
 	struct action *actions;
 	size_t n_actions;
 };
@@ -228,6 +232,7 @@ struct runbook {
 	struct notify notify;
 	struct step *steps;
 	size_t n_steps;
+	struct strv faults; /* drill faults (runbooks/fault.h) */
 	bool notes_anyone; /* notes: anyone: watchers may add notes (team mode) */
 };
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "runbooks/fault.h"
 #include "runbooks/fields.h"
 #include "runbooks/http_spec.h"
 #include "runbooks/load.h"
@@ -720,6 +721,18 @@ static void lint_secrets(const struct runbook *rb, struct diags *d)
 				  rb->vars[i].name);
 }
 
+/* A fail-once fault names a step of the runbook. */
+static void check_faults(const struct runbook *rb, struct diags *d)
+{
+	for (size_t i = 0; i < rb->faults.n; i++) {
+		struct fault f;
+		char msg[FAULT_MSG_MAX];
+		if (fault_parse(rb->faults.v[i], &f, msg) == 0 && !fault_step_known(rb, &f))
+			diag_error(d, (struct srcpos){ 1, 1 }, "fault '%s': no step has the id '%s'",
+				   rb->faults.v[i], f.value);
+	}
+}
+
 void runbook_validate(struct runbook *rb, struct diags *d)
 {
 	runbook_assign_ids(rb);
@@ -736,6 +749,7 @@ void runbook_validate(struct runbook *rb, struct diags *d)
 	check_targets(rb, d);
 	check_probes(rb, d);
 	check_objectives(rb, d);
+	check_faults(rb, d);
 	check_notify(rb, d);
 	regex_t res[N_DESTRUCTIVE];
 	int ok = 1;

@@ -85,6 +85,11 @@ cJSON *runbook_to_cjson(const struct runbook *rb)
 		cJSON_AddItemToObject(o, "objectives", obj);
 	else
 		cJSON_Delete(obj);
+	if (rb->faults.n) {
+		cJSON *fl = cJSON_AddArrayToObject(o, "faults");
+		for (size_t i = 0; i < rb->faults.n; i++)
+			cJSON_AddItemToArray(fl, cJSON_CreateString(rb->faults.v[i]));
+	}
 	if (rb->notify.url) {
 		cJSON *n = cJSON_AddObjectToObject(o, "notify");
 		field_emit(n, notify_fields, &rb->notify, -1, false, 0);

@@ -150,6 +150,14 @@
 #define EV_TASK_REAPED "task_reaped"
 #define EV_DRY_RUN "dry_run"
 #define EV_NOTE "note"
+/* Drills (qrh drill): "drill" {"faults": [{"spec", "name", "applied",
+ * "error"?}], "sandbox": DIR or null}, written after run_start (and again
+ * by a resume that re-applies them); "hint" {"step_id"}: the operator was
+ * shown the step's hint. An action_end whose first attempt a fail-once
+ * fault failed has "fault": "fail-once". Front ends do not show the
+ * faults until the run has ended. */
+#define EV_DRILL "drill"
+#define EV_HINT "hint"
 #define EV_HANGUP "hangup"
 #define EV_SIGNAL "signal"
 #define EV_OBJECTIVES "objectives"

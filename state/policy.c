@@ -8,8 +8,9 @@
 bool run_step_settled(const struct run *r, size_t i)
 {
 	enum step_status s = run_step(r, i)->status;
+	const struct step *st = &r->rb->steps[i];
 	return step_status_final(s) ||
-	       (r->rb->steps[i].on_fail == ON_FAIL_CONTINUE &&
+	       ((st->on_fail == ON_FAIL_CONTINUE || st->expect_fail) &&
 		(s == STEP_FAILED || s == STEP_TIMEOUT));
 }
 
@@ -38,11 +39,17 @@ bool run_complete(const struct run *r)
 	return run_next_step(r) < 0;
 }
 
+/* ok when every step went as designed: final, or failed when it was
+ * meant to (expect=fail); a step meant to fail that passed did not. */
 const char *run_outcome(const struct run *r)
 {
-	for (size_t i = 0; i < r->rb->n_steps; i++)
-		if (!step_status_final(run_step(r, i)->status))
+	for (size_t i = 0; i < r->rb->n_steps; i++) {
+		enum step_status s = run_step(r, i)->status;
+		bool failed = s == STEP_FAILED || s == STEP_TIMEOUT;
+		if (r->rb->steps[i].expect_fail ? s == STEP_OK || !(failed || step_status_final(s))
+						 : !step_status_final(s))
 			return "failed";
+	}
 	return "ok";
 }
 

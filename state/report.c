@@ -9,6 +9,7 @@
 
 #include "runbooks/load.h"
 #include "state/events.h"
+#include "state/score.h"
 #include "state/report_json.h"
 #include "state/report_priv.h"
 #include "util/clock.h"
@@ -398,6 +399,15 @@ int report_export_json(struct journal *j, const struct run_report *r,
 	if (rc < 0) {
 		cJSON_Delete(doc);
 		return -1;
+	}
+	if (r->run.mode && !strcmp(r->run.mode, "drill")) {
+		struct drill_score sc;
+		if (score_load(j, r, &sc, e) < 0) {
+			cJSON_Delete(doc);
+			return -1;
+		}
+		cJSON_AddItemToObject(doc, "score", score_json(&sc, !sc.ended));
+		score_release(&sc);
 	}
 	cJSON_AddItemToObject(doc, "head", head_json(&r->head));
 	if (report_evidence_json(j, r, doc, e) < 0) {

@@ -67,6 +67,7 @@ void run_free(struct run *r)
 		cJSON_free((void *)(uintptr_t)r->pending.ev[i].payload);
 	free(r->pending.ev);
 	free(r->tasks);
+	strv_release(&r->fail_once);
 	fold_release(&r->fold);
 	values_release(&r->values);
 	free(r->actor);
@@ -457,7 +458,7 @@ int run_open(struct run *r, struct journal *j, struct loop *l,
 	if (r->lis.event)
 		r->lis.event(r->lis.arg, &ev);
 	run_probes_begin(r, true);
-	return 0;
+	return run_drill_begin(r, e);
 }
 
 int run_reopen(struct run *r, struct journal *j, struct loop *l,
@@ -469,7 +470,8 @@ int run_reopen(struct run *r, struct journal *j, struct loop *l,
 	/* one owner: refused before anything is read or written */
 	if (journal_run_lock(j, id, r->actor, e) < 0)
 		return -1;
-	if (attach(r, j, l, reaper, lis, e) < 0 || run_reopen_replay(r, e) < 0)
+	if (attach(r, j, l, reaper, lis, e) < 0 || run_reopen_replay(r, e) < 0 ||
+	    run_drill_reopen(r, e) < 0)
 		return -1;
 	char boot[CLOCK_BOOT_ID_MAX];
 	clock_boot_id(boot);

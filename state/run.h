@@ -64,6 +64,11 @@ struct run_opts {
 	int64_t uid;
 	const char *host;
 	int64_t grace_ms; /* SIGTERM to SIGKILL; 0: the default */
+	/* A drill's faults as the front end applied them: the drill event's
+	 * "faults" array (state/events.h), journaled after run_start; its
+	 * fail-once faults are the engine's to inject. NULL: none. */
+	const cJSON *drill_faults;
+	const char *sandbox_dir; /* the drill's sandbox, or NULL */
 	int64_t approval_ttl_ms; /* dual control; 0: RUN_APPROVAL_TTL_MS */
 	/* Tests: the action kinds to use, indexed by enum action_kind (NULL
 	 * entries and a NULL table mean the real ones). */
@@ -222,7 +227,9 @@ bool run_out_of_order(const struct run *r, size_t i);
 size_t run_select_after(const struct run *r, size_t i);
 /* Every step is settled. */
 bool run_complete(const struct run *r);
-/* The outcome of a complete run: "ok" or "failed". */
+/* The outcome of a complete run: "ok" when every step went as designed
+ * (ok, skipped or done by hand; a step with expect=fail failed, or was
+ * skipped or done by hand), else "failed". */
 const char *run_outcome(const struct run *r);
 
 /* What a signal means for the run. */
@@ -376,6 +383,9 @@ int run_survivors_wait(struct run *r, size_t i, struct err *e);
 int run_survivors_stop(struct run *r, size_t i, struct err *e);
 int run_dry_step(struct run *r, size_t i, struct err *e);
 int run_note(struct run *r, const char *text, struct err *e);
+/* Shows step i's hint: journals it (the score card counts hints) and
+ * returns the text, or NULL (with a message) when it has none. */
+const char *run_hint(struct run *r, size_t i, struct err *e);
 /* Journals a signal or hangup event (type from state/events.h). */
 int run_mark(struct run *r, const char *type, const char *detail,
 	     struct err *e);

@@ -195,6 +195,7 @@ struct run {
 		char *var;
 		cJSON *choices; /* NULL: nothing to pick */
 	} pick;
+	struct strv fail_once; /* drill: step ids whose first attempt fails */
 	struct team_link *team; /* borrowed; NULL: no team journal */
 	struct approvals *appr; /* dual control (state/approval.c); NULL: none yet */
 };
@@ -234,6 +235,13 @@ void run_notify_step(struct run *r, size_t i);
 /* The journal's output batching timer is armed (after an output append). */
 void run_output_written(struct run *r);
 
+/* ---- run_drill.c ---- */
+/* Journals the drill event of a new run, and learns its fail-once faults;
+ * run_drill_reopen learns them from the journal of a resumed run. */
+int run_drill_begin(struct run *r, struct err *e);
+int run_drill_reopen(struct run *r, struct err *e);
+/* Step i's first attempt is to fail (a fail-once fault)? */
+bool run_drill_fails(const struct run *r, size_t i, int attempt);
 /* ---- approval.c ---- */
 /* 0 when step i may start now as far as dual control goes (no approval
  * needed, or one granted for exactly what it runs). */

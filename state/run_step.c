@@ -598,6 +598,26 @@ static void wait_probe_begin(struct run *r, const struct action *a)
 	}
 }
 
+/* A drill's fail-once fault: the action is announced as it would run,
+ * and fails without running. The trainee sees a failure like any other;
+ * the journal says it was the fault. */
+static void fault_fail(struct run *r, const struct action *a)
+{
+	struct attempt *att = r->att;
+	struct err e;
+	static const char summary[] = "failed: a transient error, try again";
+	r->defer = true;
+	run_emit(r, (long)att->step, EV_ACTION_START, NULL, action_start_payload(r, a, NULL), &e);
+	cJSON *end = run_step_payload(r, att->step, att->attempt);
+	cJSON_AddNumberToObject(end, "action", (double)att->action);
+	cJSON_AddStringToObject(end, "status", action_status_name(ACTION_FAILED));
+	cJSON_AddNullToObject(end, "exit_code");
+	cJSON_AddNumberToObject(end, "duration_ms", 0);
+	cJSON_AddStringToObject(end, "summary", summary);
+	cJSON_AddStringToObject(end, "fault", "fail-once");
+	action_result(r, ACTION_FAILED, summary, end);
+}
+
 static void action_begin(struct run *r)
 {
 	struct attempt *att = r->att;
@@ -633,7 +653,9 @@ static void action_begin(struct run *r)
 		free(clean);
 		return;
 	}
-	if (is_group(r->rb, a->target))
+	if (att->action == 0 && run_drill_fails(r, att->step, att->attempt))
+		fault_fail(r, a);
+	else if (is_group(r->rb, a->target))
 		fan_start(r, a);
 	else
 		single_start(r, a);

@@ -44,6 +44,8 @@ int cmd_list(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_sandbox(int argc, char **argv);
+int cmd_drill(int argc, char **argv);
 int cmd_team(int argc, char **argv);
 int cmd_approve(int argc, char **argv);
 int cmd_verify_bundle(int argc, char **argv);

@@ -17,7 +17,9 @@
 #include "state/run.h"
 #include "tui/cli.h"
 #include "tui/console.h"
+#include "tui/drill.h"
 #include "tui/plain.h"
+#include "tui/sandbox_ctl.h"
 #include "tui/sanitize.h"
 #include "tui/team_cli.h"
 #include "util/clock.h"
@@ -27,13 +29,14 @@
 struct run_args {
 	const char *cmd;
 	bool plain, yes, dry_run, drill, quiet_output;
-	bool rerun_interrupted, skip_interrupted, changed_ok;
+	bool rerun_interrupted, skip_interrupted, changed_ok, history;
 	const char *operator_name;
 	const char *journal;
 	const char *team;   /* --team CONNINFO */
 	int64_t grace_ms;
 	struct strv given; /* NAME=value */
 	struct strv typed; /* ID=WORD */
+	struct strv faults; /* --fault NAME[=VALUE] */
 	const char *target; /* RUNBOOK for run, RUN for resume */
 	const char *head_file; /* --head-file: the head appended on leaving */
 };
@@ -41,7 +44,7 @@ struct run_args {
 enum {
 	OPT_YES = 'y', OPT_VAR = 'v', OPT_PLAIN = 256, OPT_DRY, OPT_DRILL,
 	OPT_OPERATOR, OPT_JOURNAL, OPT_TYPED, OPT_GRACE, OPT_RERUN, OPT_SKIP,
-	OPT_CHANGED, OPT_QUIET_OUTPUT, OPT_HEAD_FILE, OPT_HELP, OPT_TEAM,
+	OPT_CHANGED, OPT_QUIET_OUTPUT, OPT_HEAD_FILE, OPT_HELP, OPT_TEAM, OPT_FAULT, OPT_HISTORY,
 };
 
 static const struct option run_options[] = {
@@ -61,6 +64,8 @@ static const struct option run_options[] = {
 	{ "team", required_argument, 0, OPT_TEAM },
 	{ "head-file", required_argument, 0, OPT_HEAD_FILE },
 	{ "help", no_argument, 0, OPT_HELP },
+	{ "fault", required_argument, 0, OPT_FAULT },
+	{ "history", no_argument, 0, OPT_HISTORY },
 	{ 0, 0, 0, 0 },
 };
 
@@ -78,6 +83,12 @@ static int parse_one(struct run_args *a, int c)
 	case OPT_SKIP: a->skip_interrupted = true; break;
 	case OPT_CHANGED: a->changed_ok = true; break;
 	case OPT_QUIET_OUTPUT: a->quiet_output = true; break;
+	case OPT_FAULT: strv_push(&a->faults, optarg); break;
+	case OPT_HISTORY:
+		if (strcmp(a->cmd, "drill"))
+			return usage_error(a->cmd, "--history belongs to qrh drill");
+		a->history = true;
+		break;
 	case OPT_TEAM: a->team = optarg; break;
 	case OPT_HEAD_FILE: a->head_file = optarg; break;
 	case OPT_VAR:
@@ -108,6 +119,8 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 		if (parse_one(a, c))
 			return QRH_EXIT_USAGE;
 	}
+	if (a->faults.n && !a->drill)
+		return usage_error(a->cmd, "--fault injects a fault into a drill: give --drill (or use qrh drill)");
 	if (a->rerun_interrupted && a->skip_interrupted)
 		return usage_error(a->cmd, "--rerun-interrupted and --skip-interrupted exclude each other");
 	if (optind < argc)
@@ -332,7 +345,11 @@ static int drive_front(struct session *s, const struct run_args *a)
 		if (a->yes || a->typed.n || a->quiet_output || a->rerun_interrupted || a->skip_interrupted)
 			fprintf(stderr, "qrh: --yes, --typed, --quiet-output and --rerun/--skip-interrupted "
 					"apply to plain mode; the console asks (use --plain to use them)\n");
+		char resume[512];
+		if (a->journal)
+			snprintf(resume, sizeof resume, "qrh resume --journal %s", a->journal);
 		struct console_opts co = { .resumed = !strcmp(a->cmd, "resume"),
+					   .resume_cmd = a->journal ? resume : NULL,
 					   .on_signals_ready = hold_signals };
 		return console_drive(s->run, s->loop, &co);
 	}
@@ -417,42 +434,75 @@ static int drive_and_leave(struct session *s, const struct run_args *a)
 
 void plain_print_setup(const struct runbook *rb, bool quiet_output);
 
-int cmd_run(int argc, char **argv)
+static void args_release(struct run_args *a)
 {
-	struct run_args a = { .cmd = "run" };
-	int rc = parse_args(&a, argc, argv);
+	strv_release(&a->given);
+	strv_release(&a->typed);
+	strv_release(&a->faults);
+}
+
+/* qrh run and qrh drill: a new run. A drill takes the sandbox's values
+ * and the trainer's faults (tui/drill.h). */
+static int run_main(struct run_args *a, int argc, char **argv)
+{
+	int rc = parse_args(a, argc, argv);
 	if (rc)
 		return rc < 0 ? QRH_EXIT_OK : rc;
-	if (!a.target)
-		return usage_error("run", "no runbook given");
+	if (!a->target)
+		return usage_error(a->cmd, "no runbook given");
+	if (a->history)
+		return drill_history(a->journal, a->target);
 	struct session s = { 0 };
+	struct drill dr = { 0 };
 	struct run_opts o;
 	char host[256];
 	struct run_listener lis;
 	struct err e;
 	rc = QRH_EXIT_USAGE;
-	s.rb = load(a.target, NULL, 0);
+	s.rb = load(a->target, NULL, 0);
 	if (!s.rb)
 		goto out;
-	identity(&o, &a, host, sizeof host);
+	identity(&o, a, host, sizeof host);
+	if (a->drill) {
+		if (drill_setup(&dr, s.rb, &a->faults, use_console(a), a->cmd) < 0)
+			goto out;
+		o.drill_faults = dr.faults;
+		o.sandbox_dir = dr.sandbox ? sandbox_dir() : NULL;
+	}
 	s.run = run_new(s.rb, &o);
-	if (fill_values(s.run, &a) < 0 || session_open(&s, &a) < 0)
+	if (a->drill)
+		drill_values(&dr, s.run, &a->given);
+	if (fill_values(s.run, a) < 0 || session_open(&s, a) < 0)
 		goto out;
-	listener_for(&a, &lis);
-	plain_print_setup(s.rb, a.quiet_output);
+	listener_for(a, &lis);
+	plain_print_setup(s.rb, a->quiet_output);
 	hold_signals(true);
 	if (run_open(s.run, s.j, s.loop, s.reaper, &lis, &e) < 0) {
-		cli_error("qrh run: %s", e.msg);
+		cli_error("qrh %s: %s", a->cmd, e.msg);
 		goto out;
 	}
-	if (team_attach(&s, &a) < 0)
+	if (team_attach(&s, a) < 0)
 		goto out;
-	rc = drive_and_leave(&s, &a);
+	rc = drive_and_leave(&s, a);
+	if (a->drill)
+		drill_after(&dr, s.j, run_id(s.run), true);
 out:
+	drill_release(&dr);
 	session_close(&s);
-	strv_release(&a.given);
-	strv_release(&a.typed);
+	args_release(a);
 	return rc;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_args a = { .cmd = "run" };
+	return run_main(&a, argc, argv);
+}
+
+int cmd_drill(int argc, char **argv)
+{
+	struct run_args a = { .cmd = "drill", .drill = true };
+	return run_main(&a, argc, argv);
 }
 
 /* Which run to resume: the one named, or the newest unfinished. */
@@ -555,10 +605,13 @@ int cmd_resume(int argc, char **argv)
 	if (team_attach(&s, &a) < 0)
 		goto out;
 	rc = drive_and_leave(&s, &a);
+	if (jr.mode && !strcmp(jr.mode, "drill")) {
+		struct drill dr = { .sandbox = sandbox_exists(), .quiet = use_console(&a) };
+		drill_after(&dr, s.j, id, true);
+	}
 out:
 	journal_run_release(&jr);
 	session_close(&s);
-	strv_release(&a.given);
-	strv_release(&a.typed);
+	args_release(&a);
 	return rc;
 }

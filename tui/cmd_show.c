@@ -12,9 +12,11 @@
 #include "state/journal.h"
 #include "state/report.h"
 #include "tui/cli.h"
+#include "tui/drill.h"
 #include "tui/sanitize.h"
 #include "tui/show.h"
 #include "util/clock.h"
+#include "util/xalloc.h"
 
 #define SHOW_INDENT "        "
 
@@ -362,6 +364,23 @@ static int steps_print(struct journal *j, const struct run_report *r,
 	return rc;
 }
 
+/* A drill's score card (the faults only once it has ended). */
+static void card_print(struct journal *j, int64_t id)
+{
+	char *card = drill_card(j, id, false);
+	if (!card)
+		return;
+	putchar('\n');
+	for (const char *p = card; *p;) {
+		size_t n = strcspn(p, "\n");
+		char *line = xstrndup(p, n);
+		print_clean("", line, "\n");
+		free(line);
+		p += n + (p[n] == '\n');
+	}
+	free(card);
+}
+
 static int show_run(struct journal *j, int64_t id, bool output)
 {
 	struct run_report r;
@@ -380,6 +399,8 @@ static int show_run(struct journal *j, int64_t id, bool output)
 	rc = steps_print(j, &r, output);
 	show_probes_print(&r);
 	notes_print(&r);
+	if (r.run.mode && !strcmp(r.run.mode, "drill"))
+		card_print(j, id);
 	report_release(&r);
 	if (rc > 0)
 		fprintf(stderr, "qrh show: stored output of run %lld is not what "

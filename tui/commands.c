@@ -215,6 +215,47 @@ const struct command qrh_commands[] = {
 	  "\n"
 	  "Exit status: 0 when everything holds, 1 when a file fails, 2 when DIR\n"
 	  "is not a directory or on a usage error.\n" },
+	{ "drill", cmd_drill,
+	  "qrh drill [--plain] [--yes] [--fault NAME[=VALUE]]... [--operator NAME] [-v NAME=VALUE]... [--typed ID=WORD]... [--journal DB] RUNBOOK | qrh drill --history [--journal DB] RUNBOOK",
+	  "run a runbook as a training drill against the sandbox, scored",
+	  "The same as qrh run --drill: the run is journaled as a drill, the\n"
+	  "runbook's variables take the sandbox's values (qrh sandbox env; -v\n"
+	  "still wins), and at the end a score card shows each step's time\n"
+	  "against its par=, the skips, retries and hints, the objectives met,\n"
+	  "and the faults the trainer injected. A step with expect=fail is meant\n"
+	  "to fail: the drill is ok when it does.\n"
+	  "\n"
+	  "  --fault NAME[=VALUE]  inject a fault (also the runbook's faults:):\n"
+	  "                      replica-lag=DURATION, dr-slow=DURATION,\n"
+	  "                      velero-outcome=PartiallyFailed|Failed,\n"
+	  "                      fail-once=STEP_ID, primary-refuses; journaled,\n"
+	  "                      shown to the trainee only when the drill ends\n"
+	  "  --history           the drills of RUNBOOK in the journal: a table of\n"
+	  "                      runs and, per step, a sparkline of its times\n"
+	  "Other options as for qrh run. The sandbox is $QRH_SANDBOX_DIR\n"
+	  "(default /tmp/qrh-sandbox).\n"
+	  "\n"
+	  "Exit status as for qrh run.\n" },
+	{ "sandbox", cmd_sandbox, "qrh sandbox [--dir DIR] up|down [--wipe]|reset|status|env",
+	  "start, stop or inspect the local DR sandbox for drills",
+	  "The DR sandbox on loopback (sandbox/sandbox.sh): a PostgreSQL primary\n"
+	  "and streaming replica (database app) with a marker writer logging\n"
+	  "every acknowledged write, a primary and a DR application server whose\n"
+	  "/healthz names its region and checks its own database, a front door\n"
+	  "with Route 53 failover routing, and the Velero simulator. As root the\n"
+	  "servers run as the user qrh-sandbox.\n"
+	  "\n"
+	  "  up        start what is not running (creating the sandbox first)\n"
+	  "  down      stop everything: no process, no port left (--wipe: and\n"
+	  "            remove the state directory)\n"
+	  "  reset     down --wipe, then up\n"
+	  "  status    one line per part\n"
+	  "  env       the variables qrh drill gives the runbooks\n"
+	  "  --dir DIR the state directory (default $QRH_SANDBOX_DIR, then\n"
+	  "            /tmp/qrh-sandbox); settings in DIR/sandbox.conf\n"
+	  "\n"
+	  "Exit status: 0 done (status: everything up), 1 a part failed or is\n"
+	  "down, 2 usage, 3 (status) not running.\n" },
 	{ "team", cmd_team, "qrh team init|check|sync [--journal DB] [CONNINFO]",
 	  "set up the team database, check its grants, ship what waits",
 	  "Team mode keeps a copy of every run in a PostgreSQL database that the\n"

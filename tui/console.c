@@ -413,6 +413,7 @@ static void console_setup(struct console *c, struct run *r, struct loop *l)
 	c->settled = xcalloc(n, sizeof *c->settled);
 	run_clock_and_head(c);
 	c->match = -1;
+	c->rpo_window_ms = c->rpo_rows_lost = STEP_NONE;
 	c->result_of = -1;
 	c->offer = -1;
 	c->exit_code = QRH_EXIT_INTERRUPTED;
@@ -480,6 +481,7 @@ int console_drive(struct run *r, struct loop *l, const struct console_opts *o)
 	struct err e;
 	console_setup(c, r, l);
 	c->resumed = o->resumed;
+	snprintf(c->resume_cmd, sizeof c->resume_cmd, "%s", o->resume_cmd ? o->resume_cmd : "qrh resume");
 	c->read_only = o->read_only;
 	int sigs[] = { SIGINT, SIGTERM, SIGHUP };
 	for (size_t k = 0; k < 3; k++)

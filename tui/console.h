@@ -19,6 +19,9 @@
 struct console_opts {
 	bool resumed;   /* offer the choice for interrupted steps at once */
 	bool read_only; /* qrh watch: follow a run another qrh is running */
+	/* what continues the run, as the quit dialog prints it (NULL: qrh
+	 * resume); a journal given with --journal must be named in it */
+	const char *resume_cmd;
 	void (*on_signals_ready)(bool hold);
 };
 

@@ -288,10 +288,12 @@ static void k_quit(struct console *c, int key)
 		c->quit = true;
 		return;
 	}
-	dialog_open(c, DLG_YESNO,
-		    run_step_active(c->run) ? "Quit? The running step is cancelled; qrh resume continues the run."
-					    : "Quit? The run stays open: qrh resume continues it.",
-		    quit_chosen);
+	char q[640];
+	snprintf(q, sizeof q,
+		 run_step_active(c->run) ? "Quit? The running step is cancelled; %s continues the run."
+					 : "Quit? The run stays open: %s continues it.",
+		 c->resume_cmd);
+	dialog_open(c, DLG_YESNO, q, quit_chosen);
 }
 
 static void k_help(struct console *c, int key)

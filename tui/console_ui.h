@@ -152,6 +152,11 @@ struct console {
 	unsigned spin;
 	uint64_t clock; /* counts feeds and selections, for eviction */
 	char status[256];
+	size_t n_notes;
+	char resume_cmd[512]; /* the quit dialog's words for continuing */
+	/* the last RPO measured (an action's window_ms, sql recipe=rpo);
+	 * STEP_NONE until then */
+	int64_t rpo_window_ms, rpo_rows_lost;
 };
 
 /* A line of text qrh wrote itself, into a dialog or a pane. */

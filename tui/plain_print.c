@@ -333,6 +333,12 @@ static void run_event_text(const struct journal_event *ev, const cJSON *p,
 		buf_adds(b, "hangup: the terminal went away; finishing the running step");
 	} else if (probe_event_text(ev, p, b)) {
 		/* probes and objectives: tui/probe_text.c */
+	} else if (!strcmp(t, EV_DRILL)) {
+		/* which faults: only in the score card at the end */
+		buf_addf(b, "drill: %d faults injected (shown at the end)",
+			 cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(p, "faults")));
+	} else if (!strcmp(t, EV_HINT)) {
+		buf_adds(b, "hint shown");
 	} else {
 		buf_adds(b, t);
 	}

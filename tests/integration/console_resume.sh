@@ -56,7 +56,8 @@ one_size() {
 	keys $s Enter
 	wait_for $s "notes 1"
 	keys $s q
-	dialog $s "Quit? The run stays open: qrh resume continues it."
+	# the journal given with --journal is named: the words work as printed
+	dialog $s "Quit? The run stays open: qrh resume --journal"
 	keys $s n
 	wait_gone $s "Quit? The run stays open"
 	keys $s q

@@ -11,6 +11,11 @@
 #                       on ADDR (default 127.0.0.1), PORT (default: a free
 #                       one, chosen by the kernel); waits until it listens
 #   http_start_tls NAME REGION CERT KEY [ADDR [PORT]]   the same over HTTPS
+#   http_start_app NAME REGION ADDR PORT ARGS...   the same with more
+#                       arguments for httpd.py (--dsn: an application server)
+#   http_start_prog NAME PROG ADDR PORT ARGS...    another server program of
+#                       the same interface (--bind, --port, --port-file,
+#                       --access-log), e.g. the sandbox's front door
 #   http_stop NAME      stop it (SIGTERM to its pid, then wait); the port
 #                       stays recorded, so http_restart can take it again
 #   http_restart NAME   start it again, same region, address and port
@@ -26,12 +31,21 @@
 #   http_wait_for COND_CMD... [timeout in $HTTP_WAIT, default 30 s]: run a
 #                       command every 0.1 s until it succeeds; 1 on timeout
 #
-# Servers are stopped by the pid recorded at start, never by name.
+# Servers are stopped by the pid recorded at start, never by name. They
+# run under Debian's /usr/bin/python3 when it exists ($HTTP_PYTHON), with
+# standard input and output away from the caller's (a caller reading our
+# output must not wait for the server), prefixed by the command in the
+# array HTTP_LAUNCH when set (the sandbox: setsid, and a user of its own).
 
 : "${HTTP_DIR:=${T:+$T/http}}"
 : "${HTTP_DIR:=$(mktemp -d "${TMPDIR:-/tmp}/qrh-http.XXXXXX")}"
 : "${HTTP_WAIT:=30}"
 HTTP_SERVERS_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+if [ -z "${HTTP_PYTHON:-}" ]; then
+	HTTP_PYTHON=python3
+	[ -x /usr/bin/python3 ] && HTTP_PYTHON=/usr/bin/python3
+fi
+[ -n "${HTTP_LAUNCH+x}" ] || HTTP_LAUNCH=()
 mkdir -p "$HTTP_DIR"
 
 http_wait_for() {
@@ -47,10 +61,13 @@ http_wait_for() {
 _http_launch() {
 	local name=$1 f=$HTTP_DIR/$1
 	local -a args
+	local prog=$HTTP_SERVERS_SRC/httpd.py
 	mapfile -t args <"$f.args"
+	[ -s "$f.prog" ] && prog=$(cat "$f.prog")
 	rm -f "$f.port.new"
-	python3 "$HTTP_SERVERS_SRC/httpd.py" "${args[@]}" --port-file "$f.port.new" \
-		--status-file "$f.status" --access-log "$f.log" 2>>"$f.err" &
+	[ "$prog" != "$HTTP_SERVERS_SRC/httpd.py" ] || args+=(--status-file "$f.status")
+	"${HTTP_LAUNCH[@]}" "$HTTP_PYTHON" "$prog" "${args[@]}" --port-file "$f.port.new" \
+		--access-log "$f.log" </dev/null >>"$f.err" 2>&1 &
 	echo $! >"$f.pid"
 	if ! http_wait_for test -s "$f.port.new"; then
 		echo "http.sh: server $name did not start: $(tail -n 5 "$f.err")" >&2
@@ -72,7 +89,23 @@ _http_record() {
 }
 
 http_start() {
+	rm -f "$HTTP_DIR/$1.prog"
 	_http_record "$1" "$2" "${3:-127.0.0.1}" "${4:-0}" && _http_launch "$1"
+}
+
+http_start_app() {
+	local name=$1 region=$2 addr=$3 port=$4
+	shift 4
+	rm -f "$HTTP_DIR/$name.prog"
+	_http_record "$name" "$region" "$addr" "$port" "$@" && _http_launch "$name"
+}
+
+http_start_prog() {
+	local name=$1 prog=$2 addr=$3 port=$4
+	shift 4
+	printf '%s\n' --bind "$addr" --port "$port" "$@" >"$HTTP_DIR/$name.args"
+	printf '%s\n' "$prog" >"$HTTP_DIR/$name.prog"
+	_http_launch "$name"
 }
 
 http_start_tls() {
@@ -88,7 +121,14 @@ http_stop() {
 	kill -TERM "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	# not our child (another shell started it): wait for it to go
-	http_wait_for eval "! kill -0 $pid 2>/dev/null"
+	http_wait_for http_gone "$pid"
+}
+
+# http_gone PID: the process has ended (a zombie nobody reaps has too: an
+# init that does not reap is common in containers)
+http_gone() {
+	kill -0 "$1" 2>/dev/null || return 0
+	[ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = Z ]
 }
 
 http_restart() {

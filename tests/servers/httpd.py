@@ -2,10 +2,20 @@
 """A small HTTP(S) server for qrh's tests and sandbox: a "gateway" of one
 region. Started and stopped by tests/servers/http.sh; see there.
 
+With --dsn it is an application server with a database of its own (the
+sandbox's primary and DR applications; needs python3-psycopg2): its health
+check connects to that database and is healthy only when the database
+takes writes (a standby is "down"), and with --heartbeat it upserts
+heartbeat(region, at) every second while it can write. --fault-file names a
+JSON file read at each check: {"ready_delay": SECONDS} keeps the health
+check at 503 ("starting") for that long after the database first took
+writes (a DR application slow to come up).
+
 Routes (any method):
   /healthz          the health check: the status in --status-file when that
-                    file exists and holds one (e.g. 503), else 200; the body
-                    names the region: "region=NAME status=ok|down"
+                    file exists and holds one (e.g. 503), else (with --dsn)
+                    the database's, else 200; the body names the region:
+                    "region=NAME status=ok|down|starting[ db=...]"
   /health.json      the same as JSON: {"region", "status", "code", "lag"}
   /status/NNN       answers NNN, body "status NNN from NAME"
   /slow?ms=N        waits N ms, then answers 200
@@ -54,13 +64,25 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(data)
 
-    def health_code(self):
+    def forced_code(self):
         try:
             with open(self.server.opts.status_file) as f:
                 text = f.read().strip()
-            return int(text) if text else 200
+            return int(text) if text else None
         except (OSError, ValueError, TypeError):
-            return 200
+            return None
+
+    def health(self):
+        """(code, state, detail): forced by the status file, else the database's."""
+        forced = self.forced_code()
+        if forced is not None:
+            return forced, "ok" if forced < 400 else "down", ""
+        if not self.server.opts.dsn:
+            return 200, "ok", ""
+        return self.server.db_health()
+
+    def health_code(self):
+        return self.health()[0]
 
     def handle_any(self):
         self.log_access()
@@ -70,13 +92,14 @@ class Handler(BaseHTTPRequestHandler):
         q = parse_qs(url.query)
         region = self.server.opts.region
         if url.path == "/healthz":
-            code = self.health_code()
-            state = "ok" if code < 400 else "down"
-            self.send(code, "region=%s status=%s\n" % (region, state))
+            code, state, detail = self.health()
+            self.send(code, "region=%s status=%s%s\n" % (region, state, detail))
         elif url.path == "/health.json":
-            code = self.health_code()
-            doc = {"region": region, "status": "ok" if code < 400 else "down",
+            code, state, detail = self.health()
+            doc = {"region": region, "status": state,
                    "code": code, "lag": 0.25, "checks": [{"name": "db", "ok": code < 400}]}
+            if detail:
+                doc["db"] = detail.strip().split("=", 1)[-1]
             self.send(code, json.dumps(doc), "application/json")
         elif url.path.startswith("/status/"):
             code = int(url.path[len("/status/"):])
@@ -114,9 +137,66 @@ class Server(ThreadingHTTPServer):
     def __init__(self, addr, opts):
         self.opts = opts
         self.log_lock = threading.Lock()
+        self.writable_since = None  # when the database first took writes
         family = socket.AF_INET6 if ":" in addr[0] else socket.AF_INET
         self.address_family = family
         super().__init__(addr, Handler)
+
+    def db_state(self):
+        """"primary", "standby" or "unreachable"."""
+        import psycopg2
+        try:
+            conn = psycopg2.connect(self.opts.dsn, connect_timeout=2)
+        except psycopg2.Error:
+            return "unreachable"
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute("set statement_timeout = 2000")
+                cur.execute("select pg_is_in_recovery()")
+                return "standby" if cur.fetchone()[0] else "primary"
+        except psycopg2.Error:
+            return "unreachable"
+        finally:
+            conn.close()
+
+    def ready_delay(self):
+        try:
+            with open(self.opts.fault_file) as f:
+                return float(json.load(f).get("ready_delay", 0))
+        except (OSError, ValueError, TypeError, AttributeError):
+            return 0.0
+
+    def db_health(self):
+        state = self.db_state()
+        now = time.monotonic()
+        if state != "primary":
+            self.writable_since = None
+            return 503, "down", " db=%s" % state
+        if self.writable_since is None:
+            self.writable_since = now
+        if now - self.writable_since < self.ready_delay():
+            return 503, "starting", " db=primary"
+        return 200, "ok", " db=primary"
+
+    def heartbeat(self):
+        """Upserts heartbeat(region, at) every second while the database takes writes."""
+        import psycopg2
+        conn = None
+        while True:
+            try:
+                if conn is None or conn.closed:
+                    conn = psycopg2.connect(self.opts.dsn, connect_timeout=2)
+                    conn.autocommit = True
+                with conn.cursor() as cur:
+                    cur.execute("insert into heartbeat (region, at) values (%s, clock_timestamp()) "
+                                "on conflict (region) do update set at = excluded.at",
+                                (self.opts.region,))
+            except psycopg2.Error:
+                if conn is not None:
+                    conn.close()
+                conn = None
+            time.sleep(1)
 
 
 def main():
@@ -129,8 +209,13 @@ def main():
     p.add_argument("--access-log")
     p.add_argument("--cert")
     p.add_argument("--key")
+    p.add_argument("--dsn", help="the application's database (a libpq conninfo)")
+    p.add_argument("--fault-file")
+    p.add_argument("--heartbeat", action="store_true")
     opts = p.parse_args()
     srv = Server((opts.bind, opts.port), opts)
+    if opts.heartbeat and opts.dsn:
+        threading.Thread(target=srv.heartbeat, daemon=True).start()
     if opts.cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(opts.cert, opts.key)

@@ -12,7 +12,8 @@
 #
 # Functions (NAME is a server's name, a short word: its data directory is
 # $PG_BASE/NAME):
-#   pg_setup                  create the base directory ($PG_BASE); call first
+#   pg_setup                  create the base directory ($PG_BASE: a new
+#                             temporary one unless PG_BASE is set); call first
 #   pg_free_port              print a free TCP port on 127.0.0.1
 #   pg_start_primary NAME [PORT]
 #                             initdb (wal_level=replica, a `host replication`
@@ -54,7 +55,9 @@
 #
 # Internal: pg_as (run as $PG_RUNAS), pg_ctl_start.
 # Variables: PG_BIN (server binaries: /usr/lib/postgresql/15/bin, or
-# `pg_config --bindir`), PG_RUNAS (the user servers run as), PG_BASE,
+# `pg_config --bindir`), PG_RUNAS (the user servers run as; as root,
+# postgres unless set before pg_setup), PG_BASE (set it before pg_setup to
+# keep the servers in a directory of your own, as the sandbox does),
 # PG_WRITER_BIN, PG_WRITER_PID.
 
 PG_BIN=${PG_BIN:-}
@@ -66,6 +69,7 @@ if [ -z "$PG_BIN" ]; then
 	fi
 fi
 PG_BASE=${PG_BASE:-}
+PG_RUNAS=${PG_RUNAS:-}
 # the C writer built with the tests (a psql loop when it is missing)
 PG_WRITER_BIN=${PG_WRITER_BIN:-${QRH_BUILD:-}/tests/pg_writer}
 PG_WRITER_PID=
@@ -83,12 +87,16 @@ pg_as() {
 pg_setup() {
 	[ -n "$PG_BIN" ] && [ -x "$PG_BIN/initdb" ] || { echo "pg.sh: no PostgreSQL server binaries (install postgresql)" >&2; return 1; }
 	if [ "$(id -u)" -eq 0 ]; then
-		PG_RUNAS=postgres
-		id -u "$PG_RUNAS" >/dev/null 2>&1 || { echo "pg.sh: user postgres does not exist" >&2; return 1; }
+		PG_RUNAS=${PG_RUNAS:-postgres}
+		id -u "$PG_RUNAS" >/dev/null 2>&1 || { echo "pg.sh: user $PG_RUNAS does not exist" >&2; return 1; }
 	else
 		PG_RUNAS=$(id -un)
 	fi
-	PG_BASE=$(mktemp -d "${TMPDIR:-/tmp}/qrh-pg.XXXXXX") || return 1
+	if [ -n "$PG_BASE" ]; then
+		mkdir -p "$PG_BASE" || return 1
+	else
+		PG_BASE=$(mktemp -d "${TMPDIR:-/tmp}/qrh-pg.XXXXXX") || return 1
+	fi
 	chmod 755 "$PG_BASE"
 	[ "$(id -u)" -ne 0 ] || chown "$PG_RUNAS" "$PG_BASE"
 }

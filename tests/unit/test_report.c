@@ -450,7 +450,7 @@ static void test_export_json(void **state)
 		"step", "type", "actor", "payload", "prev_hash", "hash", NULL };
 	static const char *const top_keys[] = { "run", "operators", "sessions",
 		"steps", "events", "head", "vars", "budgets", "handovers", "notes",
-		"clock", "picks", "interruptions", "reaped", "objectives", "probes", NULL };
+		"clock", "picks", "interruptions", "reaped", "objectives", "probes", "score", NULL };
 	struct fixture *f = *state;
 	char sha[SHA256_HEX_LEN + 1];
 	const cJSON *run, *steps, *events, *s, *ev, *head;
@@ -463,6 +463,8 @@ static void test_export_json(void **state)
 	/* always there, so the document's shape never depends on the runbook */
 	assert_true(cJSON_IsArray(get(doc, "probes")));
 	assert_int_equal(cJSON_GetArraySize(get(doc, "probes")), 0);
+	/* a drill's score card, its faults kept back while it goes on */
+	assert_true(cJSON_IsTrue(get(get(doc, "score"), "drill")));
 
 	run = get(doc, "run");
 	assert_keys(run, run_keys);
