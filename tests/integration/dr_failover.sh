@@ -6,7 +6,7 @@
 # background psql writer logging acknowledged ids), see the marker rows
 # arrive and the primary gateway answer, crash the primary (typed FAIL; pg_ctl -m immediate),
 # and wait until the primary gateway reports the outage (an http wait
-# until=5xx), with the runbook's probes polling. The run then stops at step 7, the promotion, which needs its
+# until=5xx). The run then stops at step 7, the promotion, which needs its
 # own typed word, and stays open.
 . "$(dirname "$0")/../lib.sh"
 . "$QRH_SRC/tests/servers/pg.sh"
@@ -69,19 +69,7 @@ assert_eq "$(sqlite3 "$db" "select json_extract(payload,'\$.values.status') from
 # the load wrote and saw its writes acknowledged before the crash
 [ -s "$T/acks" ] || fail "the background load logged no acknowledged write: $(sqlite3 "$db" "select type, payload from events where type like 'background%' or type='task_reaped'")"
 assert_contains "$out" "[1] | DR drill started by"
-# the probes poll alongside the steps and the clocks are the probes' (the
-# run ends too soon after the crash for a state a probe must reach in time:
-# tests/integration/probes_dr.sh covers those)
-assert_contains "$out" "objectives: RTO 15m00s from probe:primary-health:fail to probe:dr-health:ok; RPO 5m00s from step:validate-rpo"
-for p in primary-health dr-health replica-lag; do
-	assert_contains "$out" "probe $p: polled every"
-done
-# the two gateways' probes sample first (phases 0 and 0.7 s of 2 s); the
-# run may end before the lag probe's first turn (3.3 s of 5 s)
-for p in primary-health dr-health; do
-	[ "$(sqlite3 "$db" "select count(*) from probe_samples where probe='$p'")" -gt 0 ] ||
-		fail "probe $p was never sampled"
-done
+assert_contains "$(pg_as "$PG_BIN/pg_ctl" -D "$PG_BASE/primary" status 2>&1)" "no server running"
 run "$QRH_BIN" verify --journal "$db"
 assert_rc 0
 echo "dr failover: steps 1-6 of stage-dr-failover.md against a real primary, replica and gateways; $(wc -l <"$T/acks") writes acknowledged before the crash"
