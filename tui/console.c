@@ -47,6 +47,19 @@ void console_set_status(struct console *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(c->status, sizeof c->status, fmt, ap);
 	va_end(ap);
+	c->status_until_ns = 0;
+	c->dirty = true;
+}
+
+void console_set_notice(struct console *c, const char *fmt, ...)
+{
+	va_list ap;
+	if (c->status[0] && !c->status_until_ns)
+		return; /* what the operator must answer or read stays */
+	va_start(ap, fmt);
+	vsnprintf(c->status, sizeof c->status, fmt, ap);
+	va_end(ap);
+	c->status_until_ns = clock_mono_ns() + (int64_t)CONSOLE_NOTICE_MS * 1000000;
 	c->dirty = true;
 }
 
@@ -244,6 +257,10 @@ static void on_tick(struct loop *l, uint64_t id, void *arg)
 	(void)id;
 	c->spin++;
 	c->dirty = true;
+	if (c->status_until_ns && clock_mono_ns() >= c->status_until_ns) {
+		c->status[0] = '\0';
+		c->status_until_ns = 0;
+	}
 	c->tick_timer = loop_timer_add(l, 250, on_tick, c);
 }
 

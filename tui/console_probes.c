@@ -68,11 +68,18 @@ static attr_t state_attr(const struct console *c, enum probe_state s)
 	}
 }
 
-static const char *state_word(const struct run_probe_view *v)
+/* A probe the run stopped polling (until_step) says off: its state would
+ * be stale. Once the run has ended, every probe shows how it ended. */
+static bool stale(const struct console *c, const struct run_probe_view *v)
+{
+	return !v->polling && (!c->finished || !v->n_points);
+}
+
+static const char *state_word(const struct console *c, const struct run_probe_view *v)
 {
 	static const char *const words[] = { [PROBE_UNKNOWN] = "??", [PROBE_OK] = "ok",
 					     [PROBE_WARN] = "WARN", [PROBE_FAIL] = "FAIL" };
-	if (!v->polling && !v->n_points)
+	if (stale(c, v))
 		return "off";
 	return words[v->state];
 }
@@ -133,8 +140,8 @@ static void draw_row(const struct console *c, const struct run_probe_view *v, in
 	console_fill(y, r->x, r->w);
 	console_put_untrusted(y, x, v->name, name_w);
 	x += name_w + 1;
-	const char *w = state_word(v);
-	attr_t a = state_attr(c, v->state);
+	const char *w = state_word(c, v);
+	attr_t a = stale(c, v) ? A_DIM : state_attr(c, v->state);
 	attron(a);
 	console_put(y, x, w, strlen(w), 4);
 	attroff(a);
@@ -313,7 +320,7 @@ void console_probe_event(struct console *c, const struct journal_event *ev)
 	p = cJSON_Parse(ev->payload ? ev->payload : "{}");
 	buf_init(&b, BUF_UNLIMITED);
 	probe_event_text(ev, p, &b);
-	console_set_status(c, "%s", b.data);
+	console_set_notice(c, "%s", b.data);
 	buf_release(&b);
 	cJSON_Delete(p);
 }

@@ -152,6 +152,9 @@ struct console {
 	unsigned spin;
 	uint64_t clock; /* counts feeds and selections, for eviction */
 	char status[256];
+	/* a notice's end (monotonic ns): the key bar comes back then; 0 keeps
+	 * the status until the next key */
+	int64_t status_until_ns;
 	size_t n_notes;
 	char resume_cmd[512]; /* the quit dialog's words for continuing */
 	/* the last RPO measured (an action's window_ms, sql recipe=rpo);
@@ -276,6 +279,12 @@ bool dialog_guarded(const struct console *c);
 /* console.c */
 void console_mark_dirty(struct console *c);
 void console_set_status(struct console *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* A status line that gives the key bar back after CONSOLE_NOTICE_MS by
+ * itself (a probe's change of state: the journal and the probe pane keep
+ * it; the keys must not stay hidden behind it). */
+#define CONSOLE_NOTICE_MS 6000
+void console_set_notice(struct console *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Starts step i after the operator confirmed it (how as for the engine). */
 void console_start_step(struct console *c, size_t i, const char *how);

@@ -17,7 +17,7 @@ wait_for demo "REASON - Why is this drill being run"
 type_text demo "tmux drill"
 keys demo Enter
 wait_for demo "Stage DR failover"
-wait_for demo "RTO 15m: clock not started (steps 3-6)"
+wait_for demo "RTO 15:00 not started"
 # steps 1 and 2 run unasked; each typed step: Enter, the word, Enter
 typed() { # STEP WORD
 	wait_for demo "Enter run $1 "
@@ -27,10 +27,10 @@ typed() { # STEP WORD
 	keys demo Enter
 }
 typed 3 FAIL
-wait_for demo "RTO clock"
+wait_for demo " of 15:00, "  # the RTO clock runs, with the time left
 typed 5 PROMOTE
-wait_for demo "RPO 0.0s of 5m: met (0 rows lost)"
-assert_screen demo "of 15m: met"
+wait_for demo "of 05:00, 0 rows lost: met"
+assert_screen demo "of 15:00: met"
 typed 8 REBUILD
 typed 11 SWITCHBACK
 wait_for demo "Enter run 12 "
@@ -46,8 +46,8 @@ assert_screen demo "Steps 15/15 done"
 # the header: both objectives measured and met
 header=$(screen demo | sed -n 2p)
 assert_contains "$header" "RTO "
-assert_contains "$header" "of 15m: met"
-assert_contains "$header" "RPO 0.0s of 5m: met"
+assert_contains "$header" "of 15:00: met"
+assert_contains "$header" "of 05:00, 0 rows lost: met"
 keys demo q
 wait_exit demo
 assert_eq "$exit_code" 0
