@@ -1,6 +1,6 @@
 # qrh — GNU Make build.
 #   make            build ./qrh
-#   make check      build and run every test
+#   make check      build and run every test (installs missing deps first)
 #   make check-asan the same under AddressSanitizer + UBSan
 #   make check-slow the long crash campaign (CRASH_KILLS=240 kill -9s)
 #   make deps       install build and test dependencies (Debian 12, apt-get)
@@ -13,6 +13,15 @@ VERSION := 0.1.0
 PREFIX ?= /usr/local
 BUILD ?= build
 CC ?= cc
+
+# make check and make demo need nothing typed first on a fresh machine:
+# they install what is missing (tools/deps.sh; it only checks when all is
+# there, and prints the sudo line when not root).
+ifneq ($(filter check check-asan check-slow,$(MAKECMDGOALS)),)
+ifneq ($(shell sh tools/deps.sh >&2 && echo ok),ok)
+$(error the test dependencies are missing: see the line above)
+endif
+endif
 
 PKGS := ncursesw libcurl libcjson libssh2 sqlite3 libpq libcmark-gfm yaml-0.1 libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
