@@ -5,7 +5,8 @@
 # real binary ($QRH_BIN). A shell test exits 0 (pass), 77 (skip) or other (fail).
 # `tests/run.sh WORD...` runs only the tests whose names contain a WORD.
 #
-# Each test runs in a session of its own and gets QRH_TEST_TIMEOUT seconds
+# Tests run side by side (QRH_TEST_JOBS, below). Each test runs in a
+# session of its own and gets QRH_TEST_TIMEOUT seconds
 # (default 300, three times that when QRH_SANITIZE=1); one that takes
 # longer is failed as hung, its process group (and nothing else) is killed,
 # and the run goes on with the next test.
@@ -31,6 +32,20 @@ wanted() { # NAME: whether the command line asks for it
 	return 1
 }
 
+# Tests run QRH_TEST_JOBS at a time (default: the number of CPUs, at most
+# 4): most of a test's time is waiting for servers and screens, not CPU.
+# A test that measures time (a latency, a step's timing against a
+# deadline) says so with a line "# qrh-test: alone" and runs with no other
+# test beside it; so do the unit tests named in ALONE_UNITS.
+jobs_max=${QRH_TEST_JOBS:-$(nproc 2>/dev/null || echo 1)}
+case $jobs_max in
+'' | *[!0-9]* | 0) echo "run.sh: QRH_TEST_JOBS must be a number, not '$jobs_max'" >&2; exit 2 ;;
+esac
+[ "$jobs_max" -gt 4 ] && jobs_max=4
+ALONE_UNITS=" test_loop test_loop_timers test_proc "
+declare -A job_name job_start job_log
+running=0
+
 # setsid: the test leads a new session and process group, with no
 # controlling terminal (-w: should setsid have to fork, it still waits and
 # passes the status on). timeout(1) runs the test in that group and, when
@@ -39,17 +54,24 @@ wanted() { # NAME: whether the command line asks for it
 # runs in the background so that a signal to this script is handled at once
 # (see stop_current); `trap -` gives it the SIGINT and SIGQUIT dispositions
 # this script started with, which bash would otherwise set to ignored.
-run_one() {
+launch() { # NAME COMMAND...
 	local name=$1; shift
-	wanted "$name" || return 0
 	local log="$logdir/${name//\//_}.log"
-	local start=$(date +%s%N)
 	(trap - INT QUIT; exec setsid -w timeout -k 10 "$limit" "$@") >"$log" 2>&1 &
-	current=$!
-	wait "$current"
-	local rc=$?
-	current=
-	local ms=$(( ($(date +%s%N) - start) / 1000000 ))
+	job_name[$!]=$name job_start[$!]=$(date +%s%N) job_log[$!]=$log
+	running=$((running + 1))
+}
+
+# Waits for any one running test and reports it.
+reap_one() {
+	local pid rc
+	wait -n -p pid
+	rc=$?
+	[ -n "${pid:-}" ] || return 0
+	running=$((running - 1))
+	local name=${job_name[$pid]} log=${job_log[$pid]}
+	local ms=$(( ($(date +%s%N) - ${job_start[$pid]}) / 1000000 ))
+	unset "job_name[$pid]" "job_start[$pid]" "job_log[$pid]"
 	if [ $rc -eq 0 ]; then
 		passed=$((passed + 1)); printf 'PASS %-44s %6d ms\n' "$name" "$ms"
 	elif [ $rc -eq 77 ]; then
@@ -65,15 +87,30 @@ run_one() {
 	fi
 }
 
+drain() { while [ $running -gt 0 ]; do reap_one; done; }
+
+run_one() { # ALONE NAME COMMAND...
+	local alone=$1; shift
+	wanted "$1" || return 0
+	if [ "$alone" = 1 ]; then
+		drain
+		launch "$@"
+		drain
+		return
+	fi
+	while [ $running -ge "$jobs_max" ]; do reap_one; done
+	launch "$@"
+}
+
 # Interrupted (a key at the terminal, which the tests, in sessions of their
-# own, do not get): end the running test's group and stop.
-current=
+# own, do not get): end the running tests' groups and stop.
 stop_current() {
 	trap - INT TERM HUP
-	if [ -n "$current" ]; then
-		kill -TERM -- "-$current" 2>/dev/null
-		wait "$current"
-	fi
+	local pid
+	for pid in "${!job_name[@]}"; do
+		kill -TERM -- "-$pid" 2>/dev/null
+	done
+	wait
 	rm -rf "$logdir"
 	echo "run.sh: interrupted by SIG$1" >&2
 	exit 130
@@ -85,12 +122,18 @@ done
 words=("$@")
 for t in "$QRH_BUILD"/tests/test_*; do
 	[ -x "$t" ] || continue
-	run_one "unit/$(basename "$t")" "$t"
+	n=$(basename "$t")
+	alone=0
+	case $ALONE_UNITS in *" $n "*) alone=1 ;; esac
+	run_one $alone "unit/$n" "$t"
 done
 for t in tests/cli/*.sh tests/integration/*.sh; do
 	[ -f "$t" ] || continue
-	run_one "${t#tests/}" bash "$t"
+	alone=0
+	grep -q '^# qrh-test: alone' "$t" && alone=1
+	run_one $alone "${t#tests/}" bash "$t"
 done
+drain
 
 rm -rf "$logdir"
 echo

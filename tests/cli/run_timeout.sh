@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# qrh-test: alone (it measures time: no other test beside it)
 # tests/run.sh fails a test that outlives QRH_TEST_TIMEOUT as hung, shows
 # the end of its log, kills its process group (even members that ignore
 # SIGTERM) and nothing else, and goes on with the next test.

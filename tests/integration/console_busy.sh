@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# qrh-test: alone (it measures time: no other test beside it)
 # No executor blocks the loop: the console answers a key (o, which toggles
 # the detail pane's view) as fast while 20 SSH sessions run a command at
 # once and while an http wait polls a gateway that never answers, as it

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# qrh-test: alone (it measures time: no other test beside it)
 # What a running action says about itself, in the console at 120x40 (at 80 columns they are cut
 # to leave the step's title room): an http
 # wait against a gateway that answers 503 shows its attempts and the last

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# qrh-test: alone (it measures time: no other test beside it)
 # The console's probe pane and clocks, on a monochrome terminal (NO_COLOR):
 # the RTO clock runs when the primary's probe turns FAIL, counts down what
 # is left, turns OVER (reversed) past a 5 s budget and NOT MET once the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# qrh-test: alone (it measures time: no other test beside it)
 # notify: a local webhook (python3's HTTP server) receives the run's start,
 # each step's end, the failure and the end with the head, as Slack-style
 # JSON; a webhook that hangs or refuses changes no step's timing, its

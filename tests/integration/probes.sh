@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# qrh-test: alone (it measures time: no other test beside it)
 # Probes end to end with command probes: a sample slower than its interval
 # is skipped, never run twice at once; states, values and the RPO from a
 # probe's values in show and export; a wait on a probe; samples written in

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# qrh-test: alone (it measures time: no other test beside it)
 # The failover, against real servers: a Postgres primary with a
 # streaming replica and a marker writer, and a DR HTTP gateway answering
 # 503 until the runbook opens it. The test crashes the primary

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# qrh-test: alone (it measures time: no other test beside it)
 # http probes against real gateways on loopback (tests/servers/http.sh):
 # status patterns and a body marker decide the state, a gateway that hangs
 # is unknown (its sample times out), a wait {until} follows a gateway

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# qrh-test: alone (it measures time: no other test beside it)
 # The run's RTO measured by probes against one measured by the test itself:
 # a "primary" (a command probe on a flag file) crashes when the test removes
 # the flag, and the "DR gateway" (a python3 HTTP server the test starts

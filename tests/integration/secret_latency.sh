@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# qrh-test: alone (it measures time: no other test beside it)
 # With a 36-byte secret, output is released as soon as it arrives: a line
 # printed before a 5 s sleep appears in plain output and in the journal
 # within 300 ms of the step's start, while the step still sleeps (only

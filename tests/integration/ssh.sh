@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# qrh-test: alone (it measures time: no other test beside it)
 # ssh actions against a real OpenSSH sshd (tests/servers/sshd.sh) on a free
 # loopback port, one server for every case: exit codes, stdout and stderr
 # apart, variables exported and quoted; unknown, changed, revoked and

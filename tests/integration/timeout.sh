@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# qrh-test: alone (it measures time: no other test beside it)
 # A child that ignores SIGTERM is killed at timeout + grace, and nothing of
 # its process group outlives the step.
 . "$(dirname "$0")/../lib.sh"
