@@ -23,7 +23,7 @@ printf '#!/bin/sh\necho fine\n' >"$T/build/tests/test_fake_c_ok"
 chmod +x "$T"/build/tests/test_fake_*
 
 # A process of this test, outside the hung tests' groups: it must survive.
-# (600, not 30 or 300: other checkouts' tests may still pkill -f "sleep 30".)
+# It is known by its PID alone.
 sleep 600 &
 bystander=$!
 trap 'kill "$bystander" 2>/dev/null; rm -rf "$T"' EXIT
