@@ -83,7 +83,11 @@ reap_one() {
 		else
 			printf 'FAIL %-44s (exit %d)\n' "$name" "$rc"
 		fi
-		sed 's/^/    | /' "$log" | tail -n 60
+		# What failed first, then the end: a sanitizer's leak report can
+		# be long enough to push a failed assertion out of the tail.
+		grep -a -m 12 -E '^\[  (ERROR|FAILED) |[Ff]ailure|^FAIL|: (fail|FAIL)' "$log" |
+			sed 's/^/    ! /'
+		sed 's/^/    | /' "$log" | tail -n 40
 	fi
 }
 

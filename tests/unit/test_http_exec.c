@@ -41,6 +41,9 @@
  * name server is down; every other name is looked up for real. */
 
 #define SLOW_LOOKUP_MS 3000
+/* A timer this late means the loop was held: a blocked call holds it for a
+ * lookup (3 s) or a timeout (5 s); a loaded sanitizer build, far less. */
+#define BLOCKED_MS 2500
 static atomic_int slow_lookups; /* running now */
 
 typedef int getaddrinfo_fn(const char *, const char *, const struct addrinfo *,
@@ -698,7 +701,7 @@ static void test_loop_never_blocked(void **state)
 	print_message("timer: %d ticks, at most %lld ms late\n", t.ticks,
 		      (long long)(t.worst_ns / MS));
 	assert_true(t.ticks >= 50);
-	assert_true(t.worst_ns < 1000 * MS);
+	assert_true(t.worst_ns < BLOCKED_MS * MS);
 	for (int i = 0; i < N; i++) {
 		assert_int_equal(w[i].res.status, ACTION_CANCELLED);
 		f->ent->free(r[i]);
@@ -742,7 +745,7 @@ static void test_slow_dns_never_blocks(void **state)
 	seen_release(&w2);
 	t.stop = true;
 	print_message("timer at most %lld ms late\n", (long long)(t.worst_ns / MS));
-	assert_true(t.worst_ns < 1000 * MS);
+	assert_true(t.worst_ns < BLOCKED_MS * MS);
 	/* let the abandoned lookups end before the next test */
 	int64_t end = clock_mono_ns() + (int64_t)LIMIT_MS * MS;
 	while (atomic_load(&slow_lookups) && clock_mono_ns() < end)
