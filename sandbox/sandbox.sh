@@ -350,7 +350,16 @@ primary_served() {
 
 # ---- commands ----
 
+# What the servers need and a fresh machine may lack: said before anything
+# starts, not as a health check that times out a minute later.
+requirements() {
+	[ -x "$PY" ] || command -v "$PY" >/dev/null || die "python3 is not installed (make deps installs what the sandbox needs)"
+	"$PY" -c 'import psycopg2' 2>/dev/null ||
+		die "the application servers need python3-psycopg2 (make deps installs what the sandbox needs)"
+}
+
 cmd_up() {
+	requirements
 	setup
 	wrappers
 	env_file

@@ -10,7 +10,7 @@ libsqlite3-dev sqlite3 libcmocka-dev libpq-dev
 libcmark-gfm-dev libcmark-gfm-extensions-dev libyaml-dev
 tmux postgresql openssh-server openssh-client
 clang libclang-rt-14-dev python3 ansible-core hyperfine procps
-openssl libnss-wrapper man-db groff-base
+openssl libnss-wrapper man-db groff-base python3-psycopg2
 libxml2-utils chromium fonts-dejavu-core"
 
 missing=""
