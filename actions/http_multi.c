@@ -193,6 +193,9 @@ struct http_multi *http_multi_new(struct loop *loop, struct err *e)
 	curl_multi_setopt(m->multi, CURLMOPT_SOCKETDATA, m);
 	curl_multi_setopt(m->multi, CURLMOPT_TIMERFUNCTION, on_timer_set);
 	curl_multi_setopt(m->multi, CURLMOPT_TIMERDATA, m);
+	/* only probes leave connections open (actions/http_request.c): as
+	 * many as distinct places a large runbook probes, each an fd */
+	curl_multi_setopt(m->multi, CURLMOPT_MAXCONNECTS, (long)HTTP_MULTI_MAX_IDLE);
 	return m;
 }
 

@@ -18,7 +18,11 @@
  *   callbacks (its done is then never called); libcurl closes its
  *   connection.
  * - Sockets belong to libcurl: this module stops watching one when told to
- *   (CURL_POLL_REMOVE), never closes it. */
+ *   (CURL_POLL_REMOVE), never closes it.
+ * - A connection a finished transfer may leave open (a probe's: reuse_ms
+ *   in actions/http_request.h) waits in the multi handle's cache, at most
+ *   HTTP_MULTI_MAX_IDLE of them, the oldest closed first; all close with
+ *   http_multi_free. */
 #ifndef QRH_ACTIONS_HTTP_MULTI_H
 #define QRH_ACTIONS_HTTP_MULTI_H
 
@@ -28,6 +32,8 @@
 #include "util/loop.h"
 
 struct http_multi;
+
+#define HTTP_MULTI_MAX_IDLE 64
 
 /* `result` is the transfer's CURLcode. */
 typedef void http_done_fn(void *arg, CURL *easy, CURLcode result);

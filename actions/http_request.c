@@ -75,6 +75,7 @@ int http_request_build(const struct action *a, const struct action_target *t,
 							   : HTTP_DEFAULT_CONNECT_TIMEOUT_MS;
 	rq->request_timeout_ms = a->request_timeout_ms > 0 ? a->request_timeout_ms
 							   : HTTP_DEFAULT_REQUEST_TIMEOUT_MS;
+	rq->reuse = a->reuse;
 	return 0;
 }
 
@@ -154,8 +155,25 @@ static void set_method(CURL *h, const struct http_request *rq)
 	}
 }
 
+/* A step's request sees the world as it is now: a fresh lookup and a
+ * fresh connection, closed after. A probe's may take a connection an
+ * earlier sample left open, if it is younger than HTTP_REUSE_MAX_S; its
+ * lookup is fresh whenever a connection is opened. Every handle carries
+ * the same limit: libcurl prunes its shared cache by the settings of
+ * whichever handle happens to look. */
+static void set_reuse(CURL *h, const struct http_request *rq)
+{
+	curl_easy_setopt(h, CURLOPT_MAXLIFETIME_CONN, (long)HTTP_REUSE_MAX_S);
+	curl_easy_setopt(h, CURLOPT_MAXAGE_CONN, (long)HTTP_REUSE_MAX_S);
+	if (!rq->reuse) {
+		curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+		curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+	}
+}
+
 /* The options every call shares: what may be spoken, how long, and no
- * reuse of anything from an earlier request. */
+ * cache of anything from an earlier request but (set_reuse) a probe's
+ * connection. */
 static void set_policy(CURL *h, const struct http_request *rq, int64_t timeout_ms)
 {
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -169,8 +187,7 @@ static void set_policy(CURL *h, const struct http_request *rq, int64_t timeout_m
 	curl_easy_setopt(h, CURLOPT_QUICK_EXIT, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)rq->connect_timeout_ms);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(timeout_ms > 0 ? timeout_ms : 1));
-	curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
-	curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+	set_reuse(h, rq);
 	curl_easy_setopt(h, CURLOPT_DNS_CACHE_TIMEOUT, 0L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, rq->insecure ? 0L : 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, rq->insecure ? 0L : 2L);

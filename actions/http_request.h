@@ -26,6 +26,11 @@
 #define HTTP_DEFAULT_MAX_BYTES (1 << 20)
 #define HTTP_DEFAULT_CONNECT_TIMEOUT_MS 10000
 #define HTTP_DEFAULT_REQUEST_TIMEOUT_MS 30000
+/* How long a probe's connection may serve later samples: long enough to
+ * spare a frequent probe a connection (and a TLS handshake) a sample,
+ * short enough that no sample is further behind than this from where a
+ * new client would land after a DNS or load-balancer switch. */
+#define HTTP_REUSE_MAX_S 10
 #define HTTP_MAX_REDIRECTS 5
 
 struct http_request {
@@ -40,6 +45,7 @@ struct http_request {
 	int64_t max_bytes;
 	int64_t connect_timeout_ms;
 	int64_t request_timeout_ms;
+	bool reuse;       /* false: a fresh connection, closed after (steps) */
 };
 
 /* Expands a's url (joined with t's base URL), headers, body, resolve and

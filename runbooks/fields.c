@@ -664,6 +664,25 @@ static int set_every(struct load_ctx *c, void *obj, const struct field *f,
 	return 0;
 }
 
+/* reuse: true (the default) or false, kept as its opposite (no_reuse)
+ * so that the default is what is not written out. */
+static int set_reuse(struct load_ctx *c, void *obj, const struct field *f,
+		     const cJSON *v)
+{
+	bool reuse = !*AT(obj, f, bool);
+	struct field as_bool = *f;
+	as_bool.off = 0;
+	if (set_bool(c, &reuse, &as_bool, v) < 0)
+		return -1;
+	*AT(obj, f, bool) = !reuse;
+	return 0;
+}
+
+static cJSON *get_reuse(const void *obj, const struct field *f)
+{
+	return *CAT(obj, f, bool) ? cJSON_CreateFalse() : NULL;
+}
+
 /* ok=, warn=, fail=: parsed here, so a bad one is reported where it is. */
 static int set_condition(struct load_ctx *c, void *obj, const struct field *f,
 			 const cJSON *v)
@@ -754,6 +773,7 @@ const struct field probe_fields[] = {
 	F("value", set_value_path, get_str, struct probe, value, 0, 0),
 	F("from_step", set_step_ref, get_str, struct probe, from_step, 0, 0),
 	F("until_step", set_step_ref, get_str, struct probe, until_step, 0, 0),
+	F("reuse", set_reuse, get_reuse, struct probe, no_reuse, 0, 0),
 	{ 0 },
 };
 

@@ -253,7 +253,7 @@ static void load_targets(struct load_ctx *c, const cJSON *obj,
 }
 
 static const char *const skip_probe[] = { "kind", "name", "every", "ok", "warn", "fail",
-					  "value", "from_step", "until_step", NULL };
+					  "value", "from_step", "until_step", "reuse", NULL };
 
 static void load_probe(struct load_ctx *c, const cJSON *v, struct probe *p)
 {
@@ -271,6 +271,11 @@ static void load_probe(struct load_ctx *c, const cJSON *v, struct probe *p)
 	if (!p->name)
 		field_error_at(c, p->pos, "a probe needs a 'name'");
 	load_action(c, v, &p->action, skip_probe, true);
+	if (p->action.kind == ACTION_HTTP)
+		p->action.reuse = !p->no_reuse;
+	else if (p->no_reuse)
+		field_error(c, cJSON_GetObjectItemCaseSensitive(v, "reuse"),
+			    "'reuse' is for http probes");
 }
 
 static bool load_probe_item(struct load_ctx *c, const cJSON *e, void *item)

@@ -95,6 +95,9 @@ struct action {
 	int64_t max_bytes;  /* response body cap; -1 = default */
 	int64_t connect_timeout_ms;
 	int64_t request_timeout_ms;
+	bool reuse;         /* may take a connection an earlier request left
+			     * open (http probes but reuse: false; never a
+			     * step: actions/http_request.h) */
 	/* sql (also expect: assertions on the first row, and within: how
 	 * long recipe=promote waits) */
 	char *expect_rows;  /* e.g. "1", ">0", ">=3" */
@@ -187,6 +190,7 @@ struct probe {
 	char *value;      /* the path of the value shown; NULL: the kind's */
 	char *from_step;  /* polled from this step's start; NULL: the run's */
 	char *until_step; /* to this step's end; NULL: the run's end */
+	bool no_reuse;    /* http, reuse: false: a new connection a sample */
 	struct action action; /* what one sample does */
 };
 

@@ -15,6 +15,10 @@
 #include "util/xalloc.h"
 
 #define PROBE_DIGEST_INTERVAL_MS 10000
+/* Probes are spread over their interval on deadlines this far apart, so
+ * that many of them share one wakeup (and the CPU it costs) while no
+ * burst ever holds more than a slot's share of them. */
+#define PROBE_SLOT_MS 25
 
 void run_probes_init(struct run *r)
 {
@@ -261,10 +265,9 @@ static void sample_start(struct probe_rt *pr)
 
 static void on_probe_timer(struct loop *l, uint64_t id, void *arg);
 
-static void probe_arm(struct probe_rt *pr, int64_t now)
+static void probe_arm(struct probe_rt *pr)
 {
-	int64_t wait_ms = (pr->due_ns - now + 999999) / 1000000;
-	pr->timer = loop_timer_add(pr->run->loop, wait_ms, on_probe_timer, pr);
+	pr->timer = loop_timer_at(pr->run->loop, pr->due_ns, on_probe_timer, pr);
 }
 
 static void on_probe_timer(struct loop *l, uint64_t id, void *arg)
@@ -292,7 +295,7 @@ static void on_probe_timer(struct loop *l, uint64_t id, void *arg)
 		pr->pending_skips += missed;
 		pr->skipped += missed;
 	}
-	probe_arm(pr, now);
+	probe_arm(pr);
 }
 
 /* ---- polling on and off ---- */
@@ -390,15 +393,17 @@ static void reconcile(struct run *r)
 	if (run_flush_events(r, &e) < 0)
 		return;
 	/* the first samples are due once their starts are on the chain, each
-	 * probe at its own phase of its interval: 200 probes of 1 s start 5 ms
-	 * apart, not all at once every second */
+	 * probe at its own phase of its interval, rounded to a slot: 200
+	 * probes of 1 s go 4 at a time every 25 ms, not all 200 at once */
 	int64_t now = clock_mono_ns();
 	size_t n = r->rb->n_probes;
 	for (size_t i = 0; r->probes && i < n; i++) {
 		struct probe_rt *pr = &r->probes[i];
 		if (pr->polling && !pr->timer && !pr->task) {
-			pr->due_ns = now + pr->every_ms * 1000000 / (int64_t)n * (int64_t)i;
-			probe_arm(pr, now);
+			int64_t phase_ms = pr->every_ms * (int64_t)i / (int64_t)n;
+			phase_ms -= phase_ms % PROBE_SLOT_MS;
+			pr->due_ns = now + phase_ms * 1000000;
+			probe_arm(pr);
 		}
 	}
 }

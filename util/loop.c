@@ -248,6 +248,15 @@ uint64_t loop_timer_add(struct loop *l, int64_t delay_ms, loop_timer_fn *cb,
 			       cb, arg);
 }
 
+uint64_t loop_timer_at(struct loop *l, int64_t at_ns, loop_timer_fn *cb,
+		       void *arg)
+{
+	int64_t now = clock_mono_ns();
+	if (at_ns > now + LOOP_DELAY_MAX_MS * 1000000)
+		at_ns = now + LOOP_DELAY_MAX_MS * 1000000;
+	return loop_timers_add(&l->timers, at_ns, cb, arg);
+}
+
 /* O(log n) by the id's slot. */
 int loop_timer_cancel(struct loop *l, uint64_t id)
 {

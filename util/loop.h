@@ -62,6 +62,12 @@ void loop_fd_remove(struct loop *l, int fd);
  * Returns the timer's id, never 0. */
 uint64_t loop_timer_add(struct loop *l, int64_t delay_ms, loop_timer_fn *cb,
 			void *arg);
+/* Call cb once, no sooner than the monotonic time at_ns (clock_mono_ns);
+ * a time in the past fires in the next pass. Timers given the same time
+ * fire in the same pass: periodic work scheduled on shared deadlines wakes
+ * the process once for all of it. */
+uint64_t loop_timer_at(struct loop *l, int64_t at_ns, loop_timer_fn *cb,
+		       void *arg);
 /* Forget a pending timer; 0 if it was pending, -1 if not (already fired,
  * cancelled, or 0). */
 int loop_timer_cancel(struct loop *l, uint64_t id);

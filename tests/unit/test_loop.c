@@ -138,6 +138,36 @@ static void test_loop_timer_never_early(void **state)
 	loop_free(l);
 }
 
+/* Timers at one absolute time fire in one pass however far apart they were
+ * added, never before it; a time already past fires in the next pass. */
+static void test_loop_timer_at_shared(void **state)
+{
+	(void)state;
+	enum { N = 20 };
+	struct loop *l = loop_new(NULL);
+	struct loop_stamp s[N] = { 0 };
+	int64_t at = clock_mono_ns() + 40 * 1000000LL;
+	for (int i = 0; i < N; i++) {
+		assert_true(loop_timer_at(l, at, loop_test_on_stamp, &s[i]) != 0);
+		usleep(500); /* each added at another moment */
+	}
+	int fired = 0;
+	while (!fired) {
+		assert_int_not_equal(loop_run_once(l, 1000), -1);
+		for (int i = 0; i < N; i++)
+			fired += s[i].fired;
+	}
+	assert_int_equal(fired, N);
+	for (int i = 0; i < N; i++)
+		assert_true(s[i].at >= at);
+
+	struct loop_stamp past = { 0 };
+	loop_timer_at(l, clock_mono_ns() - 1000000000LL, loop_test_on_stamp, &past);
+	assert_int_not_equal(loop_run_once(l, 5000), -1);
+	assert_true(past.fired);
+	loop_free(l);
+}
+
 static void loop_test_on_cancel_victim(struct loop *l, uint64_t id, void *arg)
 {
 	(void)id;
@@ -949,6 +979,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_loop_timers_in_order),
 		cmocka_unit_test(test_loop_timer_never_early),
+		cmocka_unit_test(test_loop_timer_at_shared),
 		cmocka_unit_test(test_loop_timer_cancel),
 		cmocka_unit_test(test_loop_timer_rearm_next_pass),
 		cmocka_unit_test(test_loop_run_stop),

@@ -223,6 +223,34 @@ static void test_states_and_clock(void **state)
 	assert_true(logged(t, "probe_stop web run_end\n"));
 }
 
+/* Probes are spread over their interval on shared 25 ms deadlines: 40
+ * probes of 200 ms start on 8 deadlines, 5 on each, so that they share
+ * wakeups. A sample's deadline is its start less its lateness, exact to
+ * the millisecond however loaded the machine is. */
+static void test_probes_share_deadlines(void **state)
+{
+	struct pt *t = *state;
+	struct buf md;
+	buf_init(&md, 1 << 16);
+	buf_addf(&md, "---\nprobes:\n");
+	for (int i = 0; i < 40; i++)
+		buf_addf(&md, "  - {name: p%d, kind: sh, every: 200ms, script: exit 0}\n", i);
+	buf_addf(&md, "---\n## A\n");
+	start(t, md.data);
+	buf_release(&md);
+	LOOP_UNTIL(t, t->samples_seen >= 80);
+	end_and_verify(t);
+#define FIRST "with f as (select mono_ns / 1000000 - late_ms as due from probe_samples " \
+	      "where seq in (select min(seq) from probe_samples group by probe)), " \
+	      "b as (select min(due) as m from f) "
+	assert_int_equal(db_int(t, FIRST "select count(*) from f"), 40);
+	assert_int_equal(db_int(t, FIRST "select count(distinct (due - m + 12) / 25) from f, b"), 8);
+	assert_true(db_int(t, FIRST "select max(abs((due - m + 12) % 25 - 12)) from f, b") <= 1);
+	assert_int_equal(db_int(t, FIRST "select max(n) from (select count(*) as n from f, b "
+				      "group by (due - m + 12) / 25)"), 5);
+#undef FIRST
+}
+
 /* A sample slower than the interval: the next ones are skipped and
  * counted, never run alongside it. */
 static void test_slow_probe_skips(void **state)
@@ -391,6 +419,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_states_and_clock, pt_setup, pt_teardown),
+		cmocka_unit_test_setup_teardown(test_probes_share_deadlines, pt_setup, pt_teardown),
 		cmocka_unit_test_setup_teardown(test_slow_probe_skips, pt_setup, pt_teardown),
 		cmocka_unit_test_setup_teardown(test_timeout_is_unknown, pt_setup, pt_teardown),
 		cmocka_unit_test_setup_teardown(test_from_until, pt_setup, pt_teardown),
