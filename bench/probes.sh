@@ -9,7 +9,7 @@
 # Usage: bench/probes.sh [N [S [MB]]]   (defaults 200 60 50)
 #   KIND=http (default): each probe GETs a local python3 server (HTTP/1.1,
 #     keep-alive, a response in one write, as a real server sends it); run
-#     twice: with the probes' default connection reuse, and with reuse: 0s
+#     twice: with the probes' default connection reuse, and with reuse: false
 #     (a fresh connection every sample, as a step's request has)
 #   KIND=command: each probe runs /bin/true (exec, no shell)
 # QRH_BIN defaults to ./qrh.
@@ -59,7 +59,7 @@ runbook() {
 	echo "---"
 	if [ "$1" != 0 ]; then
 		local reuse=
-		[ "$1" = 2 ] && reuse=", reuse: 0s"
+		[ "$1" = 2 ] && reuse=", reuse: false"
 		echo "probes:"
 		for i in $(seq 1 "$n"); do
 			if [ "$kind" = http ]; then
@@ -105,7 +105,7 @@ import sqlite3, sys
 work, kind, hz, n, secs = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 runs = [tuple(float(a) for a in sys.argv[6 + 3 * k:9 + 3 * k]) for k in range(3)]
 cpu = [t / hz / (e - s) * 100 for t, s, e in runs]
-names = ["baseline: the step alone", "with the probes", "with the probes, reuse: 0s"]
+names = ["baseline: the step alone", "with the probes", "with the probes, reuse: false"]
 modes = (1, 2) if kind == "http" else (1,)
 print(f"{'run':34} {'qrh CPU':>8} {'wall s':>7}")
 for k in (0,) + modes:
