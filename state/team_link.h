@@ -71,8 +71,11 @@ struct team_link *team_link_new(struct loop *l, struct journal *j,
 void team_link_free(struct team_link *t);
 /* Links run `run_id` (journal_team_link) and ships it first. */
 int team_link_run(struct team_link *t, int64_t run_id, struct err *e);
-/* Something was committed: ship soon (cheap; call after every commit). */
+/* Something was committed: ship soon (cheap; call after every commit).
+ * Commits within a quarter second of the first go in one round. */
 void team_link_kick(struct team_link *t);
+/* Ship now, without waiting for more commits (the run's end). */
+void team_link_flush(struct team_link *t);
 /* Requests for the current run (approvals, notes); NULL: none. */
 void team_link_on_request(struct team_link *t, team_request_fn *fn, void *arg);
 /* Look for requests now (an approval is awaited). */

@@ -108,7 +108,7 @@ void team_drain(struct loop *l, struct team_link *t, bool quiet)
 	int64_t limit = env && *env ? strtoll(env, NULL, 10) * 1000 : 10000;
 	int64_t start = clock_mono_ns();
 	struct team_link_view v;
-	team_link_kick(t);
+	team_link_flush(t);
 	while ((clock_mono_ns() - start) / 1000000 < limit) {
 		team_link_view(t, &v);
 		/* a database that is down gets one reconnect (backoff <= 5 s) */
