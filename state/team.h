@@ -37,13 +37,15 @@
 
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/uuid.h"
 
 #define TEAM_SCHEMA_VERSION 1
 #define TEAM_CHANNEL_EVENTS "qrh_events"
 #define TEAM_CHANNEL_REQUESTS "qrh_requests"
 
-/* Connects (blocking: for commands, not the loop). The conninfo's
- * password never appears in a message. NULL with e set. */
+/* Connects (blocking: for commands, not the loop), giving up after 10 s
+ * unless the conninfo sets connect_timeout. The conninfo's password never
+ * appears in a message. NULL with e set. */
 PGconn *team_connect(const char *conninfo, struct err *e);
 
 /* e = "what: libpq's message" on one line; returns -1. */
@@ -53,6 +55,11 @@ int team_pq_err(struct err *e, const char *what, const char *msg);
  * done, else NULL with e = "what: libpq's message". Caller PQclears. */
 PGresult *team_query(PGconn *c, const char *sql, int n, const char *const *values,
 		     const char *what, struct err *e);
+
+/* The run named by `run`, a UUID or a prefix of one, into uuid; with role
+ * (n bytes), our session_user. -1 with e when no run or several match. */
+int team_run_find(PGconn *c, const char *run, char uuid[UUID_TEXT_LEN + 1],
+		  char *role, size_t n, struct err *e);
 
 /* Called with each statement before it runs (for `qrh team init` to
  * print). */

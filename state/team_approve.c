@@ -9,31 +9,12 @@
 #include "state/team_approve.h"
 #include "util/clock.h"
 
-static int resolve(PGconn *c, const char *run, struct team_pending *out, struct err *e)
-{
-	const char *v[] = { run };
-	PGresult *r = team_query(c, "SELECT uuid::text, session_user FROM qrh.runs WHERE uuid::text "
-			    "LIKE $1 || '%' LIMIT 2", 1, v, "cannot find the run", e);
-	if (!r)
-		return -1;
-	int n = PQntuples(r);
-	if (n == 1) {
-		snprintf(out->uuid, sizeof out->uuid, "%s", PQgetvalue(r, 0, 0));
-		snprintf(out->role, sizeof out->role, "%s", PQgetvalue(r, 0, 1));
-	}
-	PQclear(r);
-	if (n != 1)
-		return err_set(e, n ? "run '%s' names more than one run of the team database"
-				    : "no run '%s' in the team database", run);
-	return 0;
-}
-
 int team_approval_pending(PGconn *c, const char *run, const char *step,
 			  struct team_pending *out, struct err *e)
 {
 	memset(out, 0, sizeof *out);
-	if (!*run || resolve(c, run, out, e) < 0)
-		return *run ? -1 : err_set(e, "name the run");
+	if (team_run_find(c, run, out->uuid, out->role, sizeof out->role, e) < 0)
+		return -1;
 	const char *v[] = { out->uuid, step };
 	PGresult *r = team_query(c,
 		"SELECT q.seq::text, q.payload, q.actor, EXISTS (SELECT 1 FROM qrh.events a "

@@ -219,8 +219,10 @@ PGconn *team_connect(const char *conninfo, struct err *e)
 		return NULL;
 	}
 	PQconninfoFree(opts);
-	const char *kw[] = { "dbname", "fallback_application_name", "gssencmode", NULL };
-	const char *val[] = { conninfo, "qrh", "disable", NULL };
+	/* keywords before dbname are defaults the conninfo may override */
+	const char *kw[] = { "connect_timeout", "dbname", "fallback_application_name",
+			     "gssencmode", NULL };
+	const char *val[] = { "10", conninfo, "qrh", "disable", NULL };
 	PGconn *c = PQconnectdbParams(kw, val, 1);
 	if (!c || PQstatus(c) != CONNECTION_OK) {
 		team_pq_err(e, "cannot reach the team database", c ? PQerrorMessage(c) : "out of memory");
@@ -229,6 +231,29 @@ PGconn *team_connect(const char *conninfo, struct err *e)
 	}
 	PQsetNoticeProcessor(c, NULL, NULL);
 	return c;
+}
+
+int team_run_find(PGconn *c, const char *run, char uuid[UUID_TEXT_LEN + 1],
+		  char *role, size_t n, struct err *e)
+{
+	const char *v[] = { run };
+	if (!*run)
+		return err_set(e, "name the run");
+	PGresult *r = team_query(c, "SELECT uuid::text, session_user FROM qrh.runs WHERE uuid::text "
+			    "LIKE $1 || '%' LIMIT 2", 1, v, "cannot find the run", e);
+	if (!r)
+		return -1;
+	int rows = PQntuples(r);
+	if (rows == 1) {
+		snprintf(uuid, UUID_TEXT_LEN + 1, "%s", PQgetvalue(r, 0, 0));
+		if (role)
+			snprintf(role, n, "%s", PQgetvalue(r, 0, 1));
+	}
+	PQclear(r);
+	if (rows != 1)
+		return err_set(e, rows ? "run '%s' names more than one run of the team database"
+				       : "no run '%s' in the team database", run);
+	return 0;
 }
 
 static int run_sql(PGconn *c, const char *sql, team_say_fn *say, void *arg,

@@ -48,6 +48,7 @@ int cmd_sandbox(int argc, char **argv);
 int cmd_drill(int argc, char **argv);
 int cmd_team(int argc, char **argv);
 int cmd_approve(int argc, char **argv);
+int cmd_note(int argc, char **argv);
 int cmd_verify_bundle(int argc, char **argv);
 
 /* The journal commands (tui/cmd_journal.c). Open the journal named by

@@ -12,6 +12,8 @@
 #include "tui/cli.h"
 #include "tui/console.h"
 #include "tui/team_cli.h"
+#include "state/team.h"
+#include "state/team_note.h"
 #include "state/team_pull.h"
 
 /* The run to follow: the one named, the newest unfinished, or the newest. */
@@ -48,6 +50,35 @@ static struct runbook *runbook_of(const struct journal_run *jr)
 	return rb;
 }
 
+/* A watcher's notes (notes: anyone): a connection of their own, made at
+ * the first note, blocking for as long as an insert takes (a key press,
+ * not the loop's work). */
+struct watch_notes {
+	const char *conninfo;
+	const char *uuid;
+	PGconn *c;
+	char role[64];
+};
+
+static int watch_note(void *arg, const char *text, char *msg, size_t n)
+{
+	struct watch_notes *w = arg;
+	struct err e;
+	char id[UUID_TEXT_LEN + 1], uuid[UUID_TEXT_LEN + 1];
+	if (!w->c && (!(w->c = team_connect(w->conninfo, &e)) ||
+		      team_run_find(w->c, w->uuid, uuid, w->role, sizeof w->role, &e) < 0))
+		goto fail;
+	if (team_note_send(w->c, w->uuid, text, id, &e) < 0)
+		goto fail;
+	snprintf(msg, n, "note sent as %s: listed (l) once the running qrh journals it", w->role);
+	return 0;
+fail:
+	snprintf(msg, n, "note not sent: %s", e.msg);
+	PQfinish(w->c);
+	w->c = NULL;
+	return -1;
+}
+
 /* qrh watch --team: the run copied into a private mirror, kept current by
  * a puller on the console's loop; the console reads the mirror as it
  * would read a local journal. */
@@ -78,7 +109,13 @@ static int watch_team(const char *team, const char *run)
 	console_listener(&lis);
 	run_observe(r, m.j, m.run_id, &lis);
 	struct console_opts co = { .read_only = true };
+	struct watch_notes notes = { .conninfo = conninfo, .uuid = m.uuid };
+	if (rb->notes_anyone) {
+		co.send_note = watch_note;
+		co.note_arg = &notes;
+	}
 	rc = console_drive(r, l, &co);
+	PQfinish(notes.c);
 out:
 	run_free(r);
 	team_pull_free(p);

@@ -304,6 +304,22 @@ const struct command qrh_commands[] = {
 	  "expires with the request (15 minutes).\n"
 	  "\n"
 	  "Exit status: 0 approved, 1 refused or unreachable, 2 on a usage error.\n" },
+	{ "note", cmd_note, "qrh note --team CONNINFO [--no-wait] RUN TEXT...",
+	  "add a note to a run someone else is running",
+	  "Sends TEXT (the words, joined) as a note on RUN through the team\n"
+	  "database; the qrh running the run journals it, with your PostgreSQL role\n"
+	  "as its author, when the runbook says notes: anyone. In the console, and\n"
+	  "in qrh watch --team, the a key adds a note.\n"
+	  "\n"
+	  "RUN is the run's UUID or a prefix of it.\n"
+	  "\n"
+	  "  --team CONNINFO  the team database (or $QRH_TEAM, or team.conf)\n"
+	  "  --no-wait        do not wait for the running qrh to journal it\n"
+	  "\n"
+	  "A run that has ended, an empty note or one over 4000 bytes is refused.\n"
+	  "\n"
+	  "Exit status: 0 journaled (sent, with --no-wait), 1 refused, unreachable\n"
+	  "or not journaled within 10 s, 2 on a usage error.\n" },
 	{ "help", cmd_help, "qrh help [COMMAND]", "show help for qrh or a command",
 	  "Shows the list of commands, or the help of one command.\n" },
 	{ "version", cmd_version, "qrh version", "print the version",

@@ -500,6 +500,8 @@ int console_drive(struct run *r, struct loop *l, const struct console_opts *o)
 	c->resumed = o->resumed;
 	snprintf(c->resume_cmd, sizeof c->resume_cmd, "%s", o->resume_cmd ? o->resume_cmd : "qrh resume");
 	c->read_only = o->read_only;
+	c->send_note = o->send_note;
+	c->note_arg = o->note_arg;
 	int sigs[] = { SIGINT, SIGTERM, SIGHUP };
 	for (size_t k = 0; k < 3; k++)
 		loop_signal(l, sigs[k], on_signal, c, &e);

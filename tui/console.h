@@ -23,6 +23,11 @@ struct console_opts {
 	 * resume); a journal given with --journal must be named in it */
 	const char *resume_cmd;
 	void (*on_signals_ready)(bool hold);
+	/* qrh watch --team on a run whose runbook says notes: anyone: the a
+	 * key sends the note through this, which puts what became of it in
+	 * msg (0 sent, -1 not). NULL: a watcher takes no notes. */
+	int (*send_note)(void *arg, const char *text, char *msg, size_t n);
+	void *note_arg;
 };
 
 /* The listener the console needs the engine to report through; call

@@ -167,6 +167,18 @@ static void note_given(struct console *c, int key, const char *text)
 		console_set_status(c, "note recorded");
 }
 
+/* qrh watch --team: the note goes to the team database, and comes back
+ * with the run's events once its qrh has journaled it. */
+static void note_sent(struct console *c, int key, const char *text)
+{
+	char msg[300];
+	(void)key;
+	if (!text || !*text)
+		return;
+	c->send_note(c->note_arg, text, msg, sizeof msg);
+	console_set_status(c, "%s", msg);
+}
+
 static void k_note(struct console *c, int key)
 {
 	(void)key;
@@ -174,7 +186,10 @@ static void k_note(struct console *c, int key)
 		console_refuse(c, "the run has ended: it takes no more notes");
 		return;
 	}
-	dialog_open(c, DLG_TEXT, "Note for the journal (timestamped):", note_given);
+	if (c->read_only)
+		dialog_open(c, DLG_TEXT, "Note for the run, through the team database:", note_sent);
+	else
+		dialog_open(c, DLG_TEXT, "Note for the journal (timestamped):", note_given);
 }
 
 static void k_notes(struct console *c, int key)
@@ -379,8 +394,10 @@ void console_key(struct console *c, int key)
 			console_refuse(c, "not a key of the console: ? lists them");
 		return;
 	}
-	if (c->read_only && b->writes) {
-		console_refuse(c, "read-only: qrh watch follows the run, it cannot change it");
+	if (c->read_only && b->writes && !(b->fn == k_note && c->send_note)) {
+		console_refuse(c, b->fn == k_note ? "read-only: a watcher's notes go through the team "
+			       "database (qrh watch --team), when the runbook says notes: anyone"
+			       : "read-only: qrh watch follows the run, it cannot change it");
 		return;
 	}
 	b->fn(c, key);

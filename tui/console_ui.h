@@ -115,6 +115,8 @@ struct console {
 	struct layout lay;
 	int lines, cols;
 	bool ascii, color, resumed, read_only;
+	int (*send_note)(void *arg, const char *text, char *msg, size_t n);
+	void *note_arg; /* console_opts: a watcher's notes */
 	bool ascii_lines; /* QRH_ASCII: frames of | - + instead of line drawing */
 	uint64_t poll_timer;
 	size_t sel;

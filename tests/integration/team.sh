@@ -8,7 +8,9 @@
 #  - dual control: alice (the operator) approving her own step through the
 #    team database is refused, bob's approval runs it; on this machine the
 #    operator's own uid is refused and another uid (nobody) approves;
-#  - a note by a team member is journaled with the role as its author;
+#  - notes by a team member, from qrh note --team and from the watch
+#    console's a key, are journaled with the role as their author; a note
+#    on a run that has ended is refused;
 #  - UPDATE and DELETE by a writer role are refused by the server;
 #  - verify --team catches an event the owner changed in the central copy.
 . "$(dirname "$0")/../lib.sh"
@@ -166,10 +168,25 @@ assert_rc 0 "bob's approval: $err"
 assert_contains "$out" "approved"
 
 wait_until 60 grep -q "step 2 'purge' needs an approval" run2.err || fail "purge was not asked: $(cat run2.err)"
-# a team member's note (notes: anyone) is journaled with the role as author
-as bob "insert into qrh.notes (run_uuid, text) values ('$U2', 'bob watched the purge')" || fail "bob's note"
-noted() { [ "$(sqlite3 "$db" "select actor from events where run_id = 2 and type = 'note'")" = "role:bob" ]; }
-wait_until 30 noted || fail "bob's note was not journaled"
+# a team member's notes (notes: anyone) are journaled with the role as author
+run "$QRH_BIN" note --team "$BOB" "${U2:0:8}" bob watched the purge
+assert_rc 0 "bob's note: $err"
+assert_contains "$out" "note journaled in run $U2 as event"
+assert_contains "$out" "by role bob"
+run "$QRH_BIN" note --team "$BOB" "$U1" too late
+assert_rc 1 "a note on a run that has ended"
+assert_contains "$err" "has ended: it takes no more notes"
+TUI_DB=$db tui_start w2 100 30 -- "$QRH_BIN" watch --team "$BOB" "$U2"
+wait_for w2 "Dual control"
+keys w2 a
+dialog w2 "through the team database"
+type_text w2 "bob from the watch console"
+keys w2 Enter
+wait_for w2 "note sent as bob"
+noted() { [ "$(sqlite3 "$db" "select count(*) from events where run_id = 2 and type = 'note' and actor = 'role:bob'")" = 2 ]; }
+wait_until 30 noted || fail "bob's notes were not both journaled"
+assert_contains "$(sqlite3 "$db" "select payload from events where run_id = 2 and type = 'note'")" "bob from the watch console"
+wait_for w2 "notes 2"
 run "$QRH_BIN" approve --yes "$U2" purge
 assert_rc 1 "the operator's own uid approving"
 assert_contains "$err" "same identity"
