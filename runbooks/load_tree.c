@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runbooks/duration.h"
 #include "runbooks/fault.h"
 #include "runbooks/suggest.h"
 #include "util/xalloc.h"
@@ -294,10 +295,27 @@ static void set_text(struct load_ctx *c, const cJSON *v, char **slot)
 	*slot = xstrdup(v->valuestring);
 }
 
+/* steps last: the front matter of a Markdown runbook does not take it */
 static const char *const top_names[] = { "title",   "description", "vars",
 					 "targets", "probes",	   "objectives",
 					 "faults",  "notes",	   "notify",
-					 "steps" };
+					 "approval_ttl", "steps" };
+#define N_TOP_NAMES (sizeof top_names / sizeof *top_names)
+
+/* approval_ttl: how long a dual-control request stands (state/run.h). */
+static void load_approval_ttl(struct load_ctx *c, const cJSON *m, struct runbook *rb)
+{
+	const char *why;
+	int64_t ms;
+	if (!cJSON_IsString(m))
+		field_error(c, m, "approval_ttl must be a duration like \"15m\"");
+	else if (duration_parse(m->valuestring, &ms, &why) < 0)
+		field_error(c, m, "bad approval_ttl '%s': %s", m->valuestring, why);
+	else if (ms < RUNBOOK_APPROVAL_TTL_MIN_MS || ms > RUNBOOK_APPROVAL_TTL_MAX_MS)
+		field_error(c, m, "approval_ttl must be between 1s and 24h");
+	else
+		rb->approval_ttl_ms = ms;
+}
 
 /* faults: a list of NAME or NAME=VALUE (runbooks/fault.h). */
 static void load_faults(struct load_ctx *c, const cJSON *m, struct runbook *rb)
@@ -377,6 +395,8 @@ void tree_load_runbook(struct load_ctx *c, const cJSON *root,
 			}
 		} else if (!strcmp(k, "faults"))
 			load_faults(c, m, rb);
+		else if (!strcmp(k, "approval_ttl"))
+			load_approval_ttl(c, m, rb);
 		else if (!strcmp(k, "steps") && allow_steps)
 			rb->steps = load_list(c, m, "steps", QRH_MAX_STEPS, sizeof *rb->steps,
 					      &rb->n_steps, load_step_item);
@@ -384,7 +404,7 @@ void tree_load_runbook(struct load_ctx *c, const cJSON *root,
 			field_error_at(c, posmap_key(c->pm, m),
 				       "steps come from the document, not the front matter");
 		else {
-			const char *near = suggest_closest(k, top_names, allow_steps ? 9 : 8);
+			const char *near = suggest_closest(k, top_names, N_TOP_NAMES - !allow_steps);
 			if (near)
 				field_error_at(c, posmap_key(c->pm, m), "unknown key '%s' (did you mean '%s'?)", k, near);
 			else

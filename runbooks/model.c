@@ -85,6 +85,7 @@ void runbook_init(struct runbook *rb)
 	rb->notify.timeout_ms = -1;
 	rb->notify.retries = -1;
 	rb->notify.backoff_ms = -1;
+	rb->approval_ttl_ms = -1;
 }
 
 void action_release(struct action *a)

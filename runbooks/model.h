@@ -238,7 +238,12 @@ struct runbook {
 	size_t n_steps;
 	struct strv faults; /* drill faults (runbooks/fault.h) */
 	bool notes_anyone; /* notes: anyone: watchers may add notes (team mode) */
+	int64_t approval_ttl_ms; /* approval_ttl: how long a dual-control
+				  * request stands; -1: the default (15 min) */
 };
+
+#define RUNBOOK_APPROVAL_TTL_MIN_MS 1000
+#define RUNBOOK_APPROVAL_TTL_MAX_MS (24LL * 3600 * 1000)
 
 const char *action_kind_name(enum action_kind k);
 /* Accepts the kind names and the Markdown aliases (bash, shell → sh). */

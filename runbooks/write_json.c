@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runbooks/duration.h"
 #include "runbooks/fields.h"
 #include "runbooks/write.h"
 #include "util/xalloc.h"
@@ -61,6 +62,11 @@ cJSON *runbook_to_cjson(const struct runbook *rb)
 		cJSON_AddStringToObject(o, "description", rb->description);
 	if (rb->notes_anyone)
 		cJSON_AddStringToObject(o, "notes", "anyone");
+	if (rb->approval_ttl_ms >= 0) {
+		char d[DURATION_TEXT_MAX];
+		duration_format(rb->approval_ttl_ms, d);
+		cJSON_AddStringToObject(o, "approval_ttl", d);
+	}
 	if (rb->n_vars) {
 		cJSON *vars = cJSON_AddObjectToObject(o, "vars");
 		for (size_t i = 0; i < rb->n_vars; i++)

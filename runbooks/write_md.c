@@ -93,7 +93,7 @@ static void front_matter(struct buf *b, const struct runbook *rb)
 {
 	cJSON *all = runbook_to_cjson(rb);
 	cJSON *fm = cJSON_CreateObject();
-	static const char *const keys[] = { "notes", "vars", "targets", "probes", "objectives", "faults", "notify" };
+	static const char *const keys[] = { "notes", "approval_ttl", "vars", "targets", "probes", "objectives", "faults", "notify" };
 	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
 		cJSON *c = cJSON_DetachItemFromObjectCaseSensitive(all, keys[i]);
 		if (c)

@@ -38,9 +38,12 @@ struct answer {
 	const char *comment;
 };
 
+/* The run's own setting (tests), the runbook's approval_ttl, the default. */
 static int64_t ttl(const struct run *r)
 {
-	return r->opts.approval_ttl_ms > 0 ? r->opts.approval_ttl_ms : RUN_APPROVAL_TTL_MS;
+	if (r->opts.approval_ttl_ms > 0)
+		return r->opts.approval_ttl_ms;
+	return r->rb->approval_ttl_ms > 0 ? r->rb->approval_ttl_ms : RUN_APPROVAL_TTL_MS;
 }
 
 /* The last request for step i since its last start (an older one is spent). */

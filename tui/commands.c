@@ -43,7 +43,7 @@ const struct command qrh_commands[] = {
 	  "\n"
 	  "A dual_control step runs only after another identity approves it:\n"
 	  "qrh asks, names who is awaited and the command that approves (qrh help\n"
-	  "approve), and waits; the request expires after 15 minutes.\n"
+	  "approve), and waits; the request expires after 15 minutes (approval_ttl).\n"
 	  "\n"
 	  "Exit status: 0 every step ok, 1 a step failed, 2 bad input or usage,\n"
 	  "3 interrupted.\n" },
@@ -301,7 +301,7 @@ const struct command qrh_commands[] = {
 	  "\n"
 	  "The operator's own identity, an expired request or another command than\n"
 	  "the one requested are refused. An approval holds for one attempt and\n"
-	  "expires with the request (15 minutes).\n"
+	  "expires with the request (15 minutes, or the runbook's approval_ttl).\n"
 	  "\n"
 	  "Exit status: 0 approved, 1 refused or unreachable, 2 on a usage error.\n" },
 	{ "note", cmd_note, "qrh note --team CONNINFO [--no-wait] RUN TEXT...",

@@ -713,6 +713,28 @@ static void test_dual_control_expiry(void **state)
 	unsetenv("QRH_APPROVE_DIR");
 }
 
+/* The runbook's approval_ttl sets how long a request stands: never less
+ * (a lower bound only: a loaded machine may be later, never earlier). */
+static void test_dual_control_runbook_ttl(void **state)
+{
+	struct fx *f = *state;
+	struct run_approval a;
+	struct err e;
+	f->uid = (int64_t)getuid() + 1;
+	setenv("QRH_APPROVE_DIR", f->dir, 1);
+	open_run(f, "---\napproval_ttl: 2s\n---\n## Del {dual_control=true}\n```sh\nexit 0\n```\n",
+		 NULL);
+	int64_t t0 = clock_mono_ns();
+	assert_int_equal(run_approval_request(f->run, 0, &e), 0);
+	int seen = f->step_done[0];
+	RUN_UNTIL(f, f->step_done[0] > seen);
+	assert_true(clock_mono_ns() - t0 >= 2000 * 1000000LL);
+	run_approval(f->run, 0, &a);
+	assert_int_equal(a.state, RUN_APPROVAL_NEEDED);
+	assert_non_null(strstr(a.refused, "expired"));
+	unsetenv("QRH_APPROVE_DIR");
+}
+
 /* ---- the policy a front end presents ---- */
 
 /* After a step settles the selection goes to the first step that is not
@@ -805,6 +827,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_step_ok, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dual_control_other_uid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dual_control_same_uid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dual_control_runbook_ttl, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dual_control_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_choices, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retries_and_durations, setup, teardown),

@@ -80,6 +80,8 @@ static const struct bad_case cases[] = {
 	{ "probe-cond-num.md", FM("probes:\n  - {name: web, kind: command, script: x, warn: lag>soon}\n") "## A\n", "probe-cond-num.md:3:49: error: bad condition 'lag>soon' for 'warn': 'soon' is not a number: <, <=, > and >= compare numbers (30, 2.5, 30s, 250ms) (at 'soon')" },
 	{ "probe-cond-and.md", FM("probes:\n  - {name: web, kind: command, script: x, ok: exit=0 and}\n") "## A\n", "probe-cond-and.md:3:47: error: bad condition 'exit=0 and' for 'ok': expected the name of a value (status, lag_seconds, first_row.n...) (at the end)" },
 	{ "probe-every.md", FM("probes:\n  - {name: web, kind: command, script: x, every: 1ms}\n") "## A\n", "probe-every.md:3:50: error: 'every' must be at least 10ms" },
+	{ "approval-ttl.md", FM("approval_ttl: soon\n") "## A\n", "approval-ttl.md:2:15: error: bad approval_ttl 'soon': expected a number like 30s, 15m or 1h30m" },
+	{ "approval-ttl-range.md", FM("approval_ttl: 25h\n") "## A\n", "approval-ttl-range.md:2:15: error: approval_ttl must be between 1s and 24h" },
 	{ "probe-reuse-kind.md", FM("probes:\n  - {name: web, kind: command, script: x, reuse: false}\n") "## A\n", "probe-reuse-kind.md:3:50: error: 'reuse' is for http probes" },
 	{ "probe-reuse-word.md", FM("probes:\n  - {name: web, kind: http, url: http://x/, reuse: 10s}\n") "## A\n", "probe-reuse-word.md:3:52: error: 'reuse' must be true or false" },
 	{ "probe-value.md", FM("probes:\n  - {name: web, kind: command, script: x, value: a..b}\n") "## A\n", "probe-value.md:3:50: error: bad value name 'a..b': names of letters, digits, '_' and '-', joined by '.' (first_row.lag)" },
