@@ -62,12 +62,25 @@ launch() { # NAME COMMAND...
 	running=$((running + 1))
 }
 
-# Waits for any one running test and reports it.
+# Waits for any one running test and reports it. Should `wait -n` name
+# no test of ours (a status bash already handed out, or none left to it),
+# a test whose process is gone is waited for by its PID, which still
+# gives its status: a test is never lost, nor waited for forever.
 reap_one() {
-	local pid rc
+	local pid= rc
 	wait -n -p pid
 	rc=$?
-	[ -n "${pid:-}" ] || return 0
+	if [ -z "$pid" ] || [ -z "${job_name[$pid]+set}" ]; then
+		pid=
+		for p in "${!job_name[@]}"; do
+			kill -0 "$p" 2>/dev/null && continue
+			pid=$p
+			wait "$pid"
+			rc=$?
+			break
+		done
+		[ -n "$pid" ] || return 0
+	fi
 	running=$((running - 1))
 	local name=${job_name[$pid]} log=${job_log[$pid]}
 	local ms=$(( ($(date +%s%N) - ${job_start[$pid]}) / 1000000 ))
