@@ -25,7 +25,7 @@ last_run() { sqlite3 "$db" "select coalesce(max(id),0) from runs" 2>/dev/null ||
 
 wait_for_event() { # TYPE AFTER_RUN: the event in a run newer than AFTER_RUN
 	local n
-	for _ in $(seq 1 200); do
+	for _ in $(seq 1 600); do
 		n=$(sqlite3 "$db" "select count(*) from events where type='$1' and run_id>$2" 2>/dev/null)
 		[ "${n:-0}" -gt 0 ] && return 0
 		sleep 0.05
@@ -111,7 +111,7 @@ assert_eq "$(sqlite3 "$db" "select json_extract(payload,'\$.runbook_changed') fr
 before=$(last_run)
 "$QRH_BIN" run --plain --journal "$db" "$T/long.md" >/dev/null 2>&1 &
 pid=$!
-wait_for_event action_start "$before"
+wait_for_event task_process "$before" # its process started and named
 kill -9 $pid
 wait $pid 2>/dev/null
 kid=$(sqlite3 "$db" "select max(id) from runs")
@@ -152,7 +152,7 @@ RB
 before=$(last_run)
 "$QRH_BIN" run --plain --typed promote=PROMOTE --journal "$db" "$T/typed.md" >/dev/null 2>&1 &
 pid=$!
-wait_for_event action_start "$before"
+wait_for_event task_process "$before" # its process started and named
 kill -9 $pid
 wait $pid 2>/dev/null
 touch "$T/quick"
