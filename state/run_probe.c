@@ -394,7 +394,7 @@ static void reconcile(struct run *r)
 		return;
 	/* the first samples are due once their starts are on the chain, each
 	 * probe at its own phase of its interval, rounded to a slot: 200
-	 * probes of 1 s go 4 at a time every 25 ms, not all 200 at once */
+	 * probes of 1 s go 5 at a time every 25 ms, not all 200 at once */
 	int64_t now = clock_mono_ns();
 	size_t n = r->rb->n_probes;
 	for (size_t i = 0; r->probes && i < n; i++) {
