@@ -57,6 +57,11 @@ static void add_line_members(cJSON *o, const char *line)
 	cJSON_Delete(j);
 }
 
+bool probe_kind_has_line(enum action_kind kind)
+{
+	return kind == ACTION_SH || kind == ACTION_EXEC || kind == ACTION_SSH;
+}
+
 cJSON *probe_sample_values(enum action_kind kind, const struct action_result *res,
 			   const cJSON *action_values, const char *line,
 			   int64_t latency_ms)
@@ -66,7 +71,7 @@ cJSON *probe_sample_values(enum action_kind kind, const struct action_result *re
 	add_string(o, "result", action_status_name(res->status));
 	add_string(o, "summary", res->summary);
 	add_number(o, "latency_ms", (double)latency_ms);
-	if (action_kind_is_process(kind) && res->exit_code >= 0)
+	if ((action_kind_is_process(kind) || kind == ACTION_SSH) && res->exit_code >= 0)
 		add_number(o, "exit", res->exit_code);
 	if (line) {
 		add_string(o, "line", line);
@@ -115,7 +120,8 @@ static const cJSON *kind_value(enum action_kind kind, const cJSON *values)
 		v = cond_lookup(values, "phase");
 		break;
 	case ACTION_SH:
-	case ACTION_EXEC: {
+	case ACTION_EXEC:
+	case ACTION_SSH: {
 		const cJSON *line = cond_lookup(values, "line");
 		v = cJSON_IsString(line) && *line->valuestring ? line : cond_lookup(values, "exit");
 		break;

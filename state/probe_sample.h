@@ -9,8 +9,10 @@
  *               cancelled
  *   summary     the action's one line
  *   latency_ms  how long the sample took
- *   exit        a local command's exit status (sh, exec, velero)
- *   line        a local command's first line of standard output; when
+ *   exit        a command's exit status (sh, exec, velero; ssh: the
+ *               remote shell's)
+ *   line        a command's first line of standard output (sh, exec,
+ *               ssh); when
  *               that line is a JSON object, its members are values too
  *               (a command can report {"lag_seconds": 3})
  *
@@ -55,7 +57,10 @@ void probe_conds_release(struct probe_conds *pc);
 
 /* A new object (the caller deletes it): the values described above. res
  * values may be NULL; line is the first line of standard output (NULL:
- * none, or not a local command). */
+ * none, or not a command: probe_kind_has_line). */
+/* The kinds whose first line of output is a value: commands, local or
+ * remote (ssh). */
+bool probe_kind_has_line(enum action_kind kind);
 cJSON *probe_sample_values(enum action_kind kind, const struct action_result *res,
 			   const cJSON *action_values, const char *line,
 			   int64_t latency_ms);

@@ -210,9 +210,9 @@ static void sample_end(struct task *t)
 {
 	struct probe_rt *pr = t->owner;
 	int64_t latency = (clock_mono_ns() - t->started_ns) / 1000000;
-	bool local = t->a->kind == ACTION_SH || t->a->kind == ACTION_EXEC;
 	cJSON *values = probe_sample_values(t->a->kind, &t->res, t->values,
-					    local ? first_line(pr) : NULL, latency);
+					    probe_kind_has_line(t->a->kind) ? first_line(pr) : NULL,
+					    latency);
 	enum action_status status = t->res.status;
 	char summary[ACTION_SUMMARY_MAX];
 	snprintf(summary, sizeof summary, "%s", t->res.summary);
