@@ -23,15 +23,12 @@
 #include "state/journal_team.h"
 #include "state/run.h"
 #include "tests/unit/fake_action.h"
+#include "tests/unit/support_engine.h"
 #include "util/clock.h"
 #include "util/xalloc.h"
 
 struct fx {
-	char dir[64];
-	char path[128];
-	struct journal *j;
-	struct loop *loop;
-	struct proc_reaper *reaper;
+	struct engine_env env;
 	struct runbook *rb;
 	struct run *run;
 	struct buf events;  /* "type step\n" per event */
@@ -73,18 +70,9 @@ static void on_failed(void *arg, const char *msg)
 static int setup(void **state)
 {
 	struct fx *f = xcalloc(1, sizeof *f);
-	struct err e;
-	snprintf(f->dir, sizeof f->dir, "/tmp/qrh-engine.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof f->path, "%s/j.db", f->dir);
-	f->j = journal_open(f->path, &e);
-	assert_non_null(f->j);
-	f->loop = loop_new(&e);
-	f->reaper = proc_reaper_new(f->loop, &e);
-	assert_non_null(f->reaper);
+	engine_env_open(&f->env, "engine");
 	buf_init(&f->events, BUF_UNLIMITED);
 	buf_init(&f->output, BUF_UNLIMITED);
-	fake_reset();
 	f->uid = 1000;
 	*state = f;
 	return 0;
@@ -93,18 +81,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[160];
-	run_free(f->run);
-	runbook_free(f->rb);
-	proc_reaper_free(f->reaper);
-	loop_free(f->loop);
-	journal_close(f->j);
+	engine_env_close(&f->env, f->run, f->rb);
 	buf_release(&f->events);
 	buf_release(&f->output);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	/* every fake action that started was ended or freed */
-	assert_int_equal(fake_stats.running, 0);
+	/* every kind opened for the run was closed with it */
 	assert_int_equal(fake_stats.opened, fake_stats.closed);
 	free(f);
 	return 0;
@@ -130,7 +110,7 @@ static void open_run(struct fx *f, const char *md, const char *secret)
 	struct run_listener lis = { .event = on_event, .output = on_output,
 				    .step_done = on_step_done,
 				    .journal_failed = on_failed, .arg = f };
-	if (run_open(f->run, f->j, f->loop, f->reaper, &lis, &e) < 0)
+	if (run_open(f->run, f->env.j, f->env.loop, f->env.reaper, &lis, &e) < 0)
 		fail_msg("run_open: %s", e.msg);
 }
 
@@ -141,7 +121,7 @@ static void open_run(struct fx *f, const char *md, const char *secret)
 		while (!(cond)) {                                             \
 			if (clock_mono_ns() > until_)                         \
 				fail_msg("timed out waiting for %s", #cond);  \
-			loop_run_once((f)->loop, 50);                         \
+			loop_run_once((f)->env.loop, 50);                         \
 		}                                                             \
 	} while (0)
 
@@ -167,7 +147,7 @@ static int64_t sql_int(struct fx *f, const char *sql)
 	sqlite3 *db;
 	sqlite3_stmt *st;
 	int64_t v = -1;
-	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_open_v2(f->env.path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int64(st, 0);
@@ -180,7 +160,7 @@ static void verify_ok(struct fx *f)
 {
 	struct journal_verify_result res;
 	struct err e;
-	assert_int_equal(journal_verify(f->j, 0, &res, &e), 0);
+	assert_int_equal(journal_verify(f->env.j, 0, &res, &e), 0);
 	if (res.problem != JOURNAL_VERIFY_OK)
 		fail_msg("verify: %s", res.detail);
 }
@@ -310,7 +290,7 @@ static void test_cancel_during_backoff(void **state)
 	struct run_fold fold;
 	struct err e;
 	fold_init(&fold, f->rb);
-	assert_int_equal(journal_events_each(f->j, run_id(f->run), 0, fold_event_cb, &fold, &e), 0);
+	assert_int_equal(journal_events_each(f->env.j, run_id(f->run), 0, fold_event_cb, &fold, &e), 0);
 	assert_int_equal(fold.steps[0].st.status, STEP_CANCELLED);
 	assert_int_equal(fold.illegal, 0);
 	fold_release(&fold);
@@ -440,11 +420,11 @@ static void test_fanout_orders(void **state)
 		runbook_free(f->rb);
 		f->run = NULL;
 		f->rb = NULL;
-		journal_close(f->j);
-		unlink(f->path);
+		journal_close(f->env.j);
+		unlink(f->env.path);
 		struct err e;
-		f->j = journal_open(f->path, &e);
-		assert_non_null(f->j);
+		f->env.j = journal_open(f->env.path, &e);
+		assert_non_null(f->env.j);
 	}
 }
 
@@ -539,7 +519,7 @@ static void test_journal_full(void **state)
 	struct err e;
 	open_run(f, "## A\n```sh\nout x\nwait 20\nexit 0\n```\n## B\n```sh\nexit 0\n```\n", NULL);
 	/* the confirmation batch commits; the next commit fails */
-	journal_fail_after(f->j, 1, SQLITE_FULL);
+	journal_fail_after(f->env.j, 1, SQLITE_FULL);
 	begin(f, 0);
 	RUN_UNTIL(f, f->journal_failed && !run_step_active(f->run));
 	assert_non_null(strstr(f->failed_msg, "full"));
@@ -547,7 +527,7 @@ static void test_journal_full(void **state)
 	assert_int_equal(run_step_begin(f->run, 1, "enter", &e), -1);
 	assert_non_null(strstr(e.msg, "journal"));
 	assert_int_equal(fake_stats.started, 1);
-	journal_fail_after(f->j, -1, 0);
+	journal_fail_after(f->env.j, -1, 0);
 	verify_ok(f); /* what was committed still verifies */
 }
 
@@ -556,12 +536,12 @@ static void test_journal_ioerr_at_start(void **state)
 	struct fx *f = *state;
 	struct err e;
 	open_run(f, "## A\n```sh\nexit 0\n```\n", NULL);
-	journal_fail_after(f->j, 0, SQLITE_IOERR);
+	journal_fail_after(f->env.j, 0, SQLITE_IOERR);
 	/* the confirmation cannot be made durable: nothing runs */
 	assert_int_equal(run_step_begin(f->run, 0, "enter", &e), -1);
 	assert_int_equal(fake_stats.started, 0);
 	assert_true(f->journal_failed);
-	journal_fail_after(f->j, -1, 0);
+	journal_fail_after(f->env.j, -1, 0);
 }
 
 /* ---- dual control ---- */
@@ -615,7 +595,7 @@ static int approve(struct fx *f, bool tamper, char message[ERR_MSG_MAX])
 	struct approver a = { .tamper = tamper };
 	struct err e;
 	pthread_t th;
-	assert_int_equal(journal_run_uuid(f->j, run_id(f->run), a.uuid, &e), 1);
+	assert_int_equal(journal_run_uuid(f->env.j, run_id(f->run), a.uuid, &e), 1);
 	assert_int_equal(pthread_create(&th, NULL, approver_main, &a), 0);
 	RUN_UNTIL(f, atomic_load(&a.done));
 	pthread_join(th, NULL);
@@ -634,7 +614,7 @@ static void test_dual_control_other_uid(void **state)
 	struct err e;
 	char msg[ERR_MSG_MAX];
 	f->uid = (int64_t)getuid() + 1; /* the operator is someone else than us */
-	setenv("QRH_APPROVE_DIR", f->dir, 1);
+	setenv("QRH_APPROVE_DIR", f->env.dir, 1);
 	open_run(f, dual_md, NULL);
 	run_approval(f->run, 0, &a);
 	assert_int_equal(a.state, RUN_APPROVAL_NEEDED);
@@ -670,7 +650,7 @@ static void test_dual_control_same_uid(void **state)
 	struct err e;
 	char msg[ERR_MSG_MAX];
 	f->uid = (int64_t)getuid();
-	setenv("QRH_APPROVE_DIR", f->dir, 1);
+	setenv("QRH_APPROVE_DIR", f->env.dir, 1);
 	open_run(f, dual_md, NULL);
 	assert_int_equal(run_approval_request(f->run, 0, &e), 0);
 	assert_int_equal(approve(f, false, msg), 0);
@@ -691,7 +671,7 @@ static void test_dual_control_expiry(void **state)
 	char msg[ERR_MSG_MAX];
 	f->uid = (int64_t)getuid() + 1;
 	f->approval_ttl_ms = 1500; /* room for the approver on a slow build */
-	setenv("QRH_APPROVE_DIR", f->dir, 1);
+	setenv("QRH_APPROVE_DIR", f->env.dir, 1);
 	open_run(f, dual_md, NULL);
 	assert_int_equal(run_approval_request(f->run, 0, &e), 0);
 	int seen = f->step_done[0];
@@ -721,7 +701,7 @@ static void test_dual_control_runbook_ttl(void **state)
 	struct run_approval a;
 	struct err e;
 	f->uid = (int64_t)getuid() + 1;
-	setenv("QRH_APPROVE_DIR", f->dir, 1);
+	setenv("QRH_APPROVE_DIR", f->env.dir, 1);
 	open_run(f, "---\napproval_ttl: 2s\n---\n## Del {dual_control=true}\n```sh\nexit 0\n```\n",
 		 NULL);
 	int64_t t0 = clock_mono_ns();

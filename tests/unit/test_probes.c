@@ -19,14 +19,12 @@
 #include "state/events.h"
 #include "state/run.h"
 #include "tests/unit/fake_action.h"
+#include "tests/unit/support_engine.h"
 #include "util/clock.h"
 #include "util/xalloc.h"
 
 struct pt {
-	char dir[64], db[128];
-	struct journal *j;
-	struct loop *loop;
-	struct proc_reaper *reaper;
+	struct engine_env env;
 	struct runbook *rb;
 	struct run *run;
 	struct buf log;   /* "type probe state\n" of probe events, "type step\n" else */
@@ -72,17 +70,8 @@ static void on_settled(void *arg, size_t i)
 static int pt_setup(void **state)
 {
 	struct pt *t = xcalloc(1, sizeof *t);
-	struct err e;
-	snprintf(t->dir, sizeof t->dir, "/tmp/qrh-probes.XXXXXX");
-	assert_non_null(mkdtemp(t->dir));
-	snprintf(t->db, sizeof t->db, "%s/j.db", t->dir);
-	t->j = journal_open(t->db, &e);
-	t->loop = loop_new(&e);
-	t->reaper = proc_reaper_new(t->loop, &e);
-	assert_non_null(t->j);
-	assert_non_null(t->reaper);
+	engine_env_open(&t->env, "probes");
 	buf_init(&t->log, BUF_UNLIMITED);
-	fake_reset();
 	*state = t;
 	return 0;
 }
@@ -90,16 +79,8 @@ static int pt_setup(void **state)
 static int pt_teardown(void **state)
 {
 	struct pt *t = *state;
-	char cmd[128];
-	run_free(t->run);
-	runbook_free(t->rb);
-	proc_reaper_free(t->reaper);
-	loop_free(t->loop);
-	journal_close(t->j);
+	engine_env_close(&t->env, t->run, t->rb);
 	buf_release(&t->log);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", t->dir);
-	assert_int_equal(system(cmd), 0);
-	assert_int_equal(fake_stats.running, 0);
 	free(t);
 	return 0;
 }
@@ -118,7 +99,7 @@ static void start(struct pt *t, const char *md)
 	t->run = run_new(t->rb, &o);
 	struct run_listener lis = { .event = on_event, .probe = on_probe,
 				    .step_done = on_settled, .arg = t };
-	if (run_open(t->run, t->j, t->loop, t->reaper, &lis, &e) < 0)
+	if (run_open(t->run, t->env.j, t->env.loop, t->env.reaper, &lis, &e) < 0)
 		fail_msg("run_open: %s", e.msg);
 }
 
@@ -129,7 +110,7 @@ static void start(struct pt *t, const char *md)
 			if (clock_mono_ns() > limit_)                         \
 				fail_msg("timed out waiting for %s; events:\n%s", #cond, \
 					 (t)->log.data);                      \
-			loop_run_once((t)->loop, 20);                         \
+			loop_run_once((t)->env.loop, 20);                         \
 		}                                                             \
 	} while (0)
 
@@ -144,8 +125,8 @@ static int64_t db_int(struct pt *t, const char *sql)
 	sqlite3_stmt *st;
 	int64_t v = -1;
 	struct err e;
-	journal_flush(t->j, &e);
-	assert_int_equal(sqlite3_open_v2(t->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	journal_flush(t->env.j, &e);
+	assert_int_equal(sqlite3_open_v2(t->env.path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int64(st, 0);
@@ -160,7 +141,7 @@ static void end_and_verify(struct pt *t)
 	struct err e;
 	if (run_end(t->run, "ok", false, &e) < 0)
 		fail_msg("run_end: %s", e.msg);
-	assert_int_equal(journal_verify(t->j, 0, &res, &e), 0);
+	assert_int_equal(journal_verify(t->env.j, 0, &res, &e), 0);
 	if (res.problem != JOURNAL_VERIFY_OK)
 		fail_msg("verify: %s", res.detail);
 }
@@ -290,7 +271,7 @@ static void test_from_until(void **state)
 	assert_false(logged(t, "probe_start"));
 	assert_int_equal(run_step_begin(t->run, 0, "enter", &e), 0);
 	LOOP_UNTIL(t, t->settled[0]);
-	loop_run_once(t->loop, 50);
+	loop_run_once(t->env.loop, 50);
 	assert_false(logged(t, "probe_start"));
 	assert_int_equal(run_step_begin(t->run, 1, "enter", &e), 0);
 	LOOP_UNTIL(t, logged(t, "probe_start mid"));
@@ -301,7 +282,7 @@ static void test_from_until(void **state)
 	assert_int_equal(run_step_begin(t->run, 3, "enter", &e), 0);
 	LOOP_UNTIL(t, t->settled[3]);
 	for (int k = 0; k < 5; k++)
-		loop_run_once(t->loop, 20);
+		loop_run_once(t->env.loop, 20);
 	assert_int_equal(t->samples_seen, before);
 	end_and_verify(t);
 }
@@ -327,7 +308,7 @@ static void test_wait_until(void **state)
 	assert_int_equal(run_step(t->run, 0)->status, STEP_FAILED);
 	assert_non_null(strstr(run_step(t->run, 0)->summary, "was not fail within 150ms (it is ok)"));
 	assert_int_equal(run_step_begin(t->run, 1, "enter", &e), 0);
-	loop_run_once(t->loop, 30);
+	loop_run_once(t->env.loop, 30);
 	fake_flag = 1;
 	LOOP_UNTIL(t, t->settled[1]);
 	assert_int_equal(run_step(t->run, 1)->status, STEP_OK);
@@ -408,9 +389,9 @@ static void test_dry_run_polls_nothing(void **state)
 	struct run_opts o = { .mode = RUN_DRY, .entries = fake_entries, .os_user = "x" };
 	t->run = run_new(t->rb, &o);
 	struct run_listener lis = { .event = on_event, .arg = t };
-	assert_int_equal(run_open(t->run, t->j, t->loop, t->reaper, &lis, &e), 0);
+	assert_int_equal(run_open(t->run, t->env.j, t->env.loop, t->env.reaper, &lis, &e), 0);
 	for (int k = 0; k < 5; k++)
-		loop_run_once(t->loop, 10);
+		loop_run_once(t->env.loop, 10);
 	assert_false(logged(t, "probe_start"));
 	assert_int_equal(fake_stats.started, 0);
 }
