@@ -56,6 +56,12 @@ int team_pq_err(struct err *e, const char *what, const char *msg);
 PGresult *team_query(PGconn *c, const char *sql, int n, const char *const *values,
 		     const char *what, struct err *e);
 
+/* Runs sql (as team_query) every 200 ms until it returns a row or
+ * timeout_ms has passed: the last result (no rows: timed out), or NULL
+ * with e. For a command waiting on what the running qrh journals. */
+PGresult *team_poll(PGconn *c, const char *sql, int n, const char *const *values,
+		    int timeout_ms, const char *what, struct err *e);
+
 /* The run named by `run`, a UUID or a prefix of one, into uuid; with role
  * (n bytes), our session_user. -1 with e when no run or several match. */
 int team_run_find(PGconn *c, const char *run, char uuid[UUID_TEXT_LEN + 1],

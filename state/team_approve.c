@@ -3,11 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "state/team.h"
 #include "state/team_approve.h"
-#include "util/clock.h"
 
 int team_approval_pending(PGconn *c, const char *run, const char *step,
 			  struct team_pending *out, struct err *e)
@@ -72,24 +70,19 @@ int team_approval_verdict(PGconn *c, const char *uuid, const char *id,
 			  int timeout_ms, char *reason, size_t n, struct err *e)
 {
 	const char *v[] = { uuid, id };
-	int64_t until = clock_mono_ns() / 1000000 + timeout_ms;
-	for (;;) {
-		PGresult *r = team_query(c, "SELECT type, payload::json->>'reason' FROM qrh.events "
-				    "WHERE run_uuid = $1::uuid AND type IN ('approval', 'approval_refused') "
-				    "AND payload::json->>'approval_id' = $2 LIMIT 1", 2, v,
-				    "cannot read the verdict", e);
-		if (!r)
-			return -1;
-		if (PQntuples(r) == 1) {
-			int ok = !strcmp(PQgetvalue(r, 0, 0), "approval");
-			snprintf(reason, n, "%s", PQgetvalue(r, 0, 1));
-			PQclear(r);
-			return ok;
-		}
+	PGresult *r = team_poll(c, "SELECT type, payload::json->>'reason' FROM qrh.events "
+			   "WHERE run_uuid = $1::uuid AND type IN ('approval', 'approval_refused') "
+			   "AND payload::json->>'approval_id' = $2 LIMIT 1", 2, v, timeout_ms,
+			   "cannot read the verdict", e);
+	if (!r)
+		return -1;
+	if (PQntuples(r) == 0) {
 		PQclear(r);
-		if (clock_mono_ns() / 1000000 >= until)
-			return err_set(e, "no verdict from the running qrh within %d s (it takes the "
-				       "answer when it is connected)", timeout_ms / 1000);
-		nanosleep(&(struct timespec){ .tv_nsec = 200 * 1000000 }, NULL);
+		return err_set(e, "no verdict from the running qrh within %d s (it takes the "
+			       "answer when it is connected)", timeout_ms / 1000);
 	}
+	int ok = !strcmp(PQgetvalue(r, 0, 0), "approval");
+	snprintf(reason, n, "%s", PQgetvalue(r, 0, 1));
+	PQclear(r);
+	return ok;
 }

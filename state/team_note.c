@@ -1,11 +1,9 @@
 /* team_note.c: notes through the team database (state/team_note.h). */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "state/team.h"
 #include "state/team_note.h"
-#include "util/clock.h"
 
 static int run_ended(PGconn *c, const char *uuid, struct err *e)
 {
@@ -44,21 +42,14 @@ int team_note_journaled(PGconn *c, const char *uuid, const char *id,
 			int timeout_ms, int64_t *seq, struct err *e)
 {
 	const char *v[] = { uuid, id };
-	int64_t until = clock_mono_ns() / 1000000 + timeout_ms;
-	for (;;) {
-		PGresult *r = team_query(c, "SELECT seq::text FROM qrh.events WHERE run_uuid = "
-				    "$1::uuid AND type = 'note' AND payload::json->>'note_id' = $2 "
-				    "LIMIT 1", 2, v, "cannot read the run's events", e);
-		if (!r)
-			return -1;
-		int found = PQntuples(r) == 1;
-		if (found)
-			*seq = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-		PQclear(r);
-		if (found)
-			return 1;
-		if (clock_mono_ns() / 1000000 >= until)
-			return 0;
-		nanosleep(&(struct timespec){ .tv_nsec = 200 * 1000000 }, NULL);
-	}
+	PGresult *r = team_poll(c, "SELECT seq::text FROM qrh.events WHERE run_uuid = $1::uuid "
+			   "AND type = 'note' AND payload::json->>'note_id' = $2 LIMIT 1", 2, v,
+			   timeout_ms, "cannot read the run's events", e);
+	if (!r)
+		return -1;
+	int found = PQntuples(r) == 1;
+	if (found)
+		*seq = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	return found;
 }

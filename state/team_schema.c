@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "util/clock.h"
 #include "util/xalloc.h"
 
 /* Every table a writer may insert into. */
@@ -231,6 +233,19 @@ PGconn *team_connect(const char *conninfo, struct err *e)
 	}
 	PQsetNoticeProcessor(c, NULL, NULL);
 	return c;
+}
+
+PGresult *team_poll(PGconn *c, const char *sql, int n, const char *const *values,
+		    int timeout_ms, const char *what, struct err *e)
+{
+	int64_t until = clock_mono_ns() / 1000000 + timeout_ms;
+	for (;;) {
+		PGresult *r = team_query(c, sql, n, values, what, e);
+		if (!r || PQntuples(r) > 0 || clock_mono_ns() / 1000000 >= until)
+			return r;
+		PQclear(r);
+		nanosleep(&(struct timespec){ .tv_nsec = 200 * 1000000 }, NULL);
+	}
 }
 
 int team_run_find(PGconn *c, const char *run, char uuid[UUID_TEXT_LEN + 1],
