@@ -98,7 +98,9 @@ reap_one() {
 		fi
 		# What failed first, then the end: a sanitizer's leak report can
 		# be long enough to push a failed assertion out of the tail.
-		grep -a -m 12 -E '^\[  (ERROR|FAILED) |[Ff]ailure|^FAIL|: (fail|FAIL)' "$log" |
+		# cmocka writes an assertion's values on a line of their own
+		# ("Could not run test: 0x4 != 0x3") before the line it names.
+		grep -a -m 12 -E '^\[  (ERROR|FAILED) |[Ff]ailure|^FAIL|: (fail|FAIL)|^Could not run test' "$log" |
 			sed 's/^/    ! /'
 		sed 's/^/    | /' "$log" | tail -n 40
 	fi

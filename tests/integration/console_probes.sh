@@ -33,6 +33,7 @@ probes:
     kind: command
     script: test -e "\$DIR/primary-up" && echo 200 || { echo 503; exit 1; }
     every: 100ms
+    timeout: 5s
     ok: exit=0
   - name: dr-health
     kind: command

@@ -17,8 +17,8 @@ done
 cat >"$T/r.md" <<EOF
 ---
 probes:
-  - {name: kept, kind: http, url: "$(http_url kept)/healthz", every: 100ms, ok: status=2xx}
-  - {name: fresh, kind: http, url: "$(http_url fresh)/healthz", every: 100ms, reuse: false, ok: status=2xx}
+  - {name: kept, kind: http, url: "$(http_url kept)/healthz", every: 100ms, timeout: 5s, ok: status=2xx}
+  - {name: fresh, kind: http, url: "$(http_url fresh)/healthz", every: 100ms, timeout: 5s, reuse: false, ok: status=2xx}
 ---
 # Connections
 
