@@ -60,6 +60,16 @@
  *   task_reaped      {"task", "pgid", "how": "gone"|"killed"}: a
  *                    background task of an earlier session, found on
  *                    resume (gone: it had ended; killed: it had survived)
+ *   survivor_wait    {"step_id", "pgids", "os_user", "uid", "operator"?}:
+ *                    the operator chose to wait for the processes an
+ *                    interrupted step left running (process groups
+ *                    pgids); actor: the operator
+ *   survivor_stop    the same members: the operator chose to stop them
+ *                    (SIGTERM to each group, SIGKILL after the grace)
+ *   survivor_end     {"step_id", "task", "pgid", "how": "ended"|"stopped"|
+ *                     "killed", "after_ms"}: one of them is gone, on its
+ *                    own, after the SIGTERM or by the SIGKILL; after_ms
+ *                    from the operator's first choice
  *   dry_run          {"step_id", "commands": [...]}
  *   note             {"text"}; actor: who wrote it
  *   hangup           {} SIGHUP: the operator's terminal went away
@@ -148,6 +158,9 @@
 #define EV_BACKGROUND_START "background_start"
 #define EV_BACKGROUND_END "background_end"
 #define EV_TASK_REAPED "task_reaped"
+#define EV_SURVIVOR_WAIT "survivor_wait"
+#define EV_SURVIVOR_STOP "survivor_stop"
+#define EV_SURVIVOR_END "survivor_end"
 #define EV_DRY_RUN "dry_run"
 #define EV_NOTE "note"
 /* Drills (qrh drill): "drill" {"faults": [{"spec", "name", "applied",

@@ -283,11 +283,13 @@ static void task_event(struct run_fold *f, const struct journal_event *ev,
 	else if (!strcmp(t, EV_BACKGROUND_START))
 		task_started(f, ev, p, FOLD_TASK_BACKGROUND, s);
 	else if (!strcmp(t, EV_ACTION_END) || !strcmp(t, EV_TASK_END) ||
-		 !strcmp(t, EV_BACKGROUND_END) || !strcmp(t, EV_TASK_REAPED)) {
+		 !strcmp(t, EV_BACKGROUND_END) || !strcmp(t, EV_TASK_REAPED) ||
+		 !strcmp(t, EV_SURVIVOR_END)) {
 		struct fold_task *task = task_get(f, jmember_int(p, "task", 0));
 		if (task) {
+			bool reaped = !strcmp(t, EV_TASK_REAPED) || !strcmp(t, EV_SURVIVOR_END);
 			task->ended = true;
-			const char *st = jmember_str(p, !strcmp(t, EV_TASK_REAPED) ? "how" : "status");
+			const char *st = jmember_str(p, reaped ? "how" : "status");
 			snprintf(task->status, sizeof task->status, "%s", st ? st : "");
 			const char *sum = jmember_str(p, "summary");
 			snprintf(task->summary, sizeof task->summary, "%s", sum ? sum : "");

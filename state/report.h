@@ -175,6 +175,11 @@ int report_export_json(struct journal *j, const struct run_report *r,
  *            steps a resume found running when qrh had died
  *   "reaped": [{"seq", "at", "step", "step_id", "task", "pgid", "how"}]
  *            background tasks of an earlier session found on a resume
+ *   "survivor_choices": [{"seq", "at", "step", "step_id", "actor", "what"
+ *            (wait | stop | end), "pgids" (wait, stop), "task", "pgid",
+ *            "how" (ended | stopped | killed) and "after_ms" (end)}]
+ *            what the operator chose for an interrupted step's
+ *            survivors, and how each went
  *   "clock": {"wall", "monotonic", "durations" (the sources, in words),
  *            "boots", "jump_threshold_ms", "wall_jumps": [{"seq", "at",
  *            "wall_ms", "monotonic_ms", "jump_ms"}]}

@@ -2,8 +2,9 @@
  * document (state/report.h): every action with its resolved target (as
  * the operator confirmed it, no secret), a fan-out's members one by one,
  * values the operator picked, steps found interrupted on a resume with the
- * processes that survived them, and background tasks reaped then. Only
- * the events know these; the fold keeps none of it. */
+ * processes that survived them, background tasks reaped then, and what
+ * the operator chose for the survivors. Only the events know these; the
+ * fold keeps none of it. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,7 @@ void report_acts_init(struct report_acts *a)
 	a->picks = cJSON_CreateArray();
 	a->interruptions = cJSON_CreateArray();
 	a->reaped = cJSON_CreateArray();
+	a->survivor_choices = cJSON_CreateArray();
 }
 
 void report_acts_release(struct report_acts *a)
@@ -26,6 +28,7 @@ void report_acts_release(struct report_acts *a)
 	cJSON_Delete(a->picks);
 	cJSON_Delete(a->interruptions);
 	cJSON_Delete(a->reaped);
+	cJSON_Delete(a->survivor_choices);
 	memset(a, 0, sizeof *a);
 }
 
@@ -162,7 +165,8 @@ void report_acts_event(struct report_acts *a, const struct journal_event *ev)
 	cJSON *p, *o;
 
 	if (strcmp(t, EV_ACTION_START) && strcmp(t, EV_ACTION_END) && strcmp(t, EV_TASK_END) &&
-	    strcmp(t, EV_CAPTURE) && strcmp(t, EV_STEP_INTERRUPTED) && strcmp(t, EV_TASK_REAPED))
+	    strcmp(t, EV_CAPTURE) && strcmp(t, EV_STEP_INTERRUPTED) && strcmp(t, EV_TASK_REAPED) &&
+	    strncmp(t, "survivor_", 9))
 		return;
 	p = cJSON_Parse(ev->payload ? ev->payload : "{}");
 	if (!cJSON_IsObject(p)) {
@@ -184,6 +188,16 @@ void report_acts_event(struct report_acts *a, const struct journal_event *ev)
 			copy(o, p, "value");
 			cJSON_AddItemToArray(a->picks, o);
 		}
+	} else if (!strncmp(t, "survivor_", 9)) {
+		o = brief(ev, p);
+		report_json_str(o, "actor", ev->actor);
+		report_json_str(o, "what", t + 9);
+		copy(o, p, "pgids");
+		copy(o, p, "task");
+		copy(o, p, "pgid");
+		copy(o, p, "how");
+		copy(o, p, "after_ms");
+		cJSON_AddItemToArray(a->survivor_choices, o);
 	} else if (!strcmp(t, EV_STEP_INTERRUPTED)) {
 		o = brief(ev, p);
 		copy(o, p, "attempt");
@@ -201,7 +215,7 @@ void report_acts_event(struct report_acts *a, const struct journal_event *ev)
 
 /* Moves what was gathered into the document: each timing of each step
  * gets its "actions" (possibly empty); "picks", "interruptions" and
- * "reaped" are always there. */
+ * "reaped" and "survivor_choices" are always there. */
 void report_acts_finish(struct report_acts *a, cJSON *doc)
 {
 	const cJSON *s;
@@ -220,5 +234,6 @@ void report_acts_finish(struct report_acts *a, cJSON *doc)
 	cJSON_AddItemToObject(doc, "picks", a->picks);
 	cJSON_AddItemToObject(doc, "interruptions", a->interruptions);
 	cJSON_AddItemToObject(doc, "reaped", a->reaped);
-	a->picks = a->interruptions = a->reaped = NULL;
+	cJSON_AddItemToObject(doc, "survivor_choices", a->survivor_choices);
+	a->picks = a->interruptions = a->reaped = a->survivor_choices = NULL;
 }

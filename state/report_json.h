@@ -19,7 +19,7 @@ void report_json_time(cJSON *o, const char *key, int64_t wall_ms);
 struct journal_event;
 struct report_acts {
 	cJSON *by_attempt; /* "STEP:ATTEMPT": [action, ...] */
-	cJSON *picks, *interruptions, *reaped;
+	cJSON *picks, *interruptions, *reaped, *survivor_choices;
 };
 void report_acts_init(struct report_acts *a);
 void report_acts_event(struct report_acts *a, const struct journal_event *ev);

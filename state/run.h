@@ -347,6 +347,7 @@ struct run_survivor {
 	int64_t age_ms;    /* how long it has been running */
 	uint64_t start_ticks; /* its leader's (/proc/PID/stat field 22) */
 	bool alive;
+	bool ended_journaled; /* its survivor_end is written */
 };
 /* The survivors of step i found at resume (alive = still running now). */
 size_t run_survivors(const struct run *r, size_t i,

@@ -153,6 +153,8 @@ struct survivors {
 	struct run_survivor *v;
 	size_t n;
 	bool waiting, stopping;
+	bool killed;	  /* the grace passed: SIGKILL was sent */
+	int64_t since_ns; /* the operator's first choice */
 	uint64_t poll_timer, kill_timer;
 };
 

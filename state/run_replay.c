@@ -205,6 +205,27 @@ static void surv_arm(struct run *r, size_t i)
 					       (void *)&r->surv[i]);
 }
 
+/* survivor_end for each survivor of step i found gone since the last
+ * look: how it went is what qrh did to it (nothing, SIGTERM, SIGKILL). */
+static void surv_journal_ends(struct run *r, size_t i)
+{
+	struct survivors *s = &r->surv[i];
+	for (size_t k = 0; k < s->n; k++) {
+		struct run_survivor *v = &s->v[k];
+		if (v->alive || v->ended_journaled)
+			continue;
+		v->ended_journaled = true;
+		cJSON *p = run_step_payload(r, i, 0);
+		cJSON_AddNumberToObject(p, "task", (double)v->task);
+		cJSON_AddNumberToObject(p, "pgid", v->pgid);
+		cJSON_AddStringToObject(p, "how", s->killed ? "killed" : s->stopping ? "stopped" : "ended");
+		cJSON_AddNumberToObject(p, "after_ms", (double)((clock_mono_ns() - s->since_ns) / 1000000));
+		struct err e;
+		if (run_emit(r, (long)i, EV_SURVIVOR_END, NULL, p, &e) < 0)
+			run_journal_failure(r, e.msg);
+	}
+}
+
 static void on_surv_poll(struct loop *l, uint64_t id, void *arg)
 {
 	struct survivors *s = arg;
@@ -213,11 +234,13 @@ static void on_surv_poll(struct loop *l, uint64_t id, void *arg)
 	s->poll_timer = 0;
 	struct run *r = s->run;
 	size_t i = (size_t)(s - r->surv);
-	if (surv_any_alive(s)) {
+	bool alive = surv_any_alive(s);
+	surv_journal_ends(r, i);
+	if (alive) {
 		surv_arm(r, i);
 		return;
 	}
-	s->waiting = s->stopping = false;
+	s->waiting = s->stopping = s->killed = false;
 	run_notify_step(r, i);
 }
 
@@ -227,17 +250,34 @@ static void on_surv_kill(struct loop *l, uint64_t id, void *arg)
 	(void)l;
 	(void)id;
 	s->kill_timer = 0;
+	surv_any_alive(s); /* who ended by the SIGTERM was stopped, not killed */
+	surv_journal_ends(s->run, (size_t)(s - s->run->surv));
 	for (size_t k = 0; k < s->n; k++)
-		if (s->v[k].alive)
+		if (s->v[k].alive) {
+			s->killed = true;
 			kill(-s->v[k].pgid, SIGKILL);
+		}
 }
 
+/* The operator's choice, journaled (survivor_wait or survivor_stop with
+ * the process groups it is about) before it is carried out. */
 static int surv_begin(struct run *r, size_t i, unsigned want, struct err *e)
 {
 	if (i >= r->rb->n_steps || !(run_choices(r, i) & want))
 		return err_set(e, "step %zu has no process left running", i + 1);
 	struct survivors *s = &r->surv[i];
+	cJSON *p = run_step_payload(r, i, 0);
+	cJSON *pgids = cJSON_AddArrayToObject(p, "pgids");
+	for (size_t k = 0; k < s->n; k++)
+		if (s->v[k].alive)
+			cJSON_AddItemToArray(pgids, cJSON_CreateNumber(s->v[k].pgid));
+	run_add_actor(r, p);
+	if (run_emit(r, (long)i, want == CHOICE_WAIT ? EV_SURVIVOR_WAIT : EV_SURVIVOR_STOP,
+		     r->actor, p, e) < 0)
+		return -1;
 	s->run = r;
+	if (!s->waiting && !s->stopping)
+		s->since_ns = clock_mono_ns();
 	surv_arm(r, i);
 	return 0;
 }

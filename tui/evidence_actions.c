@@ -2,9 +2,10 @@
  * what each attempt ran and where (the resolved target, a fan-out's
  * members one row each), the values the operator picked, and what a
  * resume found (interrupted steps, the processes that survived them,
- * background tasks reaped); and the failed members junit.xml names. All
- * from the document's "actions", "picks", "interruptions" and "reaped"
- * (state/report.h). */
+ * background tasks reaped, what the operator chose for the survivors and
+ * how they went); and the failed members junit.xml names. All from the
+ * document's "actions", "picks", "interruptions", "reaped" and
+ * "survivor_choices" (state/report.h). */
 #include <stdio.h>
 #include <string.h>
 
@@ -137,6 +138,36 @@ static void survivors(const struct ev_markup *m, const cJSON *i, struct buf *b)
 	}
 }
 
+/* "…: ops chose to stop the processes step promote left running (process
+ * group 4242)", "…: process group 4242 of step promote stopped, 3 s after
+ * the choice" */
+static void survivor_choice(const struct ev_markup *m, const cJSON *o, struct buf *b)
+{
+	const char *what = ev_str(o, "what") ? ev_str(o, "what") : "";
+	const cJSON *g, *pgids = cJSON_GetObjectItemCaseSensitive(o, "pgids");
+
+	buf_adds(b, m->item);
+	m->text(b, ev_str(o, "at"));
+	buf_adds(b, ": ");
+	if (!strcmp(what, "end")) {
+		const char *how = ev_str(o, "how") ? ev_str(o, "how") : "";
+		buf_addf(b, "process group %lld of step ", (long long)ev_int(o, "pgid", 0));
+		m->text(b, ev_str(o, "step_id"));
+		buf_addf(b, " %s, ", !strcmp(how, "killed") ? "was killed (SIGKILL after the grace)" :
+			 !strcmp(how, "stopped") ? "stopped" : "ended on its own");
+		ev_duration(b, ev_int(o, "after_ms", -1));
+		buf_addf(b, " after the choice%s", m->item_end);
+		return;
+	}
+	m->text(b, ev_str(o, "actor"));
+	buf_addf(b, " chose to %s the processes step ", !strcmp(what, "stop") ? "stop" : "wait for");
+	m->text(b, ev_str(o, "step_id"));
+	buf_adds(b, " left running (process group");
+	cJSON_ArrayForEach(g, pgids)
+		buf_addf(b, " %lld", cJSON_IsNumber(g) ? (long long)g->valuedouble : -1LL);
+	buf_addf(b, ")%s", m->item_end);
+}
+
 void ev_section_resumes(const struct ev_markup *m, const struct evidence *ev, struct buf *b)
 {
 	const cJSON *picks = cJSON_GetObjectItemCaseSensitive(ev->doc, "picks");
@@ -160,7 +191,8 @@ void ev_section_resumes(const struct ev_markup *m, const struct evidence *ev, st
 		}
 		buf_adds(b, m->list_end);
 	}
-	if (!cJSON_GetArraySize(intr) && !cJSON_GetArraySize(reaped))
+	const cJSON *chosen = cJSON_GetObjectItemCaseSensitive(ev->doc, "survivor_choices");
+	if (!cJSON_GetArraySize(intr) && !cJSON_GetArraySize(reaped) && !cJSON_GetArraySize(chosen))
 		return;
 	buf_addf(b, "%sInterrupted and survivors%s%s", m->h2, m->h2_end, m->list);
 	cJSON_ArrayForEach(o, intr) {
@@ -182,6 +214,8 @@ void ev_section_resumes(const struct ev_markup *m, const struct evidence *ev, st
 			 !strcmp(how, "killed") ? "was still running: killed" : "had ended",
 			 m->item_end);
 	}
+	cJSON_ArrayForEach(o, chosen)
+		survivor_choice(m, o, b);
 	buf_adds(b, m->list_end);
 }
 

@@ -193,6 +193,27 @@ static void lost_add(struct buf *b, const cJSON *p)
 		buf_addf(b, "; %lld bytes of its output lost: the journal could not be written", lost);
 }
 
+/* survivor_wait, survivor_stop, survivor_end */
+static void describe_survivor(const struct journal_event *ev, const cJSON *p,
+			      struct buf *b)
+{
+	if (!strcmp(ev->type, EV_SURVIVOR_END)) {
+		const char *how = str(p, "how");
+		buf_addf(b, "its process left running (pid %lld) %s, %lld s after the choice",
+			 num(p, "pgid"), !strcmp(how, "killed") ? "was killed" :
+			 !strcmp(how, "stopped") ? "stopped" : "ended on its own",
+			 num(p, "after_ms") / 1000);
+		return;
+	}
+	buf_adds(b, !strcmp(ev->type, EV_SURVIVOR_WAIT) ? "waiting for" : "stopping");
+	buf_adds(b, " its process left running (pid");
+	const cJSON *g;
+	cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(p, "pgids"))
+		buf_addf(b, " %lld", cJSON_IsNumber(g) ? (long long)g->valuedouble : -1LL);
+	buf_adds(b, "): chosen by ");
+	add_clean(b, ev->actor, 80);
+}
+
 static void describe_event(const struct journal_event *ev, const cJSON *p,
 			   struct buf *b)
 {
@@ -277,6 +298,8 @@ static void describe_event(const struct journal_event *ev, const cJSON *p,
 			buf_addf(b, ", exit %lld", num(p, "exit_code"));
 		buf_adds(b, ")");
 		lost_add(b, p);
+	} else if (!strncmp(t, "survivor_", 9)) {
+		describe_survivor(ev, p, b);
 	} else if (!strcmp(t, EV_TASK_REAPED)) {
 		buf_addf(b, "a background process of the earlier session: %s", str(p, "how"));
 	} else if (!strcmp(t, EV_DRY_RUN)) {

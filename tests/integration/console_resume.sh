@@ -167,6 +167,14 @@ one_size() {
 	assert_eq "$(journal "select json_extract(payload,'\$.how') from events where run_id=$id
 		and type='step_confirm' and step=1 order by seq desc limit 1")" rerun-interrupted
 	assert_eq "$(journal "select count(*) from events where run_id=$id and type='step_start' and step=0")" 1
+	# k is journaled as the operator's choice, with the group it stopped
+	local fg
+	fg=$(journal "select json_extract(payload,'\$.survivors[0].pgid') from events
+		where run_id=$id and type='step_interrupted'")
+	assert_eq "$(journal "select json_extract(payload,'\$.pgids[0]') || ' ' || (actor != 'qrh')
+		from events where run_id=$id and type='survivor_stop' and step=1")" "$fg 1"
+	assert_eq "$(journal "select json_extract(payload,'\$.pgid') || ' ' || json_extract(payload,'\$.how')
+		from events where run_id=$id and type='survivor_end' and step=1")" "$fg stopped"
 	"$QRH_BIN" verify --journal "$TUI_DB" >/dev/null || fail "qrh verify fails after the resumed run"
 	tm kill-session -t a$cols
 	tm kill-session -t b$cols

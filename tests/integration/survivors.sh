@@ -3,7 +3,8 @@
 # a foreground step run: the background action's whole process group is
 # stopped (by the guard), children included; the foreground step's
 # process may go on, and `qrh resume` says so (pid, command, age) and will
-# not run the step again while it lives, only after it is stopped.
+# not run the step again while it lives, only after it has ended; the
+# operator's wait for it and its end are journaled.
 . "$(dirname "$0")/../lib.sh"
 db=$T/j.db
 export QRH_TEST_DIR=$T
@@ -71,13 +72,27 @@ assert_eq "$(sqlite3 "$db" "select json_extract(payload,'\$.survivors[0].pgid') 
 assert_eq "$(sqlite3 "$db" "select count(*) from events where type='task_reaped'")" "1"
 assert_eq "$(sqlite3 "$db" "select count(*) from events where type='step_start' and step=1")" "1"
 
-# stopped, it may run again
+# asked to run it again, resume waits for it (and journals that it does);
+# ended by someone else, the step runs again
+"$QRH_BIN" resume --plain --yes --rerun-interrupted --journal "$db" >"$T/resume.out" 2>"$T/resume.err" &
+rpid=$!
+for _ in $(seq 1 400); do
+	[ "$(sqlite3 "$db" "select count(*) from events where type='survivor_wait'" 2>/dev/null)" = 1 ] && break
+	sleep 0.05
+done
+assert_eq "$(sqlite3 "$db" "select json_extract(payload,'\$.pgids[0]') || ' ' || actor || ' ' ||
+	json_extract(payload,'\$.uid') from events where type='survivor_wait' and step=1")" "$fg $(id -un) $(id -u)"
+assert_contains "$(cat "$T/resume.err")" "waiting for it to end before running the step again"
 touch "$T/quick"
 kill -TERM -- "-$fg"
-for _ in $(seq 1 200); do [ "$(live_in_group "$fg")" -eq 0 ] && break; sleep 0.05; done
-run "$QRH_BIN" resume --plain --yes --rerun-interrupted --journal "$db"
-assert_rc 0
-assert_contains "$out" "[2] | promoted"
+wait $rpid || fail "resume failed: $(cat "$T/resume.out" "$T/resume.err")"
+assert_contains "$(cat "$T/resume.out")" "[2] | promoted"
+assert_contains "$(cat "$T/resume.out")" "promote: waiting for its process left running (pid $fg): chosen by $(id -un)"
+assert_contains "$(cat "$T/resume.out")" "promote: its process left running (pid $fg) ended on its own, "
+assert_eq "$(sqlite3 "$db" "select json_extract(payload,'\$.pgid') || ' ' || json_extract(payload,'\$.how')
+	from events where type='survivor_end' and step=1")" "$fg ended"
+assert_eq "$(sqlite3 "$db" "select count(*) from events e where type='step_start' and step=1
+	and seq > (select seq from events where type='survivor_end')")" "1"
 run "$QRH_BIN" verify --journal "$db"
 assert_rc 0
 # the evidence says what the resume found: the survivor and the reaped load
@@ -85,6 +100,8 @@ run "$QRH_BIN" export --journal "$db" -f md
 assert_rc 0
 assert_contains "$out" "step promote attempt 1 was running when qrh stopped, its outcome unknown; still running then: task"
 assert_contains "$out" "process group $fg, "
+assert_contains "$out" "chose to wait for the processes step promote left running (process group $fg)"
+assert_contains "$out" "process group $fg of step promote ended on its own, "
 how=$(sqlite3 "$db" "select json_extract(payload,'\$.how') from events where type='task_reaped'")
 if [ "$how" = gone ]; then words="had ended"; else words="was still running: killed"; fi
 assert_contains "$out" "background task 1 of an earlier session $words"

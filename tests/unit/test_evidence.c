@@ -160,7 +160,7 @@ static void test_hostile_text(void **state)
 
 /* What ran where: a targeted action and a fan-out with a failed member and
  * one never started; a pick, an interrupted step and its survivor, a
- * reaped background task. */
+ * reaped background task, the operator's stop of the survivor and its end. */
 static const char actions[] =
 	"[{\"action\": 0, \"kind\": \"http\", \"command\": \"GET /health\","
 	"  \"target\": {\"name\": \"dr-gw\", \"kind\": \"http\", \"url\": \"https://dr.example/\","
@@ -178,7 +178,11 @@ static const char resumes[] =
 	" \"interruptions\": [{\"seq\": 20, \"at\": \"2023-11-14T22:15:00.000Z\", \"step_id\": \"promote\","
 	"   \"attempt\": 1, \"survivors\": [{\"task\": 5, \"pgid\": 4242, \"command\": \"pg_ctl promote\","
 	"   \"started_ms_ago\": 3000}]}],"
-	" \"reaped\": [{\"seq\": 21, \"at\": \"2023-11-14T22:15:00.000Z\", \"task\": 4, \"how\": \"killed\"}]";
+	" \"reaped\": [{\"seq\": 21, \"at\": \"2023-11-14T22:15:00.000Z\", \"task\": 4, \"how\": \"killed\"}],"
+	" \"survivor_choices\": [{\"seq\": 22, \"at\": \"2023-11-14T22:15:10.000Z\", \"step_id\": \"promote\","
+	"   \"actor\": \"carol<x>\", \"what\": \"stop\", \"pgids\": [4242]},"
+	"  {\"seq\": 23, \"at\": \"2023-11-14T22:15:15.000Z\", \"step_id\": \"promote\", \"what\": \"end\","
+	"   \"task\": 5, \"pgid\": 4242, \"how\": \"killed\", \"after_ms\": 5100}]";
 
 static void test_actions_and_resumes(void **state)
 {
@@ -201,6 +205,10 @@ static void test_actions_and_resumes(void **state)
 	HAS(d.md, "step promote attempt 1 was running when qrh stopped");
 	HAS(d.md, "unknown; still running then: task 5, process group 4242, pg\\_ctl promote (started 3.0 s before)");
 	HAS(d.md, "background task 4 of an earlier session was still running: killed");
+	HAS(d.md, "2023-11-14T22:15:10.000Z: carol&lt;x&gt; chose to stop the processes step promote "
+		  "left running (process group 4242)");
+	HAS(d.md, "process group 4242 of step promote was killed (SIGKILL after the grace), 5.1 s after the choice");
+	HAS(d.html, "carol&lt;x&gt; chose to stop the processes step promote");
 	HAS(d.html, "<table id=\"actions\">");
 	HAS(d.html, "<tr class=\"member\"><td></td><td></td><td>\u21b3 member</td><td>web&lt;2&gt;</td>");
 	HAS(d.html, "<h2>Picked by the operator</h2>");

@@ -450,7 +450,8 @@ static void test_export_json(void **state)
 		"step", "type", "actor", "payload", "prev_hash", "hash", NULL };
 	static const char *const top_keys[] = { "run", "operators", "sessions",
 		"steps", "events", "head", "vars", "budgets", "handovers", "notes",
-		"clock", "picks", "interruptions", "reaped", "objectives", "probes", "score", NULL };
+		"clock", "picks", "interruptions", "reaped", "survivor_choices", "objectives", "probes",
+		"score", NULL };
 	struct fixture *f = *state;
 	char sha[SHA256_HEX_LEN + 1];
 	const cJSON *run, *steps, *events, *s, *ev, *head;
@@ -746,6 +747,10 @@ static void test_export_actions(void **state)
 	       "\"survivors\":[{\"task\":5,\"pgid\":4242,\"command\":\"pg_ctl promote\","
 	       "\"started_ms_ago\":3000}]}");
 	ev_add(f, 2, EV_TASK_REAPED, "qrh", "{\"task\":4,\"pgid\":4200,\"how\":\"killed\"}");
+	ev_add(f, 1, EV_SURVIVOR_STOP, "carol", "{\"step_id\":\"promote\",\"pgids\":[4242],"
+	       "\"operator\":\"carol\"}");
+	ev_add(f, 1, EV_SURVIVOR_END, "qrh", "{\"step_id\":\"promote\",\"task\":5,\"pgid\":4242,"
+	       "\"how\":\"killed\",\"after_ms\":5100}");
 	doc = export_parse(f, f->run, &text);
 
 	acts = get(cJSON_GetArrayItem(get(step_of(doc, "lag"), "timings"), 0), "actions");
@@ -791,6 +796,18 @@ static void test_export_actions(void **state)
 	assert_int_equal(get_num(o, "pgid"), 4200);
 	assert_string_equal(get_str(o, "how"), "killed");
 	assert_int_equal(get_num(o, "step"), 2);
+	/* the operator's choice for the survivor, and how it went */
+	assert_int_equal(cJSON_GetArraySize(get(doc, "survivor_choices")), 2);
+	o = cJSON_GetArrayItem(get(doc, "survivor_choices"), 0);
+	assert_string_equal(get_str(o, "what"), "stop");
+	assert_string_equal(get_str(o, "actor"), "carol");
+	assert_string_equal(get_str(o, "step_id"), "promote");
+	assert_int_equal(cJSON_GetArrayItem(get(o, "pgids"), 0)->valuedouble, 4242);
+	o = cJSON_GetArrayItem(get(doc, "survivor_choices"), 1);
+	assert_string_equal(get_str(o, "what"), "end");
+	assert_string_equal(get_str(o, "how"), "killed");
+	assert_int_equal(get_num(o, "after_ms"), 5100);
+	assert_int_equal(get_num(o, "task"), 5);
 	cJSON_Delete(doc);
 	buf_release(&text);
 }
