@@ -86,7 +86,10 @@ wait_until() { # SECONDS CMD...
 central() { as owner "$1"; }
 wait_until 60 local_started hold || fail "step hold never started: $(cat run1.err)"
 U1=$(sqlite3 "$db" "select uuid from team_runs where run_id = 1")
-wait_until 60 test "$(central "select count(*) from qrh.events where run_uuid = '$U1' and type = 'step_start'")" = 2 ||
+central_started() { # N: the team database has the run's first N step_starts
+	[ "$(central "select count(*) from qrh.events where run_uuid = '$U1' and type = 'step_start'")" = "$1" ]
+}
+wait_until 60 central_started 2 ||
 	fail "the run did not reach the team database: $(cat run1.err)"
 
 TUI_DB=$db tui_start w 100 30 -- "$QRH_BIN" watch --team "$BOB" "$U1"
