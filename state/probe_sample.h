@@ -55,12 +55,12 @@ int probe_conds_parse(const struct probe *p, struct probe_conds *out,
 		      char msg[COND_MSG_MAX]);
 void probe_conds_release(struct probe_conds *pc);
 
-/* A new object (the caller deletes it): the values described above. res
- * values may be NULL; line is the first line of standard output (NULL:
- * none, or not a command: probe_kind_has_line). */
 /* The kinds whose first line of output is a value: commands, local or
  * remote (ssh). */
 bool probe_kind_has_line(enum action_kind kind);
+/* A new object (the caller deletes it): the values described above. res
+ * values may be NULL; line is the first line of standard output (NULL:
+ * none, or not a command: probe_kind_has_line). */
 cJSON *probe_sample_values(enum action_kind kind, const struct action_result *res,
 			   const cJSON *action_values, const char *line,
 			   int64_t latency_ms);

@@ -255,7 +255,7 @@ static void on_surv_kill(struct loop *l, uint64_t id, void *arg)
 	for (size_t k = 0; k < s->n; k++)
 		if (s->v[k].alive) {
 			s->killed = true;
-			kill(-s->v[k].pgid, SIGKILL);
+			guard_signal_group(s->v[k].pgid, s->v[k].start_ticks, SIGKILL);
 		}
 }
 
@@ -298,7 +298,7 @@ int run_survivors_stop(struct run *r, size_t i, struct err *e)
 	s->stopping = true;
 	for (size_t k = 0; k < s->n; k++)
 		if (s->v[k].alive)
-			kill(-s->v[k].pgid, SIGTERM);
+			guard_signal_group(s->v[k].pgid, s->v[k].start_ticks, SIGTERM);
 	if (!s->kill_timer)
 		s->kill_timer = loop_timer_add(r->loop, r->opts.grace_ms > 0 ? r->opts.grace_ms
 							: PROC_GRACE_MS_DEFAULT,

@@ -56,6 +56,11 @@ int team_pq_err(struct err *e, const char *what, const char *msg);
 PGresult *team_query(PGconn *c, const char *sql, int n, const char *const *values,
 		     const char *what, struct err *e);
 
+/* Runs an INSERT ... RETURNING id::text (as team_query) and copies the
+ * new row's id into id. */
+int team_insert_id(PGconn *c, const char *sql, int n, const char *const *values,
+		   const char *what, char id[UUID_TEXT_LEN + 1], struct err *e);
+
 /* Runs sql (as team_query) every 200 ms until it returns a row or
  * timeout_ms has passed: the last result (no rows: timed out), or NULL
  * with e. For a command waiting on what the running qrh journals. */

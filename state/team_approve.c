@@ -56,14 +56,9 @@ int team_approval_send(PGconn *c, const struct team_pending *p, bool approve,
 	const char *v[] = { p->uuid, field(p->request, "step_id"), seq,
 			    field(p->request, "command_sha256"),
 			    approve ? "approve" : "refuse", comment ? comment : "" };
-	PGresult *r = team_query(c, "INSERT INTO qrh.approvals (run_uuid, step_id, request_seq, "
-			    "command_sha256, decision, comment) VALUES ($1::uuid, $2, $3::bigint, "
-			    "$4, $5, $6) RETURNING id::text", 6, v, "cannot send the answer", e);
-	if (!r)
-		return -1;
-	snprintf(id, UUID_TEXT_LEN + 1, "%s", PQgetvalue(r, 0, 0));
-	PQclear(r);
-	return 0;
+	return team_insert_id(c, "INSERT INTO qrh.approvals (run_uuid, step_id, request_seq, "
+			      "command_sha256, decision, comment) VALUES ($1::uuid, $2, $3::bigint, "
+			      "$4, $5, $6) RETURNING id::text", 6, v, "cannot send the answer", id, e);
 }
 
 int team_approval_verdict(PGconn *c, const char *uuid, const char *id,

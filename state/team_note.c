@@ -29,13 +29,8 @@ int team_note_send(PGconn *c, const char *uuid, const char *text,
 	if (ended)
 		return ended < 0 ? -1 : err_set(e, "run %s has ended: it takes no more notes", uuid);
 	const char *v[] = { uuid, text };
-	PGresult *r = team_query(c, "INSERT INTO qrh.notes (run_uuid, text) VALUES ($1::uuid, $2) "
-			    "RETURNING id::text", 2, v, "cannot send the note", e);
-	if (!r)
-		return -1;
-	snprintf(id, UUID_TEXT_LEN + 1, "%s", PQgetvalue(r, 0, 0));
-	PQclear(r);
-	return 0;
+	return team_insert_id(c, "INSERT INTO qrh.notes (run_uuid, text) VALUES ($1::uuid, $2) "
+			      "RETURNING id::text", 2, v, "cannot send the note", id, e);
 }
 
 int team_note_journaled(PGconn *c, const char *uuid, const char *id,

@@ -235,6 +235,17 @@ PGconn *team_connect(const char *conninfo, struct err *e)
 	return c;
 }
 
+int team_insert_id(PGconn *c, const char *sql, int n, const char *const *values,
+		   const char *what, char id[UUID_TEXT_LEN + 1], struct err *e)
+{
+	PGresult *r = team_query(c, sql, n, values, what, e);
+	if (!r)
+		return -1;
+	snprintf(id, UUID_TEXT_LEN + 1, "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return 0;
+}
+
 PGresult *team_poll(PGconn *c, const char *sql, int n, const char *const *values,
 		    int timeout_ms, const char *what, struct err *e)
 {
