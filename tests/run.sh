@@ -15,6 +15,28 @@ cd "$(dirname "$0")/.."
 : "${QRH_BIN:?}" "${QRH_BUILD:?}"
 export QRH_BIN QRH_BUILD
 export QRH_SRC="$PWD"
+
+# Some tests act as other users: the PostgreSQL servers and the sandbox's
+# applications run as postgres, no_core.sh runs qrh as nobody. A checkout
+# in a private directory (mktemp -d, a home of mode 0700) is out of their
+# reach; then the tests run on a copy of the tree and of this build in a
+# directory everyone may read, removed at the end.
+stage=
+others_reach() {
+	runuser -u nobody -- test -x "$QRH_BIN" -a -r "$QRH_SRC/tests/servers/httpd.py" 2>/dev/null
+}
+if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1 && command -v runuser >/dev/null &&
+	! others_reach; then
+	# the build inside the copy, as here: qrh finds sandbox/ beside it
+	build=$(basename "$QRH_BUILD")
+	stage=$(mktemp -d /tmp/qrh-stage.XXXXXX) && chmod 755 "$stage" &&
+		tar -C "$QRH_SRC" --exclude=./.git --exclude='./build*' -cf - . | tar -C "$stage" -xf - &&
+		mkdir "$stage/$build" && cp -a "$QRH_BIN" "$QRH_BUILD/tests" "$stage/$build/" &&
+		chmod -R a+rX "$stage" || { echo "run.sh: cannot copy the tree to $stage" >&2; exit 2; }
+	echo "run.sh: $QRH_SRC is out of other users' reach: the tests run on a copy in $stage"
+	QRH_SRC=$stage QRH_BIN=$stage/$build/$(basename "$QRH_BIN") QRH_BUILD=$stage/$build
+	cd "$QRH_SRC" || exit 2
+fi
 limit=${QRH_TEST_TIMEOUT:-300}
 case $limit in
 '' | *[!0-9]* | 0) echo "run.sh: QRH_TEST_TIMEOUT must be a number of seconds, not '$limit'" >&2; exit 2 ;;
@@ -130,7 +152,7 @@ stop_current() {
 		kill -TERM -- "-$pid" 2>/dev/null
 	done
 	wait
-	rm -rf "$logdir"
+	rm -rf "$logdir" ${stage:+"$stage"}
 	echo "run.sh: interrupted by SIG$1" >&2
 	exit 130
 }
@@ -154,7 +176,7 @@ for t in tests/cli/*.sh tests/integration/*.sh; do
 done
 drain
 
-rm -rf "$logdir"
+rm -rf "$logdir" ${stage:+"$stage"}
 echo
 [ ${#failures[@]} -eq 0 ] || printf 'failed: %s\n' "${failures[*]}"
 if [ $skipped -gt 0 ]; then
