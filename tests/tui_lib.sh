@@ -125,9 +125,11 @@ dialog() {
 }
 
 # wait_exit NAME: waits for qrh to leave; sets $exit_code.
+# The exit line is read with wrapped lines joined: after a kill -9 the
+# console leaves the cursor where it was, and "[exit 137]" may wrap there.
 wait_exit() {
 	wait_for "$1" "[exit "
-	exit_code=$(screen "$1" | sed -n 's/.*\[exit \([0-9]*\)\].*/\1/p' | tail -n1)
+	exit_code=$(tm capture-pane -p -J -t "$1" | sed -n 's/.*\[exit \([0-9]*\)\].*/\1/p' | tail -n1)
 }
 
 keys() {
